@@ -1,0 +1,1 @@
+"""Adapters from the ports in ``cloudqueue.ports`` to AWS. The only modules that import boto3."""

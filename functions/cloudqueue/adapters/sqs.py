@@ -1,0 +1,26 @@
+"""The job queue in SQS. A message carries only the job id: the table is the source of truth."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+
+from cloudqueue.models import JobMessage
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+class SqsJobQueue:
+    """``cloudqueue.ports.JobQueue`` on one SQS queue."""
+
+    def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
+        self.queue_url = queue_url
+        self.client: SQSClient = client or boto3.client("sqs")
+
+    def send_job(self, job_id: str) -> None:
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=JobMessage(job_id=job_id).model_dump_json(by_alias=True),
+        )

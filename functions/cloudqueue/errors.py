@@ -1,0 +1,97 @@
+"""Every error CloudQueue raises on purpose, in one tree.
+
+The class names of the workflow errors are part of the contract with the state
+machine: a Lambda that raises ``TransientJobError`` fails its task with the error
+name ``TransientJobError``, which is what ``statemachine/jobs.asl.json`` matches
+in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
+
+    CloudQueueError
+    ├── JobError                    raised inside the workflow (claim, process, finalize)
+    │   ├── PermanentJobError       job logic refuses the job: no retry, job ends FAILED
+    │   ├── TransientJobError       job logic may succeed later: retried, then FAILED
+    │   ├── JobLeased               claim: a live worker holds the lease: retried, then the
+    │   │                           execution fails and SQS redelivers the message later
+    │   ├── LeaseLost               finalize: the fencing token no longer matches; this worker
+    │   │                           lost the job to another one and must not write
+    │   ├── JobNotFound             claim: the message names a job that does not exist
+    │   └── InvalidMessage          claim: the message body is not {"jobId": ...}
+    └── ApiError                    answered to an HTTP client as {"error": {code, message}}
+        ├── RequestTooLarge         413
+        ├── JobNotFoundError        404
+        ├── JobNotCancellable       409: the job has left QUEUED
+        ├── IdempotencyConflict     409: the key was used with another request body
+        └── EnqueueFailed           503: the job could not be queued; nothing was kept
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class CloudQueueError(Exception):
+    """Root of every error CloudQueue raises on purpose."""
+
+
+class JobError(CloudQueueError):
+    """An error raised by a workflow step; its class name is the ASL error name."""
+
+
+class PermanentJobError(JobError):
+    """The job can never succeed as submitted (bad input, unsupported)."""
+
+
+class TransientJobError(JobError):
+    """The job failed this time and may succeed if retried."""
+
+
+class JobLeased(JobError):
+    """Another worker holds a live lease on the job."""
+
+
+class LeaseLost(JobError):
+    """The worker's lease token no longer matches: another worker owns the job."""
+
+
+class JobNotFound(JobError):
+    """The message names a job that is not in the table."""
+
+
+class InvalidMessage(JobError):
+    """The queue message is not a CloudQueue job message."""
+
+
+class ApiError(CloudQueueError):
+    """An error answered to an HTTP client; each subclass fixes its status and code."""
+
+    status: HTTPStatus = HTTPStatus.BAD_REQUEST
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, details: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class RequestTooLarge(ApiError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "request_too_large"
+
+
+class JobNotFoundError(ApiError):
+    status = HTTPStatus.NOT_FOUND
+    code = "job_not_found"
+
+
+class JobNotCancellable(ApiError):
+    status = HTTPStatus.CONFLICT
+    code = "job_not_cancellable"
+
+
+class IdempotencyConflict(ApiError):
+    status = HTTPStatus.CONFLICT
+    code = "idempotency_key_reused"
+
+
+class EnqueueFailed(ApiError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "enqueue_failed"

@@ -1,0 +1,5 @@
+"""Thin Lambda handlers: parse the event, call one domain function, shape the answer.
+
+Each takes its ports (store, queue, ...) as optional keyword arguments and builds the
+real AWS adapters only when none are given, once per container.
+"""

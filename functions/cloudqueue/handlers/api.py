@@ -1,0 +1,313 @@
+"""ApiFunction: the HTTP API (API Gateway HTTP API, payload format 2.0)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from cloudqueue import jobs
+from cloudqueue.adapters.dynamodb import DynamoJobStore
+from cloudqueue.adapters.logs import CloudWatchExecutionLog
+from cloudqueue.adapters.sqs import SqsJobQueue
+from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
+from cloudqueue.api_models import SubmitJobRequest, payload_of, type_of
+from cloudqueue.errors import ApiError
+from cloudqueue.jobtypes import JOB_TYPES
+from cloudqueue.models import (
+    ErrorBody,
+    ErrorDetail,
+    JobPage,
+    JobStatus,
+    JobTypeInfo,
+    JobTypeList,
+    JobView,
+    utc_now,
+)
+from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
+from cloudqueue.settings import ApiSettings
+
+# A GET adds no metric; saying so on every request is noise.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="CloudQueue")
+
+app = APIGatewayHttpResolver(
+    enable_validation=True,
+    cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key"], max_age=600),
+)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
+    for code, text in {
+        400: "Malformed request",
+        404: "No such job",
+        409: "Conflict with the job's state or an earlier request",
+        413: "Request body too large",
+        422: "Request does not match the schema",
+        503: "The job could not be queued; retry",
+    }.items()
+}
+
+
+class Ports:
+    """The adapters the routes use. Tests and the local stack replace them with ``use``."""
+
+    store: JobStore | None = None
+    queue: JobQueue | None = None
+    log: ExecutionLog | None = None
+    workflow: Workflow | None = None
+
+
+@cache
+def settings() -> ApiSettings:
+    return ApiSettings.from_env()
+
+
+def store() -> JobStore:
+    if Ports.store is None:
+        config = settings()
+        Ports.store = DynamoJobStore(
+            config.table_name, shards=config.status_shards, retention_days=config.retention_days
+        )
+    return Ports.store
+
+
+def queue() -> JobQueue:
+    if Ports.queue is None:
+        Ports.queue = SqsJobQueue(settings().queue_url)
+    return Ports.queue
+
+
+def execution_log() -> ExecutionLog:
+    if Ports.log is None:
+        Ports.log = CloudWatchExecutionLog(settings().execution_log_group)
+    return Ports.log
+
+
+def workflow() -> Workflow:
+    if Ports.workflow is None:
+        Ports.workflow = StepFunctionsWorkflow(settings().state_machine_arn)
+    return Ports.workflow
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details))
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=body.model_dump_json(by_alias=True, exclude_none=True),
+    )
+
+
+def json_response(status: int, model: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    body = model.model_dump_json(by_alias=True) if isinstance(model, BaseModel) else json.dumps(model)
+    return Response(status_code=status, content_type="application/json", body=body, headers=headers)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+@app.exception_handler(ApiError)
+def handle_api_error(error: ApiError) -> Response[Any]:
+    return error_response(error.status, error.code, error.message, error.details)
+
+
+def _where(location: tuple[Any, ...]) -> str:
+    # pydantic names the union member in the location ("body", "text.transform", "payload", ...).
+    parts = [str(part) for part in location[1:] if part not in JOB_TYPES] if location[:1] == ("body",) else [
+        str(part) for part in location
+    ]
+    return ".".join(parts) or "body"
+
+
+def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[int, str, str]:
+    """The status, code and one readable sentence for pydantic's validation errors."""
+    kinds = {error.get("type") for error in errors}
+    if "json_invalid" in kinds:
+        return 400, "malformed_json", "the request body is not valid JSON"
+    known = ", ".join(sorted(JOB_TYPES))
+    for error in errors:
+        if error.get("type") == "union_tag_invalid":
+            tag = (error.get("ctx") or {}).get("tag")
+            return 422, "unknown_job_type", f"unknown job type {tag!r}; known types: {known}"
+        if error.get("type") == "union_tag_not_found":
+            return 422, "missing_job_type", f"the body needs a 'type': one of {known}"
+    sentences = [f"{_where(tuple(error.get('loc', ())))}: {error.get('msg', 'invalid')}" for error in errors[:5]]
+    return 422, "validation_error", "; ".join(sentences)
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(error: RequestValidationError) -> Response[Any]:
+    status, code, message = describe_validation_errors(list(error.errors()))
+    details = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg"), "type": item.get("type")}
+        for item in error.errors()
+    ]
+    return error_response(status, code, message, details)
+
+
+@app.not_found
+def handle_not_found(error: NotFoundError) -> Response[Any]:
+    return error_response(404, "route_not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+
+
+# --- routes -----------------------------------------------------------------------------
+
+
+@app.post(
+    "/jobs",
+    summary="Submit a job",
+    description="Stores the job QUEUED, enqueues it and answers at once with its id.",
+    responses={202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}}}
+    | _ERRORS,
+)
+def submit(
+    request: Annotated[SubmitJobRequest, Body(embed=False)],  # type: ignore[valid-type]
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="idempotency-key",
+            min_length=1,
+            max_length=255,
+            description="Retrying with the same key and body returns the same job.",
+        ),
+    ] = None,
+) -> Response[Any]:
+    job, created = jobs.submit_job(
+        type_of(request),
+        payload_of(request),
+        store=store(),
+        queue=queue(),
+        now=utc_now(),
+        retention_days=settings().retention_days,
+        idempotency_key=idempotency_key,
+    )
+    headers = {"Location": f"/jobs/{job.job_id}"}
+    if created:
+        metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
+        logger.info("job submitted", extra={"jobId": job.job_id, "type": job.type})
+        return json_response(HTTPStatus.ACCEPTED, JobView.of(job), headers)
+    headers["Idempotent-Replayed"] = "true"
+    return json_response(HTTPStatus.OK, JobView.of(job), headers)
+
+
+@app.get("/jobs", summary="List jobs, newest first", responses=_ERRORS)
+def list_jobs(
+    status: Annotated[JobStatus | None, Query(description="Only jobs with this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=1024)] = None,
+) -> JobPage:
+    return jobs.list_jobs(status, limit, next_token, store=store())
+
+
+@app.get("/jobs/<jobId>", summary="Read one job", responses=_ERRORS)
+def get_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> JobView:
+    return JobView.of(jobs.get_job(job_id, store=store()))
+
+
+@app.get("/jobs/<jobId>/history", summary="The job's executions, steps and events", responses=_ERRORS)
+def get_job_history(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> dict[str, Any]:
+    history = jobs.job_history(job_id, store=store(), log=execution_log())
+    config = settings()
+    if config.console_links:
+        for execution in history["executions"]:
+            execution["consoleUrl"] = console_url(execution["executionArn"], config.region)
+    return history
+
+
+@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=_ERRORS)
+def cancel_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> JobView:
+    job = jobs.cancel_job(job_id, store=store(), now=utc_now())
+    metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
+    return JobView.of(job)
+
+
+@app.get("/job-types", summary="The job types and the JSON Schema of each payload")
+def list_job_types() -> JobTypeList:
+    return JobTypeList(
+        job_types=[
+            JobTypeInfo(
+                name=job_type.name,
+                description=job_type.description,
+                example=job_type.example,
+                payload_schema=job_type.payload_schema(),
+            )
+            for job_type in JOB_TYPES.values()
+        ]
+    )
+
+
+@app.get("/workflow", summary="The job workflow's state machine definition (ASL), for drawing it")
+def get_workflow() -> dict[str, Any]:
+    source = workflow()
+    return {"stateMachineArn": source.state_machine_arn, "definition": source.definition()}
+
+
+@app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
+def openapi_document() -> Response[Any]:
+    return Response(status_code=200, content_type="application/json", body=openapi_json())
+
+
+@cache
+def openapi_json() -> str:
+    return app.get_openapi_json_schema(
+        title="CloudQueue",
+        version="1.0.0",
+        description="Submit jobs, follow them to SUCCEEDED or FAILED, and see how they got there.",
+    )
+
+
+def console_url(execution_arn: str, region: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/express-executions/details/{execution_arn}"
+    )
+
+
+# --- the Lambda entry point --------------------------------------------------------------
+
+
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return len(base64.b64decode(body, validate=False))
+        except ValueError:
+            return len(body)
+    return len(body.encode())
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    limit = settings().max_body_bytes
+    if _body_size(event) > limit:
+        # Answered before the resolver parses (and validates) a body it should never read.
+        body = ErrorBody(
+            error=ErrorDetail(code="request_too_large", message=f"the request body is larger than {limit} bytes")
+        )
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+            "body": body.model_dump_json(by_alias=True, exclude_none=True),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)

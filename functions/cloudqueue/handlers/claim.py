@@ -1,0 +1,45 @@
+"""ClaimFunction: the state machine's ``ClaimJob`` task."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudqueue.adapters.dynamodb import DynamoJobStore
+from cloudqueue.models import ClaimRequest, utc_now
+from cloudqueue.ports import JobStore
+from cloudqueue.settings import ClaimSettings
+from cloudqueue.workflow import claim_job
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="CloudQueue")
+
+
+@cache
+def settings() -> ClaimSettings:
+    return ClaimSettings.from_env()
+
+
+@cache
+def default_store() -> JobStore:
+    config = settings()
+    return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
+
+
+@logger.inject_lambda_context(correlation_id_path="powertools_json(message.body).jobId")
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
+    request = ClaimRequest.model_validate(event)
+    response = claim_job(
+        request, store=store or default_store(), now=utc_now(), lease_seconds=settings().lease_seconds
+    )
+    metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    logger.info("claim", extra={"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt})
+    return response.to_json_dict()

@@ -1,0 +1,43 @@
+"""FinalizeFunction: the state machine's ``RecordSuccess`` and ``RecordFailure`` tasks."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudqueue.adapters.dynamodb import DynamoJobStore
+from cloudqueue.errors import LeaseLost
+from cloudqueue.models import FinalizeRequest, utc_now
+from cloudqueue.ports import JobStore
+from cloudqueue.settings import FinalizeSettings
+from cloudqueue.workflow import finalize_job
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="CloudQueue")
+
+
+@cache
+def default_store() -> JobStore:
+    config = FinalizeSettings.from_env()
+    return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
+
+
+@logger.inject_lambda_context(correlation_id_path="jobId")
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
+    request = FinalizeRequest.model_validate(event)
+    try:
+        response = finalize_job(request, store=store or default_store(), now=utc_now())
+    except LeaseLost:
+        metrics.add_metric(name="StaleWorkersFenced", unit=MetricUnit.Count, value=1)
+        logger.warning("lease lost: another worker owns this job; not writing")
+        raise
+    metrics.add_metric(name=f"Jobs{response.status.value.title()}", unit=MetricUnit.Count, value=1)
+    logger.info("finalized", extra={"status": response.status.value})
+    return response.to_json_dict()

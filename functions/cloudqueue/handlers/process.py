@@ -1,0 +1,22 @@
+"""ProcessFunction: the state machine's ``ProcessJob`` task. Pure job logic: no AWS calls, no boto3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudqueue.models import ProcessRequest
+from cloudqueue.workflow import process_job
+
+# No Tracer here: it would import the X-Ray SDK and botocore into a function that needs
+# neither. Active tracing on the function still records its invocation.
+logger = Logger()
+
+
+@logger.inject_lambda_context(correlation_id_path="jobId")
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = ProcessRequest.model_validate(event)
+    logger.info("processing", extra={"type": request.type, "attempt": request.attempt, "retry": request.retry_count})
+    return process_job(request)

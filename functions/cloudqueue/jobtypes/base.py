@@ -1,0 +1,34 @@
+"""What a job type is: a payload model and a pure function from payload to result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job function may know besides its payload."""
+
+    job_id: str
+    attempt: int  # which claim of the job this is: 1, then 2 after a worker died, ...
+    retry_count: int  # how often the state machine has retried this step in this execution
+
+
+@dataclass(frozen=True)
+class JobType(Generic[P]):
+    """One kind of job. ``run`` reads and writes nothing outside its arguments."""
+
+    name: str
+    description: str
+    payload_model: type[P]
+    run: Callable[[P, JobContext], dict[str, Any]]
+    example: dict[str, Any] = field(default_factory=dict)
+
+    def payload_schema(self) -> dict[str, Any]:
+        return self.payload_model.model_json_schema()

@@ -1,0 +1,80 @@
+"""Demo job types that make the workflow's failure paths visible.
+
+- ``demo.flaky`` fails transiently ``failTimes`` times, then succeeds: shows Retry.
+- ``demo.fail`` always fails permanently: shows a job ending FAILED with its error.
+- ``demo.sleep`` sleeps: shows a job IN_PROGRESS (and lets tests kill a worker mid-job).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cloudqueue.errors import PermanentJobError, TransientJobError
+from cloudqueue.jobtypes.base import JobContext, JobType
+
+
+class FlakyPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fail_times: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        alias="failTimes",
+        description="How many times to fail before succeeding. The workflow retries 3 times.",
+    )
+
+
+def run_flaky(payload: FlakyPayload, context: JobContext) -> dict[str, Any]:
+    if context.retry_count < payload.fail_times:
+        raise TransientJobError(
+            f"simulated transient failure {context.retry_count + 1} of {payload.fail_times}"
+        )
+    return {"failedTimes": context.retry_count, "attempt": context.attempt}
+
+
+class FailPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="this job always fails", min_length=1, max_length=500)
+
+
+def run_fail(payload: FailPayload, context: JobContext) -> dict[str, Any]:
+    raise PermanentJobError(payload.reason)
+
+
+class SleepPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(default=5.0, gt=0, le=60, description="How long the job runs.")
+
+
+def run_sleep(payload: SleepPayload, context: JobContext) -> dict[str, Any]:
+    time.sleep(payload.seconds)
+    return {"sleptSeconds": payload.seconds}
+
+
+FLAKY = JobType(
+    name="demo.flaky",
+    description="Fails transiently failTimes times, then succeeds. Shows retries.",
+    payload_model=FlakyPayload,
+    run=run_flaky,
+    example={"failTimes": 2},
+)
+FAIL = JobType(
+    name="demo.fail",
+    description="Always fails permanently. Shows a FAILED job and its error.",
+    payload_model=FailPayload,
+    run=run_fail,
+    example={"reason": "this job always fails"},
+)
+SLEEP = JobType(
+    name="demo.sleep",
+    description="Sleeps for a while. Shows a job IN_PROGRESS.",
+    payload_model=SleepPayload,
+    run=run_sleep,
+    example={"seconds": 5},
+)

@@ -1,0 +1,189 @@
+"""The shapes CloudQueue passes around: the job record, workflow messages and API views.
+
+Field names are snake_case in Python and camelCase everywhere else (DynamoDB
+attributes, Lambda payloads, the HTTP API), through one alias generator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, sortable as text: ``2026-11-28T04:32:50.123Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def to_json_dict(self, **kwargs: Any) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, **kwargs)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class JobFailure(CamelModel):
+    """Why a job ended FAILED: the error name (a class name) and a message for people."""
+
+    type: str
+    message: str
+
+
+class Job(CamelModel):
+    """One job, as the table holds it."""
+
+    job_id: str
+    type: str
+    payload: dict[str, Any]
+    status: JobStatus
+    attempts: int = 0
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    result: dict[str, Any] | None = None
+    error: JobFailure | None = None
+    lease_token: str | None = None
+    lease_expires_at: float | None = None
+    executions: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = None
+    payload_hash: str | None = None
+    expires_at: int | None = None
+
+
+# What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
+PRIVATE_JOB_FIELDS = frozenset({"lease_token", "payload_hash", "expires_at"})
+
+
+class JobView(CamelModel):
+    """A job as the API answers it."""
+
+    job_id: str
+    type: str
+    payload: dict[str, Any]
+    status: JobStatus
+    attempts: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    result: dict[str, Any] | None = None
+    error: JobFailure | None = None
+    lease_expires_at: float | None = None
+    executions: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = None
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        return cls.model_validate(job.model_dump(exclude=set(PRIVATE_JOB_FIELDS)))
+
+
+class JobPage(CamelModel):
+    jobs: list[JobView]
+    next_token: str | None = None
+
+
+class JobTypeInfo(CamelModel):
+    name: str
+    description: str
+    example: dict[str, Any]
+    payload_schema: dict[str, Any]
+
+
+class JobTypeList(CamelModel):
+    job_types: list[JobTypeInfo]
+
+
+class ErrorDetail(CamelModel):
+    code: str
+    message: str
+    details: Any | None = None
+
+
+class ErrorBody(CamelModel):
+    error: ErrorDetail
+
+
+# --- The workflow's messages -------------------------------------------------------------
+
+
+class JobMessage(CamelModel):
+    """The body of a queue message: only the id; the table holds the job."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+
+
+class QueueRecord(CamelModel):
+    """The part of the Pipe's SQS record that ``ParseMessage`` passes on."""
+
+    message_id: str
+    body: str
+    receive_count: int = 1
+
+
+class ClaimRequest(CamelModel):
+    message: QueueRecord
+    execution_id: str
+
+
+class ClaimResponse(CamelModel):
+    """Every key is always present: the state machine's ResultSelector reads each one."""
+
+    outcome: Literal["CLAIMED", "SKIPPED"]
+    job_id: str
+    reason: str | None = None
+    lease_token: str | None = None
+    type: str | None = None
+    payload: dict[str, Any] | None = None
+    attempt: int | None = None
+
+
+class ProcessRequest(CamelModel):
+    job_id: str
+    type: str
+    payload: dict[str, Any]
+    attempt: int = 1
+    retry_count: int = 0
+
+
+class TaskFailure(CamelModel):
+    """A Step Functions Catch output: the error name and its cause (often a JSON string)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    error: str = Field(validation_alias="Error", serialization_alias="Error")
+    cause: str | None = Field(default=None, validation_alias="Cause", serialization_alias="Cause")
+
+
+class FinalizeRequest(CamelModel):
+    job_id: str
+    lease_token: str
+    outcome: Literal["SUCCEEDED", "FAILED"]
+    result: dict[str, Any] | None = None
+    failure: TaskFailure | None = None
+
+
+class FinalizeResponse(CamelModel):
+    job_id: str
+    status: JobStatus

@@ -1,0 +1,110 @@
+"""The three steps of the state machine: claim a job, process it, finalize it.
+
+Each is one function called by one thin Lambda handler. Errors raised here are the
+error names ``statemachine/jobs.asl.json`` retries and catches (see ``cloudqueue.errors``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from cloudqueue import lifecycle
+from cloudqueue.errors import InvalidMessage, JobLeased, JobNotFound, PermanentJobError
+from cloudqueue.history import error_message
+from cloudqueue.jobtypes import JOB_TYPES, JobContext, JobType
+from cloudqueue.models import (
+    ClaimRequest,
+    ClaimResponse,
+    FinalizeRequest,
+    FinalizeResponse,
+    JobFailure,
+    JobMessage,
+    JobStatus,
+    ProcessRequest,
+)
+from cloudqueue.ports import JobStore
+
+
+def parse_job_message(body: str) -> JobMessage:
+    try:
+        return JobMessage.model_validate_json(body)
+    except ValidationError as error:
+        raise InvalidMessage(f"queue message is not a job message: {body[:200]!r}") from error
+
+
+def claim_job(request: ClaimRequest, *, store: JobStore, now: datetime, lease_seconds: int) -> ClaimResponse:
+    """Take the job named by the message, or say why this delivery has nothing to do.
+
+    Raises InvalidMessage or JobNotFound (the execution fails and the message ends in the
+    dead-letter queue), or JobLeased (retried; then SQS redelivers after its visibility timeout).
+    """
+    job_id = parse_job_message(request.message.body).job_id
+    attempt = store.claim_job(
+        job_id,
+        execution_id=request.execution_id,
+        lease_token=uuid.uuid4().hex,
+        now=now,
+        lease_seconds=lease_seconds,
+    )
+    job = attempt.job
+    if job is None:
+        raise JobNotFound(f"no job {job_id}")
+    if attempt.claimed:
+        return ClaimResponse(
+            outcome="CLAIMED",
+            job_id=job.job_id,
+            lease_token=job.lease_token,
+            type=job.type,
+            payload=job.payload,
+            attempt=job.attempts,
+        )
+    decision = lifecycle.decide_claim(job, now.timestamp())
+    if decision.verdict is lifecycle.ClaimVerdict.SKIP:
+        store.record_execution(job_id, request.execution_id)
+        return ClaimResponse(outcome="SKIPPED", job_id=job_id, reason=decision.reason)
+    # LEASED, or CLAIM when the job changed between the write and its report: try again later.
+    raise JobLeased(f"job {job_id} is not claimable now: {decision.reason}")
+
+
+def resolve_job_type(name: str) -> JobType[Any]:
+    job_type = JOB_TYPES.get(name)
+    if job_type is None:
+        raise PermanentJobError(f"unknown job type {name!r}; known types: {', '.join(sorted(JOB_TYPES))}")
+    return job_type
+
+
+def process_job(request: ProcessRequest) -> dict[str, Any]:
+    """Run the job's logic. Pure: reads and writes nothing but its arguments and result."""
+    job_type = resolve_job_type(request.type)
+    try:
+        payload = job_type.payload_model.model_validate(request.payload)
+    except ValidationError as error:
+        raise PermanentJobError(f"invalid payload for {request.type}: {error}") from error
+    context = JobContext(job_id=request.job_id, attempt=request.attempt, retry_count=request.retry_count)
+    return job_type.run(payload, context)
+
+
+def failure_of(request: FinalizeRequest) -> JobFailure:
+    """The job's error from the state machine's Catch output: error name and readable message."""
+    if request.failure is None:
+        return JobFailure(type="UnknownError", message="the job failed without an error")
+    message = error_message(request.failure.cause) or request.failure.error
+    return JobFailure(type=request.failure.error, message=message[:2000])
+
+
+def finalize_job(request: FinalizeRequest, *, store: JobStore, now: datetime) -> FinalizeResponse:
+    """Write the job's terminal state, fenced by the lease token. Raises LeaseLost."""
+    succeeded = request.outcome == "SUCCEEDED"
+    job = store.finish_job(
+        request.job_id,
+        lease_token=request.lease_token,
+        status=JobStatus.SUCCEEDED if succeeded else JobStatus.FAILED,
+        result=(request.result or {}) if succeeded else None,
+        error=None if succeeded else failure_of(request),
+        now=now,
+    )
+    return FinalizeResponse(job_id=job.job_id, status=job.status)

@@ -1,0 +1,218 @@
+"""Run the template's Lambda functions in this process, and make moto's Lambda call them.
+
+Without Docker, moto answers Lambda ``Invoke`` from ``LambdaSimpleBackend.invoke`` with a
+canned payload. ``LambdaRuntime.install`` replaces that method so that every Invoke that
+reaches moto (from the state machine's tasks, from boto3, from the AWS CLI on the local
+endpoint) runs the real handler here, with a Lambda context, the function's environment
+and its timeout. ``tests/local/test_moto_seams.py`` fails loudly if moto moves this seam.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cloudqueue_local.template import FunctionSpec, LocalTemplate
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+# Per-function settings that are read when a handler module is imported.
+_IMPORT_TIME_VARIABLES = ("POWERTOOLS_SERVICE_NAME",)
+
+
+class LambdaContext:
+    """What the Lambda runtime hands a handler as ``context``."""
+
+    def __init__(self, spec: FunctionSpec, request_id: str | None = None) -> None:
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory
+        self.aws_request_id = request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + spec.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A finished invocation: its JSON payload and, when the handler failed, the error kind."""
+
+    payload: bytes
+    function_error: str | None = None
+    duration_ms: float = 0.0
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+def error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
+    """The payload Lambda's Python runtime returns for an unhandled exception."""
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(error.__traceback__)[-10:],
+    }
+
+
+def merged_environment(template: LocalTemplate) -> dict[str, str]:
+    """One environment for all in-process functions: they share ``os.environ``.
+
+    A variable that two functions set to different values cannot be honoured in one
+    process, so it is refused, except the import-time ones applied per function.
+    """
+    merged: dict[str, str] = {}
+    for spec in template.functions.values():
+        for key, value in spec.environment.items():
+            if key in _IMPORT_TIME_VARIABLES:
+                continue
+            if key in merged and merged[key] != value:
+                raise ValueError(
+                    f"{key} differs between functions ({merged[key]!r} vs {value!r} in {spec.logical_id}); "
+                    "in-process functions share one environment"
+                )
+            merged[key] = value
+    return merged
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+class LocalFunction:
+    """One function: its handler, loaded at the first invocation (its cold start)."""
+
+    _import_lock = threading.Lock()
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self._handler: Handler | None = None
+        self.invocations = 0
+        self.errors = 0
+
+    def handler(self) -> Handler:
+        if self._handler is None:
+            module_name, _, attribute = self.spec.handler.rpartition(".")
+            import_env = {key: self.spec.environment[key] for key in _IMPORT_TIME_VARIABLES if key in self.spec.environment}
+            with LocalFunction._import_lock, environment(import_env):
+                module = importlib.import_module(module_name)
+            self._handler = getattr(module, attribute)
+        return self._handler
+
+    def run(self, event: Any, request_id: str) -> Invocation:
+        started = time.perf_counter()
+        self.invocations += 1
+        try:
+            result = self.handler()(event, LambdaContext(self.spec, request_id))
+            payload = json.dumps(result).encode()
+            error = None
+        except Exception as failure:
+            self.errors += 1
+            payload = json.dumps(error_payload(failure, request_id)).encode()
+            error = "Unhandled"
+        return Invocation(payload, error, (time.perf_counter() - started) * 1000)
+
+
+class FunctionNotFound(LookupError):
+    pass
+
+
+class LambdaRuntime:
+    """The template's functions, invocable by name or ARN, with their timeouts enforced."""
+
+    def __init__(self, template: LocalTemplate, *, max_concurrency: int = 64) -> None:
+        self.template = template
+        self.functions = {logical_id: LocalFunction(spec) for logical_id, spec in template.functions.items()}
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda")
+        self._original_invoke: Any = None
+        self.fault_hooks: list[Callable[[FunctionSpec, Any], None]] = []
+
+    def function(self, name_or_arn: str) -> LocalFunction:
+        spec = self.template.function_by_arn_or_name(name_or_arn)
+        if spec is None:
+            raise FunctionNotFound(name_or_arn)
+        return self.functions[spec.logical_id]
+
+    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+        """Run the function on ``event``; a handler past its timeout fails as on AWS."""
+        function = self.function(name_or_arn)
+        request_id = str(uuid.uuid4())
+        for hook in self.fault_hooks:
+            hook(function.spec, event)
+        future = self._pool.submit(function.run, event, request_id)
+        try:
+            return future.result(timeout=function.spec.timeout)
+        except FutureTimeout:
+            # The thread cannot be killed; like a frozen sandbox, its result is discarded.
+            message = f"Task timed out after {function.spec.timeout:.2f} seconds"
+            body = {"errorMessage": message, "errorType": "Sandbox.Timedout", "requestId": request_id}
+            return Invocation(json.dumps(body).encode(), "Unhandled")
+
+    def invoke_bytes(self, name_or_arn: str, body: bytes | str | None) -> Invocation:
+        raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+        try:
+            event = json.loads(raw or "{}")
+        except ValueError:
+            event = raw
+        return self.invoke(name_or_arn, event)
+
+    # --- the moto seam ---------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Route moto's Lambda Invoke (no-Docker backend) to this runtime."""
+        from moto.awslambda.exceptions import UnknownFunctionException
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        runtime = self
+        self._original_invoke = LambdaSimpleBackend.__dict__["invoke"]
+
+        def invoke(
+            backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
+            try:
+                result = runtime.invoke_bytes(function_name, body)
+            except FunctionNotFound:
+                raise UnknownFunctionException(function_name) from None
+            if result.function_error:
+                response_headers["x-amz-function-error"] = result.function_error
+            return result.payload
+
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        if self._original_invoke is not None:
+            LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
+            self._original_invoke = None
+
+    def close(self) -> None:
+        self.uninstall()
+        self._pool.shutdown(wait=False, cancel_futures=True)

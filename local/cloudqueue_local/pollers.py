@@ -1,0 +1,216 @@
+"""What AWS runs between the resources: the Pipe, SQS event source mappings, schedules.
+
+Each is a small loop of threads over the local moto services, with the semantics of the
+AWS feature it stands in for:
+
+- ``LocalPipe``: receives from the queue, hands the state machine the same array of
+  records an EventBridge Pipe does, runs it synchronously (REQUEST_RESPONSE), deletes the
+  messages only when the execution SUCCEEDED, and otherwise leaves redelivery and
+  dead-lettering to SQS (visibility timeout, redrive policy).
+- ``LocalQueueTrigger``: an SQS event source mapping: ``{"Records": [...]}`` to a function,
+  partial batch failures honoured.
+- ``LocalSchedule``: an EventBridge schedule ``rate(...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudqueue_local.lambda_runtime import LambdaRuntime
+from cloudqueue_local.stepfunctions import LocalStepFunctions
+from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
+
+logger = logging.getLogger("cloudqueue.local")
+
+
+def sqs_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[str, Any]:
+    """An SQS message as Pipes and Lambda event sources deliver it."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue.arn,
+        "awsRegion": region,
+    }
+
+
+class _Loop:
+    """Threads that repeat one step until told to stop; ``stop`` lets the current step end."""
+
+    def __init__(self, name: str, threads: int) -> None:
+        self.name = name
+        self.thread_count = threads
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self.thread_count):
+            thread = threading.Thread(target=self._run, name=f"{self.name}-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.step()
+            except Exception:
+                logger.exception("%s: step failed", self.name)
+                self._stopping.wait(0.5)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def stop(self, timeout: float) -> bool:
+        """Stop taking work and wait up to ``timeout`` seconds for work in hand. True if all ended."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+
+class LocalPipe(_Loop):
+    """EventBridge Pipe: SQS → Step Functions (REQUEST_RESPONSE)."""
+
+    def __init__(
+        self,
+        spec: PipeSpec,
+        queue: QueueSpec,
+        stepfunctions: LocalStepFunctions,
+        sqs: Any,
+        *,
+        region: str,
+        pollers: int = 4,
+        wait_seconds: int = 1,
+    ) -> None:
+        super().__init__(f"pipe-{spec.logical_id}", pollers)
+        self.spec = spec
+        self.queue = queue
+        self.stepfunctions = stepfunctions
+        self.sqs = sqs
+        self.region = region
+        self.wait_seconds = wait_seconds
+        self.executions_succeeded = 0
+        self.executions_failed = 0
+        self.on_execution: Callable[[Any], None] | None = None
+
+    def step(self) -> None:
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue.url,
+            MaxNumberOfMessages=min(self.spec.batch_size, 10),
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = received.get("Messages", [])
+        if not messages:
+            return
+        records = [sqs_record(message, self.queue, self.region) for message in messages]
+        execution = self.stepfunctions.run_sync(self.spec.target_arn, json.dumps(records), uuid.uuid4().hex)
+        if self.on_execution is not None:
+            self.on_execution(execution)
+        if execution.status == "SUCCEEDED":
+            self.executions_succeeded += 1
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue.url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(messages)
+                ],
+            )
+        else:
+            # As on AWS: a failed target invocation leaves the message to come back after its
+            # visibility timeout, and SQS dead-letters it after maxReceiveCount receives.
+            self.executions_failed += 1
+            logger.warning(
+                "pipe: execution %s ended %s (%s); message left for redelivery",
+                execution.execution_arn,
+                execution.status,
+                execution.error,
+            )
+
+
+class LocalQueueTrigger(_Loop):
+    """Lambda SQS event source mapping."""
+
+    def __init__(
+        self, spec: QueueTriggerSpec, queue: QueueSpec, runtime: LambdaRuntime, sqs: Any, *, region: str
+    ) -> None:
+        super().__init__(f"sqs-trigger-{spec.function}", 1)
+        self.spec = spec
+        self.queue = queue
+        self.runtime = runtime
+        self.sqs = sqs
+        self.region = region
+
+    def step(self) -> None:
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue.url,
+            MaxNumberOfMessages=min(self.spec.batch_size, 10),
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = received.get("Messages", [])
+        if not messages:
+            return
+        event = {"Records": [sqs_record(message, self.queue, self.region) for message in messages]}
+        invocation = self.runtime.invoke(self.spec.function, event)
+        if invocation.function_error:
+            logger.warning("%s failed on a batch of %d; left for retry", self.spec.function, len(messages))
+            return
+        failed: set[str] = set()
+        if self.spec.report_batch_item_failures:
+            response = invocation.json() or {}
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        done = [message for message in messages if message["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue.url,
+                Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(done)],
+            )
+
+
+class LocalSchedule(_Loop):
+    """EventBridge ``rate(...)`` schedule invoking a function."""
+
+    def __init__(self, spec: ScheduleSpec, runtime: LambdaRuntime, *, region: str, account: str) -> None:
+        super().__init__(f"schedule-{spec.function}", 1)
+        self.spec = spec
+        self.runtime = runtime
+        self.region = region
+        self.account = account
+
+    def step(self) -> None:
+        if self._stopping.wait(self.spec.every_seconds):
+            return
+        self.fire()
+
+    def fire(self) -> Any:
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [f"arn:aws:events:{self.region}:{self.account}:rule/{self.spec.function}-schedule"],
+            "detail": {},
+        }
+        return self.runtime.invoke(self.spec.function, event)

@@ -1,0 +1,213 @@
+"""The whole of CloudQueue in one process: ``cloudqueue dev``.
+
+    HTTP gateway ─► ApiFunction ─► moto DynamoDB + SQS
+                                        │
+             LocalPipe pollers ◄────────┘ (receive, run the Express state machine, delete)
+                  │
+          moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime (handlers in-process)
+                  │
+          execution history ─► moto CloudWatch Logs (the state machine's log group)
+
+    moto's server on the AWS port serves the same in-memory services to the AWS CLI and boto3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from cloudqueue_local.gateway import HttpGateway, ServerThread
+from cloudqueue_local.lambda_runtime import LambdaRuntime, merged_environment
+from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
+from cloudqueue_local.provision import provision
+from cloudqueue_local.stepfunctions import LocalStepFunctions
+from cloudqueue_local.template import (
+    ACCOUNT_ID,
+    LOCAL_PARAMETER_OVERRIDES,
+    REGION,
+    LocalTemplate,
+    load_template,
+)
+
+logger = logging.getLogger("cloudqueue.local")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+MOTO_CONFIG = {
+    "lambda": {"use_docker": False},
+    "stepfunctions": {"execute_state_machine": True},
+    "core": {"reset_boto3_session": True, "service_whitelist": None},
+}
+
+_one_stack = threading.Lock()
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    port: int = 3000  # 0 picks a free port
+    aws_port: int | None = 4566  # None: no AWS endpoint
+    root: Path = PROJECT_ROOT
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    pollers: int = 4
+    serve_frontend: bool = True
+    schedules: bool = True
+
+
+class LocalStack:
+    """Start, use, stop. One per process: moto's backends are process-wide."""
+
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.template: LocalTemplate = load_template(
+            self.options.root / "template.yaml",
+            LOCAL_PARAMETER_OVERRIDES | self.options.parameter_overrides,
+        )
+        self.region = REGION
+        self.account = ACCOUNT_ID
+        self.runtime = LambdaRuntime(self.template)
+        self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
+        self.pipes: list[LocalPipe] = []
+        self.triggers: list[LocalQueueTrigger] = []
+        self.schedules: list[LocalSchedule] = []
+        self.resources: dict[str, Any] = {}
+        self._mock: Any = None
+        self._http: ServerThread | None = None
+        self._aws: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._aws_port = 0
+        self._owns_lock = False
+        self.started = False
+
+    # --- addresses ------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        assert self._http is not None
+        return f"http://{self.options.host}:{self._http.port}"
+
+    @property
+    def aws_url(self) -> str | None:
+        if self._aws is None:
+            return None
+        return f"http://{self.options.host}:{self._aws_port}"
+
+    def frontend_config(self) -> dict[str, Any]:
+        return {"apiUrl": self.api_url, "environment": "local", "region": self.region}
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        if not _one_stack.acquire(blocking=False):
+            raise RuntimeError("a local stack is already running in this process")
+        self._owns_lock = True
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        environment = {
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        } | merged_environment(self.template)
+        for key in [*environment, "AWS_ENDPOINT_URL", "AWS_PROFILE"]:
+            self._saved_env[key] = os.environ.get(key)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(environment)
+
+        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock.start()
+        self.runtime.install()
+        self.stepfunctions.install()
+        self.resources = provision(self.template, region=self.region)
+
+        if self.options.aws_port is not None:
+            from moto.server import ThreadedMotoServer
+
+            self._aws = ThreadedMotoServer(ip_address=self.options.host, port=self.options.aws_port, verbose=False)
+            self._aws.start()
+            self._aws_port = self._aws.get_host_and_port()[1]
+
+        sqs = boto3.client("sqs", region_name=self.region)
+        for pipe in self.template.pipes.values():
+            queue = self.template.queue_by_arn(pipe.source_arn)
+            self.pipes.append(
+                LocalPipe(pipe, queue, self.stepfunctions, sqs, region=self.region, pollers=self.options.pollers)
+            )
+        for trigger in self.template.queue_triggers:
+            queue = self.template.queue_by_arn(trigger.queue_arn)
+            self.triggers.append(LocalQueueTrigger(trigger, queue, self.runtime, sqs, region=self.region))
+        if self.options.schedules:
+            self.schedules = [
+                LocalSchedule(spec, self.runtime, region=self.region, account=self.account)
+                for spec in self.template.schedules
+            ]
+
+        gateway = HttpGateway(
+            self.template,
+            self.runtime,
+            frontend_dir=self.options.root / "frontend" if self.options.serve_frontend else None,
+            config=self.frontend_config,
+        )
+        self.gateway = gateway
+        self._http = ServerThread(gateway, self.options.host, self.options.port)
+        self._http.start()
+        for loop in [*self.pipes, *self.triggers, *self.schedules]:
+            loop.start()
+        self.started = True
+
+    def stop(self, drain_seconds: float = 10.0) -> bool:
+        """Stop taking work, let executions in flight finish, and shut down. True if all ended in time."""
+        drained = True
+        for loop in [*self.pipes, *self.triggers, *self.schedules]:
+            drained = loop.stop(drain_seconds) and drained
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None
+        self.stepfunctions.uninstall()
+        self.runtime.close()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self.started = False
+        if self._owns_lock:
+            self._owns_lock = False
+            _one_stack.release()
+        return drained
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- handy for tests and the CLI -------------------------------------------------------
+
+    def queue_url(self, logical_id: str) -> str:
+        return str(self.resources["queues"][logical_id])
+
+    def table_name(self) -> str:
+        return next(iter(self.template.tables.values())).name
