@@ -126,10 +126,12 @@ class LocalFunction:
             self._handler = getattr(module, attribute)
         return self._handler
 
-    def run(self, event: Any, request_id: str) -> Invocation:
+    def run(self, event: Any, request_id: str, fault: Callable[[Any], None] | None = None) -> Invocation:
         started = time.perf_counter()
         self.invocations += 1
         try:
+            if fault is not None:
+                fault(event)  # an injected failure, raised as the handler would raise it
             result = self.handler()(event, LambdaContext(self.spec, request_id))
             payload = json.dumps(result).encode()
             error = None
@@ -152,7 +154,8 @@ class LambdaRuntime:
         self.functions = {logical_id: LocalFunction(spec) for logical_id, spec in template.functions.items()}
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda")
         self._original_invoke: Any = None
-        self.fault_hooks: list[Callable[[FunctionSpec, Any], None]] = []
+        # Fault injection for tests and demos: logical id → a callable run before the handler.
+        self.faults: dict[str, Callable[[Any], None]] = {}
 
     def function(self, name_or_arn: str) -> LocalFunction:
         spec = self.template.function_by_arn_or_name(name_or_arn)
@@ -164,9 +167,8 @@ class LambdaRuntime:
         """Run the function on ``event``; a handler past its timeout fails as on AWS."""
         function = self.function(name_or_arn)
         request_id = str(uuid.uuid4())
-        for hook in self.fault_hooks:
-            hook(function.spec, event)
-        future = self._pool.submit(function.run, event, request_id)
+        fault = self.faults.get(function.spec.logical_id)
+        future = self._pool.submit(function.run, event, request_id, fault)
         try:
             return future.result(timeout=function.spec.timeout)
         except FutureTimeout:

@@ -1,0 +1,52 @@
+"""Fixtures shared by every test folder.
+
+``local_stack`` is one embedded CloudQueue for the whole session (moto's backends are
+process-wide, so there can be only one), on free loopback ports, with time-based
+parameters shortened further than ``cloudqueue dev`` does so that recovery paths run in
+seconds. Tests that inject faults remove them when they end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+# Leases and visibility short enough that a dead worker's job is retaken within seconds,
+# and a poison message reaches the dead-letter queue after 3 receives.
+TEST_PARAMETERS = {
+    "VisibilityTimeoutSeconds": "4",
+    "LeaseSeconds": "3",
+    "MaxReceiveCount": "3",
+    "StaleQueuedSeconds": "5",
+    "RequeueSchedule": "rate(2 seconds)",
+}
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator["LocalStack"]:  # noqa: F821 - imported lazily: unit tests need no moto
+    from cloudqueue_local.stack import LocalStack, StackOptions
+
+    stack = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides=TEST_PARAMETERS)).start()
+    try:
+        yield stack
+    finally:
+        stack.stop(drain_seconds=5)
+
+
+@pytest.fixture
+def api(local_stack: "LocalStack") -> Iterator[httpx.Client]:  # noqa: F821
+    with httpx.Client(base_url=local_stack.api_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def faults(local_stack: "LocalStack") -> Iterator[dict]:  # noqa: F821
+    """Inject failures into functions by logical id; all removed after the test."""
+    yield local_stack.runtime.faults
+    local_stack.runtime.faults.clear()
