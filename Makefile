@@ -25,3 +25,25 @@ lint: venv
 	$(BIN)/ruff check functions local tests
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+
+# --- AWS SAM: its own venv, since aws-sam-cli pins an older boto3 than the project's ---------
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+
+.PHONY: sam-venv build validate
+
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.103,<2'
+	touch $@
+
+sam-venv: $(SAM_VENV)/bin/sam
+
+## Build every function for Lambda (python3.12, arm64) into .aws-sam/: no Docker, no local python3.12.
+build: sam-venv
+	$(SAM) build
+
+## Check template.yaml with SAM's translator and cfn-lint; needs no AWS credentials.
+validate: sam-venv
+	$(SAM) validate --lint --region us-east-1

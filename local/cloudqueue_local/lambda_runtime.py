@@ -135,6 +135,8 @@ class LocalFunction:
             result = self.handler()(event, LambdaContext(self.spec, request_id))
             payload = json.dumps(result).encode()
             error = None
+        except ServiceFault:
+            raise
         except Exception as failure:
             self.errors += 1
             payload = json.dumps(error_payload(failure, request_id)).encode()
@@ -144,6 +146,17 @@ class LocalFunction:
 
 class FunctionNotFound(LookupError):
     pass
+
+
+class ServiceFault(Exception):
+    """Raised by an injected fault to make the Lambda *service* fail the Invoke call
+    (throttling, service errors), as opposed to the function failing."""
+
+    def __init__(self, code: str = "TooManyRequestsException", status: int = 429, message: str = "Rate exceeded"):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
 
 
 class LambdaRuntime:
@@ -191,6 +204,7 @@ class LambdaRuntime:
         """Route moto's Lambda Invoke (no-Docker backend) to this runtime."""
         from moto.awslambda.exceptions import UnknownFunctionException
         from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.core.exceptions import JsonRESTError
 
         runtime = self
         self._original_invoke = LambdaSimpleBackend.__dict__["invoke"]
@@ -202,6 +216,10 @@ class LambdaRuntime:
                 result = runtime.invoke_bytes(function_name, body)
             except FunctionNotFound:
                 raise UnknownFunctionException(function_name) from None
+            except ServiceFault as fault:
+                error = JsonRESTError(fault.code, fault.message)
+                error.code = fault.status
+                raise error from None
             if result.function_error:
                 response_headers["x-amz-function-error"] = result.function_error
             return result.payload

@@ -45,6 +45,17 @@ def sqs_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[s
     }
 
 
+def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Make received messages visible again at once (a paused or stopping poller gives them back)."""
+    sqs.change_message_visibility_batch(
+        QueueUrl=queue_url,
+        Entries=[
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
+            for index, message in enumerate(messages)
+        ],
+    )
+
+
 class _Loop:
     """Threads that repeat one step until told to stop; ``stop`` lets the current step end."""
 
@@ -52,6 +63,10 @@ class _Loop:
         self.name = name
         self.thread_count = threads
         self._stopping = threading.Event()
+        self._resumed = threading.Event()
+        self._resumed.set()
+        self._idle = threading.Condition()
+        self._busy = 0
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -62,11 +77,40 @@ class _Loop:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._resumed.wait(0.2):
+                continue
             try:
                 self.step()
             except Exception:
                 logger.exception("%s: step failed", self.name)
                 self._stopping.wait(0.5)
+
+    def begin_work(self) -> bool:
+        """Called by a step before it acts on what it received; False: paused or stopping, don't."""
+        with self._idle:
+            if self._stopping.is_set() or not self._resumed.is_set():
+                return False
+            self._busy += 1
+            return True
+
+    def end_work(self) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def signal_stop(self) -> None:
+        """Take no new work from now on (``stop`` then waits for the work in hand)."""
+        self._stopping.set()
+        self._resumed.set()
+
+    def pause(self, timeout: float = 30.0) -> None:
+        """Take no new work; return once the work in hand is done."""
+        with self._idle:
+            self._resumed.clear()
+            self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+
+    def resume(self) -> None:
+        self._resumed.set()
 
     def step(self) -> None:
         raise NotImplementedError
@@ -74,6 +118,7 @@ class _Loop:
     def stop(self, timeout: float) -> bool:
         """Stop taking work and wait up to ``timeout`` seconds for work in hand. True if all ended."""
         self._stopping.set()
+        self._resumed.set()  # a paused loop wakes up to see that it should stop
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -120,6 +165,15 @@ class LocalPipe(_Loop):
         messages = received.get("Messages", [])
         if not messages:
             return
+        if not self.begin_work():
+            release(self.sqs, self.queue.url, messages)
+            return
+        try:
+            self.run(messages)
+        finally:
+            self.end_work()
+
+    def run(self, messages: list[dict[str, Any]]) -> None:
         records = [sqs_record(message, self.queue, self.region) for message in messages]
         execution = self.stepfunctions.run_sync(self.spec.target_arn, json.dumps(records), uuid.uuid4().hex)
         if self.on_execution is not None:
@@ -169,6 +223,15 @@ class LocalQueueTrigger(_Loop):
         messages = received.get("Messages", [])
         if not messages:
             return
+        if not self.begin_work():
+            release(self.sqs, self.queue.url, messages)
+            return
+        try:
+            self.run(messages)
+        finally:
+            self.end_work()
+
+    def run(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_record(message, self.queue, self.region) for message in messages]}
         invocation = self.runtime.invoke(self.spec.function, event)
         if invocation.function_error:
@@ -197,9 +260,17 @@ class LocalSchedule(_Loop):
         self.account = account
 
     def step(self) -> None:
-        if self._stopping.wait(self.spec.every_seconds):
-            return
-        self.fire()
+        # Wait for the next tick in short naps, so that pause() and stop() need not wait for it.
+        deadline = time.monotonic() + self.spec.every_seconds
+        while time.monotonic() < deadline:
+            if self._stopping.is_set() or not self._resumed.is_set():
+                return
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        if self.begin_work():
+            try:
+                self.fire()
+            finally:
+                self.end_work()
 
     def fire(self) -> Any:
         event = {

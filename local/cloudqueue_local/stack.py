@@ -173,8 +173,10 @@ class LocalStack:
 
     def stop(self, drain_seconds: float = 10.0) -> bool:
         """Stop taking work, let executions in flight finish, and shut down. True if all ended in time."""
+        for loop in self.loops:
+            loop.signal_stop()  # all stop taking work at once, then each drains
         drained = True
-        for loop in [*self.pipes, *self.triggers, *self.schedules]:
+        for loop in self.loops:
             drained = loop.stop(drain_seconds) and drained
         if self._http is not None:
             self._http.stop()
@@ -205,6 +207,19 @@ class LocalStack:
         self.stop()
 
     # --- handy for tests and the CLI -------------------------------------------------------
+
+    @property
+    def loops(self) -> list[Any]:
+        return [*self.pipes, *self.triggers, *self.schedules]
+
+    def pause(self) -> None:
+        """Stop polling and scheduling (work in hand finishes): the caller drives deliveries."""
+        for loop in self.loops:
+            loop.pause()
+
+    def resume(self) -> None:
+        for loop in self.loops:
+            loop.resume()
 
     def queue_url(self, logical_id: str) -> str:
         return str(self.resources["queues"][logical_id])

@@ -46,8 +46,22 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="CloudQueue")
 
+
+
+def parse_json_body(text: str) -> Any:
+    """``json.loads`` that reports every unreadable body as a JSONDecodeError, which the resolver
+    answers 400: a number too long for ``int`` or nesting too deep raise other errors (then 500)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise json.JSONDecodeError(f"unreadable JSON ({type(error).__name__})", text, 0) from None
+
+
 app = APIGatewayHttpResolver(
     enable_validation=True,
+    json_body_deserializer=parse_json_body,
     cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key"], max_age=600),
 )
 
@@ -106,6 +120,9 @@ def workflow() -> Workflow:
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+    # Messages echo what the client sent (a path, an id); a lone surrogate in it cannot be
+    # encoded as JSON and would turn the answer into a 500.
+    message = message.encode("utf-8", errors="replace").decode("utf-8")
     body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details))
     return Response(
         status_code=status,
@@ -282,8 +299,6 @@ def console_url(execution_arn: str, region: str) -> str:
 # --- the Lambda entry point --------------------------------------------------------------
 
 
-
-
 def _body_size(event: dict[str, Any]) -> int:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
@@ -294,20 +309,46 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body.encode())
 
 
+def _unreadable_body(event: dict[str, Any]) -> tuple[int, str, str] | None:
+    """Why a request's body cannot be read as JSON text, checked before the resolver reads it:
+    the resolver raises (and so answers 500) on bodies that are not UTF-8 or not base64, and on
+    form bodies it cannot parse."""
+    body = event.get("body")
+    if not body:
+        return None
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").strip().lower()
+    if content_type and not content_type.startswith("application/json"):
+        return 415, "unsupported_media_type", "the request body must be JSON (Content-Type: application/json)"
+    try:
+        if event.get("isBase64Encoded"):
+            base64.b64decode(str(body).encode(), validate=True).decode()
+        else:
+            str(body).encode()
+    except ValueError:  # binascii.Error, UnicodeError
+        return 400, "malformed_json", "the request body is not UTF-8 JSON text"
+    return None
+
+
+def _early_answer(status: int, code: str, message: str) -> dict[str, Any]:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+        "body": body.model_dump_json(by_alias=True, exclude_none=True),
+        "isBase64Encoded": False,
+    }
+
+
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     limit = settings().max_body_bytes
+    # Answered before the resolver parses (and validates) a body it should never read.
     if _body_size(event) > limit:
-        # Answered before the resolver parses (and validates) a body it should never read.
-        body = ErrorBody(
-            error=ErrorDetail(code="request_too_large", message=f"the request body is larger than {limit} bytes")
-        )
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-            "body": body.model_dump_json(by_alias=True, exclude_none=True),
-            "isBase64Encoded": False,
-        }
+        return _early_answer(413, "request_too_large", f"the request body is larger than {limit} bytes")
+    unreadable = _unreadable_body(event)
+    if unreadable is not None:
+        return _early_answer(*unreadable)
     return app.resolve(event, context)

@@ -31,14 +31,16 @@ def default_store() -> JobStore:
     return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
 
 
-@logger.inject_lambda_context(correlation_id_path="powertools_json(message.body).jobId")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
+    logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
     response = claim_job(
         request, store=store or default_store(), now=utc_now(), lease_seconds=settings().lease_seconds
     )
+    logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.info("claim", extra={"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt})

@@ -57,7 +57,9 @@ def handle_record(record: SQSRecord, store: JobStore) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
     job_store = store or default_store()
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # A live lease is expected, not an error: report the record, do not fail the invocation
+    # (Powertools raises when every record of a batch failed).
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(
         event=event,
         record_handler=lambda record: handle_record(record, job_store),

@@ -49,7 +49,9 @@ def run_fail(payload: FailPayload, context: JobContext) -> dict[str, Any]:
 class SleepPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seconds: float = Field(default=5.0, gt=0, le=60, description="How long the job runs.")
+    # At least a millisecond: DynamoDB numbers stop at 1E-130, and a smaller float would be
+    # accepted here, then fail to store (a 500 for a request the API had validated).
+    seconds: float = Field(default=5.0, ge=0.001, le=60, description="How long the job runs.")
 
 
 def run_sleep(payload: SleepPayload, context: JobContext) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+// The CloudQueue HTTP API, as promises. Every failure becomes an ApiError with a sentence
+// a person can read; nothing here touches the page.
+
+const TIMEOUT_MS = 20_000;
+
+export class ApiError extends Error {
+  /** status is 0 when no answer came back (network down, timeout, CORS). */
+  constructor(message, { status = 0, code = "", details = null } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Worth trying again later: no answer, throttled, or a server-side failure. */
+  get retryable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+const STATUS_WORDS = {
+  400: "bad request",
+  404: "not found",
+  409: "conflict",
+  413: "request too large",
+  422: "rejected",
+  429: "too many requests",
+  500: "server error",
+  502: "bad gateway",
+  503: "service unavailable",
+  504: "gateway timeout",
+};
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON (a proxy's HTML page, an empty body): the status alone has to do.
+  }
+  const words = STATUS_WORDS[response.status] || "error";
+  const detail = body?.error;
+  if (detail && typeof detail === "object") {
+    return new ApiError(`${detail.message || words} (HTTP ${response.status}, ${detail.code || words})`, {
+      status: response.status,
+      code: detail.code || "",
+      details: detail.details ?? null,
+    });
+  }
+  // API Gateway's own answers look like {"message": "Not Found"}.
+  const message = typeof body?.message === "string" ? body.message : words;
+  return new ApiError(`${message} (HTTP ${response.status})`, { status: response.status, code: "" });
+}
+
+export function createApi(baseUrl) {
+  async function request(method, path, { body, headers = {}, query } = {}) {
+    const url = new URL(baseUrl + path);
+    for (const [key, value] of Object.entries(query || {})) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+    }
+    const init = { method, headers: { Accept: "application/json", ...headers } };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), TIMEOUT_MS);
+    init.signal = timeout.signal;
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      const why = timeout.signal.aborted ? `no answer within ${TIMEOUT_MS / 1000} s` : error.message;
+      throw new ApiError(`Could not reach the API at ${baseUrl} (${why}).`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) throw await errorFrom(response);
+    try {
+      return { status: response.status, data: await response.json() };
+    } catch {
+      throw new ApiError(`The API answered ${method} ${path} with something that is not JSON.`, {
+        status: response.status,
+      });
+    }
+  }
+
+  const id = (jobId) => encodeURIComponent(jobId);
+
+  return {
+    baseUrl,
+    async jobTypes() {
+      return (await request("GET", "/job-types")).data.jobTypes;
+    },
+    async workflow() {
+      return (await request("GET", "/workflow")).data;
+    },
+    /** Resolves to {job, replayed}: replayed is true when an idempotency key matched an earlier submit. */
+    async submitJob(type, payload, { idempotencyKey } = {}) {
+      const headers = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
+      const { status, data } = await request("POST", "/jobs", { body: { type, payload }, headers });
+      return { job: data, replayed: status === 200 };
+    },
+    async getJob(jobId) {
+      return (await request("GET", `/jobs/${id(jobId)}`)).data;
+    },
+    async history(jobId) {
+      return (await request("GET", `/jobs/${id(jobId)}/history`)).data;
+    },
+    async listJobs({ status, limit = 20, nextToken } = {}) {
+      return (await request("GET", "/jobs", { query: { status, limit, nextToken } })).data;
+    },
+    async cancelJob(jobId) {
+      return (await request("DELETE", `/jobs/${id(jobId)}`)).data;
+    },
+  };
+}

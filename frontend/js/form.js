@@ -1,0 +1,136 @@
+// The submit form, built from GET /job-types: a type picker, a JSON editor checked
+// against the type's JSON Schema before anything is sent, and an optional idempotency key.
+
+import { h, replace } from "./dom.js";
+import { describeFields, validate } from "./schema.js";
+import { showError, clearError, announce } from "./notices.js";
+
+const DEFAULT_TYPE = "text.transform";
+const SUBMIT_ERROR = "submit";
+
+export function createJobForm(form, { api, onSubmitted }) {
+  const select = form.querySelector("#job-type");
+  const description = form.querySelector("#job-type-help");
+  const editor = form.querySelector("#payload");
+  const fieldHelp = form.querySelector("#payload-fields");
+  const fieldError = form.querySelector("#payload-error");
+  const resetButton = form.querySelector("#reset-payload");
+  const keyInput = form.querySelector("#idempotency-key");
+  const submitButton = form.querySelector("#submit-job");
+  const loadProblem = form.querySelector("#types-problem");
+
+  let types = new Map();
+  const drafts = new Map(); // what the reader typed per job type, kept across type switches
+
+  function example(type) {
+    return JSON.stringify(types.get(type)?.example ?? {}, null, 2);
+  }
+
+  function showType(type) {
+    const info = types.get(type);
+    description.textContent = info?.description || "";
+    editor.value = drafts.get(type) ?? example(type);
+    const fields = info ? describeFields(info.payloadSchema) : [];
+    replace(
+      fieldHelp,
+      fields.length ? h("span", { class: "fields-title" }, "Fields: ") : "This type takes no fields.",
+      fields.map((field) =>
+        h("span", { class: "field-fact" },
+          h("code", null, field.name), ` — ${field.facts}`, field.description ? `. ${field.description}` : ""),
+      ),
+    );
+    setProblems([]);
+  }
+
+  function setProblems(messages, heading = "") {
+    const invalid = messages.length > 0;
+    editor.setAttribute("aria-invalid", String(invalid));
+    fieldError.hidden = !invalid;
+    replace(fieldError, invalid ? [h("strong", null, heading), h("ul", null, messages.map((m) => h("li", null, m)))] : []);
+  }
+
+  /** The payload to send, or null after telling the reader what is wrong with it. */
+  function checkedPayload(type) {
+    let payload;
+    try {
+      payload = JSON.parse(editor.value);
+    } catch (error) {
+      setProblems([error.message], "The payload is not valid JSON, so it was not sent.");
+      editor.focus();
+      return null;
+    }
+    const problems = validate(types.get(type).payloadSchema, payload).map((problem) => problem.message);
+    if (problems.length) {
+      setProblems(problems, `The payload does not fit ${type}, so it was not sent.`);
+      editor.focus();
+      return null;
+    }
+    setProblems([]);
+    return payload;
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    if (submitButton.disabled || !types.size) return;
+    const type = select.value;
+    const payload = checkedPayload(type);
+    if (payload === null) {
+      announce("The payload was not sent: see the message under the editor.");
+      return;
+    }
+    submitButton.disabled = true;
+    submitButton.textContent = "Submitting…";
+    try {
+      const { job, replayed } = await api.submitJob(type, payload, { idempotencyKey: keyInput.value.trim() });
+      clearError(SUBMIT_ERROR);
+      onSubmitted(job, replayed);
+    } catch (error) {
+      if (error.status === 422 || error.status === 400 || error.status === 413) {
+        setProblems([error.message], "The API refused the job.");
+      }
+      showError(error.message, { title: "The job was not submitted", key: SUBMIT_ERROR });
+    } finally {
+      submitButton.disabled = false;
+      submitButton.textContent = "Submit job";
+    }
+  }
+
+  async function load() {
+    select.disabled = true;
+    submitButton.disabled = true;
+    loadProblem.hidden = true;
+    try {
+      const list = await api.jobTypes();
+      types = new Map(list.map((info) => [info.name, info]));
+    } catch (error) {
+      replace(select, h("option", null, "Job types unavailable"));
+      showError(error.message, { title: "Could not load the job types", key: "job-types" });
+      loadProblem.hidden = false;
+      return;
+    }
+    clearError("job-types");
+    replace(select, [...types.values()].map((info) => h("option", { value: info.name }, info.name)));
+    select.value = types.has(DEFAULT_TYPE) ? DEFAULT_TYPE : select.options[0]?.value;
+    select.disabled = false;
+    submitButton.disabled = false;
+    showType(select.value);
+  }
+
+  select.addEventListener("change", () => showType(select.value));
+  editor.addEventListener("input", () => {
+    drafts.set(select.value, editor.value);
+    if (editor.getAttribute("aria-invalid") === "true") setProblems([]);
+  });
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  resetButton.addEventListener("click", () => {
+    drafts.delete(select.value);
+    showType(select.value);
+    editor.focus();
+  });
+  loadProblem.querySelector("button").addEventListener("click", load);
+  form.addEventListener("submit", submit);
+
+  return { load };
+}

@@ -1,0 +1,167 @@
+// The open job: shows it at once, polls it with backoff until it reaches a terminal state,
+// keeps its execution history up to date, and offers cancel while it is QUEUED.
+
+import { h, replace } from "./dom.js";
+import { TERMINAL_STATUSES, statusWords } from "./format.js";
+import { historyView } from "./history.js";
+import { jobView } from "./job-view.js";
+import { announce, clearError, showError } from "./notices.js";
+
+const FIRST_DELAY_MS = 400;
+const MAX_DELAY_MS = 5000;
+const BACKOFF = 1.6;
+const MAX_FAILURES = 6;
+const HISTORY_TRIES = 12; // on AWS, log delivery can trail the job's final write by seconds
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const grow = (delay) => Math.min(delay * BACKOFF, MAX_DELAY_MS);
+
+/** Every execution the job names is in the history, and none is still running. */
+function historySettled(history, job) {
+  const executions = history?.executions || [];
+  return executions.length >= (job.executions || []).length && executions.every((run) => run.status !== "RUNNING");
+}
+
+export function createJobPanel({ jobSection, jobBody, historySection, historyBody, api, layout, onChange }) {
+  let current = null; // {id, stopped, job, history, cancelling}
+  const jobHeading = jobSection.querySelector("h2");
+  const errorKey = () => `job:${current?.id}`;
+
+  function stop() {
+    if (current) current.stopped = true;
+    current = null;
+  }
+
+  function showEmpty() {
+    stop();
+    replace(jobBody, h("p", { class: "empty" }, "Submit a job, or open one from the list of recent jobs."));
+    historySection.hidden = true;
+  }
+
+  function draw(run, { watching }) {
+    replace(jobBody, jobView(run.job, { watching, onCancel: () => cancel(run), cancelling: run.cancelling }));
+  }
+
+  function drawHistory(run, note = null) {
+    historySection.hidden = false;
+    replace(historyBody, historyView({ job: run.job, history: run.history, layout, note }));
+  }
+
+  async function refreshHistory(run) {
+    if (!(run.job.executions || []).length) {
+      run.history = { executions: [] };
+      drawHistory(run);
+      return;
+    }
+    try {
+      const history = await api.history(run.id);
+      if (run.stopped) return;
+      clearError(`history:${run.id}`);
+      if (JSON.stringify(history) !== JSON.stringify(run.history)) {
+        run.history = history;
+        drawHistory(run);
+      }
+    } catch (error) {
+      if (!run.stopped) showError(error.message, { title: "Could not load the execution history", key: `history:${run.id}` });
+    }
+  }
+
+  async function watch(run) {
+    let delay = FIRST_DELAY_MS;
+    let failures = 0;
+    let fetchFirst = !run.job;
+    while (!run.stopped) {
+      if (fetchFirst) {
+        try {
+          const job = await api.getJob(run.id);
+          if (run.stopped) return;
+          failures = 0;
+          clearError(errorKey());
+          const changed = JSON.stringify(job) !== JSON.stringify(run.job);
+          const statusChanged = run.job && job.status !== run.job.status;
+          run.job = job;
+          if (changed) draw(run, { watching: !TERMINAL_STATUSES.has(job.status) });
+          if (statusChanged || changed) onChange(job);
+          if (statusChanged) announce(`Job ${job.jobId} is now ${statusWords(job.status)}.`);
+        } catch (error) {
+          if (run.stopped) return;
+          failures += 1;
+          if (!error.retryable || failures >= MAX_FAILURES) {
+            fail(run, error);
+            return;
+          }
+          showError(`${error.message} Trying again in ${Math.round(delay / 100) / 10} s.`, { title: "Lost contact with the API", key: errorKey() });
+          await sleep(delay);
+          delay = grow(delay);
+          continue;
+        }
+      }
+      fetchFirst = true;
+      await refreshHistory(run);
+      if (TERMINAL_STATUSES.has(run.job.status) || run.stopped) break;
+      await sleep(delay);
+      delay = grow(delay);
+    }
+    if (run.stopped) return;
+    draw(run, { watching: false });
+    delay = 500;
+    for (let tries = 0; !historySettled(run.history, run.job) && tries < HISTORY_TRIES && !run.stopped; tries += 1) {
+      await sleep(delay);
+      delay = grow(delay);
+      await refreshHistory(run);
+    }
+    if (!run.stopped && !historySettled(run.history, run.job)) {
+      drawHistory(run, h("p", { class: "muted" }, "The execution history may still be arriving. ",
+        h("button", { type: "button", class: "button small", onclick: () => refreshHistory(run) }, "Refresh history")));
+    }
+  }
+
+  function fail(run, error) {
+    const notFound = error.status === 404;
+    replace(jobBody,
+      h("div", { class: "job-error", role: "group", "aria-label": "Error" },
+        h("strong", null, notFound ? `No job with id ${run.id}` : `Could not load job ${run.id}`),
+        h("span", null, error.message)),
+      h("p", null, h("button", { type: "button", class: "button", onclick: () => open(run.id, { force: true }) }, "Try again")));
+    historySection.hidden = true;
+    showError(error.message, { title: notFound ? `Job ${run.id} was not found` : `Could not load job ${run.id}`, key: errorKey() });
+  }
+
+  async function cancel(run) {
+    run.cancelling = true;
+    draw(run, { watching: true });
+    try {
+      const job = await api.cancelJob(run.id);
+      announce(`Job ${job.jobId} is cancelled.`);
+      onChange(job);
+      open(job.jobId, { job, force: true });
+    } catch (error) {
+      showError(error.message, { title: "The job was not cancelled", key: `cancel:${run.id}` });
+      run.cancelling = false;
+      if (!run.stopped) draw(run, { watching: true });
+    }
+  }
+
+  /** Show job id: job (when the caller already has it) is drawn at once, then followed. */
+  function open(id, { job = null, focus = false, force = false } = {}) {
+    if (!force && current?.id === id) {
+      if (focus) jobHeading.focus();
+      return;
+    }
+    stop();
+    const run = { id, stopped: false, job, history: null, cancelling: false };
+    current = run;
+    jobSection.dataset.jobId = id;
+    if (job) {
+      draw(run, { watching: !TERMINAL_STATUSES.has(job.status) });
+    } else {
+      replace(jobBody, h("p", { class: "loading" }, h("span", { class: "spinner", "aria-hidden": "true" }), `Loading job ${id}…`));
+    }
+    historySection.hidden = !job;
+    if (job) replace(historyBody, h("p", { class: "muted" }, "Waiting for the first execution…"));
+    if (focus) jobHeading.focus();
+    watch(run).catch((error) => showError(String(error?.message || error), { title: "The page hit an unexpected error" }));
+  }
+
+  return { open, showEmpty, currentId: () => current?.id ?? null };
+}

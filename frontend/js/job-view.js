@@ -1,0 +1,79 @@
+// One job's summary: status, attempts, timestamps, payload, and the result or the error.
+
+import { h } from "./dom.js";
+import { between, formatDuration, formatTime, statusWords } from "./format.js";
+
+export function statusBadge(status, props = {}) {
+  return h("span", { class: `badge status-${String(status).toLowerCase()}`, ...props }, String(status).replaceAll("_", " "));
+}
+
+function time(iso) {
+  return iso ? h("time", { datetime: iso, title: iso }, formatTime(iso)) : "—";
+}
+
+function fact(term, ...value) {
+  return [h("dt", null, term), h("dd", null, ...value)];
+}
+
+/** A flat object of plain values reads best as a table; anything else as JSON. */
+function valueView(value, label) {
+  const flat = value && typeof value === "object" && !Array.isArray(value) &&
+    Object.values(value).every((item) => item === null || typeof item !== "object");
+  if (!flat || !Object.keys(value).length) {
+    return h("pre", { class: "json", tabindex: 0, "aria-label": label }, JSON.stringify(value, null, 2));
+  }
+  return h("table", { class: "kv" },
+    h("caption", { class: "visually-hidden" }, label),
+    h("tbody", null, Object.entries(value).map(([key, item]) =>
+      h("tr", null, h("th", { scope: "row" }, key), h("td", null, h("code", null, typeof item === "string" ? item : JSON.stringify(item)))))));
+}
+
+const STATUS_SENTENCES = {
+  QUEUED: "Waiting in the queue for a worker.",
+  IN_PROGRESS: "A worker has claimed the job and is running it.",
+  SUCCEEDED: "Finished: the result is below.",
+  FAILED: "Finished without a result: the error is below.",
+  CANCELLED: "Cancelled before any worker ran it.",
+};
+
+/** The job's summary; onCancel is offered while it is QUEUED. */
+export function jobView(job, { watching, onCancel, cancelling = false }) {
+  const waited = between(job.createdAt, job.startedAt);
+  const ran = between(job.startedAt, job.finishedAt);
+  return [
+    h("div", { class: "job-head" },
+      h("div", null,
+        h("p", { class: "eyebrow" }, job.type),
+        h("p", { class: "job-id-line" }, h("code", { id: "job-id", class: "job-id" }, job.jobId)),
+      ),
+      h("div", { class: "job-status" },
+        statusBadge(job.status, { id: "job-status", "aria-label": `Status: ${statusWords(job.status)}` }),
+        watching ? h("span", { class: "watching" }, h("span", { class: "spinner", "aria-hidden": "true" }), "watching") : null,
+      ),
+    ),
+    h("p", { class: "status-sentence" }, STATUS_SENTENCES[job.status] || ""),
+    job.status === "QUEUED" && onCancel
+      ? h("p", null, h("button", { type: "button", class: "button danger", id: "cancel-job", onclick: onCancel, disabled: cancelling }, cancelling ? "Cancelling…" : "Cancel job"))
+      : null,
+    job.error
+      ? h("div", { class: "job-error", id: "job-error", role: "group", "aria-label": "Error" },
+          h("strong", null, job.error.type), h("span", null, job.error.message))
+      : null,
+    job.result !== null && job.result !== undefined
+      ? h("section", { class: "job-result", id: "job-result", "aria-labelledby": "result-title" },
+          h("h3", { id: "result-title" }, "Result"), valueView(job.result, "Result"))
+      : null,
+    h("dl", { class: "facts" },
+      fact("Attempts", String(job.attempts), job.attempts > 1 ? h("span", { class: "muted" }, " (claimed again after a worker was lost)") : ""),
+      fact("Executions", String((job.executions || []).length)),
+      fact("Created", time(job.createdAt)),
+      fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, ` after ${formatDuration(waited)} in the queue`) : ""),
+      fact("Finished", time(job.finishedAt), ran !== null ? h("span", { class: "muted" }, ` after ${formatDuration(ran)} of work`) : ""),
+      fact("Updated", time(job.updatedAt)),
+      job.idempotencyKey ? fact("Idempotency key", h("code", null, job.idempotencyKey)) : [],
+    ),
+    h("details", { class: "payload" },
+      h("summary", null, "Payload"),
+      h("pre", { class: "json" }, JSON.stringify(job.payload, null, 2))),
+  ];
+}

@@ -1,0 +1,91 @@
+// Wires the page together: reads config.json, builds the form, the job panel and the
+// recent jobs list, and follows #<jobId> in the address bar (on load and on hashchange).
+
+import { loadConfig } from "./config.js";
+import { createApi } from "./api.js";
+import { createJobForm } from "./form.js";
+import { layoutWorkflow } from "./graph.js";
+import { createJobList } from "./jobs.js";
+import { createJobPanel } from "./job-panel.js";
+import { announce, initNotices, showError } from "./notices.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+function reportUnexpected(error) {
+  showError(String(error?.message || error || "unknown error"), { title: "The page hit an unexpected error" });
+}
+
+function jobIdFromHash() {
+  try {
+    return decodeURIComponent(window.location.hash.slice(1)).trim();
+  } catch {
+    return window.location.hash.slice(1).trim();
+  }
+}
+
+async function start() {
+  initNotices($("#notices"), $("#announcer"));
+  window.addEventListener("error", (event) => reportUnexpected(event.error || event.message));
+  window.addEventListener("unhandledrejection", (event) => reportUnexpected(event.reason));
+
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    showError(error.message, { title: "The page does not know where the API is" });
+    $("#app-state").textContent = "Not connected: config.json is missing or wrong.";
+    return;
+  }
+  $("#env-name").textContent = [config.environment, config.region].filter(Boolean).join(" · ") || "unknown";
+  $("#api-url").textContent = config.apiUrl;
+  $("#openapi-link").href = `${config.apiUrl}/openapi.json`;
+  $("#app-state").textContent = "";
+
+  const api = createApi(config.apiUrl);
+  let layout = null;
+  try {
+    layout = layoutWorkflow((await api.workflow()).definition);
+  } catch (error) {
+    showError(`${error.message} The history will show the states each execution went through, without the full graph.`,
+      { title: "Could not read the workflow definition" });
+  }
+
+  const list = createJobList($("#jobs-section"), {
+    api,
+    onChange(job) {
+      list.update(job);
+      if (panel.currentId() === job.jobId) panel.open(job.jobId, { job, force: true });
+    },
+  });
+  const panel = createJobPanel({
+    jobSection: $("#job-section"),
+    jobBody: $("#job-body"),
+    historySection: $("#history-section"),
+    historyBody: $("#history-body"),
+    api,
+    layout,
+    onChange: (job) => list.update(job),
+  });
+  const form = createJobForm($("#job-form"), {
+    api,
+    onSubmitted(job, replayed) {
+      list.update(job);
+      list.markOpen(job.jobId);
+      panel.open(job.jobId, { job });
+      announce(replayed ? `Same idempotency key and body as before: showing job ${job.jobId}.` : `Job ${job.jobId} submitted.`);
+      if (jobIdFromHash() !== job.jobId) window.location.hash = encodeURIComponent(job.jobId);
+    },
+  });
+
+  function route(fromHashChange) {
+    const id = jobIdFromHash();
+    list.markOpen(id || null);
+    if (id) panel.open(id, { focus: fromHashChange });
+    else panel.showEmpty();
+  }
+  window.addEventListener("hashchange", () => route(true));
+  route(false);
+  await Promise.all([form.load(), list.load()]);
+}
+
+start().catch(reportUnexpected);

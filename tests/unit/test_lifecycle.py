@@ -1,0 +1,120 @@
+"""The pure lifecycle rules: which status may follow which, and what a claim does."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudqueue.lifecycle import (
+    TERMINAL_STATUSES,
+    ClaimVerdict,
+    can_fail_dead_lettered,
+    can_transition,
+    decide_claim,
+    is_terminal,
+    lease_is_live,
+)
+from cloudqueue.models import JobStatus
+from tests.fakes import make_job
+
+QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = (
+    JobStatus.QUEUED,
+    JobStatus.IN_PROGRESS,
+    JobStatus.SUCCEEDED,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+)
+NOW = 1_767_323_045.0
+
+ALLOWED = {
+    (QUEUED, IN_PROGRESS),  # claim
+    (QUEUED, CANCELLED),  # cancel
+    (QUEUED, FAILED),  # dead-lettered before anyone claimed it
+    (IN_PROGRESS, IN_PROGRESS),  # re-claim after the lease expired
+    (IN_PROGRESS, SUCCEEDED),
+    (IN_PROGRESS, FAILED),
+}
+
+
+@pytest.mark.parametrize("current", list(JobStatus))
+@pytest.mark.parametrize("new", list(JobStatus))
+def test_only_the_documented_transitions_are_allowed(current, new):
+    assert can_transition(current, new) == ((current, new) in ALLOWED)
+
+
+@pytest.mark.parametrize("status", [SUCCEEDED, FAILED, CANCELLED])
+def test_a_terminal_status_never_changes_again(status):
+    assert is_terminal(status)
+    assert not any(can_transition(status, new) for new in JobStatus)
+
+
+def test_queued_and_in_progress_are_not_terminal():
+    assert not is_terminal(QUEUED)
+    assert not is_terminal(IN_PROGRESS)
+    assert frozenset(JobStatus) - TERMINAL_STATUSES == {QUEUED, IN_PROGRESS}
+
+
+def test_a_job_cannot_succeed_without_being_claimed_first():
+    assert not can_transition(QUEUED, SUCCEEDED)
+
+
+def test_a_lease_is_live_until_the_moment_it_expires():
+    job = make_job(status=IN_PROGRESS, lease_expires_at=NOW)
+
+    assert lease_is_live(job, NOW - 0.001)
+    assert not lease_is_live(job, NOW)
+    assert not lease_is_live(make_job(status=IN_PROGRESS, lease_expires_at=None), NOW)
+
+
+def test_a_queued_job_is_claimed():
+    decision = decide_claim(make_job(status=QUEUED), NOW)
+
+    assert decision.verdict is ClaimVerdict.CLAIM
+
+
+@pytest.mark.parametrize("status", [SUCCEEDED, FAILED, CANCELLED])
+def test_a_duplicate_delivery_of_a_finished_job_is_skipped(status):
+    decision = decide_claim(make_job(status=status), NOW)
+
+    assert decision.verdict is ClaimVerdict.SKIP
+    assert status.value in decision.reason
+
+
+def test_a_job_a_live_worker_holds_is_left_to_it():
+    job = make_job(status=IN_PROGRESS, lease_token="t", lease_expires_at=NOW + 30)
+
+    decision = decide_claim(job, NOW)
+
+    assert decision.verdict is ClaimVerdict.LEASED
+
+
+def test_a_job_whose_worker_died_is_claimed_again_once_its_lease_expired():
+    job = make_job(status=IN_PROGRESS, lease_token="t", lease_expires_at=NOW - 1)
+
+    decision = decide_claim(job, NOW)
+
+    assert decision.verdict is ClaimVerdict.CLAIM
+    assert "expired" in decision.reason
+
+
+def test_a_finished_job_is_skipped_even_with_a_stale_lease_left_on_it():
+    job = make_job(status=SUCCEEDED, lease_expires_at=NOW + 30)
+
+    assert decide_claim(job, NOW).verdict is ClaimVerdict.SKIP
+
+
+@pytest.mark.parametrize(
+    ("status", "lease_expires_at", "may_fail"),
+    [
+        (QUEUED, None, True),
+        (IN_PROGRESS, NOW - 1, True),
+        (IN_PROGRESS, None, True),
+        (IN_PROGRESS, NOW + 30, False),
+        (SUCCEEDED, None, False),
+        (FAILED, None, False),
+        (CANCELLED, None, False),
+    ],
+)
+def test_a_dead_lettered_job_is_failed_unless_finished_or_held_by_a_live_worker(status, lease_expires_at, may_fail):
+    job = make_job(status=status, lease_expires_at=lease_expires_at)
+
+    assert can_fail_dead_lettered(job, NOW) is may_fail

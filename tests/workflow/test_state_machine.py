@@ -1,0 +1,286 @@
+"""The state machine definition, executed by moto's ASL interpreter with the real handlers.
+
+Each test delivers messages one at a time (see conftest.py) and reads the outcome where
+it lives: the job in DynamoDB, the execution's status, and its history in CloudWatch Logs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from cloudqueue.models import ClaimRequest, JobStatus, QueueRecord, utc_now
+from cloudqueue_local.lambda_runtime import ServiceFault
+
+from .conftest import Run, WorkflowHarness
+
+HAPPY_PATH = ["ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSuccess", "Done"]
+
+
+def claim_event(job_id: str, execution_id: str = "arn:aws:states:worker-that-dies") -> dict[str, Any]:
+    request = ClaimRequest(
+        message=QueueRecord(message_id=str(uuid.uuid4()), body=json.dumps({"jobId": job_id}), receive_count=1),
+        execution_id=execution_id,
+    )
+    return request.to_json_dict()
+
+
+def test_happy_path_records_the_result_and_consumes_the_message(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("text.transform", {"text": "hello cloudqueue"})
+
+    run = workflow.deliver()
+
+    assert run.status == "SUCCEEDED"
+    assert run.path() == HAPPY_PATH
+    done = workflow.job(job.job_id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.result == {"originalLength": 16, "uppercase": "HELLO CLOUDQUEUE", "wordCount": 2}
+    assert done.attempts == 1
+    assert done.executions == [run.arn]
+    assert done.lease_token is None and done.finished_at is not None
+
+
+def test_pipe_input_is_an_array_of_sqs_records(workflow: WorkflowHarness) -> None:
+    workflow.new_job("text.transform", {"text": "shape"})
+
+    records = workflow.receive()
+
+    # What the ASL's ParseMessage relies on: a one-element array of SQS records.
+    assert isinstance(records, list) and len(records) == 1
+    assert {"messageId", "receiptHandle", "body", "attributes", "eventSource", "eventSourceARN"} <= set(records[0])
+    assert records[0]["attributes"]["ApproximateReceiveCount"] == "1"
+    assert workflow.run(records).status == "SUCCEEDED"
+
+
+def test_transient_failure_is_retried_then_succeeds(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("demo.flaky", {"failTimes": 2})
+
+    run = workflow.deliver()
+
+    assert run.status == "SUCCEEDED"
+    process = run.step("ProcessJob")
+    assert process["status"] == "SUCCEEDED"
+    assert process["retries"] == 2
+    assert [failure["error"] for failure in process["failures"]] == ["TransientJobError"] * 2
+    assert workflow.job(job.job_id).status is JobStatus.SUCCEEDED
+    assert workflow.job(job.job_id).result == {"failedTimes": 2, "attempt": 1}
+
+
+def test_transient_failure_past_the_retries_fails_the_job(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("demo.flaky", {"failTimes": 9})
+
+    run = workflow.deliver()
+
+    # A business failure: the job is FAILED and the message consumed, not dead-lettered.
+    assert run.status == "SUCCEEDED"
+    assert run.step("ProcessJob")["status"] == "CAUGHT"
+    assert run.step("ProcessJob")["retries"] == 3
+    failed = workflow.job(job.job_id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None and failed.error.type == "TransientJobError"
+    assert failed.error.message == "simulated transient failure 4 of 9"
+
+
+def test_permanent_failure_fails_the_job_with_its_type_and_message(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("demo.fail", {"reason": "the input is unsupported"})
+
+    run = workflow.deliver()
+
+    assert run.status == "SUCCEEDED"
+    assert run.path() == ["ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordFailure", "Done"]
+    assert run.step("ProcessJob")["retries"] == 0
+    failed = workflow.job(job.job_id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None
+    assert (failed.error.type, failed.error.message) == ("PermanentJobError", "the input is unsupported")
+
+
+def test_duplicate_delivery_of_a_finished_job_does_no_work(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("text.transform", {"text": "once"})
+    assert workflow.deliver().status == "SUCCEEDED"
+    finished = workflow.job(job.job_id)
+    processed = workflow.invocations("ProcessFunction")
+
+    workflow.send_job(job.job_id)  # SQS delivers at least once: the same job again
+    duplicate = workflow.deliver()
+
+    assert duplicate.status == "SUCCEEDED"  # the duplicate message is consumed
+    assert duplicate.path() == ["ParseMessage", "ClaimJob", "IsClaimed", "AlreadyHandled"]
+    assert workflow.invocations("ProcessFunction") == processed
+    again = workflow.job(job.job_id)
+    assert (again.status, again.attempts, again.result, again.finished_at) == (
+        finished.status,
+        finished.attempts,
+        finished.result,
+        finished.finished_at,
+    )
+    assert again.executions[-1] == duplicate.arn  # the history still shows the duplicate
+
+
+def test_cancelled_job_is_skipped(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("text.transform", {"text": "never mind"})
+    workflow.store.cancel_job(job.job_id, utc_now())
+    processed = workflow.invocations("ProcessFunction")
+
+    run = workflow.deliver()
+
+    assert run.status == "SUCCEEDED"
+    assert run.path()[-1] == "AlreadyHandled"
+    assert workflow.invocations("ProcessFunction") == processed
+    assert workflow.job(job.job_id).status is JobStatus.CANCELLED
+
+
+def test_job_whose_worker_died_is_reclaimed_after_its_lease(workflow: WorkflowHarness) -> None:
+    # Given a worker that claimed the job 25 s ago with a 30 s lease, then died.
+    job = workflow.new_job("text.transform", {"text": "orphan"})
+    claimed_at = utc_now() - timedelta(seconds=25)
+    workflow.store.claim_job(
+        job.job_id, execution_id="arn:dead-worker", lease_token="dead", now=claimed_at, lease_seconds=30
+    )
+    records = workflow.receive()
+
+    # When the message is delivered while the lease is live, the claim backs off and the
+    # execution fails, so that SQS redelivers it later.
+    early = workflow.run(records)
+    assert early.status == "FAILED"
+    assert early.error == "JobLeased"
+    assert early.step("ClaimJob")["retries"] == 2
+    assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
+
+    # When it is delivered again after the lease expired, the job is re-claimed and finished.
+    time.sleep(max(0.0, (claimed_at + timedelta(seconds=30.2) - utc_now()).total_seconds()))
+    late = workflow.run(records)
+
+    assert late.status == "SUCCEEDED"
+    done = workflow.job(job.job_id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.attempts == 2
+    assert done.executions == ["arn:dead-worker", late.arn]
+
+
+def test_stale_worker_cannot_finalize_a_reclaimed_job(workflow: WorkflowHarness) -> None:
+    # Given a job claimed by a worker whose lease then expired, and re-claimed and finished by another.
+    job = workflow.new_job("text.transform", {"text": "fenced"})
+    workflow.store.claim_job(
+        job.job_id, execution_id="arn:slow-worker", lease_token="stale", now=utc_now() - timedelta(hours=1),
+        lease_seconds=1,
+    )
+    assert workflow.deliver().status == "SUCCEEDED"
+    finished = workflow.job(job.job_id)
+
+    # When the slow worker finally tries to record its result with its old lease token,
+    stale = workflow.invoke(
+        "FinalizeFunction",
+        {"jobId": job.job_id, "leaseToken": "stale", "outcome": "FAILED",
+         "failure": {"Error": "TransientJobError", "Cause": "late"}},
+    )
+
+    # then the write is refused and the job keeps the live worker's result.
+    assert stale.function_error == "Unhandled"
+    assert stale.json()["errorType"] == "LeaseLost"
+    assert workflow.job(job.job_id).model_dump() == finished.model_dump()
+
+
+def test_worker_that_loses_its_lease_mid_job_ends_quietly(workflow: WorkflowHarness) -> None:
+    # Given a job that runs longer than its lease (3 s in the test stack),
+    job = workflow.new_job("demo.sleep", {"seconds": 4})
+    records = workflow.receive()
+    first: list[Run] = []
+    slow = threading.Thread(target=lambda: first.append(workflow.run(records)))
+    slow.start()
+
+    # when SQS redelivers the message after the lease expired, a second worker takes the job over,
+    time.sleep(3.5)
+    second = workflow.run(records)
+    slow.join(timeout=30)
+
+    # the first worker's RecordSuccess is fenced off and its execution ends quietly (Superseded),
+    assert first and first[0].status == "SUCCEEDED"
+    assert first[0].path()[-2:] == ["RecordSuccess", "Superseded"]
+    assert first[0].step("RecordSuccess")["failures"][0]["error"] == "LeaseLost"
+    # and the job was finished exactly once, by the second worker.
+    assert second.status == "SUCCEEDED" and second.path()[-1] == "Done"
+    done = workflow.job(job.job_id)
+    assert done.status is JobStatus.SUCCEEDED and done.attempts == 2
+
+
+def test_unparseable_message_fails_the_execution(workflow: WorkflowHarness) -> None:
+    workflow.send_body("this is not a job message")
+
+    run = workflow.deliver()
+
+    # A failed execution leaves the message to SQS: redelivered, then dead-lettered.
+    assert run.status == "FAILED"
+    assert run.error == "InvalidMessage"
+
+
+def test_message_for_an_unknown_job_fails_the_execution(workflow: WorkflowHarness) -> None:
+    workflow.send_job("01900000-0000-7000-8000-000000000000")
+
+    run = workflow.deliver()
+
+    assert run.status == "FAILED"
+    assert run.error == "JobNotFound"
+
+
+def test_input_that_is_not_a_record_array_fails_the_execution(workflow: WorkflowHarness) -> None:
+    run = workflow.run(json.dumps({"jobId": "not an array"}))
+
+    assert run.status == "FAILED"
+    assert run.error == "States.Runtime"
+
+
+def test_lambda_throttling_is_retried(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("text.transform", {"text": "throttled"})
+    throttles = iter([ServiceFault(), ServiceFault()])
+
+    def throttle_twice(event: Any) -> None:
+        fault = next(throttles, None)
+        if fault is not None:
+            raise fault
+
+    workflow.stack.runtime.faults["ProcessFunction"] = throttle_twice
+
+    run = workflow.deliver()
+
+    assert run.status == "SUCCEEDED"
+    process = run.step("ProcessJob")
+    assert process["retries"] == 2
+    assert {failure["error"] for failure in process["failures"]} == {"Lambda.TooManyRequestsException"}
+    assert workflow.job(job.job_id).status is JobStatus.SUCCEEDED
+
+
+def test_lambda_unavailable_fails_the_execution_not_the_job(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("text.transform", {"text": "no lambda today"})
+
+    def unavailable(event: Any) -> None:
+        raise ServiceFault("ServiceException", 500, "Lambda is unavailable")
+
+    workflow.stack.runtime.faults["ProcessFunction"] = unavailable
+
+    run = workflow.deliver()
+
+    # Infrastructure failure: the execution fails (SQS redelivers), the job is not failed.
+    assert run.status == "FAILED"
+    assert run.error == "WorkerUnavailable"
+    assert run.step("ProcessJob")["retries"] == 3
+    assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
+
+
+def test_store_outage_during_claim_fails_the_execution(workflow: WorkflowHarness) -> None:
+    job = workflow.new_job("text.transform", {"text": "db down"})
+
+    def database_down(event: Any) -> None:
+        raise ConnectionError("Could not connect to the endpoint URL")
+
+    workflow.stack.runtime.faults["ClaimFunction"] = database_down
+
+    run = workflow.deliver()
+
+    assert run.status == "FAILED"
+    assert run.error == "ConnectionError"
+    assert workflow.job(job.job_id).status is JobStatus.QUEUED
