@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import warnings
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -39,9 +38,6 @@ from cloudqueue.models import (
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
 from cloudqueue.settings import ApiSettings
 
-# A GET adds no metric; saying so on every request is noise.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
-
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="CloudQueue")
@@ -52,11 +48,14 @@ def parse_json_body(text: str) -> Any:
     """``json.loads`` that reports every unreadable body as a JSONDecodeError, which the resolver
     answers 400: a number too long for ``int`` or nesting too deep raise other errors (then 500)."""
     try:
-        return json.loads(text)
+        parsed = json.loads(text)
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as error:
         raise json.JSONDecodeError(f"unreadable JSON ({type(error).__name__})", text, 0) from None
+    # The resolver takes a list's first element for the value (as it does for form fields), so
+    # a body [job, other] would submit the first job: a tuple is validated, and refused, whole.
+    return tuple(parsed) if isinstance(parsed, list) else parsed
 
 
 app = APIGatewayHttpResolver(

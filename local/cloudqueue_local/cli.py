@@ -1,0 +1,455 @@
+"""``cloudqueue``: run CloudQueue locally and talk to it, or to a deployed stack.
+
+Every command that talks to the API takes ``--api-url`` (env ``CLOUDQUEUE_API_URL``,
+default the local stack). Commands that talk to AWS services directly take ``--aws-url``
+(env ``CLOUDQUEUE_AWS_URL``, default the local stack's AWS endpoint) or ``--stack-name``
+for a deployed stack with your AWS credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cloudqueue_local import aws_access
+from cloudqueue_local.template import TemplateError
+
+app = typer.Typer(
+    help="CloudQueue: serverless job processing. Run it locally (`cloudqueue dev`) and use it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dlq_app = typer.Typer(help="The dead-letter queue: messages the workflow gave up on.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+# Tables keep whole ids when the output is a pipe or a file, not only on a wide terminal.
+_WIDTH = None if sys.stdout.isatty() else 200
+out = Console(soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+
+DEFAULT_API_URL = "http://127.0.0.1:3000"
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+ApiUrl = Annotated[
+    str, typer.Option("--api-url", envvar="CLOUDQUEUE_API_URL", help="Base URL of the CloudQueue API.")
+]
+AwsUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--aws-url",
+        envvar="CLOUDQUEUE_AWS_URL",
+        help="AWS endpoint (the local stack's: http://127.0.0.1:4566). Omit with --stack-name for AWS.",
+    ),
+]
+StackName = Annotated[
+    str | None,
+    typer.Option("--stack-name", envvar="CLOUDQUEUE_STACK_NAME", help="A deployed stack (uses your AWS credentials)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print raw JSON instead of tables.")]
+
+
+class CliError(Exception):
+    """Said to the user in one line, with a non-zero exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    raise CliError(message, code)
+
+
+# --- talking to the API -----------------------------------------------------------------
+
+
+class Api:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            fail(f"cannot reach the API at {self.base_url} ({error}); is `cloudqueue dev` running?", 2)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": {"code": "unexpected_response", "message": response.text[:300]}}
+        if response.status_code >= 400:
+            problem = body.get("error") if isinstance(body, dict) else None
+            if isinstance(problem, dict):
+                fail(f"{response.status_code} {problem.get('code')}: {problem.get('message')}")
+            fail(f"{response.status_code}: {json.dumps(body)[:300]}")
+        return body
+
+
+def print_json(value: Any) -> None:
+    out.print_json(json.dumps(value))
+
+
+def job_table(jobs: list[dict[str, Any]]) -> Table:
+    table = Table(show_lines=False)
+    for column in ("jobId", "type", "status", "attempts", "createdAt", "finishedAt"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(
+            job["jobId"], job["type"], _status(job["status"]), str(job["attempts"]),
+            job["createdAt"], job.get("finishedAt") or "",
+        )
+    return table
+
+
+def _status(status: str) -> str:
+    colour = {"SUCCEEDED": "green", "FAILED": "red", "IN_PROGRESS": "cyan", "CANCELLED": "yellow"}.get(status)
+    return f"[{colour}]{status}[/{colour}]" if colour else status
+
+
+def show_job(job: dict[str, Any]) -> None:
+    out.print(f"[bold]{job['jobId']}[/bold]  {job['type']}  {_status(job['status'])}  attempts {job['attempts']}")
+    for field in ("createdAt", "startedAt", "finishedAt"):
+        if job.get(field):
+            out.print(f"  {field:<10} {job[field]}")
+    if job.get("result") is not None:
+        out.print("  result")
+        print_json(job["result"])
+    if job.get("error"):
+        out.print(f"  [red]error {job['error']['type']}: {job['error']['message']}[/red]")
+
+
+def parse_json_argument(raw: str, what: str) -> Any:
+    text = raw
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        if not path.is_file():
+            raise typer.BadParameter(f"no file {path}", param_hint=what)
+        text = path.read_text()
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"not valid JSON: {error}", param_hint=what) from None
+
+
+# --- commands: the local stack ----------------------------------------------------------
+
+
+@app.command()
+def dev(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API and the UI (0: any free port).")] = 3000,
+    aws_port: Annotated[int, typer.Option("--aws-port", help="Port of the AWS endpoint (0: any free).")] = 4566,
+    pollers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent Pipe pollers.")] = 4,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Override a template parameter: Name=Value (repeatable).")
+    ] = None,
+) -> None:
+    """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
+    from cloudqueue_local.stack import LocalStack, StackOptions
+
+    overrides: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not Name=Value", param_hint="--param")
+        overrides[name] = value
+    started = time.perf_counter()
+    try:
+        stack = LocalStack(
+            StackOptions(host=host, port=port, aws_port=aws_port, pollers=pollers, parameter_overrides=overrides)
+        )
+        stack.start()
+    except TemplateError as error:
+        fail(f"template.yaml: {error}", 2)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port} or {aws_port}: {error.strerror or error}", 2)
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    out.print(f"CloudQueue local stack ready in {time.perf_counter() - started:.1f}s")
+    out.print(f"  UI   {stack.api_url}/")
+    out.print(f"  API  {stack.api_url}")
+    if stack.aws_url:
+        out.print(f"  AWS  {stack.aws_url}   (aws --endpoint-url {stack.aws_url} sqs list-queues)")
+    out.print("Ctrl-C to stop.")
+    while not stop.wait(0.5):
+        pass
+    out.print("stopping: no new work; letting executions in flight finish...")
+    drained = stack.stop(drain_seconds=10)
+    out.print("stopped" if drained else "stopped (some executions were still running)")
+
+
+# --- commands: jobs ---------------------------------------------------------------------
+
+
+@app.command()
+def submit(
+    job_type: Annotated[str, typer.Argument(metavar="TYPE", help="A job type (see `cloudqueue types`).")],
+    payload: Annotated[str, typer.Argument(metavar="PAYLOAD_JSON", help="The payload as JSON, or @file.json.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job to its end; exit 1 if it FAILED.")] = False,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", help="Retry-safe submit key.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Submit a job; print its id at once."""
+    body = {"type": job_type, "payload": parse_json_argument(payload, "PAYLOAD_JSON")}
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    api = Api(api_url)
+    job = api.call("POST", "/jobs", json=body, headers=headers)
+    if not wait:
+        print_json(job) if as_json else out.print(job["jobId"])
+        return
+    err.print(f"submitted {job['jobId']}")
+    job = follow(api, job["jobId"], timeout)
+    print_json(job) if as_json else show_job(job)
+    if job["status"] != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
+def follow(api: Api, job_id: str, timeout: float) -> dict[str, Any]:
+    """Poll with backoff until the job is finished, showing each status change."""
+    deadline = time.monotonic() + timeout
+    delay, last = 0.05, None
+    with err.status("waiting") as status:
+        while True:
+            job: dict[str, Any] = api.call("GET", f"/jobs/{job_id}")
+            if job["status"] != last:
+                last = job["status"]
+                err.print(f"  {time.strftime('%H:%M:%S')} {last} (attempts {job['attempts']})")
+                status.update(f"{last}...")
+            if job["status"] in TERMINAL:
+                return job
+            if time.monotonic() > deadline:
+                fail(f"job {job_id} is still {job['status']} after {timeout:.0f}s", 3)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+
+@app.command()
+def status(
+    job_id: Annotated[str, typer.Argument(metavar="ID")], api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False
+) -> None:
+    """Show one job."""
+    job = Api(api_url).call("GET", f"/jobs/{job_id}")
+    print_json(job) if as_json else show_job(job)
+
+
+@app.command("list")
+def list_jobs(
+    job_status: Annotated[
+        str | None, typer.Option("--status", help="QUEUED, IN_PROGRESS, SUCCEEDED, FAILED or CANCELLED.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    next_token: Annotated[str | None, typer.Option("--next-token")] = None,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
+) -> None:
+    """List jobs, newest first."""
+    params: dict[str, Any] = {"limit": limit}
+    if job_status:
+        params["status"] = job_status.upper()
+    if next_token:
+        params["nextToken"] = next_token
+    page = Api(api_url).call("GET", "/jobs", params=params)
+    if as_json:
+        print_json(page)
+        return
+    out.print(job_table(page["jobs"]))
+    if page.get("nextToken"):
+        out.print(f"more: --next-token {page['nextToken']}")
+
+
+@app.command()
+def history(
+    job_id: Annotated[str, typer.Argument(metavar="ID")], api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False
+) -> None:
+    """Show every execution of a job: its steps, retries, errors and timings."""
+    result = Api(api_url).call("GET", f"/jobs/{job_id}/history")
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"[bold]{result['jobId']}[/bold] {_status(result['status'])}: {len(result['executions'])} execution(s)")
+    for execution in result["executions"]:
+        out.print(step_table(execution))
+
+
+def step_table(execution: dict[str, Any]) -> Table:
+    table = Table(title=f"{execution['name']}  {execution['status']}  {execution.get('durationMs') or '?'} ms")
+    for column in ("step", "type", "status", "attempts", "ms", "errors"):
+        table.add_column(column)
+    for step in execution["steps"]:
+        errors = "; ".join(f"{f['error']}: {f['message']}" for f in step["failures"])
+        table.add_row(
+            step["name"], step["type"], _status(step["status"]), str(step["attempts"] or ""),
+            "" if step["durationMs"] is None else str(step["durationMs"]), errors,
+        )
+    return table
+
+
+@app.command()
+def cancel(
+    job_id: Annotated[str, typer.Argument(metavar="ID")], api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False
+) -> None:
+    """Cancel a job that is still QUEUED."""
+    job = Api(api_url).call("DELETE", f"/jobs/{job_id}")
+    print_json(job) if as_json else out.print(f"{job['jobId']} {_status(job['status'])}")
+
+
+@app.command()
+def types(api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+    """List the job types and an example payload of each."""
+    result = Api(api_url).call("GET", "/job-types")
+    if as_json:
+        print_json(result)
+        return
+    table = Table()
+    for column in ("type", "description", "example payload"):
+        table.add_column(column)
+    for job_type in result["jobTypes"]:
+        table.add_row(job_type["name"], job_type["description"], json.dumps(job_type["example"]))
+    out.print(table)
+
+
+# --- commands: AWS-level tools ----------------------------------------------------------
+
+
+@dlq_app.command("list")
+def dlq_list(aws_url: AwsUrl = None, stack_name: StackName = None, as_json: AsJson = False) -> None:
+    """Show the messages in the dead-letter queue (without consuming them)."""
+    target = aws_access.target(aws_url, stack_name)
+    messages = aws_access.peek_dead_letters(target)
+    if as_json:
+        print_json(messages)
+        return
+    table = Table(title=f"{len(messages)} message(s) in {target.dead_letter_queue_url}")
+    for column in ("messageId", "receives", "sent", "body"):
+        table.add_column(column)
+    for message in messages:
+        table.add_row(message["messageId"], str(message["receiveCount"]), message["sentAt"], message["body"][:80])
+    out.print(table)
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(aws_url: AwsUrl = None, stack_name: StackName = None) -> None:
+    """Move every dead-lettered message back to the job queue, to be run again."""
+    target = aws_access.target(aws_url, stack_name)
+    moved = aws_access.redrive_dead_letters(target)
+    out.print(f"moved {moved} message(s) back to {target.job_queue_url}")
+
+
+@app.command()
+def invoke(
+    logical_id: Annotated[str, typer.Argument(metavar="LOGICAL_ID", help="A function of template.yaml.")],
+    event: Annotated[Path, typer.Option("--event", "-e", help="The event, a JSON file (see events/).")],
+    aws_url: AwsUrl = None,
+    stack_name: StackName = None,
+) -> None:
+    """Run one function's handler here, like `sam local invoke` without Docker.
+
+    Its AWS calls go to --aws-url (the local stack by default) or, with --stack-name, to the
+    deployed stack with the function's deployed environment and your credentials.
+    """
+    if not event.is_file():
+        raise typer.BadParameter(f"no file {event}", param_hint="--event")
+    payload = parse_json_argument(f"@{event}", "--event")
+    result = aws_access.invoke_locally(logical_id, payload, aws_url=aws_url, stack_name=stack_name)
+    if result.function_error:
+        err.print_json(result.payload.decode())
+        raise typer.Exit(1)
+    print_json(result.json())
+
+
+@app.command()
+def execute(
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="The execution input, a JSON file (a Pipe's array of records).")
+    ] = None,
+    job_id: Annotated[str | None, typer.Option("--job-id", help="Build the Pipe's input for this job.")] = None,
+    aws_url: AwsUrl = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the execution.")] = 300,
+    as_json: AsJson = False,
+) -> None:
+    """Run the job state machine once on the local stack and print its history."""
+    if (input_file is None) == (job_id is None):
+        raise typer.BadParameter("give exactly one of --input FILE or --job-id ID")
+    if input_file is not None:
+        if not input_file.is_file():
+            raise typer.BadParameter(f"no file {input_file}", param_hint="--input")
+        execution_input = parse_json_argument(f"@{input_file}", "--input")
+    else:
+        execution_input = aws_access.pipe_input_for(str(job_id))
+    result = aws_access.execute_once(execution_input, aws_url=aws_url, timeout=timeout)
+    if as_json:
+        print_json(result)
+    else:
+        table = Table(title=f"{result['executionArn']}  {result['status']}")
+        for column in ("id", "event", "state", "+ms", "detail"):
+            table.add_column(column)
+        for row in result["events"]:
+            table.add_row(str(row["id"]), row["type"], row.get("state") or "", str(row["elapsedMs"]), row["detail"])
+        out.print(table)
+        if result.get("error"):
+            out.print(f"[red]{result['error']}: {result.get('cause') or ''}[/red]")
+    if result["status"] != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    backlogs: Annotated[str, typer.Option(help="Backlog sizes for the throughput runs, comma separated.")] = "1000,10000",
+    latency_jobs: Annotated[int, typer.Option(help="Jobs for the idle latency run.")] = 100,
+    submits: Annotated[int, typer.Option(help="Requests for the POST /jobs run.")] = 2000,
+    clients: Annotated[int, typer.Option(help="Concurrent clients for the POST /jobs run.")] = 32,
+    pollers: Annotated[int, typer.Option(help="Pipe pollers.")] = 4,
+) -> None:
+    """Measure this machine: jobs/s by backlog, idle latency, submit rate, handler import times."""
+    from cloudqueue_local import bench as benchmark
+
+    try:
+        sizes = [int(size) for size in backlogs.split(",") if size.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{backlogs!r} is not a comma-separated list of numbers") from None
+    benchmark.main(
+        backlogs=sizes, latency_jobs=latency_jobs, submits=submits, clients=clients, pollers=pollers, console=out
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except CliError as error:
+        err.print(f"[red]error:[/red] {error}")
+        sys.exit(error.code)
+    except TemplateError as error:
+        err.print(f"[red]error:[/red] template.yaml: {error}")
+        sys.exit(2)
+    except aws_access.AccessError as error:
+        err.print(f"[red]error:[/red] {error}")
+        sys.exit(1)
+    except EndpointConnectionError as error:
+        err.print(f"[red]error:[/red] cannot reach {error.kwargs.get('endpoint_url')}; is `cloudqueue dev` running?")
+        sys.exit(2)
+    except NoCredentialsError:
+        err.print("[red]error:[/red] no AWS credentials: use --aws-url for the local stack, or configure AWS access")
+        sys.exit(2)
+    except (ClientError, BotoCoreError) as error:
+        err.print(f"[red]error:[/red] AWS said: {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
