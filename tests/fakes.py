@@ -147,7 +147,9 @@ class FakeJobStore:
                 f"job {job_id} is {job.status.value}; only a QUEUED job can be cancelled",
                 details={"status": job.status.value},
             )
-        return self._stored(job.model_copy(update={"status": JobStatus.CANCELLED, "finished_at": now, "updated_at": now}))
+        return self._stored(
+            job.model_copy(update={"status": JobStatus.CANCELLED, "finished_at": now, "updated_at": now})
+        )
 
     def claim_job(
         self, job_id: str, *, execution_id: str, lease_token: str, now: datetime, lease_seconds: int
@@ -395,7 +397,7 @@ def claim_event(
 def process_event(
     job_id: str = "",
     *,
-    type: str = "text.transform",  # noqa: A002 - the payload's own key
+    type: str = "text.transform",
     payload: dict[str, Any] | None = None,
     attempt: int = 1,
     retry_count: int = 0,

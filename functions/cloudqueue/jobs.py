@@ -91,7 +91,9 @@ def decode_page_token(token: str, status: JobStatus | None) -> str:
         decoded = json.loads(raw)
         after = decoded["after"]
         same_listing = decoded["status"] == (status.value if status else None)
-    except (binascii.Error, ValueError, TypeError, KeyError):
+    # RecursionError: a token of 1,024 characters can hold JSON nested ~760 deep, which
+    # json.loads cannot read when the call stack is already deep.
+    except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
         raise InvalidPageToken("nextToken is not a token this API gave out") from None
     if not isinstance(after, str) or not JOB_ID_PATTERN.match(after):
         raise InvalidPageToken("nextToken is not a token this API gave out")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import mimetypes
 import threading
 import time
@@ -24,6 +25,8 @@ from werkzeug.wrappers import Request, Response
 
 from cloudqueue_local.lambda_runtime import LambdaRuntime
 from cloudqueue_local.template import LocalTemplate, RouteSpec
+
+logger = logging.getLogger("cloudqueue.local")
 
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
 
@@ -156,6 +159,8 @@ class HttpGateway:
         event = api_gateway_event(request, route, parameters)
         invocation = self.runtime.invoke(route.function, event)
         if invocation.function_error:
+            logger.error("%s failed on %s %s: %s", route.function, request.method, request.path,
+                         invocation.payload.decode(errors="replace")[:4000])
             return self.with_cors(request, _json(500, {"message": "Internal Server Error"}))
         return self.with_cors(request, lambda_response(invocation.json()))
 

@@ -10,6 +10,7 @@ and its timeout. ``tests/local/test_moto_seams.py`` fails loudly if moto moves t
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import threading
@@ -106,42 +107,106 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-class LocalFunction:
-    """One function: its handler, loaded at the first invocation (its cold start)."""
+class ExecutionEnvironment:
+    """One Lambda execution environment: its own copy of the handler module, one request at a time.
 
-    _import_lock = threading.Lock()
+    Lambda never runs two invocations in one environment, and handler modules rely on it
+    (Powertools' resolver keeps the current request on a module-level object). So each
+    environment loads the handler module afresh; the package modules it imports are shared,
+    as the read-only code of a deployment package would be.
+    """
+
+    _load_lock = threading.Lock()
 
     def __init__(self, spec: FunctionSpec) -> None:
+        module_name, _, attribute = spec.handler.rpartition(".")
+        import_env = {key: spec.environment[key] for key in _IMPORT_TIME_VARIABLES if key in spec.environment}
+        with ExecutionEnvironment._load_lock, environment(import_env):
+            found = importlib.util.find_spec(module_name)
+            if found is None or found.loader is None:
+                raise ImportError(f"no module {module_name} for handler {spec.handler}")
+            module = importlib.util.module_from_spec(found)
+            found.loader.exec_module(module)
+        self.module = module
+        self.handler: Handler = getattr(module, attribute)
+
+
+class LocalFunction:
+    """One function: a pool of execution environments, created on demand (cold starts).
+
+    At most ``max_environments`` exist at once; past that an invocation waits for one to
+    be free. (Lambda would start more, on more machines; this one has a few cores, and a
+    herd of simultaneous cold starts only slows every request down.)
+    """
+
+    def __init__(self, spec: FunctionSpec, max_environments: int = 4) -> None:
         self.spec = spec
-        self._handler: Handler | None = None
+        self.max_environments = max_environments
+        self._idle: list[ExecutionEnvironment] = []
+        self._created = 0
+        self._available = threading.Condition()
         self.invocations = 0
         self.errors = 0
 
-    def handler(self) -> Handler:
-        if self._handler is None:
-            module_name, _, attribute = self.spec.handler.rpartition(".")
-            import_env = {key: self.spec.environment[key] for key in _IMPORT_TIME_VARIABLES if key in self.spec.environment}
-            with LocalFunction._import_lock, environment(import_env):
-                module = importlib.import_module(module_name)
-            self._handler = getattr(module, attribute)
-        return self._handler
+    @property
+    def cold_starts(self) -> int:
+        return self._created
 
-    def run(self, event: Any, request_id: str, fault: Callable[[Any], None] | None = None) -> Invocation:
-        started = time.perf_counter()
-        self.invocations += 1
+    def _acquire(self) -> ExecutionEnvironment:
+        with self._available:
+            while not self._idle and self._created >= self.max_environments:
+                self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._created += 1
         try:
+            return ExecutionEnvironment(self.spec)
+        except BaseException:
+            with self._available:
+                self._created -= 1
+                self._available.notify()
+            raise
+
+    def _release(self, environment: ExecutionEnvironment) -> None:
+        with self._available:
+            self._idle.append(environment)
+            self._available.notify()
+
+    def run(
+        self,
+        event: Any,
+        request_id: str,
+        fault: Callable[[Any], None] | None = None,
+        started: threading.Event | None = None,
+    ) -> Invocation:
+        """Invoke once. ``started`` is set when the handler begins (after any wait for an environment)."""
+        with self._available:
+            self.invocations += 1
+        environment: ExecutionEnvironment | None = None
+        began = time.perf_counter()
+        try:
+            environment = self._acquire()
+            began = time.perf_counter()
+            if started is not None:
+                started.set()
             if fault is not None:
                 fault(event)  # an injected failure, raised as the handler would raise it
-            result = self.handler()(event, LambdaContext(self.spec, request_id))
+            result = environment.handler(event, LambdaContext(self.spec, request_id))
             payload = json.dumps(result).encode()
             error = None
         except ServiceFault:
             raise
         except Exception as failure:
-            self.errors += 1
+            with self._available:
+                self.errors += 1
             payload = json.dumps(error_payload(failure, request_id)).encode()
             error = "Unhandled"
-        return Invocation(payload, error, (time.perf_counter() - started) * 1000)
+        finally:
+            if started is not None:
+                started.set()
+            if environment is not None:
+                self._release(environment)
+        return Invocation(payload, error, (time.perf_counter() - began) * 1000)
 
 
 class FunctionNotFound(LookupError):
@@ -162,9 +227,11 @@ class ServiceFault(Exception):
 class LambdaRuntime:
     """The template's functions, invocable by name or ARN, with their timeouts enforced."""
 
-    def __init__(self, template: LocalTemplate, *, max_concurrency: int = 64) -> None:
+    def __init__(self, template: LocalTemplate, *, max_concurrency: int = 64, environments_per_function: int = 4) -> None:
         self.template = template
-        self.functions = {logical_id: LocalFunction(spec) for logical_id, spec in template.functions.items()}
+        self.functions = {
+            logical_id: LocalFunction(spec, environments_per_function) for logical_id, spec in template.functions.items()
+        }
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda")
         self._original_invoke: Any = None
         # Fault injection for tests and demos: logical id → a callable run before the handler.
@@ -181,7 +248,9 @@ class LambdaRuntime:
         function = self.function(name_or_arn)
         request_id = str(uuid.uuid4())
         fault = self.faults.get(function.spec.logical_id)
-        future = self._pool.submit(function.run, event, request_id, fault)
+        started = threading.Event()
+        future = self._pool.submit(function.run, event, request_id, fault, started)
+        started.wait()  # the timeout counts from the handler's start, as on Lambda
         try:
             return future.result(timeout=function.spec.timeout)
         except FutureTimeout:

@@ -45,17 +45,6 @@ def sqs_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[s
     }
 
 
-def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    """Make received messages visible again at once (a paused or stopping poller gives them back)."""
-    sqs.change_message_visibility_batch(
-        QueueUrl=queue_url,
-        Entries=[
-            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
-            for index, message in enumerate(messages)
-        ],
-    )
-
-
 class _Loop:
     """Threads that repeat one step until told to stop; ``stop`` lets the current step end."""
 
@@ -86,7 +75,7 @@ class _Loop:
                 self._stopping.wait(0.5)
 
     def begin_work(self) -> bool:
-        """Called by a step before it acts on what it received; False: paused or stopping, don't."""
+        """Called by a step before it takes work; False: paused or stopping, take none."""
         with self._idle:
             if self._stopping.is_set() or not self._resumed.is_set():
                 return False
@@ -155,21 +144,21 @@ class LocalPipe(_Loop):
         self.on_execution: Callable[[Any], None] | None = None
 
     def step(self) -> None:
-        received = self.sqs.receive_message(
-            QueueUrl=self.queue.url,
-            MaxNumberOfMessages=min(self.spec.batch_size, 10),
-            WaitTimeSeconds=self.wait_seconds,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = received.get("Messages", [])
-        if not messages:
-            return
+        # The receive counts as work: pause() waits for it, so that no message is received
+        # (and its receive count raised) while the pipe is paused.
         if not self.begin_work():
-            release(self.sqs, self.queue.url, messages)
             return
         try:
-            self.run(messages)
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue.url,
+                MaxNumberOfMessages=min(self.spec.batch_size, 10),
+                WaitTimeSeconds=self.wait_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages = received.get("Messages", [])
+            if messages:
+                self.run(messages)
         finally:
             self.end_work()
 
@@ -213,21 +202,19 @@ class LocalQueueTrigger(_Loop):
         self.region = region
 
     def step(self) -> None:
-        received = self.sqs.receive_message(
-            QueueUrl=self.queue.url,
-            MaxNumberOfMessages=min(self.spec.batch_size, 10),
-            WaitTimeSeconds=1,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = received.get("Messages", [])
-        if not messages:
-            return
         if not self.begin_work():
-            release(self.sqs, self.queue.url, messages)
             return
         try:
-            self.run(messages)
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue.url,
+                MaxNumberOfMessages=min(self.spec.batch_size, 10),
+                WaitTimeSeconds=1,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages = received.get("Messages", [])
+            if messages:
+                self.run(messages)
         finally:
             self.end_work()
 

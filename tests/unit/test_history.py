@@ -100,7 +100,12 @@ def test_a_happy_path_is_a_succeeded_execution_of_succeeded_steps_in_order():
     assert summary["status"] == "SUCCEEDED"
     assert summary["error"] is None
     assert [each["name"] for each in summary["steps"]] == [
-        "ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSuccess", "Done",
+        "ParseMessage",
+        "ClaimJob",
+        "IsClaimed",
+        "ProcessJob",
+        "RecordSuccess",
+        "Done",
     ]
     assert {each["status"] for each in summary["steps"]} == {"SUCCEEDED"}
     assert [each["attempts"] for each in summary["steps"]] == [0, 1, 0, 1, 1, 0]
@@ -215,7 +220,12 @@ def test_a_timed_out_execution_is_timed_out_with_its_error():
 def test_iso_timestamps_are_read_too():
     records = [
         {"id": "1", "type": "ExecutionStarted", "event_timestamp": "2026-01-02T03:04:05.000Z", "details": {}},
-        {"id": "2", "type": "ExecutionSucceeded", "event_timestamp": "2026-01-02T03:04:06.500Z", "details": {}},
+        {
+            "id": "2",
+            "type": "ExecutionSucceeded",
+            "event_timestamp": "2026-01-02T03:04:06.500Z",
+            "details": {},
+        },
     ]
 
     summary = summarize(ARN, records)

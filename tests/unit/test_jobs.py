@@ -86,7 +86,9 @@ def test_the_same_key_with_the_same_payload_in_another_key_order_is_a_replay():
     store, queue = FakeJobStore(), FakeJobQueue()
     first, _ = submit(store, queue, {"seconds": 1, "x": {"b": 1, "a": 2}}, key="k", job_type="demo.sleep")
 
-    again, created = submit(store, queue, {"x": {"a": 2, "b": 1}, "seconds": 1}, key="k", job_type="demo.sleep")
+    again, created = submit(
+        store, queue, {"x": {"a": 2, "b": 1}, "seconds": 1}, key="k", job_type="demo.sleep"
+    )
 
     assert not created
     assert again.job_id == first.job_id
@@ -175,7 +177,11 @@ def test_history_summarizes_every_execution_of_the_job_in_order():
     arns = [execution_arn("run-1"), execution_arn("run-2")]
     job = make_job(status=JobStatus.SUCCEEDED, executions=arns)
     log = FakeExecutionLog(
-        {arns[0]: [{"id": "1", "type": "ExecutionStarted", "event_timestamp": "1767323045000", "details": {}}]}
+        {
+            arns[0]: [
+                {"id": "1", "type": "ExecutionStarted", "event_timestamp": "1767323045000", "details": {}}
+            ]
+        }
     )
 
     # When its history is read
@@ -275,3 +281,21 @@ def test_a_page_token_from_another_status_filter_is_refused():
         jobs.list_jobs(JobStatus.FAILED, 2, token, store=store)
     with pytest.raises(InvalidPageToken, match="another status filter"):
         jobs.list_jobs(None, 2, token, store=store)
+
+
+def call_with_deep_stack(depth: int, function):
+    return function() if depth == 0 else call_with_deep_stack(depth - 1, function)
+
+
+def test_a_deeply_nested_page_token_is_refused_even_from_a_deep_call_stack():
+    # Given a token as long as the API accepts (1,024 characters), nesting JSON arrays
+    token = b64("[" * 760)
+    assert len(token) <= 1024
+
+    # When it is decoded where the call stack is already deep (wrappers, middlewares)
+    def decode():
+        return jobs.decode_page_token(token, None)
+
+    # Then it is refused as a bad token, not a crash
+    with pytest.raises(InvalidPageToken):
+        call_with_deep_stack(400, decode)

@@ -114,7 +114,9 @@ def test_a_finished_job_is_skipped_even_with_a_stale_lease_left_on_it():
         (CANCELLED, None, False),
     ],
 )
-def test_a_dead_lettered_job_is_failed_unless_finished_or_held_by_a_live_worker(status, lease_expires_at, may_fail):
+def test_a_dead_lettered_job_is_failed_unless_finished_or_held_by_a_live_worker(
+    status, lease_expires_at, may_fail
+):
     job = make_job(status=status, lease_expires_at=lease_expires_at)
 
     assert can_fail_dead_lettered(job, NOW) is may_fail

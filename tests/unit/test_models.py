@@ -61,7 +61,9 @@ def test_a_job_is_written_in_camel_case_and_read_back_unchanged():
     again = Job.model_validate(data)
 
     # Then the outside names are camelCase and nothing was lost
-    assert {"jobId", "createdAt", "leaseToken", "leaseExpiresAt", "idempotencyKey", "payloadHash"} <= set(data)
+    assert {"jobId", "createdAt", "leaseToken", "leaseExpiresAt", "idempotencyKey", "payloadHash"} <= set(
+        data
+    )
     assert "job_id" not in data
     assert data["createdAt"] == "2026-01-02T03:04:05.678Z"
     assert again == job
@@ -127,7 +129,10 @@ def test_a_catch_output_is_read_from_step_functions_capitalised_keys():
 
     assert failure.error == "PermanentJobError"
     assert failure.cause == '{"errorMessage": "no"}'
-    assert failure.model_dump(by_alias=True) == {"Error": "PermanentJobError", "Cause": '{"errorMessage": "no"}'}
+    assert failure.model_dump(by_alias=True) == {
+        "Error": "PermanentJobError",
+        "Cause": '{"errorMessage": "no"}',
+    }
 
 
 def test_a_finalize_request_reads_the_failure_the_catch_wrote():

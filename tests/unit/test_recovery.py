@@ -124,7 +124,10 @@ def stranded_world() -> tuple[FakeJobStore, dict[str, Job]]:
         "old queued": make_job(job_id=job_id(1)),
         "fresh queued": make_job(job_id=job_id(2), updated_at=later(19 * 60)),
         "dead worker": make_job(
-            job_id=job_id(3), status=JobStatus.IN_PROGRESS, lease_token="t", lease_expires_at=later(60).timestamp()
+            job_id=job_id(3),
+            status=JobStatus.IN_PROGRESS,
+            lease_token="t",
+            lease_expires_at=later(60).timestamp(),
         ),
         "just expired": make_job(
             job_id=job_id(4),

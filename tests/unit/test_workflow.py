@@ -115,7 +115,9 @@ def test_a_job_is_claimed_again_after_its_worker_died_and_the_lease_expired():
     assert second.lease_token != first.lease_token
     assert store.get_job(job.job_id).executions == [execution_arn("run-1"), execution_arn("run-2")]
     with pytest.raises(LeaseLost):
-        finalize(store, finalize_event(job.job_id, lease_token=first.lease_token), at=later(LEASE_SECONDS + 2))
+        finalize(
+            store, finalize_event(job.job_id, lease_token=first.lease_token), at=later(LEASE_SECONDS + 2)
+        )
 
 
 @pytest.mark.parametrize("body", ["", "not json", "{}", '{"jobId": ""}', '{"jobId": 7}', '{"id": "x"}', "[]"])
@@ -159,7 +161,7 @@ def test_process_passes_the_state_machines_retry_count_to_the_job():
 def test_an_unknown_job_type_fails_permanently_naming_the_known_types():
     request = ProcessRequest.model_validate(process_event("j", type="image.resize", payload={}))
 
-    with pytest.raises(PermanentJobError, match="image.resize") as raised:
+    with pytest.raises(PermanentJobError, match=r"image\.resize") as raised:
         process_job(request)
 
     assert "text.transform" in str(raised.value)
@@ -168,7 +170,7 @@ def test_an_unknown_job_type_fails_permanently_naming_the_known_types():
 def test_a_payload_that_does_not_match_its_type_fails_permanently():
     request = ProcessRequest.model_validate(process_event("j", payload={"text": ""}))
 
-    with pytest.raises(PermanentJobError, match="invalid payload for text.transform"):
+    with pytest.raises(PermanentJobError, match=r"invalid payload for text\.transform"):
         process_job(request)
 
 
@@ -226,7 +228,11 @@ def test_finalizing_a_failure_writes_the_error_name_and_the_message_from_the_cau
 @pytest.mark.parametrize(
     ("error", "cause", "expected"),
     [
-        ("States.Timeout", "Task timed out after 30.00 seconds", JobFailure(type="States.Timeout", message="Task timed out after 30.00 seconds")),
+        (
+            "States.Timeout",
+            "Task timed out after 30.00 seconds",
+            JobFailure(type="States.Timeout", message="Task timed out after 30.00 seconds"),
+        ),
         ("States.TaskFailed", None, JobFailure(type="States.TaskFailed", message="States.TaskFailed")),
     ],
 )
@@ -252,7 +258,11 @@ def test_a_very_long_error_message_is_cut_to_2000_characters():
     store = FakeJobStore()
     job_id_, token = claimed_job(store)
     event = finalize_event(
-        job_id_, lease_token=token, outcome="FAILED", error="PermanentJobError", cause=lambda_cause("x" * 5000)
+        job_id_,
+        lease_token=token,
+        outcome="FAILED",
+        error="PermanentJobError",
+        cause=lambda_cause("x" * 5000),
     )
 
     finalize(store, event)

@@ -85,7 +85,7 @@ class DynamoJobStore:
         self.table_name = table_name
         self.shards = shards
         self.retention = timedelta(days=retention_days)
-        self.client: DynamoDBClient = client or boto3.client("dynamodb")
+        self.client: DynamoDBClient = client or boto3.session.Session().client("dynamodb")
 
     # --- keys ---------------------------------------------------------------------------
 

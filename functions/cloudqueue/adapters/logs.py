@@ -23,7 +23,7 @@ class CloudWatchExecutionLog:
 
     def __init__(self, log_group_name: str, *, client: CloudWatchLogsClient | None = None) -> None:
         self.log_group_name = log_group_name
-        self.client: CloudWatchLogsClient = client or boto3.client("logs")
+        self.client: CloudWatchLogsClient = client or boto3.session.Session().client("logs")
 
     def events_of(self, execution_arn: str) -> list[dict[str, Any]]:
         # A quoted term, not a JSON filter: it narrows the search on AWS and works on moto,

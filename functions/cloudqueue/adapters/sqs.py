@@ -17,7 +17,7 @@ class SqsJobQueue:
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
-        self.client: SQSClient = client or boto3.client("sqs")
+        self.client: SQSClient = client or boto3.session.Session().client("sqs")
 
     def send_job(self, job_id: str) -> None:
         self.client.send_message(

@@ -16,7 +16,7 @@ class StepFunctionsWorkflow:
 
     def __init__(self, state_machine_arn: str, *, client: SFNClient | None = None) -> None:
         self.state_machine_arn = state_machine_arn
-        self.client: SFNClient = client or boto3.client("stepfunctions")
+        self.client: SFNClient = client or boto3.session.Session().client("stepfunctions")
 
     def definition(self) -> dict[str, Any]:
         described = self.client.describe_state_machine(stateMachineArn=self.state_machine_arn)

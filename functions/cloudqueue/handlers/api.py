@@ -43,7 +43,6 @@ tracer = Tracer()
 metrics = Metrics(namespace="CloudQueue")
 
 
-
 def parse_json_body(text: str) -> Any:
     """``json.loads`` that reports every unreadable body as a JSONDecodeError, which the resolver
     answers 400: a number too long for ``int`` or nesting too deep raise other errors (then 500)."""

@@ -1,0 +1,114 @@
+"""The SQS, CloudWatch Logs and Step Functions adapters against moto."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cloudqueue.adapters.logs import CloudWatchExecutionLog
+from cloudqueue.adapters.sqs import SqsJobQueue
+from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
+from cloudqueue.workflow import parse_job_message
+from tests.fakes import SAMPLE_DEFINITION, execution_arn, job_id
+
+REGION = "us-east-1"
+LOG_GROUP = "/aws/vendedlogs/states/cloudqueue-test"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def test_a_sent_job_message_is_the_body_the_claim_step_reads(aws):
+    # Given a queue
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="cloudqueue-test-jobs")["QueueUrl"]
+
+    # When the adapter sends a job
+    SqsJobQueue(url, client=sqs).send_job(job_id(1))
+
+    # Then the queue holds one message whose body the claim step parses back to the id
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(message["Body"]) == {"jobId": job_id(1)}
+    assert parse_job_message(message["Body"]).job_id == job_id(1)
+
+
+def log_record(arn: str, event_id: int, kind: str) -> dict[str, Any]:
+    return {
+        "id": str(event_id),
+        "type": kind,
+        "details": {},
+        "previous_event_id": str(event_id - 1),
+        "event_timestamp": str(1_767_323_045_000 + event_id),
+        "execution_arn": arn,
+    }
+
+
+@pytest.fixture
+def logs(aws) -> Any:
+    client = boto3.client("logs", region_name=REGION)
+    client.create_log_group(logGroupName=LOG_GROUP)
+    client.create_log_stream(logGroupName=LOG_GROUP, logStreamName="states")
+    return client
+
+
+def put(logs: Any, *messages: str) -> None:
+    # Stamped now: CloudWatch Logs (and moto) reject events older than 14 days.
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName="states",
+        logEvents=[{"timestamp": now + index, "message": message} for index, message in enumerate(messages)],
+    )
+
+
+def test_the_execution_log_returns_one_executions_events_in_id_order(logs):
+    # Given the log group holds events of two executions, out of order, and a line that is not JSON
+    mine, other = execution_arn("run-1"), execution_arn("run-2")
+    put(
+        logs,
+        json.dumps(log_record(mine, 2, "TaskStateEntered")),
+        json.dumps(log_record(other, 1, "ExecutionStarted")),
+        "START RequestId: not a history event " + mine,
+        json.dumps(log_record(mine, 1, "ExecutionStarted")),
+        json.dumps(log_record(mine, 10, "ExecutionSucceeded")),
+    )
+
+    # When the events of one execution are read
+    events = CloudWatchExecutionLog(LOG_GROUP, client=logs).events_of(mine)
+
+    # Then they are its own, oldest first (by id, numerically)
+    assert [(event["id"], event["type"]) for event in events] == [
+        ("1", "ExecutionStarted"),
+        ("2", "TaskStateEntered"),
+        ("10", "ExecutionSucceeded"),
+    ]
+
+
+def test_the_execution_log_of_a_missing_log_group_is_empty(aws):
+    client = boto3.client("logs", region_name=REGION)
+
+    assert CloudWatchExecutionLog("/no/such/group", client=client).events_of(execution_arn()) == []
+
+
+def test_the_workflow_adapter_reads_the_state_machine_definition(aws):
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(
+        name="cloudqueue-test",
+        definition=json.dumps(SAMPLE_DEFINITION),
+        roleArn="arn:aws:iam::123456789012:role/cloudqueue-test",
+        type="EXPRESS",
+    )["stateMachineArn"]
+
+    workflow = StepFunctionsWorkflow(arn, client=sfn)
+
+    assert workflow.state_machine_arn == arn
+    assert workflow.definition() == SAMPLE_DEFINITION

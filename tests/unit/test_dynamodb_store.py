@@ -1,0 +1,531 @@
+"""The DynamoDB job store against moto, on the table exactly as template.yaml declares it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from cloudqueue.adapters.dynamodb import STATUS_INDEX, DynamoJobStore
+from cloudqueue.errors import IdempotencyConflict, JobNotCancellable, JobNotFoundError, LeaseLost
+from cloudqueue.jobs import request_hash
+from cloudqueue.models import Job, JobFailure, JobStatus
+from cloudqueue_local.template import read_template
+from tests.fakes import T0, job_id, later, make_job
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+TABLE = "cloudqueue-test-jobs"
+SHARDS = 4
+LEASE = 60
+
+
+def create_jobs_table(client: Any, table_name: str) -> dict[str, Any]:
+    """Create the table from the JobsTable Properties in template.yaml; returns those Properties.
+
+    Properties that CloudFormation spells differently from CreateTable are translated; any
+    other property goes to CreateTable as it is, so a new one fails here until it is handled.
+    """
+    properties = dict(read_template(TEMPLATE)["Resources"]["JobsTable"]["Properties"])
+    declared = dict(properties)
+    properties.pop("TableName")
+    ttl = properties.pop("TimeToLiveSpecification", None)
+    properties.pop("PointInTimeRecoverySpecification", None)  # backups: not behaviour under test
+    sse = properties.pop("SSESpecification", None)
+    if sse is not None:
+        properties["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled"))}
+    client.create_table(TableName=table_name, **properties)
+    if ttl and ttl.get("Enabled"):
+        client.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+    return declared
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    # One mocked account and client for the module (a client takes a while to build);
+    # each test gets a table of its own.
+    with mock_aws():
+        yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture
+def client(dynamodb: Any) -> Iterator[Any]:
+    create_jobs_table(dynamodb, TABLE)
+    yield dynamodb
+    dynamodb.delete_table(TableName=TABLE)
+
+
+@pytest.fixture
+def store(client: Any) -> DynamoJobStore:
+    return DynamoJobStore(TABLE, shards=SHARDS, retention_days=30, client=client)
+
+
+def raw_item(client: Any, key: str) -> dict[str, Any] | None:
+    return client.get_item(TableName=TABLE, Key={"jobId": {"S": key}}, ConsistentRead=True).get("Item")
+
+
+def item_count(client: Any) -> int:
+    return client.scan(TableName=TABLE, Select="COUNT")["Count"]
+
+
+def claim(store: DynamoJobStore, job_id_: str, *, at=T0, token: str = "token-1", execution: str = "run-1"):
+    return store.claim_job(job_id_, execution_id=execution, lease_token=token, now=at, lease_seconds=LEASE)
+
+
+def created(store: DynamoJobStore, **overrides: Any) -> Job:
+    job = make_job(**overrides)
+    store.create_job(job)
+    return job
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+def test_the_table_the_template_declares_has_the_index_and_ttl_the_store_relies_on(client):
+    described = client.describe_table(TableName=TABLE)["Table"]
+
+    (index,) = described["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == STATUS_INDEX
+    assert [(key["AttributeName"], key["KeyType"]) for key in index["KeySchema"]] == [
+        ("statusShard", "HASH"),
+        ("jobId", "RANGE"),
+    ]
+    ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expiresAt"
+
+
+# --- create, read -------------------------------------------------------------------------
+
+
+def test_a_created_job_reads_back_equal_with_floats_in_its_payload(store):
+    # Given a payload with floats, ints, nesting and a list
+    job = make_job(
+        type="demo.sleep",
+        payload={"seconds": 0.25, "ratio": 1 / 3, "count": 3, "nested": {"values": [1.5, 2, -0.001]}},
+    )
+
+    # When it is stored and read back
+    store.create_job(job)
+    again = store.get_job(job.job_id, consistent=True)
+
+    # Then nothing changed: floats stay floats (not Decimal), ints stay ints
+    assert again == job
+    assert again.payload["ratio"] == 1 / 3
+    assert isinstance(again.payload["count"], int)
+    assert isinstance(again.payload["nested"]["values"][0], float)
+
+
+def test_a_missing_job_reads_as_none(store):
+    assert store.get_job(job_id(404)) is None
+
+
+def test_a_job_is_written_to_its_status_shard_of_the_index(client, store):
+    job = created(store)
+
+    item = raw_item(client, job.job_id)
+
+    assert item["statusShard"]["S"] == store.status_shard(job.job_id, JobStatus.QUEUED)
+    assert item["statusShard"]["S"].startswith("QUEUED#")
+    assert 0 <= int(item["statusShard"]["S"].split("#")[1]) < SHARDS
+
+
+# --- idempotency --------------------------------------------------------------------------
+
+
+def test_reusing_an_idempotency_key_for_the_same_request_returns_the_first_job(store):
+    # Given a job made with a key
+    first = created(store, idempotency_key="order-42")
+
+    # When another job with the same key and request arrives
+    retry = make_job(idempotency_key="order-42", created_at=later(5), updated_at=later(5))
+    stored, was_created = store.create_job(retry)
+
+    # Then the first job is returned and the second is not stored
+    assert not was_created
+    assert stored.job_id == first.job_id
+    assert store.get_job(retry.job_id) is None
+
+
+def test_reusing_an_idempotency_key_for_another_request_is_a_conflict(store):
+    first = created(store, idempotency_key="order-42")
+    other = make_job(
+        idempotency_key="order-42",
+        payload={"text": "something else"},
+        payload_hash=request_hash("text.transform", {"text": "something else"}),
+    )
+
+    with pytest.raises(IdempotencyConflict) as raised:
+        store.create_job(other)
+
+    assert raised.value.details == {"jobId": first.job_id}
+    assert store.get_job(other.job_id) is None
+
+
+def test_the_idempotency_record_is_not_a_job(client, store):
+    created(store, idempotency_key="order-42")
+    key = store.idempotency_item_key("order-42")
+
+    assert raw_item(client, key) is not None
+    assert store.get_job(key) is None
+    assert [job.idempotency_key for job in store.list_jobs(None, 10, None)[0]] == ["order-42"]
+
+
+def test_delete_queued_job_removes_the_job_and_its_key(client, store):
+    # Given a job made with a key (whose message could not be sent)
+    job = created(store, idempotency_key="order-42")
+
+    # When it is undone
+    store.delete_queued_job(job)
+
+    # Then both items are gone, and the key can make a new job
+    assert item_count(client) == 0
+    _, was_created = store.create_job(make_job(idempotency_key="order-42"))
+    assert was_created
+
+
+def test_delete_queued_job_leaves_a_job_that_was_claimed_meanwhile(store):
+    job = created(store, idempotency_key="order-42")
+    claim(store, job.job_id)
+
+    with pytest.raises(ClientError):
+        store.delete_queued_job(job)
+
+    assert store.get_job(job.job_id).status is JobStatus.IN_PROGRESS
+
+
+# --- claim --------------------------------------------------------------------------------
+
+
+def test_a_job_is_claimed_once_and_a_second_claim_of_the_live_lease_is_refused(store):
+    # Given a QUEUED job
+    job = created(store)
+
+    # When two deliveries claim it, the second before the lease expires
+    first = claim(store, job.job_id, token="token-1", execution="run-1")
+    second = claim(store, job.job_id, at=later(LEASE - 1), token="token-2", execution="run-2")
+
+    # Then only the first took it; the second sees the job as the first left it
+    assert first.claimed
+    assert first.job.status is JobStatus.IN_PROGRESS
+    assert (first.job.attempts, first.job.lease_token) == (1, "token-1")
+    assert first.job.lease_expires_at == T0.timestamp() + LEASE
+    assert first.job.started_at == T0
+    assert first.job.executions == ["run-1"]
+    assert not second.claimed
+    assert second.job.lease_token == "token-1"
+    assert store.get_job(job.job_id).lease_token == "token-1"
+
+
+def test_a_job_is_claimed_again_after_its_lease_expired(store):
+    job = created(store)
+    claim(store, job.job_id, token="token-1", execution="run-1")
+
+    again = claim(store, job.job_id, at=later(LEASE + 1), token="token-2", execution="run-2")
+
+    assert again.claimed
+    assert again.job.attempts == 2
+    assert again.job.lease_token == "token-2"
+    assert again.job.started_at == T0  # the first start is kept
+    assert again.job.executions == ["run-1", "run-2"]
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
+def test_a_finished_job_is_not_claimed(store, status):
+    job = created(store, status=status)
+
+    attempt = claim(store, job.job_id)
+
+    assert not attempt.claimed
+    assert attempt.job.status is status
+
+
+def test_claiming_a_missing_job_reports_no_job_and_creates_nothing(client, store):
+    attempt = claim(store, job_id(404))
+
+    assert not attempt.claimed
+    assert attempt.job is None
+    assert item_count(client) == 0
+
+
+# --- finish (fenced) ----------------------------------------------------------------------
+
+
+def test_finishing_writes_the_result_and_clears_the_lease(client, store):
+    job = created(store)
+    claim(store, job.job_id, token="token-1")
+
+    done = store.finish_job(
+        job.job_id,
+        lease_token="token-1",
+        status=JobStatus.SUCCEEDED,
+        result={"wordCount": 2, "score": 0.75},
+        error=None,
+        now=later(10),
+    )
+
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.result == {"wordCount": 2, "score": 0.75}
+    assert (done.lease_token, done.lease_expires_at) == (None, None)
+    assert done.finished_at == later(10)
+    assert done.expires_at == int((later(10) + timedelta(days=30)).timestamp())
+    item = raw_item(client, job.job_id)
+    assert "leaseToken" not in item
+    assert item["statusShard"]["S"].startswith("SUCCEEDED#")
+
+
+def test_finishing_as_failed_writes_the_error(store):
+    job = created(store)
+    claim(store, job.job_id, token="token-1")
+    failure = JobFailure(type="PermanentJobError", message="text is empty")
+
+    done = store.finish_job(
+        job.job_id, lease_token="token-1", status=JobStatus.FAILED, result=None, error=failure, now=later(10)
+    )
+
+    assert done.status is JobStatus.FAILED
+    assert done.error == failure
+    assert done.result is None
+
+
+def test_a_stale_lease_token_cannot_finish_the_job(store):
+    # Given a job whose first worker's lease expired and a second worker claimed it
+    job = created(store)
+    claim(store, job.job_id, token="token-1")
+    claim(store, job.job_id, at=later(LEASE + 1), token="token-2")
+
+    # When the first worker comes back and tries to record its result
+    with pytest.raises(LeaseLost, match="IN_PROGRESS"):
+        store.finish_job(
+            job.job_id,
+            lease_token="token-1",
+            status=JobStatus.SUCCEEDED,
+            result={"stale": True},
+            error=None,
+            now=later(LEASE + 2),
+        )
+
+    # Then the job is still the second worker's, with no result
+    current = store.get_job(job.job_id)
+    assert current.status is JobStatus.IN_PROGRESS
+    assert current.lease_token == "token-2"
+    assert current.result is None
+
+
+def test_a_finished_job_cannot_be_finished_again(store):
+    job = created(store)
+    claim(store, job.job_id, token="token-1")
+    store.finish_job(
+        job.job_id, lease_token="token-1", status=JobStatus.SUCCEEDED, result={}, error=None, now=T0
+    )
+
+    with pytest.raises(LeaseLost, match="SUCCEEDED"):
+        store.finish_job(
+            job.job_id,
+            lease_token="token-1",
+            status=JobStatus.FAILED,
+            result=None,
+            error=JobFailure(type="X", message="late"),
+            now=T0,
+        )
+
+
+def test_finishing_a_missing_job_is_a_lost_lease_and_creates_nothing(client, store):
+    with pytest.raises(LeaseLost, match="missing"):
+        store.finish_job(
+            job_id(404), lease_token="t", status=JobStatus.SUCCEEDED, result={}, error=None, now=T0
+        )
+
+    assert item_count(client) == 0
+
+
+# --- cancel -------------------------------------------------------------------------------
+
+
+def test_a_queued_job_is_cancelled(store):
+    job = created(store)
+
+    cancelled = store.cancel_job(job.job_id, later(3))
+
+    assert cancelled.status is JobStatus.CANCELLED
+    assert cancelled.finished_at == later(3)
+    assert [each.job_id for each in store.list_jobs(JobStatus.CANCELLED, 10, None)[0]] == [job.job_id]
+    assert store.list_jobs(JobStatus.QUEUED, 10, None)[0] == []
+
+
+@pytest.mark.parametrize("status", [JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED, JobStatus.CANCELLED])
+def test_a_job_that_left_queued_is_not_cancellable(store, status):
+    job = created(store, status=status)
+
+    with pytest.raises(JobNotCancellable) as raised:
+        store.cancel_job(job.job_id, later(3))
+
+    assert raised.value.details == {"status": status.value}
+    assert store.get_job(job.job_id).status is status
+
+
+def test_cancelling_a_missing_job_is_not_found_and_creates_nothing(client, store):
+    with pytest.raises(JobNotFoundError):
+        store.cancel_job(job_id(404), T0)
+
+    assert item_count(client) == 0
+
+
+# --- list ---------------------------------------------------------------------------------
+
+STATUS_CYCLE = [
+    JobStatus.QUEUED,
+    JobStatus.IN_PROGRESS,
+    JobStatus.SUCCEEDED,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+]
+
+
+@pytest.fixture
+def many_jobs(store) -> list[Job]:
+    """43 jobs across every status, ids in creation order."""
+    jobs = [make_job(job_id=job_id(n), status=STATUS_CYCLE[(n * 7) % 5]) for n in range(43)]
+    for job in jobs:
+        store.create_job(job)
+    return jobs
+
+
+def walk(store: DynamoJobStore, status: JobStatus | None, limit: int) -> list[list[str]]:
+    pages, after = [], None
+    while True:
+        page, after = store.list_jobs(status, limit, after)
+        pages.append([job.job_id for job in page])
+        if after is None:
+            return pages
+        assert len(pages) <= 50, "the listing never ended"
+
+
+def test_the_jobs_are_spread_over_every_shard(store, many_jobs):
+    shards = {store.status_shard(job.job_id, job.status).split("#")[1] for job in many_jobs}
+
+    assert len(shards) == SHARDS
+
+
+@pytest.mark.parametrize("limit", [2, 5, 10, 43, 100])
+def test_listing_every_status_walks_all_jobs_newest_first_without_duplicates_or_gaps(store, many_jobs, limit):
+    pages = walk(store, None, limit)
+
+    listed = [each for page in pages for each in page]
+    assert listed == [job.job_id for job in reversed(many_jobs)]
+    assert all(len(page) <= limit for page in pages)
+    assert all(pages[:-1]), "only the last page may be empty"
+
+
+@pytest.mark.parametrize("status", STATUS_CYCLE)
+def test_listing_one_status_walks_its_jobs_newest_first_across_shards(store, many_jobs, status):
+    pages = walk(store, status, 3)
+
+    listed = [each for page in pages for each in page]
+    assert listed == [job.job_id for job in reversed(many_jobs) if job.status is status]
+
+
+def test_a_full_page_of_the_last_jobs_says_whether_more_remain(store, many_jobs):
+    page, after = store.list_jobs(None, 43, None)
+
+    assert len(page) == 43
+    assert after is None or store.list_jobs(None, 43, after)[0] == []
+
+
+# --- recovery -----------------------------------------------------------------------------
+
+DEAD = JobFailure(type="DeadLettered", message="moved to the dead-letter queue")
+
+
+def test_an_abandoned_queued_job_is_failed(store):
+    job = created(store)
+
+    failed = store.fail_abandoned_job(job.job_id, error=DEAD, now=later(60))
+
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == DEAD
+    assert failed.finished_at == later(60)
+
+
+def test_an_abandoned_job_whose_lease_expired_is_failed_and_its_lease_cleared(store):
+    job = created(store)
+    claim(store, job.job_id)
+
+    failed = store.fail_abandoned_job(job.job_id, error=DEAD, now=later(LEASE + 1))
+
+    assert failed.status is JobStatus.FAILED
+    assert (failed.lease_token, failed.lease_expires_at) == (None, None)
+
+
+def test_a_job_a_live_worker_holds_is_not_failed_as_abandoned(store):
+    job = created(store)
+    claim(store, job.job_id)
+
+    assert store.fail_abandoned_job(job.job_id, error=DEAD, now=later(LEASE - 1)) is None
+    assert store.get_job(job.job_id).status is JobStatus.IN_PROGRESS
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
+def test_a_finished_job_is_not_failed_as_abandoned(store, status):
+    job = created(store, status=status)
+
+    assert store.fail_abandoned_job(job.job_id, error=DEAD, now=later(60)) is None
+    assert store.get_job(job.job_id).error is None
+
+
+def test_failing_a_missing_job_as_abandoned_creates_nothing(client, store):
+    assert store.fail_abandoned_job(job_id(404), error=DEAD, now=T0) is None
+    assert item_count(client) == 0
+
+
+def test_stranded_jobs_are_found_and_marked_requeued_once(store):
+    # Given, 20 minutes after T0: an old QUEUED job, a fresh one, a long-dead worker's job and a live one
+    old = created(store, job_id=job_id(1))
+    fresh = created(store, job_id=job_id(2), created_at=later(19 * 60), updated_at=later(19 * 60))
+    dead = created(store, job_id=job_id(3))
+    claim(store, dead.job_id, at=T0)
+    live = created(store, job_id=job_id(4))
+    claim(store, live.job_id, at=later(19 * 60 + 30))
+    now = later(20 * 60)
+
+    # When the stranded jobs are looked for (QUEUED for 15 minutes, lease expired 5 minutes ago)
+    stranded = store.find_stranded_jobs(
+        queued_before=now - timedelta(minutes=15), lease_expired_before=now - timedelta(minutes=5)
+    )
+
+    # Then the old QUEUED job and the dead worker's job are found, and each can be marked once
+    assert sorted(job.job_id for job in stranded) == [old.job_id, dead.job_id]
+    assert fresh.job_id not in {job.job_id for job in stranded}
+    assert [store.mark_requeued(job, now) for job in stranded] == [True, True]
+    assert [store.mark_requeued(job, now + timedelta(seconds=1)) for job in stranded] == [False, False]
+    assert store.get_job(old.job_id).updated_at == now
+
+
+def test_a_stranded_job_that_changed_since_it_was_found_is_not_marked(store):
+    job = created(store)
+    (found,) = store.find_stranded_jobs(queued_before=later(3600), lease_expired_before=later(3600))
+    claim(store, job.job_id, at=later(10))
+
+    assert not store.mark_requeued(found, later(3600))
+
+
+def test_record_execution_remembers_executions_up_to_a_cap(store):
+    job = created(store, status=JobStatus.SUCCEEDED)
+
+    for n in range(30):
+        store.record_execution(job.job_id, f"run-{n}")
+
+    assert store.get_job(job.job_id).executions == [f"run-{n}" for n in range(25)]
+
+
+def test_record_execution_for_a_missing_job_creates_nothing(client, store):
+    store.record_execution(job_id(404), "run-1")
+
+    assert item_count(client) == 0

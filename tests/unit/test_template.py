@@ -1,0 +1,630 @@
+"""template.yaml and statemachine/jobs.asl.json: lint, least privilege, wiring, timing, sample events.
+
+Everything here is read from the files themselves (with the local stack's CloudFormation
+reader), so that a change to the template, the workflow or the handlers that breaks one of
+these promises fails here, before a deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventV2Model,
+    EventBridgeModel,
+    SqsModel,
+)
+from cfnlint.api import lint_file
+from pydantic import TypeAdapter
+
+from cloudqueue import errors
+from cloudqueue.api_models import SubmitJobRequest
+from cloudqueue.handlers.api import app as api_resolver
+from cloudqueue.handlers.process import handler as process_handler
+from cloudqueue.jobs import JOB_ID_PATTERN
+from cloudqueue.jobtypes import JOB_TYPES
+from cloudqueue.models import ClaimRequest, FinalizeRequest, ProcessRequest
+from cloudqueue.workflow import parse_job_message
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, read_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+TEMPLATE = read_template(TEMPLATE_PATH)
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = sorted(name for name, resource in RESOURCES.items() if resource["Type"].endswith("::Function"))
+STATE_MACHINE = RESOURCES["JobStateMachine"]
+DEFINITION_PATH = ROOT / STATE_MACHINE["Properties"]["DefinitionUri"]
+
+# IAM resources as the template writes them (see ``resource_label``).
+TABLE = "!GetAtt JobsTable.Arn"
+INDEX = "!Sub ${JobsTable.Arn}/index/ByStatus"
+QUEUE = "!GetAtt JobQueue.Arn"
+LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
+WORKFLOW = "!Ref JobStateMachine"
+
+# What each function's code calls in AWS, and nothing more.
+LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
+    "ApiFunction": {
+        ("dynamodb:PutItem", TABLE),
+        ("dynamodb:GetItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:Query", INDEX),
+        ("sqs:SendMessage", QUEUE),
+        ("logs:FilterLogEvents", LOG_GROUP),
+        ("states:DescribeStateMachine", WORKFLOW),
+    },
+    "ClaimFunction": {("dynamodb:UpdateItem", TABLE)},
+    "ProcessFunction": set(),
+    "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
+    "DeadLetterFunction": {("dynamodb:UpdateItem", TABLE), ("dynamodb:GetItem", TABLE)},
+    "RequeueFunction": {
+        ("dynamodb:Query", INDEX),
+        ("dynamodb:UpdateItem", TABLE),
+        ("sqs:SendMessage", QUEUE),
+    },
+}
+
+# The actions AWS documents for Step Functions logging to CloudWatch Logs; they only work on "*".
+LOG_DELIVERY_ACTIONS = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:CreateLogStream",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutLogEvents",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+
+LAMBDA_SERVICE_ERRORS = frozenset(
+    {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    }
+)
+
+API_ROUTES = {
+    ("POST", "/jobs"),
+    ("GET", "/jobs"),
+    ("GET", "/jobs/{jobId}"),
+    ("GET", "/jobs/{jobId}/history"),
+    ("DELETE", "/jobs/{jobId}"),
+    ("GET", "/job-types"),
+    ("GET", "/workflow"),
+    ("GET", "/openapi.json"),
+}
+
+
+# --- reading the template's policies -----------------------------------------------------
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def resource_label(resource: Any) -> str:
+    """An IAM Resource as the template writes it: ``!GetAtt JobsTable.Arn``, ``!Ref ...``, ``*``."""
+    if isinstance(resource, dict) and len(resource) == 1:
+        ((function, argument),) = resource.items()
+        if function == "Ref":
+            return f"!Ref {argument}"
+        if function == "Fn::GetAtt":
+            return "!GetAtt " + ".".join(as_list(argument))
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return f"!Sub {argument}"
+    return resource if isinstance(resource, str) else json.dumps(resource)
+
+
+def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = as_list(document["Statement"])
+    for statement in statements:
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+    return statements
+
+
+def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Every (action, resource) pair the Allow statements give."""
+    return {
+        (action, resource_label(resource))
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+
+
+def function_statements(logical_id: str) -> list[dict[str, Any]]:
+    """A function's inline policy statements (SAM policy templates and managed policies hide their grants)."""
+    policies = as_list(RESOURCES[logical_id]["Properties"].get("Policies", []))
+    hidden = [policy for policy in policies if not (isinstance(policy, dict) and "Statement" in policy)]
+    assert not hidden, f"{logical_id} has policies whose grants cannot be read here: {hidden}"
+    return [statement for policy in policies for statement in statements_of(policy)]
+
+
+def state_machine_statements() -> list[dict[str, Any]]:
+    policies = STATE_MACHINE["Properties"]["Policies"]
+    return [statement for policy in policies if "Statement" in policy for statement in statements_of(policy)]
+
+
+def role_statements(logical_id: str) -> list[dict[str, Any]]:
+    policies = RESOURCES[logical_id]["Properties"].get("Policies", [])
+    return [statement for policy in policies for statement in statements_of(policy["PolicyDocument"])]
+
+
+def allow_statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every Allow statement of every identity and resource policy in the template, with its owner."""
+    for logical_id, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            statements = function_statements(logical_id)
+        elif resource["Type"] == "AWS::Serverless::StateMachine":
+            statements = state_machine_statements()
+        elif resource["Type"] == "AWS::IAM::Role":
+            statements = role_statements(logical_id)
+        elif "PolicyDocument" in (resource.get("Properties") or {}):
+            statements = statements_of(resource["Properties"]["PolicyDocument"])
+        else:
+            continue
+        yield from ((logical_id, statement) for statement in statements if statement["Effect"] == "Allow")
+
+
+def is_log_delivery(owner: str, statement: dict[str, Any]) -> bool:
+    return owner == "JobStateMachine" and set(as_list(statement["Action"])) <= LOG_DELIVERY_ACTIONS
+
+
+def scoped_resources() -> set[str]:
+    """What functions and roles may name: table, its indexes, job queue, log group, workflow."""
+    indexes = RESOURCES["JobsTable"]["Properties"].get("GlobalSecondaryIndexes", [])
+    return {TABLE, QUEUE, LOG_GROUP, WORKFLOW} | {
+        f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes
+    }
+
+
+# --- lint and validate -------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing_in_the_template() -> None:
+    # Given the template  When cfn-lint checks it
+    matches = lint_file(TEMPLATE_PATH)
+
+    # Then it reports no error, warning or informational finding at its default level
+    assert [str(match) for match in matches] == []
+
+
+def sam_command() -> str:
+    configured = os.environ.get("CLOUDQUEUE_SAM")
+    candidate = shutil.which(configured) if configured else None
+    default = ROOT / ".venv-sam" / "bin" / "sam"
+    if candidate is None and not configured and default.exists():
+        candidate = str(default)
+    if candidate is None:
+        pytest.fail(
+            f"AWS SAM CLI not found ({configured or default}): run `make sam-venv` "
+            "(or set CLOUDQUEUE_SAM to a sam executable)"
+        )
+    return candidate
+
+
+def test_sam_validate_with_lint_accepts_the_template() -> None:
+    # Given the SAM CLI in its own venv (it pins another boto3 than the project)
+    sam = sam_command()
+
+    # When it validates the template with its linter, offline
+    finished = subprocess.run(
+        [sam, "validate", "--lint", "--region", "us-east-1", "--template-file", str(TEMPLATE_PATH)],
+        cwd=ROOT,
+        env=os.environ | {"SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    # Then it accepts it
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "is a valid SAM Template" in finished.stdout + finished.stderr
+
+
+# --- least privilege ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_may_call_exactly_what_its_code_calls(function: str) -> None:
+    # Given what the function's code calls in AWS
+    assert function in LEAST_PRIVILEGE, f"{function} is new: list what it may call in LEAST_PRIVILEGE"
+    expected = LEAST_PRIVILEGE[function]
+    properties = RESOURCES[function]["Properties"]
+
+    # When its permissions are read from its Policies (a Role would bypass them)
+    assert "Role" not in properties
+    granted = grants(function_statements(function))
+
+    # Then they are exactly those calls on exactly those resources
+    assert granted == expected
+    if not expected:
+        assert "Policies" not in properties, f"{function} needs no AWS permissions"
+
+
+def test_functions_get_no_permissions_from_globals() -> None:
+    # Given the template's function defaults  Then they grant nothing every function would share
+    function_globals = (TEMPLATE.get("Globals") or {}).get("Function") or {}
+    assert {"Policies", "Role"}.isdisjoint(function_globals)
+
+
+def test_no_policy_allows_a_wildcard_except_step_functions_log_delivery() -> None:
+    # Given every Allow statement in the template
+    wildcards = []
+    for owner, statement in allow_statements():
+        actions = as_list(statement["Action"])
+        resources = [resource_label(resource) for resource in as_list(statement["Resource"])]
+        # When an action is a wildcard, or a resource is everything
+        if any("*" in action for action in actions):
+            wildcards.append((owner, statement.get("Sid"), actions))
+        if "*" in resources and not is_log_delivery(owner, statement):
+            wildcards.append((owner, statement.get("Sid"), resources))
+
+    # Then it is only the state machine's log delivery, which AWS requires on "*"
+    assert wildcards == []
+
+
+def test_every_function_and_role_names_only_the_stack_resources_it_works_on() -> None:
+    # Given the statements of the functions, the state machine and the IAM roles
+    allowed = scoped_resources()
+    owners = {*FUNCTIONS, "JobStateMachine"} | {
+        name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::IAM::Role"
+    }
+
+    # When their resources are read (except the log delivery, which is "*" by AWS's design)
+    named = {
+        (owner, resource_label(resource))
+        for owner, statement in allow_statements()
+        if owner in owners and not is_log_delivery(owner, statement)
+        for resource in as_list(statement["Resource"])
+    }
+
+    # Then each is the table, its index, the job queue, the log group or the state machine
+    assert {(owner, label) for owner, label in named if label not in allowed} == set()
+
+
+def test_the_pipe_role_may_only_read_the_job_queue_and_start_the_workflow() -> None:
+    # Given the Pipe and its role
+    pipe = RESOURCES["JobPipe"]["Properties"]
+    role_id = pipe["RoleArn"]["Fn::GetAtt"][0]
+    role = RESOURCES[role_id]["Properties"]
+
+    # When the role's permissions are read
+    granted = grants(role_statements(role_id))
+
+    # Then it may consume the Pipe's source and start its target synchronously, nothing else
+    source, target = resource_label(pipe["Source"]), resource_label(pipe["Target"])
+    assert (source, target) == (QUEUE, WORKFLOW)
+    assert granted == {
+        ("sqs:ReceiveMessage", source),
+        ("sqs:DeleteMessage", source),
+        ("sqs:GetQueueAttributes", source),
+        ("states:StartSyncExecution", target),
+    }
+    assert "ManagedPolicyArns" not in role
+    trusted = {
+        principal
+        for statement in statements_of(role["AssumeRolePolicyDocument"])
+        for principal in as_list(statement["Principal"]["Service"])
+    }
+    assert trusted == {"pipes.amazonaws.com"}
+
+
+def test_the_state_machine_may_invoke_only_its_three_task_functions() -> None:
+    # Given the state machine's policies
+    policies = STATE_MACHINE["Properties"]["Policies"]
+    invokable = {
+        policy["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+        for policy in policies
+        if "LambdaInvokePolicy" in policy
+    }
+    others = [
+        policy
+        for policy in policies
+        if not (isinstance(policy, dict) and {"LambdaInvokePolicy", "Statement"} & set(policy))
+    ]
+
+    # When they are compared with the functions its definition runs
+    substituted = {
+        value["Fn::GetAtt"][0] for value in STATE_MACHINE["Properties"]["DefinitionSubstitutions"].values()
+    }
+
+    # Then it may invoke those three and no other, and holds no other policy template or managed policy
+    assert invokable == substituted == {"ClaimFunction", "ProcessFunction", "FinalizeFunction"}
+    assert others == []
+    assert not any(action.startswith("lambda:") for action, _ in grants(state_machine_statements()))
+
+
+# --- the state machine's wiring ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return json.loads(DEFINITION_PATH.read_text())
+
+
+def all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from all_states(branch["States"])
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from all_states(processor["States"])
+
+
+def tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: state for name, state in all_states(definition["States"]) if state["Type"] == "Task"}
+
+
+def retried(state: dict[str, Any]) -> set[str]:
+    return {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+
+
+def caught(state: dict[str, Any]) -> dict[str, str]:
+    """Error name → the state its Catch goes to (the first catcher that matches wins)."""
+    found: dict[str, str] = {}
+    for catcher in state.get("Catch", []):
+        for error in catcher["ErrorEquals"]:
+            found.setdefault(error, catcher["Next"])
+    return found
+
+
+def test_every_placeholder_in_the_definition_has_a_substitution_and_vice_versa() -> None:
+    # Given the definition's ${...} placeholders and the template's DefinitionSubstitutions
+    placeholders = set(re.findall(r"\$\{(\w+)\}", DEFINITION_PATH.read_text()))
+    substitutions = set(STATE_MACHINE["Properties"]["DefinitionSubstitutions"])
+
+    # Then each placeholder is filled, and no substitution is left unused
+    assert placeholders == substitutions
+
+
+def test_each_task_invokes_the_function_of_its_step(definition: dict[str, Any]) -> None:
+    # Given the ARN each Task's FunctionName is substituted with
+    substitutions = STATE_MACHINE["Properties"]["DefinitionSubstitutions"]
+    placeholders = {name: state["Parameters"]["FunctionName"] for name, state in tasks(definition).items()}
+    invoked = {name: substitutions[text.strip("${}")]["Fn::GetAtt"][0] for name, text in placeholders.items()}
+
+    # Then claim, process and both finalize steps reach their own functions
+    assert invoked == {
+        "ClaimJob": "ClaimFunction",
+        "ProcessJob": "ProcessFunction",
+        "RecordSuccess": "FinalizeFunction",
+        "RecordFailure": "FinalizeFunction",
+    }
+
+
+def test_every_task_retries_the_lambda_service_errors_in_one_entry(definition: dict[str, Any]) -> None:
+    # Given every Task  Then one Retry entry covers the four Lambda service errors
+    missing = {
+        name: sorted(LAMBDA_SERVICE_ERRORS)
+        for name, state in tasks(definition).items()
+        if not any(set(retrier["ErrorEquals"]) >= LAMBDA_SERVICE_ERRORS for retrier in state.get("Retry", []))
+    }
+    assert missing == {}
+
+
+def test_process_retries_transient_errors_then_fails_the_job_on_the_rest(definition: dict[str, Any]) -> None:
+    # Given the ProcessJob task
+    process = tasks(definition)["ProcessJob"]
+
+    # Then a transient failure is retried, and what is left after the retries fails the job
+    assert "TransientJobError" in retried(process)
+    assert caught(process)["States.ALL"] == "RecordFailure"
+    assert process["Catch"][-1]["ErrorEquals"] == ["States.ALL"], "States.ALL must be the last catcher"
+
+
+def test_claim_retries_a_job_another_worker_holds(definition: dict[str, Any]) -> None:
+    assert "JobLeased" in retried(tasks(definition)["ClaimJob"])
+
+
+@pytest.mark.parametrize("step", ["RecordSuccess", "RecordFailure"])
+def test_finalize_steps_end_quietly_when_the_lease_was_lost(definition: dict[str, Any], step: str) -> None:
+    # Given a finalize step  When its function raises LeaseLost
+    target = caught(tasks(definition)[step]).get("LeaseLost")
+
+    # Then the execution goes to a Succeed state: the job belongs to another worker now
+    assert target is not None
+    assert definition["States"][target]["Type"] == "Succeed"
+
+
+def test_every_catch_keeps_the_job_data_and_writes_the_error_beside_it(definition: dict[str, Any]) -> None:
+    overwriting = [
+        (name, catcher["ErrorEquals"])
+        for name, state in all_states(definition["States"])
+        for catcher in state.get("Catch", [])
+        if catcher.get("ResultPath", "$") in ("$", None)
+    ]
+    assert overwriting == []
+
+
+def test_error_names_the_workflow_matches_are_job_error_classes(definition: dict[str, Any]) -> None:
+    # Given the error names in every Retry and Catch that are not Step Functions' or Lambda's own
+    names = {
+        error
+        for _, state in all_states(definition["States"])
+        for handler in [*state.get("Retry", []), *state.get("Catch", [])]
+        for error in handler["ErrorEquals"]
+        if not error.startswith(("States.", "Lambda."))
+    }
+
+    # Then each is the name of an exception class the handlers raise (cloudqueue.errors)
+    unknown = {name for name in names if not isinstance(getattr(errors, name, None), type)}
+    assert unknown == set()
+    assert all(issubclass(getattr(errors, name), errors.JobError) for name in names)
+    assert names >= {"TransientJobError", "JobLeased", "LeaseLost"}
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+def parameter_defaults() -> dict[str, int]:
+    return {
+        name: int(declaration["Default"])
+        for name, declaration in TEMPLATE["Parameters"].items()
+        if declaration["Type"] == "Number"
+    }
+
+
+def test_a_redelivered_message_finds_the_dead_workers_lease_expired(definition: dict[str, Any]) -> None:
+    # Given the default visibility timeout, lease and the workflow's own timeout
+    defaults = parameter_defaults()
+    visibility, lease = defaults["VisibilityTimeoutSeconds"], defaults["LeaseSeconds"]
+    workflow_timeout = definition["TimeoutSeconds"]
+
+    # Then no live worker outlives its lease, and the lease expires before SQS redelivers
+    assert visibility > lease >= workflow_timeout
+    # An Express execution started by a Pipe is cut at 5 minutes anyway.
+    assert workflow_timeout <= 300
+
+
+def test_the_local_stacks_short_settings_keep_the_lease_below_the_visibility_timeout() -> None:
+    overrides = LOCAL_PARAMETER_OVERRIDES
+    assert int(overrides["VisibilityTimeoutSeconds"]) > int(overrides["LeaseSeconds"])
+
+
+# --- the HTTP API ------------------------------------------------------------------------
+
+
+def template_routes() -> set[tuple[str, str]]:
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for function in FUNCTIONS
+        for event in (RESOURCES[function]["Properties"].get("Events") or {}).values()
+        if event["Type"] == "HttpApi"
+    }
+
+
+def resolver_routes() -> set[tuple[str, str]]:
+    """The routes ApiFunction's Powertools resolver registers, in API Gateway's {param} syntax."""
+    # Powertools keeps its routes here; if a release moves them, this fails loudly.
+    routes = [*api_resolver._static_routes, *api_resolver._dynamic_routes]
+    return {(route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes}
+
+
+def test_the_template_declares_exactly_the_routes_the_api_function_serves() -> None:
+    # Given the HttpApi events of the template and the routes of the API function
+    declared, served = template_routes(), resolver_routes()
+
+    # Then they are the same routes: none unreachable, none answered 404 by the function
+    assert declared == served == API_ROUTES
+
+
+def test_every_route_belongs_to_the_http_api() -> None:
+    apis = {
+        resource_label(event["Properties"]["ApiId"])
+        for function in FUNCTIONS
+        for event in (RESOURCES[function]["Properties"].get("Events") or {}).values()
+        if event["Type"] == "HttpApi"
+    }
+    assert apis == {"!Ref HttpApi"}
+
+
+# --- sample events ---------------------------------------------------------------------------
+
+
+def sample_event(function: str) -> dict[str, Any]:
+    path = ROOT / "events" / f"{function}.json"
+    assert path.exists(), f"{function} has no sample event: add events/{function}.json"
+    event: dict[str, Any] = json.loads(path.read_text())
+    return event
+
+
+def check_api_event(event: dict[str, Any]) -> None:
+    request = APIGatewayProxyEventV2Model.model_validate(event)
+    method, path = request.routeKey.split(" ", 1)
+    assert (method, path) in template_routes()
+    assert (request.requestContext.http.method, request.rawPath) == (method, path)
+    TypeAdapter(SubmitJobRequest).validate_json(request.body or "")
+
+
+def check_claim_event(event: dict[str, Any]) -> None:
+    request = ClaimRequest.model_validate(event)
+    assert JOB_ID_PATTERN.match(parse_job_message(request.message.body).job_id)
+
+
+def check_process_event(event: dict[str, Any]) -> None:
+    request = ProcessRequest.model_validate(event)
+    JOB_TYPES[request.type].payload_model.model_validate(request.payload)
+
+
+def check_finalize_event(event: dict[str, Any]) -> None:
+    request = FinalizeRequest.model_validate(event)
+    assert (request.result is not None) == (request.outcome == "SUCCEEDED")
+
+
+def check_dead_letter_event(event: dict[str, Any]) -> None:
+    batch = SqsModel.model_validate(event)
+    assert batch.Records
+    for record in batch.Records:
+        assert JOB_ID_PATTERN.match(parse_job_message(record.body).job_id)
+
+
+def check_requeue_event(event: dict[str, Any]) -> None:
+    scheduled = EventBridgeModel.model_validate(event)
+    assert (scheduled.source, scheduled.detail_type) == ("aws.events", "Scheduled Event")
+
+
+EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "ApiFunction": check_api_event,
+    "ClaimFunction": check_claim_event,
+    "ProcessFunction": check_process_event,
+    "FinalizeFunction": check_finalize_event,
+    "DeadLetterFunction": check_dead_letter_event,
+    "RequeueFunction": check_requeue_event,
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_has_a_sample_event_its_handler_accepts(function: str) -> None:
+    # Given the function's sample event (for `sam local invoke <LogicalId> -e events/<LogicalId>.json`)
+    event = sample_event(function)
+
+    # When it is validated against the models its handler parses it with
+    assert function in EVENT_CHECKS, f"{function} is new: say how its sample event is checked in EVENT_CHECKS"
+
+    # Then it passes (a failing model raises)
+    EVENT_CHECKS[function](event)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "ProcessFunction"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ProcessFunction"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+def test_the_sample_events_follow_one_job_through_the_workflow() -> None:
+    # Given the sample events of the API, the workflow and the dead-letter handler
+    submitted = json.loads(sample_event("ApiFunction")["body"])
+    claimed = json.loads(sample_event("ClaimFunction")["message"]["body"])["jobId"]
+    processing = sample_event("ProcessFunction")
+    finalizing = sample_event("FinalizeFunction")
+    dead_lettered = json.loads(sample_event("DeadLetterFunction")["Records"][0]["body"])["jobId"]
+
+    # When the process step runs on its sample event
+    result = process_handler(processing, FakeLambdaContext())
+
+    # Then all of them are about the submitted job, and RecordSuccess records what ProcessJob returns
+    assert claimed == processing["jobId"] == finalizing["jobId"] == dead_lettered
+    assert (processing["type"], processing["payload"]) == (submitted["type"], submitted["payload"])
+    assert finalizing["result"] == result
