@@ -17,8 +17,8 @@ venv: $(BIN)/cloudqueue
 dev: venv
 	$(BIN)/cloudqueue dev
 
-## The test suite (unit, workflow, local end-to-end, template, browser).
-test: venv
+## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium.
+test: venv sam-venv
 	$(BIN)/python -m pytest
 
 lint: venv

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from cloudqueue import history
 from cloudqueue.errors import ApiError, EnqueueFailed, JobNotFoundError
 from cloudqueue.models import Job, JobPage, JobStatus, JobView
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore
+
+logger = logging.getLogger(__name__)
 
 JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -67,7 +70,13 @@ def submit_job(
     try:
         queue.send_job(job.job_id)
     except Exception as error:
-        store.delete_queued_job(job)
+        try:
+            store.delete_queued_job(job)
+        except Exception:
+            # The job stays QUEUED without a message: it is accepted, and the stranded-job
+            # sweeper sends its message later. Telling the client "retry" would run it twice.
+            logger.exception("could not undo job %s after a failed send; the sweeper will enqueue it", job.job_id)
+            return job, True
         raise EnqueueFailed("the job could not be queued; nothing was kept, please retry") from error
     return job, True
 

@@ -1,0 +1,263 @@
+"""The `cloudqueue` CLI, run as a user runs it (a subprocess), against the session's local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cloudqueue.adapters.dynamodb import DynamoJobStore
+from cloudqueue.models import Job, JobStatus, utc_now
+from cloudqueue_local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+
+def cloudqueue(stack: LocalStack | None, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("AWS_ENDPOINT_URL", None)
+    if stack is not None:
+        env |= {"CLOUDQUEUE_API_URL": stack.api_url, "CLOUDQUEUE_AWS_URL": str(stack.aws_url)}
+    return subprocess.run(
+        [sys.executable, "-m", "cloudqueue_local.cli", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False,
+    )
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+
+
+def test_submit_wait_prints_the_result(local_stack: LocalStack) -> None:
+    result = cloudqueue(local_stack, "submit", "text.transform", '{"text": "hello cloudqueue"}', "--wait")
+
+    assert result.returncode == 0, result.stderr
+    assert "SUCCEEDED" in result.stdout
+    assert "HELLO CLOUDQUEUE" in result.stdout
+    assert "QUEUED" in result.stderr or "IN_PROGRESS" in result.stderr  # progress is shown
+
+
+def test_submit_wait_exits_nonzero_when_the_job_failed(local_stack: LocalStack) -> None:
+    result = cloudqueue(local_stack, "submit", "demo.fail", '{"reason": "nope"}', "--wait")
+
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "PermanentJobError: nope" in result.stdout
+
+
+def test_submit_prints_the_id_at_once_and_status_list_history_follow(local_stack: LocalStack, api: httpx.Client) -> None:
+    submitted = cloudqueue(local_stack, "submit", "text.transform", '{"text": "cli"}', "--idempotency-key", "cli-1")
+    job_id = submitted.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f-]{36}", job_id), submitted.stdout
+    replay = cloudqueue(local_stack, "submit", "text.transform", '{"text": "cli"}', "--idempotency-key", "cli-1")
+    assert replay.stdout.strip() == job_id
+
+    deadline = time.monotonic() + 30
+    while api.get(f"/jobs/{job_id}").json()["status"] != "SUCCEEDED" and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    status = cloudqueue(local_stack, "status", job_id, "--json")
+    assert json.loads(status.stdout)["result"]["uppercase"] == "CLI"
+    listed = cloudqueue(local_stack, "list", "--status", "succeeded", "--limit", "100", "--json")
+    assert job_id in {job["jobId"] for job in json.loads(listed.stdout)["jobs"]}
+    table = cloudqueue(local_stack, "list", "--limit", "5")
+    assert "jobId" in table.stdout and "status" in table.stdout
+    history = cloudqueue(local_stack, "history", job_id)
+    assert history.returncode == 0
+    for step in ("ParseMessage", "ClaimJob", "ProcessJob", "RecordSuccess"):
+        assert step in history.stdout
+
+
+def test_cancel_and_types(local_stack: LocalStack) -> None:
+    local_stack.pause()
+    try:
+        job_id = cloudqueue(local_stack, "submit", "demo.sleep", '{"seconds": 1}').stdout.strip()
+        cancelled = cloudqueue(local_stack, "cancel", job_id)
+        again = cloudqueue(local_stack, "cancel", job_id)
+    finally:
+        local_stack.resume()
+    types = cloudqueue(local_stack, "types")
+
+    assert cancelled.returncode == 0 and "CANCELLED" in cancelled.stdout
+    assert again.returncode == 1 and "job_not_cancellable" in again.stderr
+    for name in ("text.transform", "demo.flaky", "demo.fail", "demo.sleep"):
+        assert name in types.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (("submit", "text.transform", "{not json"), 2, "not valid JSON"),
+        (("submit", "no.such.type", "{}"), 1, "unknown_job_type"),
+        (("submit", "text.transform", '{"text": ""}'), 1, "validation_error"),
+        (("status", "01900000-0000-7000-8000-000000000000"), 1, "job_not_found"),
+        (("list", "--status", "DONE"), 1, "validation_error"),
+        (("invoke", "NoSuchFunction", "--event", "events/ApiFunction.json"), 1, "no function 'NoSuchFunction'"),
+        (("invoke", "ApiFunction", "--event", "events/missing.json"), 2, "no file"),
+        (("execute",), 2, "exactly one of"),
+        (("dev", "--param", "NoSuchParameter=1", "--port", "0", "--aws-port", "0"), 2, "NoSuchParameter"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_a_nonzero_exit(
+    local_stack: LocalStack, args: tuple[str, ...], code: int, says: str
+) -> None:
+    result = cloudqueue(local_stack, *args)
+
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert says in result.stdout + result.stderr
+    no_traceback(result)
+
+
+def test_unreachable_api_is_said_plainly() -> None:
+    result = cloudqueue(None, "--help")
+    assert result.returncode == 0 and "submit" in result.stdout
+
+    result = cloudqueue(None, "status", "x", "--api-url", "http://127.0.0.1:9")
+
+    assert result.returncode == 2
+    assert "cannot reach the API" in result.stderr
+    no_traceback(result)
+
+
+def test_dlq_list_and_redrive(local_stack: LocalStack, api: httpx.Client) -> None:
+    # Given a dead-lettered message whose job never ran (the dead-letter function paused),
+    store = DynamoJobStore(local_stack.table_name())
+    now = utc_now()
+    job = Job(job_id="01900000-0000-7000-8000-00000000dead", type="text.transform",
+              payload={"text": "back again"}, status=JobStatus.QUEUED, created_at=now, updated_at=now)
+    local_stack.pause()
+    try:
+        store.create_job(job)
+        import boto3
+
+        boto3.client("sqs", region_name="us-east-1").send_message(
+            QueueUrl=local_stack.queue_url("DeadLetterQueue"), MessageBody=json.dumps({"jobId": job.job_id})
+        )
+        listed = cloudqueue(local_stack, "dlq", "list", "--json")
+        listed_again = cloudqueue(local_stack, "dlq", "list", "--json")
+        redriven = cloudqueue(local_stack, "dlq", "redrive")
+    finally:
+        local_stack.resume()
+
+    # then `dlq list` shows it without consuming it, and `dlq redrive` sends it back to run.
+    assert [json.loads(message["body"])["jobId"] for message in json.loads(listed.stdout)] == [job.job_id]
+    assert len(json.loads(listed_again.stdout)) == 1
+    assert "moved 1 message" in redriven.stdout
+    deadline = time.monotonic() + 30
+    while api.get(f"/jobs/{job.job_id}").json()["status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline, "the redriven job did not run"
+        time.sleep(0.1)
+
+
+def _sample(name: str) -> dict[str, Any]:
+    return dict(json.loads((EVENTS / f"{name}.json").read_text()))
+
+
+def test_invoke_runs_every_function_with_its_sample_event(local_stack: LocalStack) -> None:
+    # Given the sample events' job in the local table, QUEUED (the pipe paused, so we drive it).
+    claim_event = _sample("ClaimFunction")
+    job_id = json.loads(claim_event["message"]["body"])["jobId"]
+    store = DynamoJobStore(local_stack.table_name())
+    now = utc_now()
+    local_stack.pause()
+    try:
+        store.create_job(Job(job_id=job_id, type="text.transform", payload={"text": "hello cloudqueue"},
+                             status=JobStatus.QUEUED, created_at=now, updated_at=now))
+        results = {}
+        for name in ("ApiFunction", "ClaimFunction", "ProcessFunction"):
+            results[name] = cloudqueue(local_stack, "invoke", name, "--event", f"events/{name}.json")
+        # The finalize sample carries its own lease token: give the claimed job that token.
+        finalize_event = _sample("FinalizeFunction")
+        store.client.update_item(
+            TableName=store.table_name, Key={"jobId": {"S": job_id}},
+            UpdateExpression="SET leaseToken = :token",
+            ExpressionAttributeValues={":token": {"S": finalize_event["leaseToken"]}},
+        )
+        for name in ("FinalizeFunction", "DeadLetterFunction", "RequeueFunction"):
+            results[name] = cloudqueue(local_stack, "invoke", name, "--event", f"events/{name}.json")
+    finally:
+        local_stack.resume()
+
+    for name, result in results.items():
+        assert result.returncode == 0, (name, result.stderr[-2000:])
+    assert json.loads(results["ApiFunction"].stdout)["statusCode"] == 202
+    assert json.loads(results["ClaimFunction"].stdout)["outcome"] == "CLAIMED"
+    assert json.loads(results["ProcessFunction"].stdout)["uppercase"] == "HELLO CLOUDQUEUE"
+    assert json.loads(results["FinalizeFunction"].stdout)["status"] == "SUCCEEDED"
+    assert json.loads(results["DeadLetterFunction"].stdout) == {"batchItemFailures": []}
+    assert "requeued" in json.loads(results["RequeueFunction"].stdout)
+    finished = store.get_job(job_id, consistent=True)
+    assert finished is not None and finished.status is JobStatus.SUCCEEDED
+
+
+def test_execute_runs_the_state_machine_once_and_prints_its_history(
+    local_stack: LocalStack, api: httpx.Client, tmp_path: Path
+) -> None:
+    job_id = api.post("/jobs", json={"type": "text.transform", "payload": {"text": "x"}}).json()["jobId"]
+    deadline = time.monotonic() + 30
+    while api.get(f"/jobs/{job_id}").json()["status"] != "SUCCEEDED" and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    again = cloudqueue(local_stack, "execute", "--job-id", job_id)
+    unknown = tmp_path / "input.json"
+    unknown.write_text(json.dumps([{"messageId": "m", "body": json.dumps({"jobId": "nope"}),
+                                    "attributes": {"ApproximateReceiveCount": "1"}}]))
+    failing = cloudqueue(local_stack, "execute", "--input", str(unknown))
+
+    assert again.returncode == 0, again.stderr
+    assert "AlreadyHandled" in again.stdout and "ExecutionSucceeded" in again.stdout
+    assert failing.returncode == 1
+    assert "JobNotFound" in failing.stdout
+
+
+def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
+    env = dict(os.environ)
+    env.pop("AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cloudqueue_local.cli", "dev", "--port", "0", "--aws-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C to stop"):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        started = time.monotonic()
+        assert ready.wait(30), "".join(lines)
+        startup = time.monotonic() - started
+        api_url = next(re.search(r"API\s+(\S+)", line).group(1) for line in lines if line.strip().startswith("API"))
+        assert any(line.strip().startswith("AWS") for line in lines)
+        with httpx.Client(base_url=api_url, timeout=10) as client:
+            job = client.post("/jobs", json={"type": "demo.sleep", "payload": {"seconds": 1}}).json()
+            while client.get(f"/jobs/{job['jobId']}").json()["status"] == "QUEUED":
+                time.sleep(0.05)
+
+        # When Ctrl-C arrives with an execution in flight,
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    # then it lets it finish and exits 0.
+    output = "".join(lines)
+    assert code == 0, output[-3000:]
+    assert "stopping" in output and "\nstopped\n" in output
+    assert startup < 15

@@ -1,0 +1,59 @@
+"""The places where the local stack changes moto. If a moto upgrade moves one, these fail
+loudly here instead of the local stack quietly answering Lambda calls with canned payloads."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from importlib.metadata import version
+from typing import Any
+
+import boto3
+
+from cloudqueue_local.stack import LocalStack
+
+
+def test_moto_is_the_pinned_version() -> None:
+    # pyproject.toml pins moto; the seams below were read in this version.
+    assert version("moto") == "5.2.5"
+
+
+def test_lambda_simple_backend_invoke_keeps_its_signature() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    parameters = list(inspect.signature(LambdaSimpleBackend.__dict__["invoke"]).parameters)
+
+    assert parameters == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+
+
+def test_interpreter_seams_exist() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.eval.event.logging import CloudWatchLoggingSession
+    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    assert callable(lambda_eval_utils.__dict__["boto_client_for"])
+    assert {"_get_evaluation_entrypoint", "start", "_execution_logic"} <= set(ExecutionWorker.__dict__)
+    assert "_get_start_execution_worker" in Execution.__dict__
+    assert "_publish_history_log_or_setup" in CloudWatchLoggingSession.__dict__
+
+
+def test_state_machine_lambda_tasks_reach_the_in_process_handlers(local_stack: LocalStack) -> None:
+    # Through boto3 → moto's Lambda → the seam → the real ProcessFunction handler.
+    response = boto3.client("lambda", region_name="us-east-1").invoke(
+        FunctionName=local_stack.template.functions["ProcessFunction"].arn,
+        Payload=json.dumps({"jobId": "seam", "type": "text.transform", "payload": {"text": "a b c"}}),
+    )
+    result: dict[str, Any] = json.loads(response["Payload"].read())
+
+    assert result == {"originalLength": 5, "uppercase": "A B C", "wordCount": 3}
+
+
+def test_function_errors_come_back_as_lambda_function_errors(local_stack: LocalStack) -> None:
+    response = boto3.client("lambda", region_name="us-east-1").invoke(
+        FunctionName=local_stack.template.functions["ProcessFunction"].name,
+        Payload=json.dumps({"jobId": "seam", "type": "demo.fail", "payload": {"reason": "seam"}}),
+    )
+
+    assert response["FunctionError"] == "Unhandled"
+    assert json.loads(response["Payload"].read())["errorType"] == "PermanentJobError"

@@ -1,0 +1,76 @@
+"""The local stack is provisioned from template.yaml: what the template says is what runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cloudqueue_local.gateway import HttpGateway
+from cloudqueue_local.lambda_runtime import LambdaRuntime
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+def edited_template(tmp_path: Path, old: str, new: str) -> Path:
+    text = TEMPLATE.read_text()
+    assert old in text
+    (tmp_path / "statemachine").mkdir()
+    (tmp_path / "statemachine" / "jobs.asl.json").write_text((ROOT / "statemachine" / "jobs.asl.json").read_text())
+    path = tmp_path / "template.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_the_template_is_read_with_its_parameters_and_globals() -> None:
+    template = load_template(TEMPLATE)
+
+    queue = template.queues["JobQueue"]
+    assert queue.visibility_timeout == 330 and queue.max_receive_count == 5
+    assert queue.dead_letter_arn == template.queues["DeadLetterQueue"].arn
+    api = template.functions["ApiFunction"]
+    assert api.handler == "cloudqueue.handlers.api.handler"
+    assert api.environment["TABLE_NAME"] == template.tables["JobsTable"].name  # from Globals
+    assert api.environment["QUEUE_URL"] == queue.url
+    assert template.functions["ProcessFunction"].timeout == 120
+    (pipe,) = template.pipes.values()
+    assert (pipe.batch_size, pipe.invocation_type) == (1, "REQUEST_RESPONSE")
+    machine = template.state_machines["JobStateMachine"]
+    assert machine.type == "EXPRESS" and machine.log_level == "ALL" and machine.include_execution_data
+    assert template.functions["ClaimFunction"].arn in machine.definition  # DefinitionSubstitutions
+    assert "${" not in machine.definition
+
+
+def test_local_overrides_shorten_the_clock() -> None:
+    template = load_template(TEMPLATE, LOCAL_PARAMETER_OVERRIDES | {"MaxReceiveCount": "2"})
+
+    assert template.queues["JobQueue"].visibility_timeout == 8
+    assert template.queues["JobQueue"].max_receive_count == 2
+    assert template.functions["ClaimFunction"].environment["LEASE_SECONDS"] == "6"
+
+
+def test_a_changed_max_receive_count_changes_the_local_queue(tmp_path: Path) -> None:
+    path = edited_template(tmp_path, "    Default: 5\n    MinValue: 1\n    MaxValue: 1000", "    Default: 9\n    MinValue: 1\n    MaxValue: 1000")
+
+    assert load_template(path).queues["JobQueue"].max_receive_count == 9
+
+
+def test_a_new_route_in_the_template_is_served_locally(tmp_path: Path) -> None:
+    path = edited_template(tmp_path, "            Path: /job-types", "            Path: /kinds")
+    template = load_template(path)
+    gateway = HttpGateway(template, LambdaRuntime(template), frontend_dir=None, config=dict)
+
+    assert gateway.match("GET", "/kinds") is not None
+    assert gateway.match("GET", "/job-types") is None
+    route, parameters = gateway.match("GET", "/jobs/abc/history") or (None, None)
+    assert route is not None and parameters == {"jobId": "abc"}
+
+
+def test_unknown_parameters_and_values_are_refused() -> None:
+    with pytest.raises(TemplateError, match="NoSuch"):
+        load_template(TEMPLATE, {"NoSuch": "1"})
+    with pytest.raises(TemplateError, match=re.escape("LogLevel")):
+        load_template(TEMPLATE, {"LogLevel": "LOUD"})
