@@ -24,6 +24,7 @@ const STATUS_WORDS = {
   404: "not found",
   409: "conflict",
   413: "request too large",
+  415: "unsupported media type",
   422: "rejected",
   429: "too many requests",
   500: "server error",

@@ -3,7 +3,7 @@
 
 import { h, replace } from "./dom.js";
 import { describeFields, validate } from "./schema.js";
-import { showError, clearError, announce } from "./notices.js";
+import { announce, clearError, showError } from "./notices.js";
 
 const DEFAULT_TYPE = "text.transform";
 const SUBMIT_ERROR = "submit";
@@ -18,6 +18,7 @@ export function createJobForm(form, { api, onSubmitted }) {
   const keyInput = form.querySelector("#idempotency-key");
   const submitButton = form.querySelector("#submit-job");
   const loadProblem = form.querySelector("#types-problem");
+  const status = form.querySelector("#form-status");
 
   let types = new Map();
   const drafts = new Map(); // what the reader typed per job type, kept across type switches
@@ -74,6 +75,7 @@ export function createJobForm(form, { api, onSubmitted }) {
     if (submitButton.disabled || !types.size) return;
     const type = select.value;
     const payload = checkedPayload(type);
+    status.textContent = "";
     if (payload === null) {
       announce("The payload was not sent: see the message under the editor.");
       return;
@@ -83,6 +85,9 @@ export function createJobForm(form, { api, onSubmitted }) {
     try {
       const { job, replayed } = await api.submitJob(type, payload, { idempotencyKey: keyInput.value.trim() });
       clearError(SUBMIT_ERROR);
+      status.textContent = replayed
+        ? `Same idempotency key and payload as an earlier submit: showing that job, ${job.jobId}.`
+        : `Submitted: job ${job.jobId}.`;
       onSubmitted(job, replayed);
     } catch (error) {
       if (error.status === 422 || error.status === 400 || error.status === 413) {

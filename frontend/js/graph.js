@@ -7,7 +7,7 @@ import { svg } from "./dom.js";
 const NODE_W = 176;
 const NODE_H = 60;
 const GAP_X = 30;
-const GAP_Y = 46;
+const GAP_Y = 52;
 const MARGIN = 16;
 const SLOT = NODE_W + GAP_X;
 
@@ -121,6 +121,7 @@ export function layoutWorkflow(definition) {
     y: MARGIN + layer.get(name) * (NODE_H + GAP_Y),
     width: NODE_W,
     height: NODE_H,
+    start: name === definition.StartAt,
   }));
   const depth = Math.max(...layer.values());
   const backEdges = edges.some((edge) => edge.back);
@@ -155,24 +156,40 @@ function edgeGeometry(layout) {
     for (const [edge, offset] of spread(out, (edge) => byName.get(edge.to).x)) outOffsets.set(edge, offset);
     for (const [edge, offset] of spread(into, (edge) => byName.get(edge.from).x)) inOffsets.set(edge, offset);
   }
+  const placed = layout.nodes.map((node) => ({ x: node.x, y: node.y, w: node.width, h: node.height }));
   return layout.edges.map((edge) => {
     const source = byName.get(edge.from);
     const target = byName.get(edge.to);
+    let path;
     if (edge.back) {
       const start = [source.x + source.width, source.y + source.height / 2];
       const end = [target.x + target.width, target.y + target.height / 2];
       const bulge = Math.max(start[0], end[0]) + 50;
-      const c1 = [bulge, start[1]];
-      const c2 = [bulge, end[1]];
-      return { edge, path: [start, c1, c2, end], label: cubicPoint(start, c1, c2, end, 0.5) };
+      path = [start, [bulge, start[1]], [bulge, end[1]], end];
+    } else {
+      const start = [source.x + source.width / 2 + outOffsets.get(edge), source.y + source.height];
+      const end = [target.x + target.width / 2 + inOffsets.get(edge), target.y];
+      const bend = Math.max(GAP_Y / 2, (end[1] - start[1]) / 2);
+      path = [start, [start[0], start[1] + bend], [end[0], end[1] - bend], end];
     }
-    const start = [source.x + source.width / 2 + outOffsets.get(edge), source.y + source.height];
-    const end = [target.x + target.width / 2 + inOffsets.get(edge), target.y];
-    const bend = Math.max(GAP_Y / 2, (end[1] - start[1]) / 2);
-    const c1 = [start[0], start[1] + bend];
-    const c2 = [end[0], end[1] - bend];
-    return { edge, path: [start, c1, c2, end], label: cubicPoint(start, c1, c2, end, 0.62) };
+    return { edge, path, label: edge.label ? placeLabel(edge.label, path, placed) : null };
   });
+}
+
+const LABEL_TRIES = [0.62, 0.5, 0.74, 0.38, 0.86, 0.26];
+
+/** A spot along the edge where its label overlaps no node and no label placed before it. */
+function placeLabel(text, path, placed) {
+  const width = text.length * 5.9 + 6;
+  const height = 13;
+  const boxAt = (t) => {
+    const [x, y] = cubicPoint(...path, t);
+    return { x: x - width / 2, y: y - height / 2, w: width, h: height, cx: x, cy: y };
+  };
+  const overlaps = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  const box = LABEL_TRIES.map(boxAt).find((candidate) => !placed.some((other) => overlaps(candidate, other))) || boxAt(LABEL_TRIES[0]);
+  placed.push(box);
+  return [box.cx, box.cy];
 }
 
 let graphCount = 0;
@@ -196,14 +213,14 @@ export function renderGraph(layout, { outcomes = new Map(), taken = new Set(), t
         d: `M${p0[0]},${p0[1]} C${p1[0]},${p1[1]} ${p2[0]},${p2[1]} ${p3[0]},${p3[1]}`,
         "marker-end": `url(#${marker(isTaken ? "taken" : "idle")})`,
       }),
-      edge.label ? svg("text", { class: "edge-label", x: label[0], y: label[1] + 3, "text-anchor": "middle" }, edge.label) : null,
+      label ? svg("text", { class: "edge-label", x: label[0], y: label[1] + 3.5, "text-anchor": "middle" }, edge.label) : null,
     );
   });
 
   const nodes = layout.nodes.map((node) => {
     const outcome = outcomes.get(node.name) || { kind: "skipped", label: "not reached", detail: "" };
     return svg("g", {
-      class: `node outcome-${outcome.kind}`,
+      class: `node outcome-${outcome.kind}${node.start ? " start" : ""}`,
       "data-state": node.name,
       "data-outcome": outcome.kind,
       transform: `translate(${node.x},${node.y})`,
@@ -236,4 +253,13 @@ export function renderGraph(layout, { outcomes = new Map(), taken = new Set(), t
     svg("g", { class: "edges" }, edges),
     svg("g", { class: "nodes" }, nodes),
   );
+}
+
+/** In a graph wider than its scroll box (a phone), scroll so that the start state is in view. */
+export function revealStart(scrollBox) {
+  const start = scrollBox.querySelector(".node.start");
+  if (!start || scrollBox.scrollWidth <= scrollBox.clientWidth) return;
+  const box = start.getBoundingClientRect();
+  const frame = scrollBox.getBoundingClientRect();
+  scrollBox.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
 }

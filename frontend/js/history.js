@@ -77,7 +77,7 @@ function failureList(execution) {
   return h("div", { class: "failures" }, h("h4", null, "Failed attempts"), h("ul", null, items));
 }
 
-function executionView(execution, index, count, layout) {
+function executionView(execution, index, count, layout, consoleLinks) {
   const definitionLayout = layout || (execution.steps.length ? layoutWorkflow(definitionFromSteps(execution)) : null);
   const retries = execution.steps.reduce((sum, step) => sum + (step.retries || 0), 0);
   const summary = [
@@ -93,7 +93,7 @@ function executionView(execution, index, count, layout) {
       h("p", { class: "execution-meta" },
         h("span", null, "Name ", h("code", null, execution.name)),
         h("span", null, "Started ", h("time", { datetime: execution.startedAt || "" }, formatTime(execution.startedAt))),
-        execution.consoleUrl
+        consoleLinks && execution.consoleUrl
           ? h("a", { class: "console-link", href: execution.consoleUrl, target: "_blank", rel: "noopener noreferrer" },
               "Open in the Step Functions console", h("span", { "aria-hidden": "true" }, " ↗"))
           : null),
@@ -121,13 +121,14 @@ function emptyReason(job) {
 
 /**
  * The history panel's content. layout is the workflow laid out from its definition (null
- * when it could not be read); note is an optional sentence about history still arriving.
+ * when it could not be read); note is an optional sentence about history still arriving;
+ * consoleLinks: whether consoleUrl links lead anywhere (not for a local stack's executions).
  */
-export function historyView({ job, history, layout, note }) {
+export function historyView({ job, history, layout, note, consoleLinks = true }) {
   const executions = history?.executions || [];
   if (!executions.length) {
     return [
-      h("p", { class: "muted" }, emptyReason(job)),
+      h("p", { class: "help" }, emptyReason(job)),
       layout && job.status !== "CANCELLED"
         ? [h("div", { class: "graph-scroll" }, renderGraph(layout, { title: "The job workflow (not run yet)" })), legend()]
         : null,
@@ -135,9 +136,9 @@ export function historyView({ job, history, layout, note }) {
   }
   return [
     executions.length > 1
-      ? h("p", { class: "muted" }, `This job ran in ${executions.length} executions (a redelivered message or a re-claim after a lost worker). The latest is open.`)
+      ? h("p", { class: "help" }, `This job ran in ${executions.length} executions (a redelivered message or a re-claim after a lost worker). The latest is open.`)
       : null,
-    executions.map((execution, index) => executionView(execution, index, executions.length, layout)),
+    executions.map((execution, index) => executionView(execution, index, executions.length, layout, consoleLinks)),
     note || null,
   ];
 }

@@ -3,6 +3,7 @@
 
 import { h, replace } from "./dom.js";
 import { TERMINAL_STATUSES, statusWords } from "./format.js";
+import { revealStart } from "./graph.js";
 import { historyView } from "./history.js";
 import { jobView } from "./job-view.js";
 import { announce, clearError, showError } from "./notices.js";
@@ -22,8 +23,17 @@ function historySettled(history, job) {
   return executions.length >= (job.executions || []).length && executions.every((run) => run.status !== "RUNNING");
 }
 
-export function createJobPanel({ jobSection, jobBody, historySection, historyBody, api, layout, onChange }) {
+/**
+ * layout: a promise of the workflow graph's layout (null when the definition could not be
+ * read); onChange(job) is told of every change to the open job.
+ */
+export function createJobPanel({ jobSection, jobBody, historySection, historyBody, api, layout, consoleLinks, onChange }) {
   let current = null; // {id, stopped, job, history, cancelling}
+  let graphLayout = null;
+  Promise.resolve(layout).then((value) => {
+    graphLayout = value;
+    if (current?.history) drawHistory(current);
+  });
   const jobHeading = jobSection.querySelector("h2");
   const errorKey = () => `job:${current?.id}`;
 
@@ -44,7 +54,8 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
 
   function drawHistory(run, note = null) {
     historySection.hidden = false;
-    replace(historyBody, historyView({ job: run.job, history: run.history, layout, note }));
+    replace(historyBody, historyView({ job: run.job, history: run.history, layout: graphLayout, note, consoleLinks }));
+    requestAnimationFrame(() => historyBody.querySelectorAll(".graph-scroll").forEach(revealStart));
   }
 
   async function refreshHistory(run) {

@@ -1,5 +1,5 @@
 // Recent jobs, newest first: a status filter, pages of ten, a #<jobId> link that opens
-// each job, and cancel for the ones still QUEUED.
+// each job, cancel for the ones still QUEUED, and a quiet refresh while any job is moving.
 
 import { h, replace } from "./dom.js";
 import { formatTime } from "./format.js";
@@ -7,6 +7,7 @@ import { statusBadge } from "./job-view.js";
 import { announce, clearError, showError } from "./notices.js";
 
 const PAGE_SIZE = 10;
+const AUTO_REFRESH_MS = 10_000;
 const ERROR_KEY = "job-list";
 
 function shortId(id) {
@@ -22,6 +23,18 @@ export function createJobList(section, { api, onChange }) {
   let nextToken = null;
   let openId = null;
   let loading = false;
+  let pages = 0;
+  // The newest copy seen of each job. A list page can be older than a poll or a cancel made
+  // while it loaded, and an unfiltered page can hold a job twice when its status changed
+  // while the API went through the statuses: the newest updatedAt wins.
+  const latest = new Map();
+
+  function newest(job) {
+    const seen = latest.get(job.jobId);
+    if (seen && seen.updatedAt > job.updatedAt) return seen;
+    latest.set(job.jobId, job);
+    return job;
+  }
 
   function row(job) {
     const cancel = job.status === "QUEUED"
@@ -67,9 +80,12 @@ export function createJobList(section, { api, onChange }) {
       const page = await api.listJobs({ status: filter.value || undefined, limit: PAGE_SIZE, nextToken: append ? nextToken : undefined });
       clearError(ERROR_KEY);
       nextToken = page.nextToken || null;
-      const rows = page.jobs.filter((job) => !append || !findRow(job.jobId)).map(row);
+      page.jobs.forEach(newest);
+      const ids = [...new Set(page.jobs.map((job) => job.jobId))];
+      const rows = ids.filter((id) => !append || !findRow(id)).map((id) => row(latest.get(id)));
       if (append) list.append(...rows);
       else replace(list, rows);
+      pages = append ? pages + 1 : 1;
       showState();
     } catch (error) {
       showError(error.message, { title: "Could not load the recent jobs", key: ERROR_KEY });
@@ -97,7 +113,8 @@ export function createJobList(section, { api, onChange }) {
   }
 
   /** A job changed (submitted, polled, cancelled): redraw its row, or add it at the top. */
-  function update(job) {
+  function update(changed) {
+    const job = newest(changed);
     const existing = findRow(job.jobId);
     const wanted = !filter.value || filter.value === job.status;
     if (existing) {
@@ -119,6 +136,13 @@ export function createJobList(section, { api, onChange }) {
       else link.removeAttribute("aria-current");
     }
   }
+
+  // While a listed job is still moving, refresh the first page now and then; not while the
+  // reader is in the list (rows would change under them) or has paged further.
+  setInterval(() => {
+    const moving = list.querySelector('.job-row[data-status="QUEUED"], .job-row[data-status="IN_PROGRESS"]');
+    if (moving && pages === 1 && document.visibilityState === "visible" && !section.contains(document.activeElement)) load();
+  }, AUTO_REFRESH_MS);
 
   filter.addEventListener("change", () => load());
   refreshButton.addEventListener("click", () => load());

@@ -7,7 +7,7 @@ import { createJobForm } from "./form.js";
 import { layoutWorkflow } from "./graph.js";
 import { createJobList } from "./jobs.js";
 import { createJobPanel } from "./job-panel.js";
-import { announce, initNotices, showError } from "./notices.js";
+import { initNotices, showError } from "./notices.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -39,17 +39,35 @@ async function start() {
   $("#env-name").textContent = [config.environment, config.region].filter(Boolean).join(" · ") || "unknown";
   $("#api-url").textContent = config.apiUrl;
   $("#openapi-link").href = `${config.apiUrl}/openapi.json`;
+  $("#openapi-link").hidden = false;
   $("#app-state").textContent = "";
 
   const api = createApi(config.apiUrl);
-  let layout = null;
-  try {
-    layout = layoutWorkflow((await api.workflow()).definition);
-  } catch (error) {
-    showError(`${error.message} The history will show the states each execution went through, without the full graph.`,
-      { title: "Could not read the workflow definition" });
-  }
+  // The graph's layout is read once, while the rest of the page loads.
+  const layoutReady = api.workflow().then(
+    (workflow) => layoutWorkflow(workflow.definition),
+    (error) => {
+      showError(`${error.message} The history will show the states each execution went through, without the full graph.`,
+        { title: "Could not read the workflow definition" });
+      return null;
+    },
+  );
 
+  const form = createJobForm($("#job-form"), {
+    api,
+    onSubmitted(job) {
+      list.update(job);
+      list.markOpen(job.jobId);
+      panel.open(job.jobId, { job });
+      // Focus stays in the form (the form's status line says what happened); on a phone the
+      // job panel is below the form, so bring it into view.
+      if (jobIdFromHash() !== job.jobId) {
+        justSubmitted = job.jobId;
+        window.location.hash = encodeURIComponent(job.jobId);
+      }
+      $("#job-section").scrollIntoView({ block: "nearest", behavior: "smooth" });
+    },
+  });
   const list = createJobList($("#jobs-section"), {
     api,
     onChange(job) {
@@ -63,29 +81,23 @@ async function start() {
     historySection: $("#history-section"),
     historyBody: $("#history-body"),
     api,
-    layout,
+    layout: layoutReady,
+    // A local stack's executions exist in no AWS account: a console link would lead nowhere.
+    consoleLinks: config.environment !== "local",
     onChange: (job) => list.update(job),
   });
-  const form = createJobForm($("#job-form"), {
-    api,
-    onSubmitted(job, replayed) {
-      list.update(job);
-      list.markOpen(job.jobId);
-      panel.open(job.jobId, { job });
-      announce(replayed ? `Same idempotency key and body as before: showing job ${job.jobId}.` : `Job ${job.jobId} submitted.`);
-      if (jobIdFromHash() !== job.jobId) window.location.hash = encodeURIComponent(job.jobId);
-    },
-  });
-
+  const loading = Promise.all([form.load(), list.load()]);
+  let justSubmitted = null;
   function route(fromHashChange) {
     const id = jobIdFromHash();
     list.markOpen(id || null);
-    if (id) panel.open(id, { focus: fromHashChange });
+    if (id) panel.open(id, { focus: fromHashChange && id !== justSubmitted });
     else panel.showEmpty();
+    justSubmitted = null;
   }
   window.addEventListener("hashchange", () => route(true));
   route(false);
-  await Promise.all([form.load(), list.load()]);
+  await loading;
 }
 
 start().catch(reportUnexpected);

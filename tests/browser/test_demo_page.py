@@ -1,0 +1,414 @@
+"""The demo page in real headless Chromium against the local stack: a new visitor submits
+jobs, watches them finish, reads their execution history, cancels, and reopens links."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, Request, expect
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "frontend" / "demo-screenshot.png"
+PHONE = {"width": 375, "height": 740}
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def open_form(page: Page, path: str = "/") -> None:
+    page.goto(path)
+    expect(page.get_by_role("button", name="Submit job")).to_be_enabled()
+
+
+def submit(page: Page, job_type: str | None = None, payload: str | None = None) -> str:
+    """Submit through the form; the id the API gave the job."""
+    if job_type is not None:
+        page.get_by_label("Job type").select_option(job_type)
+    if payload is not None:
+        page.get_by_label("Payload (JSON)").fill(payload)
+    with page.expect_response(
+        lambda answer: answer.request.method == "POST" and answer.url.endswith("/jobs")
+    ) as answer:
+        page.get_by_role("button", name="Submit job").click()
+    assert answer.value.status == 202, answer.value.text()
+    return str(answer.value.json()["jobId"])
+
+
+def job_status(page: Page) -> Locator:
+    return page.locator("#job-status")
+
+
+def state_node(page: Page, state: str) -> Locator:
+    """The node of a state in the open execution's workflow graph."""
+    return page.locator(f'.execution[open] .workflow-graph .node[data-state="{state}"]')
+
+
+def posts_to_jobs(page: Page) -> list[Request]:
+    seen: list[Request] = []
+    page.on(
+        "request",
+        lambda request: seen.append(request) if request.method == "POST" and "/jobs" in request.url else None,
+    )
+    return seen
+
+
+def hold_claims(event: Any) -> None:
+    """An injected fault: every claim fails, so a submitted job stays QUEUED."""
+    raise RuntimeError("claims are held by the test")
+
+
+def fail_first_finalize_of(uppercase: str) -> Callable[[Any], None]:
+    """An injected fault: the first attempt to record the job whose result is ``uppercase``
+    fails, as if its worker died before writing; every other call runs normally."""
+    failed: list[Any] = []
+
+    def fault(event: Any) -> None:
+        if (
+            not failed
+            and isinstance(event, dict)
+            and (event.get("result") or {}).get("uppercase") == uppercase
+        ):
+            failed.append(event)
+            raise RuntimeError("the worker died before recording the result")
+
+    return fault
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def submit_by_api(api: httpx.Client, job_type: str, payload: dict[str, Any]) -> str:
+    answer = api.post("/jobs", json={"type": job_type, "payload": payload})
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["jobId"])
+
+
+# --- submitting and following a job --------------------------------------------------
+
+
+def test_the_seed_text_job_shows_its_id_then_succeeded_and_the_uppercased_text(page: Page) -> None:
+    open_form(page)
+    expect(page.get_by_label("Job type")).to_have_value("text.transform")
+    expect(page.get_by_label("Payload (JSON)")).to_have_value(re.compile(r'"text":\s*"hello cloudqueue"'))
+
+    job_id = submit(page)
+
+    expect(page.locator("#job-id")).to_have_text(job_id)
+    expect(page).to_have_url(re.compile(f"#{job_id}$"))
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(page.locator("#job-result")).to_contain_text("HELLO CLOUDQUEUE")
+    for state in ("ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSuccess", "Done"):
+        expect(state_node(page, state)).to_have_attribute("data-outcome", "succeeded")
+    for state in ("AlreadyHandled", "RecordFailure", "WorkerUnavailable", "Superseded"):
+        expect(state_node(page, state)).to_have_attribute("data-outcome", "skipped")
+    expect(page.locator(".execution[open] table.events")).to_contain_text("ExecutionSucceeded")
+    expect(page.locator(f'#job-list .job-row[data-job-id="{job_id}"]')).to_contain_text("SUCCEEDED")
+
+
+def test_the_job_id_is_shown_as_soon_as_the_api_accepts_the_job(page: Page, faults: dict) -> None:
+    faults["ClaimFunction"] = hold_claims
+    open_form(page)
+
+    job_id = submit(page, "text.transform", '{"text": "not yet"}')
+
+    expect(page.locator("#job-id")).to_have_text(job_id)
+    expect(job_status(page)).to_have_text("QUEUED")
+    expect(page.locator("#job-section")).to_contain_text("Waiting in the queue")
+    expect(page.locator("#history-section")).to_contain_text("No execution yet")
+
+
+def test_a_permanently_failing_job_shows_failed_and_its_error(page: Page) -> None:
+    open_form(page)
+
+    submit(page, "demo.fail", '{"reason": "the disk is on fire"}')
+
+    expect(job_status(page)).to_have_text("FAILED")
+    expect(page.locator("#job-error")).to_contain_text("PermanentJobError")
+    expect(page.locator("#job-error")).to_contain_text("the disk is on fire")
+    expect(page.locator("#job-result")).to_have_count(0)
+    expect(state_node(page, "ProcessJob")).to_have_attribute("data-outcome", "caught")
+    expect(state_node(page, "RecordFailure")).to_have_attribute("data-outcome", "succeeded")
+    expect(state_node(page, "RecordSuccess")).to_have_attribute("data-outcome", "skipped")
+    expect(page.locator(".execution[open] table.events tr.row-failed")).to_contain_text("the disk is on fire")
+
+
+def test_a_flaky_job_shows_its_retries_in_the_graph(page: Page) -> None:
+    open_form(page)
+
+    submit(page, "demo.flaky", '{"failTimes": 2}')
+
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    process = state_node(page, "ProcessJob")
+    expect(process).to_have_attribute("data-outcome", "retried")
+    expect(process).to_contain_text("retried 2 times")
+    expect(page.locator(".execution[open] .failures li")).to_have_count(2)
+    expect(page.locator(".execution[open] .failures")).to_contain_text("simulated transient failure 2 of 2")
+    expect(page.locator(".execution[open] table.events")).to_contain_text("ExecutionSucceeded")
+    # The README's picture: a finished job with retries, its graph and its event table.
+    page.locator("#notices").evaluate("element => element.replaceChildren()")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_a_job_that_ran_twice_shows_both_executions(page: Page, faults: dict) -> None:
+    # The first execution fails in RecordSuccess; SQS redelivers the message after its
+    # visibility timeout and a second execution re-claims the job and finishes it.
+    faults["FinalizeFunction"] = fail_first_finalize_of("RUN ME TWICE")
+    open_form(page)
+
+    submit(page, "text.transform", '{"text": "run me twice"}')
+
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    executions = page.locator(".execution")
+    expect(executions).to_have_count(2)
+    first, second = executions.nth(0), executions.nth(1)
+    expect(first.locator("summary")).to_contain_text("Execution 1 of 2 · failed")
+    expect(second.locator("summary")).to_contain_text("Execution 2 of 2 · succeeded")
+    first.locator("summary").click()
+    expect(first.locator('.node[data-state="RecordSuccess"]')).to_have_attribute("data-outcome", "failed")
+    expect(first).to_contain_text("the worker died before recording the result")
+    expect(second.locator('.node[data-state="RecordSuccess"]')).to_have_attribute("data-outcome", "succeeded")
+    expect(page.locator("#job-section")).to_contain_text("claimed again after a worker was lost")
+
+
+# --- checks before sending -------------------------------------------------------------
+
+
+def test_invalid_json_is_refused_with_a_message_before_anything_is_sent(page: Page) -> None:
+    posts = posts_to_jobs(page)
+    open_form(page)
+    editor = page.get_by_label("Payload (JSON)")
+
+    editor.fill('{"text": "hello cloudqueue"')
+    page.get_by_role("button", name="Submit job").click()
+
+    expect(page.locator("#payload-error")).to_contain_text("not valid JSON")
+    expect(editor).to_have_attribute("aria-invalid", "true")
+    expect(editor).to_be_focused()
+    assert posts == []
+
+
+def test_a_payload_that_breaks_the_type_schema_is_refused_before_anything_is_sent(page: Page) -> None:
+    posts = posts_to_jobs(page)
+    open_form(page)
+
+    page.get_by_label("Payload (JSON)").fill('{"text": "", "colour": "red"}')
+    page.get_by_role("button", name="Submit job").click()
+
+    problems = page.locator("#payload-error")
+    expect(problems).to_contain_text("text must not be empty")
+    expect(problems).to_contain_text("colour is not an allowed field")
+    page.get_by_label("Job type").select_option("demo.sleep")
+    page.get_by_label("Payload (JSON)").fill('{"seconds": "five"}')
+    page.get_by_role("button", name="Submit job").click()
+    expect(problems).to_contain_text("seconds must be a number")
+    assert posts == []
+
+
+# --- cancel, links and errors -----------------------------------------------------------
+
+
+def test_a_queued_job_is_cancelled_from_the_page(page: Page, api: httpx.Client, faults: dict) -> None:
+    faults["ClaimFunction"] = hold_claims
+    job_id = submit_by_api(api, "demo.sleep", {"seconds": 1})
+    page.goto(f"/#{job_id}")
+    expect(job_status(page)).to_have_text("QUEUED")
+
+    page.get_by_role("button", name="Cancel job", exact=True).click()
+
+    expect(job_status(page)).to_have_text("CANCELLED")
+    expect(page.get_by_role("button", name="Cancel job", exact=True)).to_have_count(0)
+    expect(page.locator(f'#job-list .job-row[data-job-id="{job_id}"]')).to_contain_text("CANCELLED")
+    assert api.get(f"/jobs/{job_id}").json()["status"] == "CANCELLED"
+
+
+def test_a_queued_job_is_cancelled_from_the_recent_jobs_list(
+    page: Page, api: httpx.Client, faults: dict
+) -> None:
+    faults["ClaimFunction"] = hold_claims
+    job_id = submit_by_api(api, "text.transform", {"text": "cancel me from the list"})
+    open_form(page)
+    page.get_by_label("Show jobs with status").select_option("QUEUED")
+    row = page.locator(f'#job-list .job-row[data-job-id="{job_id}"]')
+    expect(row).to_contain_text("QUEUED")
+
+    row.get_by_role("button", name=f"Cancel job {job_id}").click()
+
+    expect(row).to_contain_text("CANCELLED")
+    expect(row.get_by_role("button")).to_have_count(0)
+    assert api.get(f"/jobs/{job_id}").json()["status"] == "CANCELLED"
+
+
+def test_a_job_listed_twice_while_it_changed_is_shown_once_with_its_newest_status(page: Page) -> None:
+    # An unfiltered GET /jobs reads one status after another, so a job cancelled meanwhile
+    # can come back twice: QUEUED (read first) and CANCELLED.
+    job = {
+        "jobId": "01a22089-0000-7000-8000-000000000001",
+        "type": "demo.sleep",
+        "payload": {"seconds": 1},
+        "status": "QUEUED",
+        "attempts": 0,
+        "createdAt": "2026-11-28T05:00:00.000Z",
+        "updatedAt": "2026-11-28T05:00:00.000Z",
+        "startedAt": None,
+        "finishedAt": None,
+        "result": None,
+        "error": None,
+        "leaseExpiresAt": None,
+        "executions": [],
+        "idempotencyKey": None,
+    }
+    cancelled = job | {
+        "status": "CANCELLED",
+        "updatedAt": "2026-11-28T05:00:01.000Z",
+        "finishedAt": "2026-11-28T05:00:01.000Z",
+    }
+    page.route(
+        re.compile(r"/jobs\?"),
+        lambda route: route.fulfill(json={"jobs": [job, cancelled], "nextToken": None}),
+    )
+
+    open_form(page)
+
+    rows = page.locator(f'#job-list .job-row[data-job-id="{job["jobId"]}"]')
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("CANCELLED")
+
+
+def test_reopening_a_job_link_in_a_fresh_page_shows_the_job(open_page: Callable[..., Page]) -> None:
+    first = open_page("/")
+    expect(first.get_by_role("button", name="Submit job")).to_be_enabled()
+    job_id = submit(first, "text.transform", '{"text": "open me again"}')
+    expect(job_status(first)).to_have_text("SUCCEEDED")
+    link = first.url
+
+    again = open_page(None)
+    again.goto(link)
+
+    expect(again.locator("#job-id")).to_have_text(job_id)
+    expect(job_status(again)).to_have_text("SUCCEEDED")
+    expect(again.locator("#job-result")).to_contain_text("OPEN ME AGAIN")
+    expect(state_node(again, "ProcessJob")).to_have_attribute("data-outcome", "succeeded")
+
+
+def test_a_recent_job_link_switches_the_page_to_that_job_and_back(page: Page, api: httpx.Client) -> None:
+    text_job = submit_by_api(api, "text.transform", {"text": "first of two"})
+    failing_job = submit_by_api(api, "demo.fail", {"reason": "second of two"})
+    page.goto(f"/#{failing_job}")
+    expect(job_status(page)).to_have_text("FAILED")
+
+    page.locator(f'#job-list a[href="#{text_job}"]').click()
+
+    expect(page.locator("#job-id")).to_have_text(text_job)
+    expect(page.locator("#job-result")).to_contain_text("FIRST OF TWO")
+    expect(page.locator(f'#job-list a[href="#{text_job}"]')).to_have_attribute("aria-current", "true")
+    page.go_back()
+    expect(page.locator("#job-id")).to_have_text(failing_job)
+    expect(page.locator("#job-error")).to_contain_text("second of two")
+
+
+def test_an_unknown_job_id_shows_the_api_error_in_words(page: Page) -> None:
+    page.goto("/#no-such-job")
+
+    expect(page.locator("#notices")).to_contain_text("Job no-such-job was not found")
+    expect(page.locator("#notices")).to_contain_text("no job no-such-job")
+    expect(page.locator("#job-section")).to_contain_text("No job with id no-such-job")
+    expect(page.get_by_role("button", name="Submit job")).to_be_enabled()  # the rest of the page still works
+
+
+def test_a_refused_submit_is_explained_in_words(page: Page) -> None:
+    refusal = {"error": {"code": "queue_unavailable", "message": "the job could not be queued; retry"}}
+    page.route(
+        re.compile(r"/jobs$"),
+        lambda route: (
+            route.fulfill(status=503, json=refusal) if route.request.method == "POST" else route.fallback()
+        ),
+    )
+    open_form(page)
+
+    page.get_by_role("button", name="Submit job").click()
+
+    expect(page.locator("#notices")).to_contain_text("The job was not submitted")
+    expect(page.locator("#notices")).to_contain_text("the job could not be queued; retry (HTTP 503")
+    expect(page.get_by_role("button", name="Submit job")).to_be_enabled()
+
+
+def test_an_unreachable_api_is_explained_in_words(page: Page) -> None:
+    nowhere = f"http://127.0.0.1:{unused_port()}"
+    page.route(
+        "**/config.json", lambda route: route.fulfill(json={"apiUrl": nowhere, "environment": "local"})
+    )
+
+    page.goto("/")
+
+    expect(page.locator("#notices")).to_contain_text("Could not load the job types")
+    expect(page.locator("#notices")).to_contain_text(f"Could not reach the API at {nowhere}")
+    expect(page.locator("#types-problem")).to_be_visible()
+
+
+def test_without_the_workflow_definition_the_history_still_shows_the_steps_taken(page: Page) -> None:
+    unavailable = {"error": {"code": "unavailable", "message": "the workflow is unavailable"}}
+    page.route(re.compile(r"/workflow$"), lambda route: route.fulfill(status=503, json=unavailable))
+    open_form(page)
+
+    submit(page)
+
+    expect(page.locator("#notices")).to_contain_text("Could not read the workflow definition")
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(state_node(page, "ProcessJob")).to_have_attribute("data-outcome", "succeeded")
+    expect(state_node(page, "RecordFailure")).to_have_count(0)  # only the states the execution went through
+
+
+def test_a_missing_config_json_is_explained_in_words(page: Page) -> None:
+    page.route("**/config.json", lambda route: route.fulfill(status=404, body="Not Found"))
+
+    page.goto("/")
+
+    expect(page.locator("#notices")).to_contain_text("The page does not know where the API is")
+    expect(page.locator("#notices")).to_contain_text("config.json")
+    expect(page.locator("#app-state")).to_contain_text("Not connected")
+
+
+# --- keyboard and phone ------------------------------------------------------------------
+
+
+def test_every_control_is_labelled_and_a_job_can_be_sent_from_the_keyboard(page: Page) -> None:
+    open_form(page)
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll("select, textarea, input, button")]
+              .filter((el) => !el.labels?.length && !el.getAttribute("aria-label") && !el.textContent.trim())
+              .map((el) => el.outerHTML)"""
+    )
+    assert unlabelled == []
+
+    page.get_by_label("Job type").focus()
+    page.keyboard.press("Tab")  # "Reset to example"
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Payload (JSON)")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('{"text": "typed on a keyboard"}')
+    page.keyboard.press("Control+Enter")
+
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(page.locator("#job-result")).to_contain_text("TYPED ON A KEYBOARD")
+
+
+def test_the_page_fits_a_phone_screen(open_page: Callable[..., Page]) -> None:
+    page = open_page("/", viewport=PHONE)
+    expect(page.get_by_role("button", name="Submit job")).to_be_enabled()
+
+    submit(page)
+
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(state_node(page, "ProcessJob")).to_be_visible()
+    expect(page.locator(".execution[open] table.events")).to_contain_text("ExecutionSucceeded")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
