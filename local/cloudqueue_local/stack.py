@@ -34,6 +34,7 @@ from cloudqueue_local.template import (
     REGION,
     LocalTemplate,
     load_template,
+    with_environment,
 )
 
 logger = logging.getLogger("cloudqueue.local")
@@ -45,6 +46,9 @@ MOTO_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
     "core": {"reset_boto3_session": True, "service_whitelist": None},
 }
+
+# Function settings that only make sense on AWS: no AWS console links to local executions.
+LOCAL_ENVIRONMENT_OVERRIDES = {"CONSOLE_LINKS": "false"}
 
 _one_stack = threading.Lock()
 
@@ -66,9 +70,12 @@ class LocalStack:
 
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
-        self.template: LocalTemplate = load_template(
-            self.options.root / "template.yaml",
-            LOCAL_PARAMETER_OVERRIDES | self.options.parameter_overrides,
+        self.template: LocalTemplate = with_environment(
+            load_template(
+                self.options.root / "template.yaml",
+                LOCAL_PARAMETER_OVERRIDES | self.options.parameter_overrides,
+            ),
+            LOCAL_ENVIRONMENT_OVERRIDES,
         )
         self.region = REGION
         self.account = ACCOUNT_ID
@@ -133,7 +140,7 @@ class LocalStack:
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
         self._mock.start()
         self.runtime.install()
-        self.stepfunctions.install()
+        self.stepfunctions.install(self.runtime)
         self.resources = provision(self.template, region=self.region)
 
         if self.options.aws_port is not None:

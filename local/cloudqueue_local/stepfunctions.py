@@ -8,9 +8,12 @@ What this module changes, each at one named seam in moto 5.2.5:
   ``event_timestamp`` datetime where the interpreter hands it a string.
 - **Synchronous executions** (what ``StartSyncExecution`` does and the Pipe relies on): moto
   has none over its API, so ``run_sync`` evaluates the execution in the calling thread.
-- **Speed**: every execution used to re-parse the definition with ANTLR and every Lambda
-  task built a new boto3 client. Both are cached; the parsed program keeps no per-execution
-  state (the interpreter keeps that in its ``Environment``).
+- **Speed**: every execution used to re-parse the definition with ANTLR, every JSONPath
+  (``$.claim.jobId``) was re-parsed with a freshly built parser on each evaluation, and every
+  Lambda task built a new boto3 client and went through botocore and moto's Lambda API.
+  Parsed definitions and paths are cached (neither keeps per-execution state: the
+  interpreter keeps that in its ``Environment``), and Lambda tasks call the ``LambdaRuntime``
+  directly, with the same payloads, function errors and service errors as through moto.
 - **Memory**: Express executions are not kept by AWS; moto keeps all of them and scans the
   list on each start, so finished ones past ``keep_executions`` are dropped.
 """
@@ -22,7 +25,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudqueue_local.lambda_runtime import LambdaRuntime
 
 _sync = threading.local()
 
@@ -71,8 +77,9 @@ class LocalStepFunctions:
 
     # --- installing -----------------------------------------------------------------------
 
-    def install(self) -> None:
+    def install(self, runtime: LambdaRuntime | None = None) -> None:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+        from moto.stepfunctions.parser.asl.utils import json_path
         from moto.stepfunctions.parser.asl.eval.event.logging import (
             CloudWatchLoggingConfiguration,
             CloudWatchLoggingSession,
@@ -135,12 +142,19 @@ class LocalStepFunctions:
         def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
             return cached_client(region, service)
 
+        parse_path = functools.lru_cache(maxsize=1024)(json_path.__dict__["parse"])
+
         self._patches = [
+            _Patch(json_path, "parse", parse_path),
             _Patch(ExecutionWorker, "_get_evaluation_entrypoint", cached_entrypoint),
             _Patch(ExecutionWorker, "start", start),
             _Patch(Execution, "_get_start_execution_worker", make_worker),
             _Patch(lambda_eval_utils, "boto_client_for", client_for),
         ]
+        if runtime is not None:
+            self._patches.append(
+                _Patch(lambda_eval_utils, "_invoke_lambda_function", _direct_invoke(runtime, lambda_eval_utils))
+            )
         for patch in self._patches:
             patch.apply()
 
@@ -192,3 +206,44 @@ class LocalStepFunctions:
             drop = {id(execution) for execution in finished[: len(executions) - self.keep_executions]}
             machine.executions[:] = [execution for execution in executions if id(execution) not in drop]
 
+
+
+def _direct_invoke(runtime: LambdaRuntime, lambda_eval_utils: Any) -> Any:
+    """The interpreter's ``lambda:invoke`` task, answered by the runtime without botocore.
+
+    Same contract as moto's ``_invoke_lambda_function``: the parsed payload, ``FunctionError``
+    when the handler raised, and a botocore ``ClientError`` (→ ``Lambda.<Code>``) when the
+    Lambda service itself fails. Unknown functions go the long way, to fail as moto does.
+    """
+    import io
+    import uuid
+
+    from botocore.exceptions import ClientError
+
+    from cloudqueue_local.lambda_runtime import FunctionNotFound, ServiceFault
+
+    original = lambda_eval_utils.__dict__["_invoke_lambda_function"]
+
+    def invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+        try:
+            result = runtime.invoke_bytes(parameters["FunctionName"], parameters.get("Payload"))
+        except FunctionNotFound:
+            return original(parameters=parameters, region=region, state_credentials=state_credentials)  # type: ignore[no-any-return]
+        except ServiceFault as fault:
+            raise ClientError(
+                {
+                    "Error": {"Code": fault.code, "Message": fault.message},
+                    "ResponseMetadata": {"HTTPStatusCode": fault.status, "RequestId": str(uuid.uuid4())},
+                },
+                "Invoke",
+            ) from None
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": lambda_eval_utils._from_payload(io.BytesIO(result.payload)),
+        }
+        if result.function_error:
+            response["FunctionError"] = result.function_error
+        return response
+
+    return invoke

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -470,4 +470,13 @@ def load_template(
             template.outputs[name] = str(resolver.resolve(output["Value"]))
         except TemplateError:
             continue
+    return template
+
+
+def with_environment(template: LocalTemplate, overrides: dict[str, str]) -> LocalTemplate:
+    """The template with ``overrides`` applied to every function that sets those variables."""
+    for logical_id, spec in template.functions.items():
+        changed = {key: value for key, value in overrides.items() if key in spec.environment}
+        if changed:
+            template.functions[logical_id] = replace(spec, environment=spec.environment | changed)
     return template

@@ -45,6 +45,7 @@ def ports(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ports]:
     monkeypatch.setenv("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-jobs")
     monkeypatch.setenv("EXECUTION_LOG_GROUP", "/aws/vendedlogs/states/cloudqueue-jobs")
     monkeypatch.setenv("MAX_BODY_BYTES", str(MAX_BODY_BYTES))
+    monkeypatch.delenv("CONSOLE_LINKS", raising=False)  # a local stack in this session may have set it
     api.settings.cache_clear()
     fakes = Ports(FakeJobStore(), FakeJobQueue(), FakeExecutionLog(), FakeWorkflow())
     api.Ports.store, api.Ports.queue, api.Ports.log, api.Ports.workflow = (

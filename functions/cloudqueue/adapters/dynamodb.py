@@ -249,7 +249,13 @@ class DynamoJobStore:
                 page, truncated = self._query_shard(f"{each_status.value}#{shard}", limit, after_job_id)
                 found.extend(page)
                 more_remain = more_remain or truncated
-        found.sort(key=lambda job: job.job_id, reverse=True)
+        # A job that changed status between two of these queries shows up under both: keep
+        # its newest state.
+        newest: dict[str, Job] = {}
+        for job in found:
+            if job.job_id not in newest or job.updated_at > newest[job.job_id].updated_at:
+                newest[job.job_id] = job
+        found = sorted(newest.values(), key=lambda job: job.job_id, reverse=True)
         page = found[:limit]
         more_remain = more_remain or len(found) > limit
         return page, (page[-1].job_id if more_remain and page else None)
