@@ -293,6 +293,7 @@ class LambdaRuntime:
                 response_headers["x-amz-function-error"] = result.function_error
             return result.payload
 
+        invoke.replaces = self._original_invoke  # type: ignore[attr-defined]
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
     def uninstall(self) -> None:

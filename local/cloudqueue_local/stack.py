@@ -27,6 +27,7 @@ from cloudqueue_local.gateway import HttpGateway, ServerThread
 from cloudqueue_local.lambda_runtime import LambdaRuntime, merged_environment
 from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.provision import provision
+from cloudqueue_local.sqs_speedups import SqsSpeedups
 from cloudqueue_local.stepfunctions import LocalStepFunctions
 from cloudqueue_local.template import (
     ACCOUNT_ID,
@@ -81,6 +82,7 @@ class LocalStack:
         self.account = ACCOUNT_ID
         self.runtime = LambdaRuntime(self.template)
         self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
+        self.sqs_speedups = SqsSpeedups()
         self.pipes: list[LocalPipe] = []
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
@@ -141,6 +143,7 @@ class LocalStack:
         self._mock.start()
         self.runtime.install()
         self.stepfunctions.install(self.runtime)
+        self.sqs_speedups.install()
         self.resources = provision(self.template, region=self.region)
 
         if self.options.aws_port is not None:
@@ -192,6 +195,7 @@ class LocalStack:
             self._aws.stop()
             self._aws = None
         self.stepfunctions.uninstall()
+        self.sqs_speedups.uninstall()
         self.runtime.close()
         if self._mock is not None:
             self._mock.stop()

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
@@ -29,6 +28,7 @@ from cloudqueue.errors import (
     JobNotFoundError,
     LeaseLost,
 )
+from cloudqueue.adapters import aws_client
 from cloudqueue.models import Job, JobFailure, JobStatus, format_timestamp
 from cloudqueue.ports import ClaimAttempt
 
@@ -85,7 +85,7 @@ class DynamoJobStore:
         self.table_name = table_name
         self.shards = shards
         self.retention = timedelta(days=retention_days)
-        self.client: DynamoDBClient = client or boto3.session.Session().client("dynamodb")
+        self.client: DynamoDBClient = client or aws_client("dynamodb")
 
     # --- keys ---------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import boto3
+
+from cloudqueue.adapters import aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -23,7 +24,7 @@ class CloudWatchExecutionLog:
 
     def __init__(self, log_group_name: str, *, client: CloudWatchLogsClient | None = None) -> None:
         self.log_group_name = log_group_name
-        self.client: CloudWatchLogsClient = client or boto3.session.Session().client("logs")
+        self.client: CloudWatchLogsClient = client or aws_client("logs")
 
     def events_of(self, execution_arn: str) -> list[dict[str, Any]]:
         # A quoted term, not a JSON filter: it narrows the search on AWS and works on moto,

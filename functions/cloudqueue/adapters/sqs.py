@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import boto3
 
+from cloudqueue.adapters import aws_client
 from cloudqueue.models import JobMessage
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ class SqsJobQueue:
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
-        self.client: SQSClient = client or boto3.session.Session().client("sqs")
+        self.client: SQSClient = client or aws_client("sqs")
 
     def send_job(self, job_id: str) -> None:
         self.client.send_message(

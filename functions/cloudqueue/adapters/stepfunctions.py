@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import boto3
+
+from cloudqueue.adapters import aws_client
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -16,7 +17,7 @@ class StepFunctionsWorkflow:
 
     def __init__(self, state_machine_arn: str, *, client: SFNClient | None = None) -> None:
         self.state_machine_arn = state_machine_arn
-        self.client: SFNClient = client or boto3.session.Session().client("stepfunctions")
+        self.client: SFNClient = client or aws_client("stepfunctions")
 
     def definition(self) -> dict[str, Any]:
         described = self.client.describe_state_machine(stateMachineArn=self.state_machine_arn)
