@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
@@ -47,19 +48,29 @@ def percentile(values: list[float], fraction: float) -> float:
 # --- import times ------------------------------------------------------------------------
 
 
-def import_seconds(module: str, runs: int = 7) -> float:
-    """Median wall time of ``import module`` in a fresh interpreter."""
+def import_seconds(module: str, environment: dict[str, str] | None = None, runs: int = 7) -> float:
+    """Median wall time of ``import module`` in a fresh interpreter with ``environment`` added."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     samples = []
     for _ in range(runs):
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True, text=True, check=True, env=os.environ | (environment or {}),
+        )
         samples.append(float(result.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 
 
 def import_ratios() -> dict[str, tuple[float, float]]:
+    """Each handler imported with its function's environment from template.yaml, as on Lambda."""
+    from cloudqueue_local.aws_access import local_template
+
+    functions = local_template().functions
     baseline = import_seconds("boto3")
-    return {name: (import_seconds(module) / baseline, baseline) for name, module in HANDLERS.items()}
+    return {
+        name: (import_seconds(module, functions[name].environment) / baseline, baseline)
+        for name, module in HANDLERS.items()
+    }
 
 
 # --- the load generator for POST /jobs (runs in its own process) --------------------------

@@ -150,6 +150,7 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     api: httpx.Client, local_stack: LocalStack, faults: dict[str, Any]
 ) -> None:
     # Given a job whose claim always fails (its message is poison for the workflow),
+    local_stack.pause()  # so that the fault is in place before its first delivery
     job = submit(api, "text.transform", {"text": "poison"})
     claims: dict[str, list[str]] = {}  # message id → the receive counts its claims saw
     dead_letters: list[dict[str, Any]] = []
@@ -165,6 +166,7 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
 
     faults["ClaimFunction"] = outage_for_this_job
     faults["DeadLetterFunction"] = spy
+    local_stack.resume()
 
     # then after maxReceiveCount (3) receives SQS moves it to the dead-letter queue,
     failed = finished(api, job["jobId"], timeout=40)

@@ -11,7 +11,7 @@ from cloudqueue.models import ProcessRequest
 from cloudqueue.workflow import process_job
 
 # No Tracer here: it would import the X-Ray SDK and botocore into a function that needs
-# neither. Active tracing on the function still records its invocation.
+# neither (see claim.py). Active tracing on the function still records its invocation.
 logger = Logger()
 
 

@@ -17,7 +17,7 @@ from cloudqueue.jobtypes.base import JobContext, JobType
 
 
 class FlakyPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     fail_times: int = Field(
         default=2,
@@ -37,7 +37,7 @@ def run_flaky(payload: FlakyPayload, context: JobContext) -> dict[str, Any]:
 
 
 class FailPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     reason: str = Field(default="this job always fails", min_length=1, max_length=500)
 
@@ -47,7 +47,7 @@ def run_fail(payload: FailPayload, context: JobContext) -> dict[str, Any]:
 
 
 class SleepPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     # At least a millisecond: DynamoDB numbers stop at 1E-130, and a smaller float would be
     # accepted here, then fail to store (a 500 for a request the API had validated).

@@ -10,7 +10,7 @@ from cloudqueue.jobtypes.base import JobContext, JobType
 
 
 class TextTransformPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     text: str = Field(min_length=1, max_length=10_000, description="The text to transform.")
 
