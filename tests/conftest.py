@@ -29,7 +29,7 @@ TEST_PARAMETERS = {
 
 
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator["LocalStack"]:  # noqa: F821 - imported lazily: unit tests need no moto
+def local_stack() -> Iterator[LocalStack]:  # noqa: F821 - imported lazily: unit tests need no moto
     from cloudqueue_local.stack import LocalStack, StackOptions
 
     stack = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides=TEST_PARAMETERS)).start()
@@ -40,13 +40,13 @@ def local_stack() -> Iterator["LocalStack"]:  # noqa: F821 - imported lazily: un
 
 
 @pytest.fixture
-def api(local_stack: "LocalStack") -> Iterator[httpx.Client]:  # noqa: F821
+def api(local_stack: LocalStack) -> Iterator[httpx.Client]:  # noqa: F821
     with httpx.Client(base_url=local_stack.api_url, timeout=30) as client:
         yield client
 
 
 @pytest.fixture
-def faults(local_stack: "LocalStack") -> Iterator[dict]:  # noqa: F821
+def faults(local_stack: LocalStack) -> Iterator[dict]:  # noqa: F821
     """Inject failures into functions by logical id; all removed after the test."""
     yield local_stack.runtime.faults
     local_stack.runtime.faults.clear()

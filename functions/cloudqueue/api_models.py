@@ -15,11 +15,13 @@ from cloudqueue.jobtypes import JOB_TYPES, JobType
 
 
 def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
-    model_name = "Submit" + "".join(part.title() for part in job_type.name.replace("-", ".").split(".")) + "Job"
+    model_name = (
+        "Submit" + "".join(part.title() for part in job_type.name.replace("-", ".").split(".")) + "Job"
+    )
     return create_model(
         model_name,
         __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job"),
-        type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[valid-type]
+        type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
     )
 

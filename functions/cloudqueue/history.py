@@ -45,9 +45,8 @@ def error_message(cause: str | None) -> str:
         parsed = json.loads(cause)
     except ValueError:
         return cause
-    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
-        return parsed["errorMessage"]
-    return cause
+    message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
+    return message if isinstance(message, str) else cause
 
 
 def _failure(details: dict[str, Any]) -> dict[str, str]:
@@ -60,8 +59,14 @@ _EXECUTION_ENDS = {
     "ExecutionAborted": "ABORTED",
     "ExecutionTimedOut": "TIMED_OUT",
 }
-_TASK_FAILURES = ("TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed",
-                  "LambdaFunctionFailed", "LambdaFunctionTimedOut")
+_TASK_FAILURES = (
+    "TaskFailed",
+    "TaskTimedOut",
+    "TaskStartFailed",
+    "TaskSubmitFailed",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+)
 
 
 def _step_status(step: dict[str, Any], execution_status: str) -> str:

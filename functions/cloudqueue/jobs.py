@@ -75,7 +75,9 @@ def submit_job(
         except Exception:
             # The job stays QUEUED without a message: it is accepted, and the stranded-job
             # sweeper sends its message later. Telling the client "retry" would run it twice.
-            logger.exception("could not undo job %s after a failed send; the sweeper will enqueue it", job.job_id)
+            logger.exception(
+                "could not undo job %s after a failed send; the sweeper will enqueue it", job.job_id
+            )
             return job, True
         raise EnqueueFailed("the job could not be queued; nothing was kept, please retry") from error
     return job, True

@@ -29,7 +29,9 @@ Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=st
 class CamelModel(BaseModel):
     # defer_build: a model's validator is built when it is first used, not at import, so a
     # function pays only for the models it uses (cold starts; see `cloudqueue bench`).
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True
+    )
 
     def to_json_dict(self, **kwargs: Any) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, **kwargs)
@@ -131,7 +133,9 @@ class ErrorBody(CamelModel):
 class JobMessage(CamelModel):
     """The body of a queue message: only the id; the table holds the job."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
+    )
 
     job_id: str = Field(min_length=1, max_length=64)
 

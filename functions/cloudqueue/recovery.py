@@ -35,8 +35,8 @@ def fail_dead_lettered_job(
     """
     try:
         job_id = parse_job_message(body).job_id
-    except InvalidMessage as error:
-        return DeadLetterOutcome(job_id=None, failed=False, reason=str(error))
+    except InvalidMessage as unreadable:
+        return DeadLetterOutcome(job_id=None, failed=False, reason=str(unreadable))
     error = JobFailure(
         type=DEAD_LETTERED,
         message=f"the job's message was received {receive_count} times without the workflow "

@@ -18,7 +18,13 @@ from typing import Any
 import boto3
 
 from cloudqueue_local.lambda_runtime import Invocation, LocalFunction
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, REGION, FunctionSpec, LocalTemplate, load_template
+from cloudqueue_local.template import (
+    LOCAL_PARAMETER_OVERRIDES,
+    REGION,
+    FunctionSpec,
+    LocalTemplate,
+    load_template,
+)
 
 DEFAULT_AWS_URL = "http://127.0.0.1:4566"
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
@@ -115,7 +121,10 @@ def redrive_dead_letters(where: Target) -> int:
     moved = 0
     while True:
         messages = sqs.receive_message(
-            QueueUrl=where.dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=0
+            QueueUrl=where.dead_letter_queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=60,
+            WaitTimeSeconds=0,
         ).get("Messages", [])
         if not messages:
             return moved
@@ -214,7 +223,9 @@ def execute_once(execution_input: Any, *, aws_url: str | None, timeout: float) -
     where = target(aws_url, None)
     sfn = where.client("stepfunctions")
     started = sfn.start_execution(
-        stateMachineArn=where.state_machine_arn, name=f"cli-{uuid.uuid4().hex}", input=json.dumps(execution_input)
+        stateMachineArn=where.state_machine_arn,
+        name=f"cli-{uuid.uuid4().hex}",
+        input=json.dumps(execution_input),
     )
     arn = started["executionArn"]
     deadline = time.monotonic() + timeout

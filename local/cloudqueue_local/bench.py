@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -55,7 +54,10 @@ def import_seconds(module: str, environment: dict[str, str] | None = None, runs:
     for _ in range(runs):
         result = subprocess.run(
             [sys.executable, "-c", code],
-            capture_output=True, text=True, check=True, env=os.environ | (environment or {}),
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ | (environment or {}),
         )
         samples.append(float(result.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
@@ -79,6 +81,7 @@ def import_ratios() -> dict[str, tuple[float, float]]:
 def _submit_load(api_url: str, requests: int, clients: int, results: Any) -> None:
     latencies: list[float] = []
     errors = 0
+    samples: list[str] = []
     lock = threading.Lock()
     body = json.dumps({"type": "text.transform", "payload": {"text": "bench"}})
     per_client = requests // clients
@@ -88,11 +91,21 @@ def _submit_load(api_url: str, requests: int, clients: int, results: Any) -> Non
         with httpx.Client(base_url=api_url, timeout=30, headers={"content-type": "application/json"}) as http:
             for _ in range(per_client):
                 started = time.perf_counter()
-                response = http.post("/jobs", content=body)
+                try:
+                    response = http.post("/jobs", content=body)
+                    outcome = (
+                        None
+                        if response.status_code == 202
+                        else f"{response.status_code} {response.text[:200]}"
+                    )
+                except httpx.HTTPError as error:
+                    outcome = f"{type(error).__name__}: {error}"
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
-                    errors += response.status_code != 202
+                    if outcome is not None:
+                        errors += 1
+                        samples.append(outcome)
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -100,7 +113,14 @@ def _submit_load(api_url: str, requests: int, clients: int, results: Any) -> Non
         thread.start()
     for thread in threads:
         thread.join()
-    results.put({"seconds": time.perf_counter() - started, "latencies": latencies, "errors": errors})
+    results.put(
+        {
+            "seconds": time.perf_counter() - started,
+            "latencies": latencies,
+            "errors": errors,
+            "samples": samples[:5],
+        }
+    )
 
 
 def submit_rate(api_url: str, requests: int, clients: int) -> dict[str, float]:
@@ -116,6 +136,7 @@ def submit_rate(api_url: str, requests: int, clients: int) -> dict[str, float]:
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "errors": outcome["errors"],
+        "error_samples": outcome["samples"],
     }
 
 
@@ -169,8 +190,14 @@ class Bench:
             batch = []
             for _ in range(min(10, size - start)):
                 now = utc_now()
-                job = Job(job_id=jobs.new_job_id(), type="text.transform", payload={"text": "bench backlog"},
-                          status=JobStatus.QUEUED, created_at=now, updated_at=now)
+                job = Job(
+                    job_id=jobs.new_job_id(),
+                    type="text.transform",
+                    payload={"text": "bench backlog"},
+                    status=JobStatus.QUEUED,
+                    created_at=now,
+                    updated_at=now,
+                )
                 store.create_job(job)
                 ids.append(job.job_id)
                 batch.append({"Id": str(len(batch)), "MessageBody": json.dumps({"jobId": job.job_id})})
@@ -182,7 +209,9 @@ class Bench:
 
         def drained() -> bool:
             with self._lock:
-                waiting.difference_update([job_id for job_id in list(waiting)[:64] if job_id in self.finished])
+                waiting.difference_update(
+                    [job_id for job_id in list(waiting)[:64] if job_id in self.finished]
+                )
             return not waiting
 
         self.wait_for(drained, timeout=max(120, size))
@@ -195,9 +224,9 @@ class Bench:
         with httpx.Client(base_url=self.stack.api_url, timeout=30) as http:
             for index in range(count):
                 started = time.perf_counter()
-                job_id = http.post("/jobs", json={"type": "text.transform", "payload": {"text": f"idle {index}"}}).json()[
-                    "jobId"
-                ]
+                job_id = http.post(
+                    "/jobs", json={"type": "text.transform", "payload": {"text": f"idle {index}"}}
+                ).json()["jobId"]
                 self.wait_for(lambda job_id=job_id: job_id in self.finished, timeout=30)
                 latencies.append(self.finished[job_id] - started)
         return {"p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
@@ -214,7 +243,9 @@ def main(
 ) -> dict[str, Any]:
     console = console or Console()
     report: dict[str, Any] = {"backlogs": []}
-    console.print(f"[bold]cloudqueue bench[/bold]: {multiprocessing.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    console.print(
+        f"[bold]cloudqueue bench[/bold]: {multiprocessing.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
     console.print("import times (fresh interpreter, median of 7)...")
     report["imports"] = import_ratios()
     with Bench(pollers) as bench:
@@ -233,7 +264,9 @@ def main(
         table.add_column(column)
     first = report["backlogs"][0] if report["backlogs"] else None
     for run in report["backlogs"]:
-        table.add_row(f"end-to-end, backlog {run['jobs']:,}", f"{run['jobs_per_s']:.0f} jobs/s", "≥ 100 jobs/s")
+        table.add_row(
+            f"end-to-end, backlog {run['jobs']:,}", f"{run['jobs_per_s']:.0f} jobs/s", "≥ 100 jobs/s"
+        )
     if first and len(report["backlogs"]) > 1:
         last = report["backlogs"][-1]
         table.add_row(
@@ -241,16 +274,24 @@ def main(
             f"{first['jobs_per_s'] / last['jobs_per_s']:.2f}×",
             "≈ 1 (linear)",
         )
-    table.add_row("idle latency p50 / p99", f"{report['latency']['p50_ms']:.0f} / {report['latency']['p99_ms']:.0f} ms",
-                  "p50 ≤ 50 ms")
+    table.add_row(
+        "idle latency p50 / p99",
+        f"{report['latency']['p50_ms']:.0f} / {report['latency']['p99_ms']:.0f} ms",
+        "p50 ≤ 50 ms",
+    )
     submits_report = report["submits"]
+    for sample in submits_report["error_samples"]:
+        console.print(f"[red]POST /jobs error:[/red] {sample}")
     table.add_row(
         f"POST /jobs, {clients} clients",
-        f"{submits_report['rps']:.0f} req/s, p99 {submits_report['p99_ms']:.0f} ms, {submits_report['errors']} errors",
+        f"{submits_report['rps']:.0f} req/s, p99 {submits_report['p99_ms']:.0f} ms, "
+        f"{submits_report['errors']} errors",
         "≥ 300 req/s, p99 ≤ 100 ms",
     )
-    for name, (ratio, baseline) in report["imports"].items():
+    for name, (ratio, _baseline) in report["imports"].items():
         table.add_row(f"import {name} / import boto3", f"{ratio:.2f}×", f"≤ {IMPORT_TARGETS[name]}×")
-    table.add_row("import boto3 (reference)", f"{next(iter(report['imports'].values()))[1] * 1000:.0f} ms", "")
+    table.add_row(
+        "import boto3 (reference)", f"{next(iter(report['imports'].values()))[1] * 1000:.0f} ms", ""
+    )
     console.print(table)
     return report

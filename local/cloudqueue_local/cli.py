@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import httpx
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 import typer
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
 from rich.table import Table
 
@@ -55,7 +55,9 @@ AwsUrl = Annotated[
 ]
 StackName = Annotated[
     str | None,
-    typer.Option("--stack-name", envvar="CLOUDQUEUE_STACK_NAME", help="A deployed stack (uses your AWS credentials)."),
+    typer.Option(
+        "--stack-name", envvar="CLOUDQUEUE_STACK_NAME", help="A deployed stack (uses your AWS credentials)."
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print raw JSON instead of tables.")]
 
@@ -107,8 +109,12 @@ def job_table(jobs: list[dict[str, Any]]) -> Table:
         table.add_column(column)
     for job in jobs:
         table.add_row(
-            job["jobId"], job["type"], _status(job["status"]), str(job["attempts"]),
-            job["createdAt"], job.get("finishedAt") or "",
+            job["jobId"],
+            job["type"],
+            _status(job["status"]),
+            str(job["attempts"]),
+            job["createdAt"],
+            job.get("finishedAt") or "",
         )
     return table
 
@@ -119,7 +125,9 @@ def _status(status: str) -> str:
 
 
 def show_job(job: dict[str, Any]) -> None:
-    out.print(f"[bold]{job['jobId']}[/bold]  {job['type']}  {_status(job['status'])}  attempts {job['attempts']}")
+    out.print(
+        f"[bold]{job['jobId']}[/bold]  {job['type']}  {_status(job['status'])}  attempts {job['attempts']}"
+    )
     for field in ("createdAt", "startedAt", "finishedAt"):
         if job.get(field):
             out.print(f"  {field:<10} {job[field]}")
@@ -150,10 +158,13 @@ def parse_json_argument(raw: str, what: str) -> Any:
 def dev(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the API and the UI (0: any free port).")] = 3000,
-    aws_port: Annotated[int, typer.Option("--aws-port", help="Port of the AWS endpoint (0: any free).")] = 4566,
+    aws_port: Annotated[
+        int, typer.Option("--aws-port", help="Port of the AWS endpoint (0: any free).")
+    ] = 4566,
     pollers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent Pipe pollers.")] = 4,
     param: Annotated[
-        list[str] | None, typer.Option("--param", help="Override a template parameter: Name=Value (repeatable).")
+        list[str] | None,
+        typer.Option("--param", help="Override a template parameter: Name=Value (repeatable)."),
     ] = None,
 ) -> None:
     """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
@@ -168,7 +179,9 @@ def dev(
     started = time.perf_counter()
     try:
         stack = LocalStack(
-            StackOptions(host=host, port=port, aws_port=aws_port, pollers=pollers, parameter_overrides=overrides)
+            StackOptions(
+                host=host, port=port, aws_port=aws_port, pollers=pollers, parameter_overrides=overrides
+            )
         )
         stack.start()
     except TemplateError as error:
@@ -198,9 +211,15 @@ def dev(
 @app.command()
 def submit(
     job_type: Annotated[str, typer.Argument(metavar="TYPE", help="A job type (see `cloudqueue types`).")],
-    payload: Annotated[str, typer.Argument(metavar="PAYLOAD_JSON", help="The payload as JSON, or @file.json.")],
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the job to its end; exit 1 if it FAILED.")] = False,
-    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", help="Retry-safe submit key.")] = None,
+    payload: Annotated[
+        str, typer.Argument(metavar="PAYLOAD_JSON", help="The payload as JSON, or @file.json.")
+    ],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the job to its end; exit 1 if it FAILED.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Retry-safe submit key.")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     as_json: AsJson = False,
@@ -241,7 +260,9 @@ def follow(api: Api, job_id: str, timeout: float) -> dict[str, Any]:
 
 @app.command()
 def status(
-    job_id: Annotated[str, typer.Argument(metavar="ID")], api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
 ) -> None:
     """Show one job."""
     job = Api(api_url).call("GET", f"/jobs/{job_id}")
@@ -275,34 +296,47 @@ def list_jobs(
 
 @app.command()
 def history(
-    job_id: Annotated[str, typer.Argument(metavar="ID")], api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
 ) -> None:
     """Show every execution of a job: its steps, retries, errors and timings."""
     result = Api(api_url).call("GET", f"/jobs/{job_id}/history")
     if as_json:
         print_json(result)
         return
-    out.print(f"[bold]{result['jobId']}[/bold] {_status(result['status'])}: {len(result['executions'])} execution(s)")
+    out.print(
+        f"[bold]{result['jobId']}[/bold] {_status(result['status'])}: "
+        f"{len(result['executions'])} execution(s)"
+    )
     for execution in result["executions"]:
         out.print(step_table(execution))
 
 
 def step_table(execution: dict[str, Any]) -> Table:
-    table = Table(title=f"{execution['name']}  {execution['status']}  {execution.get('durationMs') or '?'} ms")
+    table = Table(
+        title=f"{execution['name']}  {execution['status']}  {execution.get('durationMs') or '?'} ms"
+    )
     for column in ("step", "type", "status", "attempts", "ms", "errors"):
         table.add_column(column)
     for step in execution["steps"]:
         errors = "; ".join(f"{f['error']}: {f['message']}" for f in step["failures"])
         table.add_row(
-            step["name"], step["type"], _status(step["status"]), str(step["attempts"] or ""),
-            "" if step["durationMs"] is None else str(step["durationMs"]), errors,
+            step["name"],
+            step["type"],
+            _status(step["status"]),
+            str(step["attempts"] or ""),
+            "" if step["durationMs"] is None else str(step["durationMs"]),
+            errors,
         )
     return table
 
 
 @app.command()
 def cancel(
-    job_id: Annotated[str, typer.Argument(metavar="ID")], api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
 ) -> None:
     """Cancel a job that is still QUEUED."""
     job = Api(api_url).call("DELETE", f"/jobs/{job_id}")
@@ -339,7 +373,9 @@ def dlq_list(aws_url: AwsUrl = None, stack_name: StackName = None, as_json: AsJs
     for column in ("messageId", "receives", "sent", "body"):
         table.add_column(column)
     for message in messages:
-        table.add_row(message["messageId"], str(message["receiveCount"]), message["sentAt"], message["body"][:80])
+        table.add_row(
+            message["messageId"], str(message["receiveCount"]), message["sentAt"], message["body"][:80]
+        )
     out.print(table)
 
 
@@ -376,9 +412,12 @@ def invoke(
 @app.command()
 def execute(
     input_file: Annotated[
-        Path | None, typer.Option("--input", help="The execution input, a JSON file (a Pipe's array of records).")
+        Path | None,
+        typer.Option("--input", help="The execution input, a JSON file (a Pipe's array of records)."),
     ] = None,
-    job_id: Annotated[str | None, typer.Option("--job-id", help="Build the Pipe's input for this job.")] = None,
+    job_id: Annotated[
+        str | None, typer.Option("--job-id", help="Build the Pipe's input for this job.")
+    ] = None,
     aws_url: AwsUrl = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the execution.")] = 300,
     as_json: AsJson = False,
@@ -400,7 +439,9 @@ def execute(
         for column in ("id", "event", "state", "+ms", "detail"):
             table.add_column(column)
         for row in result["events"]:
-            table.add_row(str(row["id"]), row["type"], row.get("state") or "", str(row["elapsedMs"]), row["detail"])
+            table.add_row(
+                str(row["id"]), row["type"], row.get("state") or "", str(row["elapsedMs"]), row["detail"]
+            )
         out.print(table)
         if result.get("error"):
             out.print(f"[red]{result['error']}: {result.get('cause') or ''}[/red]")
@@ -410,7 +451,9 @@ def execute(
 
 @app.command()
 def bench(
-    backlogs: Annotated[str, typer.Option(help="Backlog sizes for the throughput runs, comma separated.")] = "1000,10000",
+    backlogs: Annotated[
+        str, typer.Option(help="Backlog sizes for the throughput runs, comma separated.")
+    ] = "1000,10000",
     latency_jobs: Annotated[int, typer.Option(help="Jobs for the idle latency run.")] = 100,
     submits: Annotated[int, typer.Option(help="Requests for the POST /jobs run.")] = 2000,
     clients: Annotated[int, typer.Option(help="Concurrent clients for the POST /jobs run.")] = 32,
@@ -424,7 +467,12 @@ def bench(
     except ValueError:
         raise typer.BadParameter(f"{backlogs!r} is not a comma-separated list of numbers") from None
     benchmark.main(
-        backlogs=sizes, latency_jobs=latency_jobs, submits=submits, clients=clients, pollers=pollers, console=out
+        backlogs=sizes,
+        latency_jobs=latency_jobs,
+        submits=submits,
+        clients=clients,
+        pollers=pollers,
+        console=out,
     )
 
 
@@ -441,10 +489,14 @@ def main() -> None:
         err.print(f"[red]error:[/red] {error}")
         sys.exit(1)
     except EndpointConnectionError as error:
-        err.print(f"[red]error:[/red] cannot reach {error.kwargs.get('endpoint_url')}; is `cloudqueue dev` running?")
+        err.print(
+            f"[red]error:[/red] cannot reach {error.kwargs.get('endpoint_url')}; is `cloudqueue dev` running?"
+        )
         sys.exit(2)
     except NoCredentialsError:
-        err.print("[red]error:[/red] no AWS credentials: use --aws-url for the local stack, or configure AWS access")
+        err.print(
+            "[red]error:[/red] no AWS credentials: use --aws-url for the local stack, or configure AWS access"
+        )
         sys.exit(2)
     except (ClientError, BotoCoreError) as error:
         err.print(f"[red]error:[/red] AWS said: {error}")

@@ -31,7 +31,9 @@ logger = logging.getLogger("cloudqueue.local")
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
 
 
-def api_gateway_event(request: Request, route: RouteSpec, path_parameters: dict[str, str], stage: str = "$default") -> dict[str, Any]:
+def api_gateway_event(
+    request: Request, route: RouteSpec, path_parameters: dict[str, str], stage: str = "$default"
+) -> dict[str, Any]:
     """The event API Gateway HTTP API (payload format 2.0) sends for ``request``."""
     body = request.get_data()
     content_type = request.headers.get("Content-Type", "")
@@ -159,8 +161,13 @@ class HttpGateway:
         event = api_gateway_event(request, route, parameters)
         invocation = self.runtime.invoke(route.function, event)
         if invocation.function_error:
-            logger.error("%s failed on %s %s: %s", route.function, request.method, request.path,
-                         invocation.payload.decode(errors="replace")[:4000])
+            logger.error(
+                "%s failed on %s %s: %s",
+                route.function,
+                request.method,
+                request.path,
+                invocation.payload.decode(errors="replace")[:4000],
+            )
             return self.with_cors(request, _json(500, {"message": "Internal Server Error"}))
         return self.with_cors(request, lambda_response(invocation.json()))
 
@@ -204,7 +211,9 @@ class HttpGateway:
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """No access log line per request: the stack prints what matters."""
+    """Keep-alive (HTTP/1.1) as API Gateway has, and no access log line per request."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -214,10 +223,14 @@ class ServerThread:
     """A threaded WSGI server on a loopback port, started and stopped from Python."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+        self.server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=QuietRequestHandler
+        )
         self.server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+        )
 
     def start(self) -> None:
         self.thread.start()

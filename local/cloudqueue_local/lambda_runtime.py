@@ -131,12 +131,28 @@ class ExecutionEnvironment:
         self.handler: Handler = getattr(module, attribute)
 
 
+def _keeps_request_in_process_state(module: Any) -> bool:
+    """True for handlers built on Powertools' event handler.
+
+    Its resolvers keep the request being handled on a class (``BaseRouter.current_event``),
+    shared by every resolver in the process: two invocations at once in one process answer
+    each other's requests. On Lambda a process runs one invocation at a time, so here such a
+    function gets a single execution environment.
+    """
+    try:
+        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    except ImportError:
+        return False
+    return any(isinstance(value, BaseRouter) for value in vars(module).values())
+
+
 class LocalFunction:
     """One function: a pool of execution environments, created on demand (cold starts).
 
     At most ``max_environments`` exist at once; past that an invocation waits for one to
     be free. (Lambda would start more, on more machines; this one has a few cores, and a
-    herd of simultaneous cold starts only slows every request down.)
+    herd of simultaneous cold starts only slows every request down.) The first cold start
+    runs alone, to learn whether the handler can share the process (see above).
     """
 
     def __init__(self, spec: FunctionSpec, max_environments: int = 4) -> None:
@@ -144,6 +160,7 @@ class LocalFunction:
         self.max_environments = max_environments
         self._idle: list[ExecutionEnvironment] = []
         self._created = 0
+        self._probing = False
         self._available = threading.Condition()
         self.invocations = 0
         self.errors = 0
@@ -154,18 +171,28 @@ class LocalFunction:
 
     def _acquire(self) -> ExecutionEnvironment:
         with self._available:
-            while not self._idle and self._created >= self.max_environments:
+            while not self._idle and (self._created >= self.max_environments or self._probing):
                 self._available.wait()
             if self._idle:
                 return self._idle.pop()
             self._created += 1
+            first = self._created == 1
+            self._probing = first
         try:
-            return ExecutionEnvironment(self.spec)
+            environment = ExecutionEnvironment(self.spec)
         except BaseException:
             with self._available:
                 self._created -= 1
-                self._available.notify()
+                self._probing = False
+                self._available.notify_all()
             raise
+        if first:
+            with self._available:
+                if _keeps_request_in_process_state(environment.module):
+                    self.max_environments = 1
+                self._probing = False
+                self._available.notify_all()
+        return environment
 
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._available:
@@ -217,7 +244,9 @@ class ServiceFault(Exception):
     """Raised by an injected fault to make the Lambda *service* fail the Invoke call
     (throttling, service errors), as opposed to the function failing."""
 
-    def __init__(self, code: str = "TooManyRequestsException", status: int = 429, message: str = "Rate exceeded"):
+    def __init__(
+        self, code: str = "TooManyRequestsException", status: int = 429, message: str = "Rate exceeded"
+    ):
         super().__init__(message)
         self.code = code
         self.status = status
@@ -227,10 +256,13 @@ class ServiceFault(Exception):
 class LambdaRuntime:
     """The template's functions, invocable by name or ARN, with their timeouts enforced."""
 
-    def __init__(self, template: LocalTemplate, *, max_concurrency: int = 64, environments_per_function: int = 4) -> None:
+    def __init__(
+        self, template: LocalTemplate, *, max_concurrency: int = 64, environments_per_function: int = 4
+    ) -> None:
         self.template = template
         self.functions = {
-            logical_id: LocalFunction(spec, environments_per_function) for logical_id, spec in template.functions.items()
+            logical_id: LocalFunction(spec, environments_per_function)
+            for logical_id, spec in template.functions.items()
         }
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda")
         self._original_invoke: Any = None
@@ -278,8 +310,13 @@ class LambdaRuntime:
         runtime = self
         self._original_invoke = LambdaSimpleBackend.__dict__["invoke"]
 
-        def invoke(
-            backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+        def invoke(  # noqa: PLR0917 - moto's signature
+            backend: Any,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: Any,
         ) -> bytes:
             try:
                 result = runtime.invoke_bytes(function_name, body)

@@ -118,7 +118,47 @@ class _Loop:
         return self._stopping.is_set()
 
 
-class LocalPipe(_Loop):
+class _QueuePoller(_Loop):
+    """A loop that receives batches from one queue and hands each to ``run``."""
+
+    queue: QueueSpec
+    sqs: Any
+    batch_size: int
+    wait_seconds: int = 1
+
+    def step(self) -> None:
+        # The receive counts as work: pause() waits for it, so that no message is received
+        # (and its receive count raised) while the poller is paused.
+        if not self.begin_work():
+            return
+        try:
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue.url,
+                MaxNumberOfMessages=min(self.batch_size, 10),
+                WaitTimeSeconds=self.wait_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages = received.get("Messages", [])
+            if messages:
+                self.run(messages)
+        finally:
+            self.end_work()
+
+    def run(self, messages: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def delete(self, messages: list[dict[str, Any]]) -> None:
+        self.sqs.delete_message_batch(
+            QueueUrl=self.queue.url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(messages)
+            ],
+        )
+
+
+class LocalPipe(_QueuePoller):
     """EventBridge Pipe: SQS → Step Functions (REQUEST_RESPONSE)."""
 
     def __init__(
@@ -138,29 +178,11 @@ class LocalPipe(_Loop):
         self.stepfunctions = stepfunctions
         self.sqs = sqs
         self.region = region
+        self.batch_size = spec.batch_size
         self.wait_seconds = wait_seconds
         self.executions_succeeded = 0
         self.executions_failed = 0
         self.on_execution: Callable[[Any], None] | None = None
-
-    def step(self) -> None:
-        # The receive counts as work: pause() waits for it, so that no message is received
-        # (and its receive count raised) while the pipe is paused.
-        if not self.begin_work():
-            return
-        try:
-            received = self.sqs.receive_message(
-                QueueUrl=self.queue.url,
-                MaxNumberOfMessages=min(self.spec.batch_size, 10),
-                WaitTimeSeconds=self.wait_seconds,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            messages = received.get("Messages", [])
-            if messages:
-                self.run(messages)
-        finally:
-            self.end_work()
 
     def run(self, messages: list[dict[str, Any]]) -> None:
         records = [sqs_record(message, self.queue, self.region) for message in messages]
@@ -169,13 +191,7 @@ class LocalPipe(_Loop):
             self.on_execution(execution)
         if execution.status == "SUCCEEDED":
             self.executions_succeeded += 1
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue.url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                    for index, message in enumerate(messages)
-                ],
-            )
+            self.delete(messages)
         else:
             # As on AWS: a failed target invocation leaves the message to come back after its
             # visibility timeout, and SQS dead-letters it after maxReceiveCount receives.
@@ -188,7 +204,7 @@ class LocalPipe(_Loop):
             )
 
 
-class LocalQueueTrigger(_Loop):
+class LocalQueueTrigger(_QueuePoller):
     """Lambda SQS event source mapping."""
 
     def __init__(
@@ -200,23 +216,7 @@ class LocalQueueTrigger(_Loop):
         self.runtime = runtime
         self.sqs = sqs
         self.region = region
-
-    def step(self) -> None:
-        if not self.begin_work():
-            return
-        try:
-            received = self.sqs.receive_message(
-                QueueUrl=self.queue.url,
-                MaxNumberOfMessages=min(self.spec.batch_size, 10),
-                WaitTimeSeconds=1,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            messages = received.get("Messages", [])
-            if messages:
-                self.run(messages)
-        finally:
-            self.end_work()
+        self.batch_size = spec.batch_size
 
     def run(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_record(message, self.queue, self.region) for message in messages]}
@@ -230,10 +230,7 @@ class LocalQueueTrigger(_Loop):
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         done = [message for message in messages if message["MessageId"] not in failed]
         if done:
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue.url,
-                Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(done)],
-            )
+            self.delete(done)
 
 
 class LocalSchedule(_Loop):

@@ -59,7 +59,9 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
             attributes["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": queue.dead_letter_arn, "maxReceiveCount": queue.max_receive_count}
             )
-        made["queues"][queue.logical_id] = sqs.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
+        made["queues"][queue.logical_id] = sqs.create_queue(QueueName=queue.name, Attributes=attributes)[
+            "QueueUrl"
+        ]
 
     logs = boto3.client("logs", region_name=region)
     for group in template.log_groups.values():
@@ -100,7 +102,10 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
 
     sfn = boto3.client("stepfunctions", region_name=region)
     for machine in template.state_machines.values():
-        logging: dict[str, Any] = {"level": machine.log_level, "includeExecutionData": machine.include_execution_data}
+        logging: dict[str, Any] = {
+            "level": machine.log_level,
+            "includeExecutionData": machine.include_execution_data,
+        }
         if machine.log_group_arn:
             logging["destinations"] = [{"cloudWatchLogsLogGroup": {"logGroupArn": machine.log_group_arn}}]
         sfn.create_state_machine(

@@ -69,14 +69,20 @@ class SqsSpeedups:
                 if name not in _COUNTS
             }
             if queue.fifo_queue:
-                result |= {name: getattr(queue, camelcase_to_underscores(name)) for name in Queue.FIFO_ATTRIBUTES}
+                result |= {
+                    name: getattr(queue, camelcase_to_underscores(name)) for name in Queue.FIFO_ATTRIBUTES
+                }
             if queue.kms_master_key_id:
-                result |= {name: getattr(queue, camelcase_to_underscores(name)) for name in Queue.KMS_ATTRIBUTES}
+                result |= {
+                    name: getattr(queue, camelcase_to_underscores(name)) for name in Queue.KMS_ATTRIBUTES
+                }
             if queue.policy:
                 result["Policy"] = queue.policy
             if queue.redrive_policy:
                 result["RedrivePolicy"] = json.dumps(queue.redrive_policy)
-            return {key: str(value).lower() if isinstance(value, bool) else value for key, value in result.items()}
+            return {
+                key: str(value).lower() if isinstance(value, bool) else value for key, value in result.items()
+            }
 
         def get_queue_attributes(backend: Any, queue_name: str, attribute_names: list[str]) -> Any:
             _full_attributes.on = True
@@ -110,7 +116,11 @@ class SqsSpeedups:
         self._replace(Queue, "attributes", property(attributes))
         self._replace(Queue, "delete_message", delete_message)
         self._replace(SQSBackend, "get_queue_attributes", get_queue_attributes)
-        self._replace(SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
+        self._replace(
+            SQSBackend,
+            "is_message_valid_based_on_retention_period",
+            is_message_valid_based_on_retention_period,
+        )
 
     def _replace(self, owner: Any, name: str, value: Any) -> None:
         self._saved.append((owner, name, owner.__dict__[name]))

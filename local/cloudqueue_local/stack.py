@@ -1,14 +1,14 @@
 """The whole of CloudQueue in one process: ``cloudqueue dev``.
 
-    HTTP gateway ─► ApiFunction ─► moto DynamoDB + SQS
-                                        │
-             LocalPipe pollers ◄────────┘ (receive, run the Express state machine, delete)
-                  │
-          moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime (handlers in-process)
-                  │
-          execution history ─► moto CloudWatch Logs (the state machine's log group)
+HTTP gateway ─► ApiFunction ─► moto DynamoDB + SQS
+                                    │
+         LocalPipe pollers ◄────────┘ (receive, run the Express state machine, delete)
+              │
+      moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime (handlers in-process)
+              │
+      execution history ─► moto CloudWatch Logs (the state machine's log group)
 
-    moto's server on the AWS port serves the same in-memory services to the AWS CLI and boto3.
+moto's server on the AWS port serves the same in-memory services to the AWS CLI and boto3.
 """
 
 from __future__ import annotations
@@ -149,7 +149,9 @@ class LocalStack:
         if self.options.aws_port is not None:
             from moto.server import ThreadedMotoServer
 
-            self._aws = ThreadedMotoServer(ip_address=self.options.host, port=self.options.aws_port, verbose=False)
+            self._aws = ThreadedMotoServer(
+                ip_address=self.options.host, port=self.options.aws_port, verbose=False
+            )
             self._aws.start()
             self._aws_port = self._aws.get_host_and_port()[1]
 
@@ -157,7 +159,9 @@ class LocalStack:
         for pipe in self.template.pipes.values():
             queue = self.template.queue_by_arn(pipe.source_arn)
             self.pipes.append(
-                LocalPipe(pipe, queue, self.stepfunctions, sqs, region=self.region, pollers=self.options.pollers)
+                LocalPipe(
+                    pipe, queue, self.stepfunctions, sqs, region=self.region, pollers=self.options.pollers
+                )
             )
         for trigger in self.template.queue_triggers:
             queue = self.template.queue_by_arn(trigger.queue_arn)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,12 +79,12 @@ class LocalStepFunctions:
 
     def install(self, runtime: LambdaRuntime | None = None) -> None:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-        from moto.stepfunctions.parser.asl.utils import json_path
         from moto.stepfunctions.parser.asl.eval.event.logging import (
             CloudWatchLoggingConfiguration,
             CloudWatchLoggingSession,
         )
         from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+        from moto.stepfunctions.parser.asl.utils import json_path
         from moto.stepfunctions.parser.backend.execution import Execution
         from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
@@ -102,10 +102,8 @@ class LocalStepFunctions:
                 try:
                     self._logs_client.put_log_events(group, stream, events)
                 except ResourceNotFoundException:
-                    try:
+                    with suppress(ResourceAlreadyExistsException):
                         self._logs_client.create_log_stream(group, stream)
-                    except ResourceAlreadyExistsException:
-                        pass
                     self._logs_client.put_log_events(group, stream, events)
 
         parse = functools.lru_cache(maxsize=32)(AmazonStateLanguageParser.parse)
@@ -153,7 +151,9 @@ class LocalStepFunctions:
         ]
         if runtime is not None:
             self._patches.append(
-                _Patch(lambda_eval_utils, "_invoke_lambda_function", _direct_invoke(runtime, lambda_eval_utils))
+                _Patch(
+                    lambda_eval_utils, "_invoke_lambda_function", _direct_invoke(runtime, lambda_eval_utils)
+                )
             )
         for patch in self._patches:
             patch.apply()
@@ -173,7 +173,9 @@ class LocalStepFunctions:
     def run_sync(self, state_machine_arn: str, execution_input: str, name: str) -> Any:
         """Start an execution and return it finished (moto's ``Execution``)."""
         with synchronous():
-            execution = self.backend().start_execution(state_machine_arn, name=name, execution_input=execution_input)
+            execution = self.backend().start_execution(
+                state_machine_arn, name=name, execution_input=execution_input
+            )
         self._prune(state_machine_arn)
         return execution
 
@@ -205,7 +207,6 @@ class LocalStepFunctions:
             finished = [execution for execution in executions if execution.status != "RUNNING"]
             drop = {id(execution) for execution in finished[: len(executions) - self.keep_executions]}
             machine.executions[:] = [execution for execution in executions if id(execution) not in drop]
-
 
 
 def _direct_invoke(runtime: LambdaRuntime, lambda_eval_utils: Any) -> Any:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -60,8 +61,25 @@ def _tag_constructor(tag: str) -> Any:
     return construct
 
 
-for _tag in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
-             "FindInMap", "Base64", "Cidr", "ImportValue", "GetAZs", "Condition"):
+for _tag in (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "Split",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "FindInMap",
+    "Base64",
+    "Cidr",
+    "ImportValue",
+    "GetAZs",
+    "Condition",
+):
     _CfnLoader.add_constructor(f"!{_tag}", _tag_constructor(_tag))
 
 
@@ -197,8 +215,9 @@ class LocalTemplate:
 class Resolver:
     """Evaluates intrinsic functions against parameters and local physical ids."""
 
-    def __init__(self, document: dict[str, Any], parameters: dict[str, str], region: str, account: str,
-                 stack_name: str) -> None:
+    def __init__(
+        self, document: dict[str, Any], parameters: dict[str, str], region: str, account: str, stack_name: str
+    ) -> None:
         self.document = document
         self.resources: dict[str, Any] = document["Resources"]
         self.region = region
@@ -220,26 +239,38 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
-            if key == "Ref":
-                return self.ref(str(argument))
-            if key == "Fn::GetAtt":
-                logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
-                return self.get_att(logical_id, attribute)
-            if key == "Fn::Sub":
-                return self.sub(argument)
-            if key == "Fn::Join":
-                separator, items = argument
-                return str(separator).join(str(item) for item in self.resolve(items))
-            if key == "Fn::Select":
-                index, items = argument
-                return self.resolve(items)[int(self.resolve(index))]
-            if key == "Fn::Split":
-                separator, text = argument
-                return str(self.resolve(text)).split(separator)
+            ((key, argument),) = value.items()
+            intrinsic = self._intrinsics.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, argument)
             if key.startswith("Fn::") or key == "Condition":
                 raise TemplateError(f"the local stack does not evaluate {key}")
         return {key: self.resolve(inner) for key, inner in value.items()}
+
+    def _get_att(self, argument: Any) -> Any:
+        logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+        return self.get_att(logical_id, attribute)
+
+    def _join(self, argument: Any) -> str:
+        separator, items = argument
+        return str(separator).join(str(item) for item in self.resolve(items))
+
+    def _select(self, argument: Any) -> Any:
+        index, items = argument
+        return self.resolve(items)[int(self.resolve(index))]
+
+    def _split(self, argument: Any) -> list[str]:
+        separator, text = argument
+        return str(self.resolve(text)).split(separator)
+
+    _intrinsics: ClassVar[dict[str, Callable[[Resolver, Any], Any]]] = {
+        "Ref": lambda self, argument: self.ref(str(argument)),
+        "Fn::GetAtt": _get_att,
+        "Fn::Sub": lambda self, argument: self.sub(argument),
+        "Fn::Join": _join,
+        "Fn::Select": _select,
+        "Fn::Split": _split,
+    }
 
     def sub(self, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
@@ -282,34 +313,55 @@ class Resolver:
     def physical(self, logical_id: str) -> dict[str, Any]:
         """What Ref and Fn::GetAtt give for a resource, locally."""
         kind = self.resources[logical_id]["Type"]
-        region, account = self.region, self.account
-        if kind == "AWS::DynamoDB::Table":
-            name = self.physical_name(logical_id, "TableName")
-            return {"Ref": name, "Arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}"}
-        if kind == "AWS::SQS::Queue":
-            name = self.physical_name(logical_id, "QueueName")
-            return {
-                "Ref": f"https://sqs.{region}.amazonaws.com/{account}/{name}",
-                "Arn": f"arn:aws:sqs:{region}:{account}:{name}",
-                "QueueName": name,
-                "QueueUrl": f"https://sqs.{region}.amazonaws.com/{account}/{name}",
-            }
-        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
-            name = self.physical_name(logical_id, "FunctionName")
-            return {"Ref": name, "Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
-        if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-            name = self.physical_name(logical_id, "Name")
-            arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
-            return {"Ref": arn, "Arn": arn, "Name": name}
-        if kind == "AWS::Logs::LogGroup":
-            name = self.physical_name(logical_id, "LogGroupName")
-            return {"Ref": name, "Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"}
-        if kind == "AWS::IAM::Role":
-            name = self.physical_name(logical_id, "RoleName")
-            return {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"}
-        if kind in ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api"):
-            return {"Ref": "local", "ApiEndpoint": "http://127.0.0.1"}
-        return {"Ref": f"{self.stack_name}-{logical_id}", "Arn": f"arn:aws:local:{region}:{account}:{logical_id}"}
+        describe = _PHYSICAL.get(kind)
+        if describe is None:
+            return {"Ref": f"{self.stack_name}-{logical_id}"}
+        name_property, build = describe
+        name = self.physical_name(logical_id, name_property)
+        return build(name, self.region, self.account)
+
+
+def _queue(name: str, region: str, account: str) -> dict[str, Any]:
+    url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+    return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": f"arn:aws:sqs:{region}:{account}:{name}"}
+
+
+def _state_machine(name: str, region: str, account: str) -> dict[str, Any]:
+    arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+    return {"Ref": arn, "Arn": arn, "Name": name}
+
+
+def _function(name: str, region: str, account: str) -> dict[str, Any]:
+    return {"Ref": name, "Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
+
+
+# Resource type → (the property that names it, how Ref and GetAtt read locally).
+_PHYSICAL: dict[str, tuple[str | None, Any]] = {
+    "AWS::DynamoDB::Table": (
+        "TableName",
+        lambda name, region, account: {
+            "Ref": name,
+            "Arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
+        },
+    ),
+    "AWS::SQS::Queue": ("QueueName", _queue),
+    "AWS::Serverless::Function": ("FunctionName", _function),
+    "AWS::Lambda::Function": ("FunctionName", _function),
+    "AWS::Serverless::StateMachine": ("Name", _state_machine),
+    "AWS::StepFunctions::StateMachine": ("StateMachineName", _state_machine),
+    "AWS::Logs::LogGroup": (
+        "LogGroupName",
+        lambda name, region, account: {
+            "Ref": name,
+            "Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*",
+        },
+    ),
+    "AWS::IAM::Role": (
+        "RoleName",
+        lambda name, region, account: {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"},
+    ),
+    "AWS::Serverless::HttpApi": (None, lambda name, region, account: {"Ref": "local"}),
+}
 
 
 # --- reading the template -----------------------------------------------------------------
@@ -344,11 +396,143 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedule_seconds(expression: str) -> float:
-    match = re.fullmatch(r"rate\((\d+) (second|seconds|minute|minutes|hour|hours|day|days)\)", expression.strip())
+    match = re.fullmatch(
+        r"rate\((\d+) (second|seconds|minute|minutes|hour|hours|day|days)\)", expression.strip()
+    )
     if not match:
         raise TemplateError(f"the local stack runs rate() schedules only, not {expression!r}")
     unit = match.group(2).rstrip("s")
     return int(match.group(1)) * {"second": 1, "minute": 60, "hour": 3600, "day": 86400}[unit]
+
+
+@dataclass
+class _Reading:
+    """What the per-resource readers share while reading one template."""
+
+    template: LocalTemplate
+    resolver: Resolver
+    root: Path
+    function_globals: dict[str, Any]
+
+
+def _read_function(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    physical = reading.resolver.physical(logical_id)
+    merged = reading.resolver.resolve(_merge(reading.function_globals, properties))
+    variables = (merged.get("Environment") or {}).get("Variables") or {}
+    reading.template.functions[logical_id] = FunctionSpec(
+        logical_id=logical_id,
+        name=physical["Ref"],
+        arn=physical["Arn"],
+        handler=merged["Handler"],
+        environment={key: str(value) for key, value in variables.items()},
+        timeout=int(merged.get("Timeout", 3)),
+        memory=int(merged.get("MemorySize", 128)),
+        code_uri=str(merged.get("CodeUri", ".")),
+        events=merged.get("Events") or {},
+    )
+
+
+def _read_table(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    name = reading.resolver.physical(logical_id)["Ref"]
+    reading.template.tables[logical_id] = TableSpec(logical_id, name, reading.resolver.resolve(properties))
+
+
+def _read_queue(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    physical = reading.resolver.physical(logical_id)
+    resolved = reading.resolver.resolve(properties)
+    redrive = resolved.get("RedrivePolicy") or {}
+    if isinstance(redrive, str):
+        redrive = json.loads(redrive)
+    reading.template.queues[logical_id] = QueueSpec(
+        logical_id=logical_id,
+        name=physical["QueueName"],
+        url=physical["Ref"],
+        arn=physical["Arn"],
+        visibility_timeout=int(resolved.get("VisibilityTimeout", 30)),
+        retention_seconds=int(resolved.get("MessageRetentionPeriod", 345600)),
+        dead_letter_arn=redrive.get("deadLetterTargetArn"),
+        max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None,
+    )
+
+
+def _read_log_group(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    physical = reading.resolver.physical(logical_id)
+    reading.template.log_groups[logical_id] = LogGroupSpec(logical_id, physical["Ref"], physical["Arn"])
+
+
+def _read_state_machine(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    physical = reading.resolver.physical(logical_id)
+    resolved = reading.resolver.resolve(properties)
+    definition = (reading.root / resolved["DefinitionUri"]).read_text()
+    for name, value in (resolved.get("DefinitionSubstitutions") or {}).items():
+        definition = definition.replace("${" + name + "}", str(value))
+    leftover = re.findall(r"\$\{(\w+)\}", definition)
+    if leftover:
+        raise TemplateError(f"{logical_id}: no DefinitionSubstitutions for {sorted(set(leftover))}")
+    logging = resolved.get("Logging") or {}
+    destinations = logging.get("Destinations") or [{}]
+    reading.template.state_machines[logical_id] = StateMachineSpec(
+        logical_id=logical_id,
+        name=physical["Name"],
+        arn=physical["Arn"],
+        type=resolved.get("Type", "STANDARD"),
+        definition=definition,
+        log_level=logging.get("Level", "OFF"),
+        include_execution_data=bool(logging.get("IncludeExecutionData", False)),
+        log_group_arn=(destinations[0].get("CloudWatchLogsLogGroup") or {}).get("LogGroupArn"),
+    )
+
+
+def _read_http_api(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    reading.template.cors = reading.resolver.resolve(properties.get("CorsConfiguration") or {})
+
+
+def _read_pipe(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    resolved = reading.resolver.resolve(properties)
+    source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
+    target = (resolved.get("TargetParameters") or {}).get("StepFunctionStateMachineParameters") or {}
+    reading.template.pipes[logical_id] = PipeSpec(
+        logical_id=logical_id,
+        source_arn=resolved["Source"],
+        target_arn=resolved["Target"],
+        batch_size=int(source.get("BatchSize", 10)),
+        invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
+    )
+
+
+# Resource types the local stack builds; others (IAM roles, S3, CloudFront, alarms) have no
+# local behaviour and are left out.
+_READERS = {
+    "AWS::Serverless::Function": _read_function,
+    "AWS::DynamoDB::Table": _read_table,
+    "AWS::SQS::Queue": _read_queue,
+    "AWS::Logs::LogGroup": _read_log_group,
+    "AWS::Serverless::StateMachine": _read_state_machine,
+    "AWS::Serverless::HttpApi": _read_http_api,
+    "AWS::Pipes::Pipe": _read_pipe,
+}
+
+
+def _read_events(template: LocalTemplate, logical_id: str, spec: FunctionSpec) -> None:
+    """A function's SAM events: HTTP routes, SQS triggers and schedules."""
+    for event_name, event in spec.events.items():
+        properties = event.get("Properties") or {}
+        if event["Type"] == "HttpApi":
+            template.routes.append(RouteSpec(properties["Method"].upper(), properties["Path"], logical_id))
+        elif event["Type"] == "SQS":
+            template.queue_triggers.append(
+                QueueTriggerSpec(
+                    function=logical_id,
+                    queue_arn=properties["Queue"],
+                    batch_size=int(properties.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (properties.get("FunctionResponseTypes") or []),
+                )
+            )
+        elif event["Type"] == "Schedule":
+            template.schedules.append(ScheduleSpec(logical_id, _schedule_seconds(properties["Schedule"])))
+        else:
+            raise TemplateError(f"{logical_id}.{event_name}: the local stack has no {event['Type']} events")
 
 
 def load_template(
@@ -364,112 +548,24 @@ def load_template(
     document = read_template(path)
     parameters = _parameters(document, overrides or {})
     resolver = Resolver(document, parameters, region, account, stack_name)
-    root = base_dir or path.parent
     template = LocalTemplate(path=path, parameters=parameters)
-    function_globals = (document.get("Globals") or {}).get("Function") or {}
-
+    reading = _Reading(
+        template=template,
+        resolver=resolver,
+        root=base_dir or path.parent,
+        function_globals=(document.get("Globals") or {}).get("Function") or {},
+    )
     for logical_id, resource in document["Resources"].items():
-        kind = resource["Type"]
-        properties = resource.get("Properties") or {}
-        physical = resolver.physical(logical_id)
-        if kind == "AWS::Serverless::Function":
-            merged = resolver.resolve(_merge(function_globals, properties))
-            template.functions[logical_id] = FunctionSpec(
-                logical_id=logical_id,
-                name=physical["Ref"],
-                arn=physical["Arn"],
-                handler=merged["Handler"],
-                environment={
-                    key: str(value)
-                    for key, value in ((merged.get("Environment") or {}).get("Variables") or {}).items()
-                },
-                timeout=int(merged.get("Timeout", 3)),
-                memory=int(merged.get("MemorySize", 128)),
-                code_uri=str(merged.get("CodeUri", ".")),
-                events=merged.get("Events") or {},
-            )
-        elif kind == "AWS::DynamoDB::Table":
-            template.tables[logical_id] = TableSpec(logical_id, physical["Ref"], resolver.resolve(properties))
-        elif kind == "AWS::SQS::Queue":
-            resolved = resolver.resolve(properties)
-            redrive = resolved.get("RedrivePolicy") or {}
-            if isinstance(redrive, str):
-                redrive = json.loads(redrive)
-            template.queues[logical_id] = QueueSpec(
-                logical_id=logical_id,
-                name=physical["QueueName"],
-                url=physical["Ref"],
-                arn=physical["Arn"],
-                visibility_timeout=int(resolved.get("VisibilityTimeout", 30)),
-                retention_seconds=int(resolved.get("MessageRetentionPeriod", 345600)),
-                dead_letter_arn=redrive.get("deadLetterTargetArn"),
-                max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None,
-            )
-        elif kind == "AWS::Logs::LogGroup":
-            template.log_groups[logical_id] = LogGroupSpec(logical_id, physical["Ref"], physical["Arn"])
-        elif kind == "AWS::Serverless::StateMachine":
-            resolved = resolver.resolve(properties)
-            definition = (root / resolved["DefinitionUri"]).read_text()
-            for name, value in (resolved.get("DefinitionSubstitutions") or {}).items():
-                definition = definition.replace("${" + name + "}", str(value))
-            leftover = re.findall(r"\$\{(\w+)\}", definition)
-            if leftover:
-                raise TemplateError(f"{logical_id}: no DefinitionSubstitutions for {sorted(set(leftover))}")
-            logging = resolved.get("Logging") or {}
-            destinations = logging.get("Destinations") or []
-            template.state_machines[logical_id] = StateMachineSpec(
-                logical_id=logical_id,
-                name=physical["Name"],
-                arn=physical["Arn"],
-                type=resolved.get("Type", "STANDARD"),
-                definition=definition,
-                log_level=logging.get("Level", "OFF"),
-                include_execution_data=bool(logging.get("IncludeExecutionData", False)),
-                log_group_arn=(destinations[0].get("CloudWatchLogsLogGroup") or {}).get("LogGroupArn")
-                if destinations
-                else None,
-            )
-        elif kind == "AWS::Serverless::HttpApi":
-            template.cors = resolver.resolve(properties.get("CorsConfiguration") or {})
-        elif kind == "AWS::Pipes::Pipe":
-            resolved = resolver.resolve(properties)
-            source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
-            target = (resolved.get("TargetParameters") or {}).get("StepFunctionStateMachineParameters") or {}
-            template.pipes[logical_id] = PipeSpec(
-                logical_id=logical_id,
-                source_arn=resolved["Source"],
-                target_arn=resolved["Target"],
-                batch_size=int(source.get("BatchSize", 10)),
-                invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
-            )
-
+        reader = _READERS.get(resource["Type"])
+        if reader is not None:
+            reader(reading, logical_id, resource.get("Properties") or {})
     for logical_id, spec in template.functions.items():
-        for event_name, event in spec.events.items():
-            event_properties = event.get("Properties") or {}
-            if event["Type"] == "HttpApi":
-                template.routes.append(
-                    RouteSpec(event_properties["Method"].upper(), event_properties["Path"], logical_id)
-                )
-            elif event["Type"] == "SQS":
-                template.queue_triggers.append(
-                    QueueTriggerSpec(
-                        function=logical_id,
-                        queue_arn=event_properties["Queue"],
-                        batch_size=int(event_properties.get("BatchSize", 10)),
-                        report_batch_item_failures="ReportBatchItemFailures"
-                        in (event_properties.get("FunctionResponseTypes") or []),
-                    )
-                )
-            elif event["Type"] == "Schedule":
-                template.schedules.append(ScheduleSpec(logical_id, _schedule_seconds(event_properties["Schedule"])))
-            else:
-                raise TemplateError(f"{logical_id}.{event_name}: the local stack has no {event['Type']} events")
-
+        _read_events(template, logical_id, spec)
     for name, output in (document.get("Outputs") or {}).items():
         try:
             template.outputs[name] = str(resolver.resolve(output["Value"]))
         except TemplateError:
-            continue
+            continue  # an output about a resource the local stack does not build
     return template
 
 

@@ -24,14 +24,21 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 
 
-def cloudqueue(stack: LocalStack | None, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cloudqueue(
+    stack: LocalStack | None, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("AWS_ENDPOINT_URL", None)
     if stack is not None:
         env |= {"CLOUDQUEUE_API_URL": stack.api_url, "CLOUDQUEUE_AWS_URL": str(stack.aws_url)}
     return subprocess.run(
         [sys.executable, "-m", "cloudqueue_local.cli", *args],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+        check=False,
     )
 
 
@@ -55,11 +62,17 @@ def test_submit_wait_exits_nonzero_when_the_job_failed(local_stack: LocalStack) 
     assert "FAILED" in result.stdout and "PermanentJobError: nope" in result.stdout
 
 
-def test_submit_prints_the_id_at_once_and_status_list_history_follow(local_stack: LocalStack, api: httpx.Client) -> None:
-    submitted = cloudqueue(local_stack, "submit", "text.transform", '{"text": "cli"}', "--idempotency-key", "cli-1")
+def test_submit_prints_the_id_at_once_and_status_list_history_follow(
+    local_stack: LocalStack, api: httpx.Client
+) -> None:
+    submitted = cloudqueue(
+        local_stack, "submit", "text.transform", '{"text": "cli"}', "--idempotency-key", "cli-1"
+    )
     job_id = submitted.stdout.strip()
     assert re.fullmatch(r"[0-9a-f-]{36}", job_id), submitted.stdout
-    replay = cloudqueue(local_stack, "submit", "text.transform", '{"text": "cli"}', "--idempotency-key", "cli-1")
+    replay = cloudqueue(
+        local_stack, "submit", "text.transform", '{"text": "cli"}', "--idempotency-key", "cli-1"
+    )
     assert replay.stdout.strip() == job_id
 
     deadline = time.monotonic() + 30
@@ -102,7 +115,11 @@ def test_cancel_and_types(local_stack: LocalStack) -> None:
         (("submit", "text.transform", '{"text": ""}'), 1, "validation_error"),
         (("status", "01900000-0000-7000-8000-000000000000"), 1, "job_not_found"),
         (("list", "--status", "DONE"), 1, "validation_error"),
-        (("invoke", "NoSuchFunction", "--event", "events/ApiFunction.json"), 1, "no function 'NoSuchFunction'"),
+        (
+            ("invoke", "NoSuchFunction", "--event", "events/ApiFunction.json"),
+            1,
+            "no function 'NoSuchFunction'",
+        ),
         (("invoke", "ApiFunction", "--event", "events/missing.json"), 2, "no file"),
         (("execute",), 2, "exactly one of"),
         (("dev", "--param", "NoSuchParameter=1", "--port", "0", "--aws-port", "0"), 2, "NoSuchParameter"),
@@ -133,8 +150,14 @@ def test_dlq_list_and_redrive(local_stack: LocalStack, api: httpx.Client) -> Non
     # Given a dead-lettered message whose job never ran (the dead-letter function paused),
     store = DynamoJobStore(local_stack.table_name())
     now = utc_now()
-    job = Job(job_id="01900000-0000-7000-8000-00000000dead", type="text.transform",
-              payload={"text": "back again"}, status=JobStatus.QUEUED, created_at=now, updated_at=now)
+    job = Job(
+        job_id="01900000-0000-7000-8000-00000000dead",
+        type="text.transform",
+        payload={"text": "back again"},
+        status=JobStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+    )
     local_stack.pause()
     try:
         store.create_job(job)
@@ -171,15 +194,24 @@ def test_invoke_runs_every_function_with_its_sample_event(local_stack: LocalStac
     now = utc_now()
     local_stack.pause()
     try:
-        store.create_job(Job(job_id=job_id, type="text.transform", payload={"text": "hello cloudqueue"},
-                             status=JobStatus.QUEUED, created_at=now, updated_at=now))
+        store.create_job(
+            Job(
+                job_id=job_id,
+                type="text.transform",
+                payload={"text": "hello cloudqueue"},
+                status=JobStatus.QUEUED,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         results = {}
         for name in ("ApiFunction", "ClaimFunction", "ProcessFunction"):
             results[name] = cloudqueue(local_stack, "invoke", name, "--event", f"events/{name}.json")
         # The finalize sample carries its own lease token: give the claimed job that token.
         finalize_event = _sample("FinalizeFunction")
         store.client.update_item(
-            TableName=store.table_name, Key={"jobId": {"S": job_id}},
+            TableName=store.table_name,
+            Key={"jobId": {"S": job_id}},
             UpdateExpression="SET leaseToken = :token",
             ExpressionAttributeValues={":token": {"S": finalize_event["leaseToken"]}},
         )
@@ -210,8 +242,17 @@ def test_execute_runs_the_state_machine_once_and_prints_its_history(
 
     again = cloudqueue(local_stack, "execute", "--job-id", job_id)
     unknown = tmp_path / "input.json"
-    unknown.write_text(json.dumps([{"messageId": "m", "body": json.dumps({"jobId": "nope"}),
-                                    "attributes": {"ApproximateReceiveCount": "1"}}]))
+    unknown.write_text(
+        json.dumps(
+            [
+                {
+                    "messageId": "m",
+                    "body": json.dumps({"jobId": "nope"}),
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                }
+            ]
+        )
+    )
     failing = cloudqueue(local_stack, "execute", "--input", str(unknown))
 
     assert again.returncode == 0, again.stderr
@@ -225,7 +266,11 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "cloudqueue_local.cli", "dev", "--port", "0", "--aws-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
     lines: list[str] = []
     ready = threading.Event()
@@ -242,7 +287,9 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
         started = time.monotonic()
         assert ready.wait(30), "".join(lines)
         startup = time.monotonic() - started
-        api_url = next(re.search(r"API\s+(\S+)", line).group(1) for line in lines if line.strip().startswith("API"))
+        api_url = next(
+            re.search(r"API\s+(\S+)", line).group(1) for line in lines if line.strip().startswith("API")
+        )
         assert any(line.strip().startswith("AWS") for line in lines)
         with httpx.Client(base_url=api_url, timeout=10) as client:
             job = client.post("/jobs", json={"type": "demo.sleep", "payload": {"seconds": 1}}).json()

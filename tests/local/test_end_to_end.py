@@ -51,8 +51,11 @@ def finished(api: httpx.Client, job_id: str, timeout: float = 30) -> dict[str, A
 
 def aws(stack: LocalStack, service: str) -> Any:
     return boto3.client(  # type: ignore[call-overload]
-        service, endpoint_url=stack.aws_url, region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
+        service,
+        endpoint_url=stack.aws_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )
 
 
@@ -61,7 +64,10 @@ def queue_is_empty(stack: LocalStack, logical_id: str) -> bool:
         QueueUrl=stack.queue_url(logical_id),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    return (
+        attributes["ApproximateNumberOfMessages"] == "0"
+        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    )
 
 
 def test_concurrent_submits_all_succeed_with_correct_results(api: httpx.Client) -> None:
@@ -74,8 +80,9 @@ def test_concurrent_submits_all_succeed_with_correct_results(api: httpx.Client) 
     for job, text in zip(jobs, texts, strict=True):
         done = finished(api, job["jobId"])
         assert done["status"] == "SUCCEEDED"
-        assert done["result"] == {"originalLength": len(text), "uppercase": text.upper(), "wordCount": 4}
-        assert done["attempts"] == 1
+        expected = {"originalLength": len(text), "uppercase": text.upper(), "wordCount": 4}
+        assert done["result"] == expected, done
+        assert done["attempts"] == 1, done
 
 
 def test_submit_answers_at_once_with_location(api: httpx.Client) -> None:
@@ -189,11 +196,17 @@ def test_unreadable_message_is_dead_lettered(local_stack: LocalStack, faults: di
     wait_for(lambda: queue_is_empty(local_stack, "DeadLetterQueue"))
 
 
-def test_worker_killed_mid_job_is_completed_after_its_lease(api: httpx.Client, local_stack: LocalStack) -> None:
+def test_worker_killed_mid_job_is_completed_after_its_lease(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
     # Given a job whose worker is running,
     job = submit(api, "demo.sleep", {"seconds": 1.5})
-    running = wait_for(lambda: api.get(f"/jobs/{job['jobId']}").json()["status"] == "IN_PROGRESS" and
-                       api.get(f"/jobs/{job['jobId']}").json())
+    running = wait_for(
+        lambda: (
+            api.get(f"/jobs/{job['jobId']}").json()["status"] == "IN_PROGRESS"
+            and api.get(f"/jobs/{job['jobId']}").json()
+        )
+    )
     first_execution = running["executions"][0]
 
     # when its execution is killed (the worker dies and never records anything),
@@ -235,7 +248,9 @@ def test_idempotency_key_returns_the_same_job_and_refuses_another_body(api: http
     first = api.post("/jobs", json=body, headers={"Idempotency-Key": "order-42"})
     retry = api.post("/jobs", json=body, headers={"Idempotency-Key": "order-42"})
     other = api.post(
-        "/jobs", json={"type": "text.transform", "payload": {"text": "else"}}, headers={"Idempotency-Key": "order-42"}
+        "/jobs",
+        json={"type": "text.transform", "payload": {"text": "else"}},
+        headers={"Idempotency-Key": "order-42"},
     )
 
     assert first.status_code == 202
@@ -251,8 +266,12 @@ def test_stranded_queued_job_is_reenqueued(api: httpx.Client, local_stack: Local
     store = DynamoJobStore(local_stack.table_name(), shards=4)
     now = utc_now()
     job = Job(
-        job_id=new_job_id(), type="text.transform", payload={"text": "stranded"},
-        status=JobStatus.QUEUED, created_at=now, updated_at=now,
+        job_id=new_job_id(),
+        type="text.transform",
+        payload={"text": "stranded"},
+        status=JobStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
     )
     store.create_job(job)
 
@@ -266,11 +285,22 @@ def test_bad_requests_get_clear_errors_and_change_nothing(api: httpx.Client) -> 
     before = api.get("/jobs", params={"limit": 100}).json()["jobs"]
 
     cases = [
-        (api.post("/jobs", content=b"{nope", headers={"content-type": "application/json"}), 400, "malformed_json"),
+        (
+            api.post("/jobs", content=b"{nope", headers={"content-type": "application/json"}),
+            400,
+            "malformed_json",
+        ),
         (api.post("/jobs", json={"type": "no.such", "payload": {}}), 422, "unknown_job_type"),
-        (api.post("/jobs", json={"type": "text.transform", "payload": {"text": ""}}), 422, "validation_error"),
-        (api.post("/jobs", json={"type": "text.transform", "payload": {"text": "x" * 70_000}}), 413,
-         "request_too_large"),
+        (
+            api.post("/jobs", json={"type": "text.transform", "payload": {"text": ""}}),
+            422,
+            "validation_error",
+        ),
+        (
+            api.post("/jobs", json={"type": "text.transform", "payload": {"text": "x" * 70_000}}),
+            413,
+            "request_too_large",
+        ),
         (api.get("/jobs/not-a-job"), 404, "job_not_found"),
         (api.get("/jobs", params={"status": "DONE"}), 422, "validation_error"),
         (api.get("/jobs", params={"nextToken": "garbage"}), 400, "invalid_next_token"),
@@ -286,12 +316,21 @@ def test_aws_endpoint_serves_the_local_resources(local_stack: LocalStack) -> Non
     queues = aws(local_stack, "sqs").list_queues()["QueueUrls"]
     tables = aws(local_stack, "dynamodb").list_tables()["TableNames"]
     machines = aws(local_stack, "stepfunctions").list_state_machines()["stateMachines"]
-    functions = {function["FunctionName"] for function in aws(local_stack, "lambda").list_functions()["Functions"]}
+    functions = {
+        function["FunctionName"] for function in aws(local_stack, "lambda").list_functions()["Functions"]
+    }
 
-    assert {url.rsplit("/", 1)[-1] for url in queues} >= {"cloudqueue-local-jobs", "cloudqueue-local-jobs-dlq"}
+    assert {url.rsplit("/", 1)[-1] for url in queues} >= {
+        "cloudqueue-local-jobs",
+        "cloudqueue-local-jobs-dlq",
+    }
     assert "cloudqueue-local-jobs" in tables
-    assert [machine["type"] for machine in machines if machine["name"] == "cloudqueue-local-jobs"] == ["EXPRESS"]
-    assert {f"cloudqueue-local-{name}Function" for name in ("Api", "Claim", "Process", "Finalize")} <= functions
+    assert [machine["type"] for machine in machines if machine["name"] == "cloudqueue-local-jobs"] == [
+        "EXPRESS"
+    ]
+    assert {
+        f"cloudqueue-local-{name}Function" for name in ("Api", "Claim", "Process", "Finalize")
+    } <= functions
 
 
 def test_lambda_invoke_on_the_aws_endpoint_runs_the_real_handler(local_stack: LocalStack) -> None:
@@ -301,4 +340,8 @@ def test_lambda_invoke_on_the_aws_endpoint_runs_the_real_handler(local_stack: Lo
     )
 
     assert "FunctionError" not in response
-    assert json.loads(response["Payload"].read()) == {"originalLength": 8, "uppercase": "VIA MOTO", "wordCount": 2}
+    assert json.loads(response["Payload"].read()) == {
+        "originalLength": 8,
+        "uppercase": "VIA MOTO",
+        "wordCount": 2,
+    }

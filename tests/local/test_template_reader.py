@@ -19,7 +19,9 @@ def edited_template(tmp_path: Path, old: str, new: str) -> Path:
     text = TEMPLATE.read_text()
     assert old in text
     (tmp_path / "statemachine").mkdir()
-    (tmp_path / "statemachine" / "jobs.asl.json").write_text((ROOT / "statemachine" / "jobs.asl.json").read_text())
+    (tmp_path / "statemachine" / "jobs.asl.json").write_text(
+        (ROOT / "statemachine" / "jobs.asl.json").read_text()
+    )
     path = tmp_path / "template.yaml"
     path.write_text(text.replace(old, new, 1))
     return path
@@ -53,7 +55,11 @@ def test_local_overrides_shorten_the_clock() -> None:
 
 
 def test_a_changed_max_receive_count_changes_the_local_queue(tmp_path: Path) -> None:
-    path = edited_template(tmp_path, "    Default: 5\n    MinValue: 1\n    MaxValue: 1000", "    Default: 9\n    MinValue: 1\n    MaxValue: 1000")
+    path = edited_template(
+        tmp_path,
+        "    Default: 5\n    MinValue: 1\n    MaxValue: 1000",
+        "    Default: 9\n    MinValue: 1\n    MaxValue: 1000",
+    )
 
     assert load_template(path).queues["JobQueue"].max_receive_count == 9
 

@@ -102,7 +102,9 @@ class WorkflowHarness:
 
     def run(self, records: list[dict[str, Any]] | str) -> Run:
         execution_input = records if isinstance(records, str) else json.dumps(records)
-        execution = self.stack.stepfunctions.run_sync(self.state_machine_arn, execution_input, uuid.uuid4().hex)
+        execution = self.stack.stepfunctions.run_sync(
+            self.state_machine_arn, execution_input, uuid.uuid4().hex
+        )
         return Run(
             arn=execution.execution_arn,
             status=execution.status,

@@ -23,7 +23,9 @@ HAPPY_PATH = ["ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSucc
 
 def claim_event(job_id: str, execution_id: str = "arn:aws:states:worker-that-dies") -> dict[str, Any]:
     request = ClaimRequest(
-        message=QueueRecord(message_id=str(uuid.uuid4()), body=json.dumps({"jobId": job_id}), receive_count=1),
+        message=QueueRecord(
+            message_id=str(uuid.uuid4()), body=json.dumps({"jobId": job_id}), receive_count=1
+        ),
         execution_id=execution_id,
     )
     return request.to_json_dict()
@@ -51,7 +53,9 @@ def test_pipe_input_is_an_array_of_sqs_records(workflow: WorkflowHarness) -> Non
 
     # What the ASL's ParseMessage relies on: a one-element array of SQS records.
     assert isinstance(records, list) and len(records) == 1
-    assert {"messageId", "receiptHandle", "body", "attributes", "eventSource", "eventSourceARN"} <= set(records[0])
+    assert {"messageId", "receiptHandle", "body", "attributes", "eventSource", "eventSourceARN"} <= set(
+        records[0]
+    )
     assert records[0]["attributes"]["ApproximateReceiveCount"] == "1"
     assert workflow.run(records).status == "SUCCEEDED"
 
@@ -166,7 +170,10 @@ def test_stale_worker_cannot_finalize_a_reclaimed_job(workflow: WorkflowHarness)
     # Given a job claimed by a worker whose lease then expired, and re-claimed and finished by another.
     job = workflow.new_job("text.transform", {"text": "fenced"})
     workflow.store.claim_job(
-        job.job_id, execution_id="arn:slow-worker", lease_token="stale", now=utc_now() - timedelta(hours=1),
+        job.job_id,
+        execution_id="arn:slow-worker",
+        lease_token="stale",
+        now=utc_now() - timedelta(hours=1),
         lease_seconds=1,
     )
     assert workflow.deliver().status == "SUCCEEDED"
@@ -175,8 +182,12 @@ def test_stale_worker_cannot_finalize_a_reclaimed_job(workflow: WorkflowHarness)
     # When the slow worker finally tries to record its result with its old lease token,
     stale = workflow.invoke(
         "FinalizeFunction",
-        {"jobId": job.job_id, "leaseToken": "stale", "outcome": "FAILED",
-         "failure": {"Error": "TransientJobError", "Cause": "late"}},
+        {
+            "jobId": job.job_id,
+            "leaseToken": "stale",
+            "outcome": "FAILED",
+            "failure": {"Error": "TransientJobError", "Cause": "late"},
+        },
     )
 
     # then the write is refused and the job keeps the live worker's result.

@@ -7,19 +7,22 @@ from typing import Any
 
 import boto3
 
-_session: boto3.session.Session | None = None
-_session_lock = threading.Lock()
 
-
-def aws_client(service: str) -> Any:
-    """A client from this process's one boto3 session, made under a lock.
+class _SharedSession:
+    """This process's one boto3 session, and the lock to build clients from it.
 
     Sharing the session keeps each service model loaded once; the lock is because a
     session is not safe to build clients from in several threads at once (the local stack
     runs many). Clients themselves are thread-safe.
     """
-    global _session
-    with _session_lock:
-        if _session is None:
-            _session = boto3.session.Session()
-        return _session.client(service)  # type: ignore[call-overload]
+
+    lock = threading.Lock()
+    session: boto3.session.Session | None = None
+
+
+def aws_client(service: str) -> Any:
+    """A client for ``service`` from the shared session."""
+    with _SharedSession.lock:
+        if _SharedSession.session is None:
+            _SharedSession.session = boto3.session.Session()
+        return _SharedSession.session.client(service)  # type: ignore[call-overload]

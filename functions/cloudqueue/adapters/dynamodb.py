@@ -21,6 +21,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from cloudqueue import lifecycle
+from cloudqueue.adapters import aws_client
 from cloudqueue.errors import (
     EnqueueFailed,
     IdempotencyConflict,
@@ -28,9 +29,9 @@ from cloudqueue.errors import (
     JobNotFoundError,
     LeaseLost,
 )
-from cloudqueue.adapters import aws_client
 from cloudqueue.models import Job, JobFailure, JobStatus, format_timestamp
 from cloudqueue.ports import ClaimAttempt
+from cloudqueue.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -87,10 +88,17 @@ class DynamoJobStore:
         self.retention = timedelta(days=retention_days)
         self.client: DynamoDBClient = client or aws_client("dynamodb")
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DynamoJobStore:
+        """The store a function's settings (its environment) describe."""
+        return cls(settings.table_name, shards=settings.status_shards, retention_days=settings.retention_days)
+
     # --- keys ---------------------------------------------------------------------------
 
     def status_shard(self, job_id: str, status: JobStatus) -> str:
-        shard = int.from_bytes(hashlib.sha1(job_id.encode(), usedforsecurity=False).digest()[:4]) % self.shards
+        shard = (
+            int.from_bytes(hashlib.sha1(job_id.encode(), usedforsecurity=False).digest()[:4]) % self.shards
+        )
         return f"{status.value}#{shard}"
 
     @staticmethod
@@ -147,7 +155,7 @@ class DynamoJobStore:
             "ConditionExpression": "attribute_not_exists(jobId)",
         }
         try:
-            self.client.transact_write_items(TransactItems=[{"Put": put_job}, {"Put": put_key}])  # type: ignore[list-item]
+            self.client.transact_write_items(TransactItems=[{"Put": put_job}, {"Put": put_key}])  # type: ignore[typeddict-item]
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -260,7 +268,9 @@ class DynamoJobStore:
         more_remain = more_remain or len(found) > limit
         return page, (page[-1].job_id if more_remain and page else None)
 
-    def _query_shard(self, status_shard: str, limit: int, before_job_id: str | None) -> tuple[list[Job], bool]:
+    def _query_shard(
+        self, status_shard: str, limit: int, before_job_id: str | None
+    ) -> tuple[list[Job], bool]:
         condition = "statusShard = :shard"
         values: dict[str, Any] = {"shard": status_shard}
         if before_job_id is not None:
@@ -319,7 +329,8 @@ class DynamoJobStore:
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"jobId": {"S": job_id}},
-                UpdateExpression="SET executions = list_append(if_not_exists(executions, :empty), :execution)",
+                UpdateExpression="SET executions = "
+                "list_append(if_not_exists(executions, :empty), :execution)",
                 ConditionExpression="attribute_exists(#status) AND "
                 "(attribute_not_exists(executions) OR size(executions) < :most)",
                 ExpressionAttributeNames={"#status": "status"},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-
 from cloudqueue.adapters import aws_client
 
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-
 from cloudqueue.adapters import aws_client
 from cloudqueue.models import JobMessage
 

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -65,7 +66,7 @@ app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key"], max_age=600),
 )
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+_ERRORS: dict[int, OpenAPIResponse] = {
     code: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     for code, text in {
         400: "Malformed request",
@@ -95,9 +96,7 @@ def settings() -> ApiSettings:
 def store() -> JobStore:
     if Ports.store is None:
         config = settings()
-        Ports.store = DynamoJobStore(
-            config.table_name, shards=config.status_shards, retention_days=config.retention_days
-        )
+        Ports.store = DynamoJobStore.from_settings(config)
     return Ports.store
 
 
@@ -131,7 +130,9 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     )
 
 
-def json_response(status: int, model: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+def json_response(
+    status: int, model: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
     body = model.model_dump_json(by_alias=True) if isinstance(model, BaseModel) else json.dumps(model)
     return Response(status_code=status, content_type="application/json", body=body, headers=headers)
 
@@ -139,16 +140,18 @@ def json_response(status: int, model: BaseModel | dict[str, Any], headers: dict[
 # --- errors -----------------------------------------------------------------------------
 
 
-@app.exception_handler(ApiError)
+@app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
 def handle_api_error(error: ApiError) -> Response[Any]:
     return error_response(error.status, error.code, error.message, error.details)
 
 
 def _where(location: tuple[Any, ...]) -> str:
     # pydantic names the union member in the location ("body", "text.transform", "payload", ...).
-    parts = [str(part) for part in location[1:] if part not in JOB_TYPES] if location[:1] == ("body",) else [
-        str(part) for part in location
-    ]
+    parts = (
+        [str(part) for part in location[1:] if part not in JOB_TYPES]
+        if location[:1] == ("body",)
+        else [str(part) for part in location]
+    )
     return ".".join(parts) or "body"
 
 
@@ -164,11 +167,13 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[int, str, 
             return 422, "unknown_job_type", f"unknown job type {tag!r}; known types: {known}"
         if error.get("type") == "union_tag_not_found":
             return 422, "missing_job_type", f"the body needs a 'type': one of {known}"
-    sentences = [f"{_where(tuple(error.get('loc', ())))}: {error.get('msg', 'invalid')}" for error in errors[:5]]
+    sentences = [
+        f"{_where(tuple(error.get('loc', ())))}: {error.get('msg', 'invalid')}" for error in errors[:5]
+    ]
     return 422, "validation_error", "; ".join(sentences)
 
 
-@app.exception_handler(RequestValidationError)
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def handle_validation_error(error: RequestValidationError) -> Response[Any]:
     status, code, message = describe_validation_errors(list(error.errors()))
     details = [
@@ -180,7 +185,9 @@ def handle_validation_error(error: RequestValidationError) -> Response[Any]:
 
 @app.not_found
 def handle_not_found(error: NotFoundError) -> Response[Any]:
-    return error_response(404, "route_not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+    return error_response(
+        404, "route_not_found", f"no route {app.current_event.http_method} {app.current_event.path}"
+    )
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -190,11 +197,13 @@ def handle_not_found(error: NotFoundError) -> Response[Any]:
     "/jobs",
     summary="Submit a job",
     description="Stores the job QUEUED, enqueues it and answers at once with its id.",
-    responses={202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}}}
-    | _ERRORS,
+    responses={
+        202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}},
+        **_ERRORS,
+    },
 )
 def submit(
-    request: Annotated[SubmitJobRequest, Body(embed=False)],  # type: ignore[valid-type]
+    request: Annotated[SubmitJobRequest, Body(embed=False)],
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -29,13 +29,14 @@ def settings() -> ClaimSettings:
 
 @cache
 def default_store() -> JobStore:
-    config = settings()
-    return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
+    return DynamoJobStore.from_settings(settings())
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None
+) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
     logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
     response = claim_job(
@@ -44,5 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | 
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    logger.info("claim", extra={"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt})
+    logger.info(
+        "claim", extra={"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt}
+    )
     return response.to_json_dict()

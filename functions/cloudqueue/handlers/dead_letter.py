@@ -28,8 +28,7 @@ class JobStillLeased(Exception):
 
 @cache
 def default_store() -> JobStore:
-    config = DeadLetterSettings.from_env()
-    return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
+    return DynamoJobStore.from_settings(DeadLetterSettings.from_env())
 
 
 def handle_record(record: SQSRecord, store: JobStore) -> None:
@@ -47,7 +46,9 @@ def handle_record(record: SQSRecord, store: JobStore) -> None:
         raise JobStillLeased(outcome.reason)
     elif outcome.job_id is None:
         metrics.add_metric(name="UnreadableDeadLetters", unit=MetricUnit.Count, value=1)
-        logger.error("unreadable dead letter dropped", extra={"body": record.body[:1000], "reason": outcome.reason})
+        logger.error(
+            "unreadable dead letter dropped", extra={"body": record.body[:1000], "reason": outcome.reason}
+        )
     else:
         logger.info("dead letter needs nothing", extra={"reason": outcome.reason})
 
@@ -55,12 +56,14 @@ def handle_record(record: SQSRecord, store: JobStore) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None
+) -> dict[str, Any]:
     job_store = store or default_store()
     # A live lease is expected, not an error: report the record, do not fail the invocation
     # (Powertools raises when every record of a batch failed).
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(
+    return process_partial_response(  # type: ignore[return-value]  # a TypedDict of the same shape
         event=event,
         record_handler=lambda record: handle_record(record, job_store),
         processor=processor,

@@ -25,13 +25,14 @@ metrics = Metrics(namespace="CloudQueue")
 
 @cache
 def default_store() -> JobStore:
-    config = FinalizeSettings.from_env()
-    return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
+    return DynamoJobStore.from_settings(FinalizeSettings.from_env())
 
 
 @logger.inject_lambda_context(correlation_id_path="jobId")
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None
+) -> dict[str, Any]:
     request = FinalizeRequest.model_validate(event)
     try:
         response = finalize_job(request, store=store or default_store(), now=utc_now())

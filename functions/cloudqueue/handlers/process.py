@@ -18,5 +18,7 @@ logger = Logger()
 @logger.inject_lambda_context(correlation_id_path="jobId")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ProcessRequest.model_validate(event)
-    logger.info("processing", extra={"type": request.type, "attempt": request.attempt, "retry": request.retry_count})
+    logger.info(
+        "processing", extra={"type": request.type, "attempt": request.attempt, "retry": request.retry_count}
+    )
     return process_job(request)

@@ -29,8 +29,7 @@ def settings() -> RequeueSettings:
 
 @cache
 def default_store() -> JobStore:
-    config = settings()
-    return DynamoJobStore(config.table_name, shards=config.status_shards, retention_days=config.retention_days)
+    return DynamoJobStore.from_settings(settings())
 
 
 @cache
