@@ -161,6 +161,8 @@ class LocalFunction:
         self._idle: list[ExecutionEnvironment] = []
         self._created = 0
         self._probing = False
+        self._next_ticket = 0
+        self._serving = 0
         self._available = threading.Condition()
         self.invocations = 0
         self.errors = 0
@@ -171,8 +173,15 @@ class LocalFunction:
 
     def _acquire(self) -> ExecutionEnvironment:
         with self._available:
-            while not self._idle and (self._created >= self.max_environments or self._probing):
+            # First come, first served: invocations waiting for an environment take tickets.
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving or (
+                not self._idle and (self._created >= self.max_environments or self._probing)
+            ):
                 self._available.wait()
+            self._serving += 1
+            self._available.notify_all()
             if self._idle:
                 return self._idle.pop()
             self._created += 1
@@ -197,7 +206,7 @@ class LocalFunction:
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._available:
             self._idle.append(environment)
-            self._available.notify()
+            self._available.notify_all()
 
     def run(
         self,
