@@ -132,18 +132,21 @@ class ExecutionEnvironment:
 
 
 def _keeps_request_in_process_state(module: Any) -> bool:
-    """True for handlers built on Powertools' event handler.
+    """True for handlers built on Powertools' event handler or its Metrics.
 
-    Its resolvers keep the request being handled on a class (``BaseRouter.current_event``),
-    shared by every resolver in the process: two invocations at once in one process answer
-    each other's requests. On Lambda a process runs one invocation at a time, so here such a
+    Both keep the invocation in hand in state shared by the whole process: the resolvers put
+    the current request on a class (``BaseRouter.current_event``), and every ``Metrics``
+    shares one class-level metric set (so that several modules can add to it). Two
+    invocations at once in one process would answer each other's requests or flush each
+    other's metrics. On Lambda a process runs one invocation at a time, so here such a
     function gets a single execution environment.
     """
     try:
         from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+        from aws_lambda_powertools.metrics import Metrics
     except ImportError:
         return False
-    return any(isinstance(value, BaseRouter) for value in vars(module).values())
+    return any(isinstance(value, BaseRouter | Metrics) for value in vars(module).values())
 
 
 class LocalFunction:

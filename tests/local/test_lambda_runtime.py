@@ -47,6 +47,20 @@ def test_concurrent_api_invocations_each_answer_their_own_request(local_stack: L
     assert local_stack.runtime.functions["ApiFunction"].max_environments == 1
 
 
+def test_handlers_with_process_wide_state_run_one_at_a_time(local_stack: LocalStack) -> None:
+    # Powertools Metrics share one metric set per process: concurrent flushes would lose
+    # metrics or fail the invocation ("Must contain at least one metric").
+    local_stack.runtime.invoke(
+        "ProcessFunction", {"jobId": "j", "type": "text.transform", "payload": {"text": "a"}}
+    )
+    local_stack.runtime.invoke(
+        "FinalizeFunction", {"jobId": "none", "leaseToken": "t", "outcome": "SUCCEEDED"}
+    )
+
+    assert local_stack.runtime.functions["FinalizeFunction"].max_environments == 1
+    assert local_stack.runtime.functions["ProcessFunction"].max_environments > 1  # Logger only
+
+
 def test_environments_are_reused_not_cold_started_per_call(local_stack: LocalStack) -> None:
     function = local_stack.runtime.functions["ProcessFunction"]
     event = {"jobId": "j", "type": "text.transform", "payload": {"text": "warm"}}
