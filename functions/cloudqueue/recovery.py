@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from cloudqueue import lifecycle
 from cloudqueue.errors import InvalidMessage
-from cloudqueue.models import Job, JobFailure, JobStatus
+from cloudqueue.models import JobFailure
 from cloudqueue.ports import JobQueue, JobStore
 from cloudqueue.workflow import parse_job_message
 
@@ -83,16 +83,10 @@ def requeue_stranded_jobs(
         queued_before=now - queued_for, lease_expired_before=now - lease_expired_for
     )
     for job in stranded:
-        if _take_for_requeue(job, store, now):
+        # The conditional mark makes two sweeps that overlap send one message, not two.
+        if store.mark_requeued(job, now):
             queue.send_job(job.job_id)
             report.requeued.append(job.job_id)
         else:
             report.skipped.append(job.job_id)
     return report
-
-
-def _take_for_requeue(job: Job, store: JobStore, now: datetime) -> bool:
-    # The conditional touch makes two sweeps that overlap send one message, not two.
-    if job.status is JobStatus.QUEUED or job.status is JobStatus.IN_PROGRESS:
-        return store.mark_requeued(job, now)
-    return False

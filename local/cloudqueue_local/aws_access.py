@@ -19,11 +19,10 @@ import boto3
 
 from cloudqueue_local.lambda_runtime import Invocation, LocalFunction
 from cloudqueue_local.template import (
-    LOCAL_PARAMETER_OVERRIDES,
     REGION,
     FunctionSpec,
     LocalTemplate,
-    load_template,
+    load_local_template,
 )
 
 DEFAULT_AWS_URL = "http://127.0.0.1:4566"
@@ -44,7 +43,7 @@ def project_root() -> Path:
 
 
 def local_template() -> LocalTemplate:
-    return load_template(project_root() / "template.yaml", LOCAL_PARAMETER_OVERRIDES)
+    return load_local_template(project_root() / "template.yaml")
 
 
 @dataclass

@@ -209,10 +209,7 @@ class Bench:
 
         def drained() -> bool:
             with self._lock:
-                waiting.difference_update(
-                    [job_id for job_id in list(waiting)[:64] if job_id in self.finished]
-                )
-            return not waiting
+                return waiting <= self.finished.keys()
 
         self.wait_for(drained, timeout=max(120, size))
         seconds = max(self.finished[job_id] for job_id in ids) - started

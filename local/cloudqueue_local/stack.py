@@ -29,14 +29,7 @@ from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.provision import provision
 from cloudqueue_local.sqs_speedups import SqsSpeedups
 from cloudqueue_local.stepfunctions import LocalStepFunctions
-from cloudqueue_local.template import (
-    ACCOUNT_ID,
-    LOCAL_PARAMETER_OVERRIDES,
-    REGION,
-    LocalTemplate,
-    load_template,
-    with_environment,
-)
+from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
 
 logger = logging.getLogger("cloudqueue.local")
 
@@ -47,9 +40,6 @@ MOTO_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
     "core": {"reset_boto3_session": True, "service_whitelist": None},
 }
-
-# Function settings that only make sense on AWS: no AWS console links to local executions.
-LOCAL_ENVIRONMENT_OVERRIDES = {"CONSOLE_LINKS": "false"}
 
 _one_stack = threading.Lock()
 
@@ -71,12 +61,8 @@ class LocalStack:
 
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
-        self.template: LocalTemplate = with_environment(
-            load_template(
-                self.options.root / "template.yaml",
-                LOCAL_PARAMETER_OVERRIDES | self.options.parameter_overrides,
-            ),
-            LOCAL_ENVIRONMENT_OVERRIDES,
+        self.template: LocalTemplate = load_local_template(
+            self.options.root / "template.yaml", self.options.parameter_overrides
         )
         self.region = REGION
         self.account = ACCOUNT_ID

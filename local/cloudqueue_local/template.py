@@ -22,6 +22,9 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 STACK_NAME = "cloudqueue-local"
 
+# Function settings that only make sense on AWS: no AWS console links to local executions.
+LOCAL_ENVIRONMENT_OVERRIDES = {"CONSOLE_LINKS": "false"}
+
 # Time-based settings shortened so that recovery paths run in seconds on a laptop.
 LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "Stage": "local",
@@ -576,3 +579,9 @@ def with_environment(template: LocalTemplate, overrides: dict[str, str]) -> Loca
         if changed:
             template.functions[logical_id] = replace(spec, environment=spec.environment | changed)
     return template
+
+
+def load_local_template(path: Path, parameter_overrides: dict[str, str] | None = None) -> LocalTemplate:
+    """The template as the local stack runs it: its clock shortened, AWS-only settings off."""
+    template = load_template(path, LOCAL_PARAMETER_OVERRIDES | (parameter_overrides or {}))
+    return with_environment(template, LOCAL_ENVIRONMENT_OVERRIDES)
