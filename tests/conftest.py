@@ -17,13 +17,17 @@ import pytest
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-# Leases and visibility short enough that a dead worker's job is retaken within seconds,
-# and a poison message reaches the dead-letter queue after 3 receives.
+# As short as the timing order allows (cloudqueue_local.timing): the state machine's worst
+# case is 125 s with these timeouts, so a dead worker's job is retaken after about 2 minutes.
+# Step and process timeouts stay generous enough for a loaded 2-core machine. A poison
+# message reaches the dead-letter queue after 3 receives.
 TEST_PARAMETERS = {
-    "VisibilityTimeoutSeconds": "4",
-    "LeaseSeconds": "3",
+    "StepTimeoutSeconds": "2",
+    "ProcessTimeoutSeconds": "8",
+    "WorkflowTimeoutSeconds": "125",
+    "LeaseSeconds": "125",
+    "VisibilityTimeoutSeconds": "170",
     "MaxReceiveCount": "3",
-    "StaleQueuedSeconds": "5",
     "RequeueSchedule": "rate(2 seconds)",
 }
 

@@ -17,10 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudqueue import lifecycle
-from cloudqueue.errors import IdempotencyConflict, JobNotCancellable, JobNotFoundError, LeaseLost
+from cloudqueue.errors import (
+    EnqueueFailed,
+    IdempotencyConflict,
+    JobNotCancellable,
+    JobNotFoundError,
+    LeaseLost,
+)
 from cloudqueue.jobs import new_job_id, request_hash
 from cloudqueue.models import Job, JobFailure, JobStatus
-from cloudqueue.ports import ClaimAttempt
+from cloudqueue.ports import ClaimAttempt, PendingSend
 
 MAX_RECORDED_EXECUTIONS = 25
 EXECUTION_PREFIX = "arn:aws:states:us-east-1:123456789012:express:cloudqueue-jobs"
@@ -62,6 +68,8 @@ class FakeJobStore:
     def __init__(self, *jobs: Job) -> None:
         self.jobs: dict[str, Job] = {}
         self.keys: dict[str, tuple[str, str | None]] = {}  # idempotency key → (job id, request hash)
+        self.tombstones: set[str] = set()
+        self.cursor: str | None = None
         self.writes = 0
         for job in jobs:
             self.put(job)
@@ -80,6 +88,7 @@ class FakeJobStore:
         return {
             "jobs": {job_id: job.model_dump(mode="json") for job_id, job in self.jobs.items()},
             "keys": dict(self.keys),
+            "tombstones": sorted(self.tombstones),
         }
 
     def _stored(self, job: Job) -> Job:
@@ -94,30 +103,25 @@ class FakeJobStore:
     # --- JobStore ---
 
     def create_job(self, job: Job) -> tuple[Job, bool]:
-        if job.job_id in self.jobs:
-            raise ValueError(f"job {job.job_id} exists")  # the condition attribute_not_exists(jobId)
+        if job.job_id in self.jobs or job.job_id in self.tombstones:
+            raise EnqueueFailed("the job's message was given up on before it was stored; retry")
         if job.idempotency_key is not None:
-            if job.idempotency_key in self.keys:
-                target, payload_hash = self.keys[job.idempotency_key]
-                if payload_hash != job.payload_hash:
-                    raise IdempotencyConflict(
-                        "this Idempotency-Key was already used with a different request body",
-                        details={"jobId": target},
-                    )
-                existing = self._copy(target)
-                assert existing is not None
+            existing = self.job_for_idempotency_key(job.idempotency_key, job.payload_hash)
+            if existing is not None:
                 return existing, False
             self.keys[job.idempotency_key] = (job.job_id, job.payload_hash)
         return self._stored(job), True
 
-    def delete_queued_job(self, job: Job) -> None:
-        stored = self.jobs.get(job.job_id)
-        if stored is None or stored.status is not JobStatus.QUEUED:
-            raise RuntimeError(f"job {job.job_id} is not QUEUED")  # the transaction's condition
-        self.writes += 1
-        del self.jobs[job.job_id]
-        if job.idempotency_key is not None and self.keys.get(job.idempotency_key, ("",))[0] == job.job_id:
-            del self.keys[job.idempotency_key]
+    def job_for_idempotency_key(self, idempotency_key: str, payload_hash: str | None) -> Job | None:
+        if idempotency_key not in self.keys:
+            return None
+        target, stored_hash = self.keys[idempotency_key]
+        if stored_hash != payload_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used with a different request body",
+                details={"jobId": target},
+            )
+        return self._copy(target)
 
     def get_job(self, job_id: str) -> Job | None:
         return self._copy(job_id)
@@ -148,11 +152,25 @@ class FakeJobStore:
                 details={"status": job.status.value},
             )
         return self._stored(
-            job.model_copy(update={"status": JobStatus.CANCELLED, "finished_at": now, "updated_at": now})
+            job.model_copy(
+                update={
+                    "status": JobStatus.CANCELLED,
+                    "finished_at": now,
+                    "updated_at": now,
+                    "pending_since": None,
+                }
+            )
         )
 
     def claim_job(
-        self, job_id: str, *, execution_id: str, lease_token: str, now: datetime, lease_seconds: int
+        self,
+        job_id: str,
+        *,
+        message_id: str,
+        execution_id: str,
+        lease_token: str,
+        now: datetime,
+        lease_seconds: int,
     ) -> ClaimAttempt:
         job = self._copy(job_id)
         if job is None:
@@ -165,12 +183,22 @@ class FakeJobStore:
                 "attempts": job.attempts + 1,
                 "lease_token": lease_token,
                 "lease_expires_at": now.timestamp() + lease_seconds,
+                "lease_message_id": message_id,
+                "lease_execution_id": execution_id,
+                "pending_since": None,
                 "started_at": job.started_at or now,
                 "updated_at": now,
                 "executions": [*job.executions, execution_id],
             }
         )
         return ClaimAttempt(claimed=True, job=self._stored(claimed))
+
+    def write_tombstone(self, job_id: str, now: datetime) -> bool:
+        if job_id in self.jobs:
+            return False
+        self.writes += 1
+        self.tombstones.add(job_id)
+        return True
 
     def record_execution(self, job_id: str, execution_id: str) -> None:
         job = self._copy(job_id)
@@ -190,6 +218,8 @@ class FakeJobStore:
     ) -> Job:
         assert lifecycle.can_transition(JobStatus.IN_PROGRESS, status) and lifecycle.is_terminal(status)
         job = self._copy(job_id)
+        if job is not None and lifecycle.is_finished_by(job, lease_token):
+            return job  # a retry of a write that happened
         if job is None or job.status is not JobStatus.IN_PROGRESS or job.lease_token != lease_token:
             state = job.status.value if job else "missing"
             raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})")
@@ -200,7 +230,6 @@ class FakeJobStore:
                 "error": error if status is JobStatus.FAILED else job.error,
                 "finished_at": now,
                 "updated_at": now,
-                "lease_token": None,
                 "lease_expires_at": None,
             }
         )
@@ -218,29 +247,42 @@ class FakeJobStore:
                 "updated_at": now,
                 "lease_token": None,
                 "lease_expires_at": None,
+                "pending_since": None,
             }
         )
         return self._stored(failed)
 
-    def find_stranded_jobs(self, *, queued_before: datetime, lease_expired_before: datetime) -> list[Job]:
-        cutoff = lease_expired_before.timestamp()
-        return [
-            job.model_copy(deep=True)
-            for job in self.jobs.values()
-            if (job.status is JobStatus.QUEUED and job.updated_at < queued_before)
-            or (
-                job.status is JobStatus.IN_PROGRESS
-                and job.lease_expires_at is not None
-                and job.lease_expires_at < cutoff
-            )
-        ]
+    def mark_redriven(self, job_id: str, now: datetime) -> Job | None:
+        job = self._copy(job_id)
+        if job is None or not lifecycle.can_fail_dead_lettered(job, now.timestamp()):
+            return None
+        return self._stored(job.model_copy(update={"redrives": job.redrives + 1, "updated_at": now}))
 
-    def mark_requeued(self, job: Job, now: datetime) -> bool:
-        stored = self._copy(job.job_id)
-        if stored is None or stored.status is not job.status or stored.updated_at != job.updated_at:
-            return False
-        self._stored(stored.model_copy(update={"updated_at": now}))
-        return True
+    def pending_sends(self, cursor: str | None, limit: int) -> tuple[list[PendingSend], str | None]:
+        pending = sorted(
+            (
+                job
+                for job in self.jobs.values()
+                if job.pending_since is not None and job.job_id > (cursor or "")
+            ),
+            key=lambda job: job.job_id,
+        )
+        page = [
+            PendingSend(job_id=job.job_id, pending_since=job.pending_since or 0, status=job.status)
+            for job in pending[:limit]
+        ]
+        return page, (page[-1].job_id if len(pending) > limit else None)
+
+    def clear_pending_send(self, job_id: str, pending_since: int) -> None:
+        job = self._copy(job_id)
+        if job is not None and job.pending_since == pending_since:
+            self._stored(job.model_copy(update={"pending_since": None}))
+
+    def sweep_cursor(self) -> str | None:
+        return self.cursor
+
+    def save_sweep_cursor(self, cursor: str | None) -> None:
+        self.cursor = cursor
 
 
 class QueueUnavailable(Exception):
@@ -258,6 +300,18 @@ class FakeJobQueue:
         if self.fail:
             raise QueueUnavailable("SQS is unreachable")
         self.sent.append(job_id)
+
+
+class FakePoisonMessages:
+    """``PoisonMessages`` that keeps what it is given in a list."""
+
+    def __init__(self) -> None:
+        self.kept: list[dict[str, Any]] = []
+
+    def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
+        self.kept.append(
+            {"body": body, "messageId": message_id, "receiveCount": receive_count, "reason": reason}
+        )
 
 
 class FakeExecutionLog:
@@ -382,16 +436,17 @@ def claim_event(
     body: str | None = None,
     message_id: str = "m-1",
     receive_count: int | str = 1,
+    sent_timestamp: int | str | None = None,
 ) -> dict[str, Any]:
     """The ClaimJob task's payload: the parsed SQS record and the execution's id."""
-    return {
-        "message": {
-            "messageId": message_id,
-            "body": job_message(job_id) if body is None else body,
-            "receiveCount": receive_count,
-        },
-        "executionId": execution_id or execution_arn(),
+    message: dict[str, Any] = {
+        "messageId": message_id,
+        "body": job_message(job_id) if body is None else body,
+        "receiveCount": receive_count,
     }
+    if sent_timestamp is not None:
+        message["sentTimestamp"] = sent_timestamp
+    return {"message": message, "executionId": execution_id or execution_arn()}
 
 
 def process_event(

@@ -13,7 +13,8 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
     │   │                           execution fails and SQS redelivers the message later
     │   ├── LeaseLost               finalize: the fencing token no longer matches; this worker
     │   │                           lost the job to another one and must not write
-    │   ├── JobNotFound             claim: the message names a job that does not exist
+    │   ├── JobNotYetWritten        claim: the message names a job not (yet) in the table; the
+    │   │                           API sends before it writes, so retried for a grace period
     │   └── InvalidMessage          claim: the message body is not {"jobId": ...}
     └── ApiError                    answered to an HTTP client as {"error": {code, message}}
         ├── RequestTooLarge         413
@@ -52,8 +53,8 @@ class LeaseLost(JobError):
     """The worker's lease token no longer matches: another worker owns the job."""
 
 
-class JobNotFound(JobError):
-    """The message names a job that is not in the table."""
+class JobNotYetWritten(JobError):
+    """The message names a job that is not in the table (yet): the API sends, then writes."""
 
 
 class InvalidMessage(JobError):

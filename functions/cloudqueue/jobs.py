@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import json
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,12 +14,10 @@ import uuid_utils
 
 from cloudqueue import history
 from cloudqueue.errors import ApiError, EnqueueFailed, JobNotFoundError
-from cloudqueue.models import Job, JobPage, JobStatus, JobView
+from cloudqueue.models import JOB_ID_PATTERN, Job, JobPage, JobStatus, JobView
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
-
-JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 class InvalidPageToken(ApiError):
@@ -47,11 +44,13 @@ def submit_job(
     retention_days: int,
     idempotency_key: str | None = None,
 ) -> tuple[Job, bool]:
-    """Persist a QUEUED job, then enqueue it. Returns the job and whether it is new.
+    """Enqueue a new job's message, THEN write the job QUEUED. Returns the job and whether it is new.
 
-    If the message cannot be sent, the job is deleted again and EnqueueFailed raised, so
-    that a client's retry starts clean. If that undo fails too (a crash between the two
-    writes), the job stays QUEUED and ``requeue_stranded_jobs`` sends its message later.
+    An accepted job therefore always has a message. If the send fails, nothing is written;
+    if the write fails after the send, the message names a job that does not exist, which
+    the claim consumes after a grace period (a tombstone keeps a late write out). Either way
+    EnqueueFailed (503) tells the client to retry. A replayed Idempotency-Key is answered from
+    the table before anything is sent.
     """
     job = Job(
         job_id=new_job_id(),
@@ -64,23 +63,21 @@ def submit_job(
         payload_hash=request_hash(job_type, payload),
         expires_at=int((now + timedelta(days=retention_days)).timestamp()),
     )
-    stored, created = store.create_job(job)
-    if not created:
-        return stored, False
+    if idempotency_key is not None:
+        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash)
+        if replayed is not None:
+            return replayed, False
     try:
         queue.send_job(job.job_id)
     except Exception as error:
-        try:
-            store.delete_queued_job(job)
-        except Exception:
-            # The job stays QUEUED without a message: it is accepted, and the stranded-job
-            # sweeper sends its message later. Telling the client "retry" would run it twice.
-            logger.exception(
-                "could not undo job %s after a failed send; the sweeper will enqueue it", job.job_id
-            )
-            return job, True
         raise EnqueueFailed("the job could not be queued; nothing was kept, please retry") from error
-    return job, True
+    try:
+        return store.create_job(job)
+    except ApiError:
+        raise
+    except Exception as error:
+        logger.exception("job %s: sent but not written; its message will be consumed unrun", job.job_id)
+        raise EnqueueFailed("the job could not be stored; nothing will run, please retry") from error
 
 
 def get_job(job_id: str, *, store: JobStore) -> Job:

@@ -44,8 +44,9 @@ def lease_is_live(job: Job, now: float) -> bool:
 
 class ClaimVerdict(StrEnum):
     CLAIM = "CLAIM"  # take the job: set IN_PROGRESS with a fresh lease
-    SKIP = "SKIP"  # nothing to do: a duplicate delivery of a finished or cancelled job
-    LEASED = "LEASED"  # a live worker has it: back off and let SQS redeliver
+    OWNED = "OWNED"  # this execution already holds the lease: a retried claim gets the same claim
+    SKIP = "SKIP"  # nothing to do: the job is finished, or another message's execution holds it
+    LEASED = "LEASED"  # the lease holder's own message came back early: back off, let SQS redeliver
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,32 @@ class ClaimDecision:
     reason: str
 
 
-def decide_claim(job: Job, now: float) -> ClaimDecision:
-    """What a delivery of ``job``'s message should do at time ``now`` (epoch seconds)."""
+def decide_claim(
+    job: Job, now: float, *, message_id: str | None = None, execution_id: str | None = None
+) -> ClaimDecision:
+    """What a delivery of ``job``'s message should do at time ``now`` (epoch seconds).
+
+    The SKIP rule for a live lease: an execution that claimed the job ends SUCCEEDED (its
+    message deleted) only by writing a terminal state or after a newer claim superseded it,
+    so the holder's own message still carries the job. A delivery of ANOTHER message (a
+    duplicate send) can therefore be consumed without work. The holder's own message back
+    while its lease is live (its execution failed) is LEASED: it must come back later.
+    """
     if is_terminal(job.status):
         return ClaimDecision(ClaimVerdict.SKIP, f"job is already {job.status.value}")
     if job.status is JobStatus.QUEUED:
         return ClaimDecision(ClaimVerdict.CLAIM, "job is queued")
-    if lease_is_live(job, now):
-        return ClaimDecision(ClaimVerdict.LEASED, "another worker holds a live lease")
-    return ClaimDecision(ClaimVerdict.CLAIM, "the previous worker's lease has expired")
+    if not lease_is_live(job, now):
+        return ClaimDecision(ClaimVerdict.CLAIM, "the previous worker's lease has expired")
+    if execution_id is not None and job.lease_execution_id == execution_id:
+        return ClaimDecision(ClaimVerdict.OWNED, "this execution already holds the lease")
+    if message_id is not None and job.lease_message_id not in (None, message_id):
+        return ClaimDecision(
+            ClaimVerdict.SKIP, "another message's execution holds a live lease; its message carries the job"
+        )
+    return ClaimDecision(
+        ClaimVerdict.LEASED, "the lease holder's own message is back while its lease is live"
+    )
 
 
 def can_fail_dead_lettered(job: Job, now: float) -> bool:
@@ -70,3 +88,26 @@ def can_fail_dead_lettered(job: Job, now: float) -> bool:
     if is_terminal(job.status):
         return False
     return not (job.status is JobStatus.IN_PROGRESS and lease_is_live(job, now))
+
+
+class DeadLetterVerdict(StrEnum):
+    CONSUME = "CONSUME"  # the job is finished: the dead letter needs nothing
+    KEEP = "KEEP"  # a live lease: keep the message and look again later
+    REDRIVE = "REDRIVE"  # send the job a fresh message; its worker is gone
+    FAIL = "FAIL"  # claimed (or redriven) as often as SQS would receive it: FAILED, DeadLettered
+
+
+def decide_dead_letter(job: Job, now: float, *, max_receive_count: int) -> DeadLetterVerdict:
+    """What the dead-letter consumer does with a dead-lettered message of ``job``."""
+    if is_terminal(job.status):
+        return DeadLetterVerdict.CONSUME
+    if not can_fail_dead_lettered(job, now):
+        return DeadLetterVerdict.KEEP
+    if job.attempts < max_receive_count and job.redrives < max_receive_count:
+        return DeadLetterVerdict.REDRIVE
+    return DeadLetterVerdict.FAIL
+
+
+def is_finished_by(job: Job, lease_token: str) -> bool:
+    """True when ``job`` was finished by the worker holding ``lease_token`` (a finalize retried)."""
+    return is_terminal(job.status) and job.lease_token == lease_token

@@ -6,12 +6,16 @@ attributes, Lambda payloads, the HTTP API), through one alias generator.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
+
+JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+"""A job id: a UUIDv7 in lower case (see ``cloudqueue.jobs.new_job_id``)."""
 
 
 def utc_now() -> datetime:
@@ -68,6 +72,13 @@ class Job(CamelModel):
     error: JobFailure | None = None
     lease_token: str | None = None
     lease_expires_at: float | None = None
+    # Which delivery holds the lease: the SQS message id and the execution that claimed it.
+    lease_message_id: str | None = None
+    lease_execution_id: str | None = None
+    # Set by a writer that made the job QUEUED before sending its message (a rerun); removed
+    # once sent or claimed. Only such jobs are in the PendingSends index the sweeper reads.
+    pending_since: int | None = None
+    redrives: int = 0
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     payload_hash: str | None = None
@@ -75,7 +86,17 @@ class Job(CamelModel):
 
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
-PRIVATE_JOB_FIELDS = frozenset({"lease_token", "payload_hash", "expires_at"})
+PRIVATE_JOB_FIELDS = frozenset(
+    {
+        "lease_token",
+        "payload_hash",
+        "expires_at",
+        "lease_message_id",
+        "lease_execution_id",
+        "pending_since",
+        "redrives",
+    }
+)
 
 
 class JobView(CamelModel):
@@ -146,6 +167,8 @@ class QueueRecord(CamelModel):
     message_id: str
     body: str
     receive_count: int = 1
+    # When SQS accepted the message (epoch milliseconds); None when invoked by hand.
+    sent_timestamp: int | None = None
 
 
 class ClaimRequest(CamelModel):

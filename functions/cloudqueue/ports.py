@@ -18,13 +18,24 @@ class ClaimAttempt:
     job: Job | None
 
 
+@dataclass(frozen=True)
+class PendingSend:
+    """A job that a writer made QUEUED before sending its message (an entry of PendingSends)."""
+
+    job_id: str
+    pending_since: int
+    status: JobStatus
+
+
 class JobStore(Protocol):
     def create_job(self, job: Job) -> tuple[Job, bool]:
-        """Store a new QUEUED job. With an idempotency key already used for the same request,
-        return the job that key made and False; for another request raise IdempotencyConflict."""
+        """Store a new QUEUED job (its message is already sent). With an idempotency key already
+        used for the same request, return the job that key made and False; for another request
+        raise IdempotencyConflict. Raises EnqueueFailed when the id was tombstoned meanwhile."""
 
-    def delete_queued_job(self, job: Job) -> None:
-        """Undo ``create_job`` for a job that could not be enqueued (only while still QUEUED)."""
+    def job_for_idempotency_key(self, idempotency_key: str, payload_hash: str | None) -> Job | None:
+        """The job an earlier request with this key made, if any; IdempotencyConflict when that
+        request had another body."""
 
     def get_job(self, job_id: str) -> Job | None: ...
 
@@ -37,9 +48,20 @@ class JobStore(Protocol):
         """QUEUED → CANCELLED; raises JobNotFoundError or JobNotCancellable."""
 
     def claim_job(
-        self, job_id: str, *, execution_id: str, lease_token: str, now: datetime, lease_seconds: int
+        self,
+        job_id: str,
+        *,
+        message_id: str,
+        execution_id: str,
+        lease_token: str,
+        now: datetime,
+        lease_seconds: int,
     ) -> ClaimAttempt:
-        """Take the job if it is QUEUED or its lease has expired, else report it as it is."""
+        """Take the job if it is QUEUED or its lease has expired, recording which message and
+        execution hold the lease and removing any pending-send marker; else report it as it is."""
+
+    def write_tombstone(self, job_id: str, now: datetime) -> bool:
+        """Mark ``job_id`` as never to be written (a late create then fails). False: the job exists."""
 
     def record_execution(self, job_id: str, execution_id: str) -> None:
         """Remember an execution that saw the job without claiming it (for its history)."""
@@ -54,22 +76,35 @@ class JobStore(Protocol):
         error: JobFailure | None,
         now: datetime,
     ) -> Job:
-        """Write a terminal status, fenced by the lease token; raises LeaseLost."""
+        """Write a terminal status, fenced by the lease token; raises LeaseLost. Idempotent: a
+        retry after the write happened returns the job as written."""
 
     def fail_abandoned_job(self, job_id: str, *, error: JobFailure, now: datetime) -> Job | None:
         """QUEUED or lease-expired IN_PROGRESS → FAILED. Returns None when the rule forbids it."""
 
-    def find_stranded_jobs(self, *, queued_before: datetime, lease_expired_before: datetime) -> list[Job]:
-        """QUEUED jobs last enqueued before ``queued_before`` and IN_PROGRESS jobs whose lease
-        expired before ``lease_expired_before``: jobs whose message may be gone."""
+    def mark_redriven(self, job_id: str, now: datetime) -> Job | None:
+        """Count a redrive of a QUEUED or lease-expired job; None when the rule forbids it."""
 
-    def mark_requeued(self, job: Job, now: datetime) -> bool:
-        """Mark a stranded job re-enqueued at ``now``; False if it changed meanwhile."""
+    def pending_sends(self, cursor: str | None, limit: int) -> tuple[list[PendingSend], str | None]:
+        """Up to ``limit`` jobs marked pending-send, from ``cursor``; the next cursor, None at the end."""
+
+    def clear_pending_send(self, job_id: str, pending_since: int) -> None:
+        """Remove the pending-send marker if it is still the one set at ``pending_since``."""
+
+    def sweep_cursor(self) -> str | None:
+        """Where the last sweep of pending sends stopped."""
+
+    def save_sweep_cursor(self, cursor: str | None) -> None: ...
 
 
 class JobQueue(Protocol):
     def send_job(self, job_id: str) -> None:
         """Enqueue the message that makes the workflow run ``job_id``."""
+
+
+class PoisonMessages(Protocol):
+    def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
+        """Keep a dead letter that names no job where an operator can see and delete it."""
 
 
 class ExecutionLog(Protocol):

@@ -1,14 +1,56 @@
-"""No job lost, none stuck: what happens to jobs whose message died or never got sent."""
+"""No job lost, none stuck, and no backlog multiplied: the recovery design.
+
+Every job that is QUEUED has exactly one of: a message in the job queue, or a
+pending-send marker. Nothing ever looks for "old QUEUED jobs", so a backlog, however old,
+is never sent again.
+
+1. **Submit is enqueue-before-write** (``cloudqueue.jobs.submit_job``). The API sends
+   ``{"jobId"}`` and only then writes the job, so an accepted job always has a message.
+   A failed send writes nothing; a failed write leaves a message naming no job.
+2. **A message naming no job** is retried by the state machine (``JobNotYetWritten``)
+   while the message is younger than a grace (the API's timeout plus a margin, from its
+   ``SentTimestamp``): the write may still be on its way. Past the grace the claim writes a
+   short-lived tombstone (so a late write fails and the client gets 503) and the delivery
+   is SKIPPED: consumed, no work.
+3. **The claim records the lease holder**: ``leaseMessageId`` and ``leaseExecutionId``. A
+   retried claim from the same execution gets the same claim. A delivery of ANOTHER
+   message while the lease is live is SKIPPED: a claiming execution ends SUCCEEDED (its
+   message deleted) only after it wrote a terminal state or was superseded by a newer
+   claim, so the holder's own message still carries the job. The holder's own message
+   back while its lease is live (its execution failed) raises ``JobLeased``.
+4. **The dead-letter consumer** (``handle_dead_letter``): a message naming no job, or
+   unreadable, is kept for an operator (moved to the poison-message queue, counted, alarmed).
+   For a job: finished → consume; live lease → keep the message and look again later;
+   otherwise redrive it (a fresh message) while it was claimed and redriven fewer times
+   than ``MaxReceiveCount``, else FAILED with ``DeadLettered``.
+5. **Pending sends** (``send_pending_jobs``): a writer that makes a job QUEUED before it
+   sends (rerun) sets ``pendingSince``/``pendingShard`` in that write and removes them
+   after the send; the claim removes them too. The sparse ``PendingSends`` index lists only
+   those jobs. The sweeper reads it a bounded number of pages per run, from where the last
+   run stopped, and sends the message of each job pending longer than a grace.
+6. **The timing order** (checked by the template reader): process timeout < workflow
+   ``TimeoutSeconds`` <= lease < visibility timeout, and the state machine's worst case
+   (every retry, at its longest backoff) fits in the workflow timeout, so that
+   ``RecordFailure`` always runs and a live execution always holds a live lease.
+
+Why not a watermark over the time-ordered ids, or an outbox on DynamoDB Streams: a
+watermark still has to tell "sent and waiting" from "never sent" for every job below it,
+which is the question enqueue-before-write removes; a Streams outbox adds a stream, a
+consumer and its failure modes to every submit to fix a rare crash. Enqueue-before-write
+costs nothing on the happy path and leaves only one rare case (rerun) to mark.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from cloudqueue import lifecycle
 from cloudqueue.errors import InvalidMessage
-from cloudqueue.models import JobFailure
+from cloudqueue.models import Job, JobFailure, JobStatus
 from cloudqueue.ports import JobQueue, JobStore
 from cloudqueue.workflow import parse_job_message
 
@@ -17,76 +59,113 @@ logger = logging.getLogger(__name__)
 DEAD_LETTERED = "DeadLettered"
 
 
+class DeadLetterAction(StrEnum):
+    CONSUMED = "CONSUMED"  # nothing to do: delete the dead letter
+    REDRIVEN = "REDRIVEN"  # a fresh message was sent: delete the dead letter
+    FAILED = "FAILED"  # the job is FAILED (DeadLettered): delete the dead letter
+    KEEP = "KEEP"  # a live lease: leave the message, look again after its visibility timeout
+    POISON = "POISON"  # unreadable, or names no job: keep it for an operator
+
+
 @dataclass(frozen=True)
 class DeadLetterOutcome:
+    action: DeadLetterAction
     job_id: str | None
-    failed: bool
     reason: str
-    retry_later: bool = False
 
 
-def fail_dead_lettered_job(
-    body: str, *, receive_count: int, store: JobStore, now: datetime
+def handle_dead_letter(
+    body: str,
+    *,
+    receive_count: int,
+    store: JobStore,
+    queue: JobQueue,
+    now: datetime,
+    max_receive_count: int,
 ) -> DeadLetterOutcome:
-    """Mark FAILED the job of a message SQS moved to the dead-letter queue.
-
-    A job that already finished is left alone. A job a live worker still holds is not
-    failed under it: the caller should keep the message and look again later.
-    """
+    """Decide and do what a message SQS moved to the dead-letter queue needs."""
     try:
         job_id = parse_job_message(body).job_id
     except InvalidMessage as unreadable:
-        return DeadLetterOutcome(job_id=None, failed=False, reason=str(unreadable))
+        return DeadLetterOutcome(DeadLetterAction.POISON, None, str(unreadable))
+    job = store.get_job(job_id)
+    if job is None:
+        return DeadLetterOutcome(DeadLetterAction.POISON, job_id, "the message names no job")
+    verdict = lifecycle.decide_dead_letter(job, now.timestamp(), max_receive_count=max_receive_count)
+    if verdict is lifecycle.DeadLetterVerdict.CONSUME:
+        return DeadLetterOutcome(DeadLetterAction.CONSUMED, job_id, f"job is already {job.status.value}")
+    if verdict is lifecycle.DeadLetterVerdict.KEEP:
+        return DeadLetterOutcome(DeadLetterAction.KEEP, job_id, "a live worker holds the job")
+    if verdict is lifecycle.DeadLetterVerdict.REDRIVE:
+        return _redrive(job, store=store, queue=queue, now=now)
+    return _fail_dead_lettered(job, receive_count=receive_count, store=store, now=now)
+
+
+def _redrive(job: Job, *, store: JobStore, queue: JobQueue, now: datetime) -> DeadLetterOutcome:
+    """Count the redrive, then send a fresh message (the dead letter is deleted after)."""
+    if store.mark_redriven(job.job_id, now) is None:
+        return DeadLetterOutcome(DeadLetterAction.KEEP, job.job_id, "the job changed; look again")
+    queue.send_job(job.job_id)
+    return DeadLetterOutcome(
+        DeadLetterAction.REDRIVEN, job.job_id, f"claimed {job.attempts} times; sent again"
+    )
+
+
+def _fail_dead_lettered(job: Job, *, receive_count: int, store: JobStore, now: datetime) -> DeadLetterOutcome:
     error = JobFailure(
         type=DEAD_LETTERED,
         message=f"the job's message was received {receive_count} times without the workflow "
-        "finishing it, and was moved to the dead-letter queue",
+        f"finishing it, and the job was claimed {job.attempts} times; it was moved to the "
+        "dead-letter queue",
     )
-    failed = store.fail_abandoned_job(job_id, error=error, now=now)
-    if failed is not None:
-        return DeadLetterOutcome(job_id=job_id, failed=True, reason=error.message)
-    job = store.get_job(job_id)
-    if job is None:
-        return DeadLetterOutcome(job_id=job_id, failed=False, reason="no such job")
-    if lifecycle.is_terminal(job.status):
-        return DeadLetterOutcome(job_id=job_id, failed=False, reason=f"job is already {job.status.value}")
-    return DeadLetterOutcome(
-        job_id=job_id, failed=False, reason="a live worker holds the job", retry_later=True
-    )
+    if store.fail_abandoned_job(job.job_id, error=error, now=now) is None:
+        return DeadLetterOutcome(DeadLetterAction.KEEP, job.job_id, "the job changed; look again")
+    return DeadLetterOutcome(DeadLetterAction.FAILED, job.job_id, error.message)
 
 
 @dataclass
-class RequeueReport:
-    requeued: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+class SweepReport:
+    sent: list[str] = field(default_factory=list)
+    cleared: list[str] = field(default_factory=list)  # no longer QUEUED: marker removed, nothing sent
+    waiting: int = 0  # pending for less than the grace: the writer may still send
+    pages: int = 0
+    finished_pass: bool = False
 
 
-def requeue_stranded_jobs(
+def send_pending_jobs(
     *,
     store: JobStore,
     queue: JobQueue,
     now: datetime,
-    queued_for: timedelta,
-    lease_expired_for: timedelta,
-) -> RequeueReport:
-    """Send a fresh message for every job that looks stranded.
+    grace: timedelta,
+    page_size: int,
+    max_pages: int,
+    time_left: Callable[[], float],
+) -> SweepReport:
+    """Send the message of every job whose pending send is older than ``grace``.
 
-    - QUEUED and not (re-)enqueued for ``queued_for``: the API may have died between
-      writing the job and sending its message.
-    - IN_PROGRESS whose lease expired ``lease_expired_for`` ago: its worker died and its
-      message is gone (for example, consumed while a live worker held the job).
-
-    A duplicate message is harmless: the claim skips or re-claims as the rules say.
+    Bounded: at most ``max_pages`` pages, and it stops while ``time_left()`` (seconds) is
+    still positive. The next run resumes where this one stopped. Send, then remove the
+    marker: a crash in between sends a duplicate (harmless), never loses the job.
     """
-    report = RequeueReport()
-    stranded = store.find_stranded_jobs(
-        queued_before=now - queued_for, lease_expired_before=now - lease_expired_for
-    )
-    for job in stranded:
-        # The conditional mark makes two sweeps that overlap send one message, not two.
-        if store.mark_requeued(job, now):
-            queue.send_job(job.job_id)
-            report.requeued.append(job.job_id)
-        else:
-            report.skipped.append(job.job_id)
+    report = SweepReport()
+    cutoff = int((now - grace).timestamp())
+    cursor = store.sweep_cursor()
+    while report.pages < max_pages and time_left() > 0:
+        page, cursor = store.pending_sends(cursor, page_size)
+        report.pages += 1
+        for pending in page:
+            if pending.status is not JobStatus.QUEUED:
+                store.clear_pending_send(pending.job_id, pending.pending_since)
+                report.cleared.append(pending.job_id)
+            elif pending.pending_since <= cutoff:
+                queue.send_job(pending.job_id)
+                store.clear_pending_send(pending.job_id, pending.pending_since)
+                report.sent.append(pending.job_id)
+            else:
+                report.waiting += 1
+        if cursor is None:
+            report.finished_pass = True
+            break
+    store.save_sweep_cursor(cursor)
     return report

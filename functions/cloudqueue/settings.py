@@ -32,9 +32,16 @@ class ApiSettings(Settings):
     max_body_bytes: int = Field(default=65_536, ge=1024, alias="MAX_BODY_BYTES")
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     console_links: bool = Field(default=False, alias="CONSOLE_LINKS")
+    process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
 
 
-class ClaimSettings(Settings):
+class SubmitGrace(Settings):
+    # How long after its message was sent a job may still be missing from the table (the API
+    # sends, then writes, within its timeout); also how long a pending send may wait.
+    submit_grace_seconds: int = Field(default=15, ge=1, alias="SUBMIT_GRACE_SECONDS")
+
+
+class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
 
 
@@ -42,11 +49,23 @@ class FinalizeSettings(Settings):
     pass
 
 
+class ProcessSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
+
+    process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+
 class DeadLetterSettings(Settings):
-    pass
-
-
-class RequeueSettings(Settings):
     queue_url: str = Field(alias="QUEUE_URL")
-    stale_queued_seconds: int = Field(default=900, ge=1, alias="STALE_QUEUED_SECONDS")
-    lease_grace_seconds: int = Field(default=300, ge=0, alias="LEASE_GRACE_SECONDS")
+    poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
+    max_receive_count: int = Field(default=5, ge=1, alias="MAX_RECEIVE_COUNT")
+
+
+class RequeueSettings(SubmitGrace):
+    queue_url: str = Field(alias="QUEUE_URL")
+    sweep_page_size: int = Field(default=100, ge=1, le=1000, alias="SWEEP_PAGE_SIZE")
+    sweep_max_pages: int = Field(default=50, ge=1, alias="SWEEP_MAX_PAGES")

@@ -13,10 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from cloudqueue import lifecycle
-from cloudqueue.errors import InvalidMessage, JobLeased, JobNotFound, PermanentJobError
+from cloudqueue.errors import InvalidMessage, JobLeased, JobNotYetWritten, PermanentJobError
 from cloudqueue.history import error_message
 from cloudqueue.jobtypes import JOB_TYPES, JobContext, JobType
 from cloudqueue.models import (
+    JOB_ID_PATTERN,
     ClaimRequest,
     ClaimResponse,
     FinalizeRequest,
@@ -31,20 +32,37 @@ from cloudqueue.ports import JobStore
 
 def parse_job_message(body: str) -> JobMessage:
     try:
-        return JobMessage.model_validate_json(body)
+        message = JobMessage.model_validate_json(body)
     except ValidationError as error:
         raise InvalidMessage(f"queue message is not a job message: {body[:200]!r}") from error
+    if not JOB_ID_PATTERN.match(message.job_id):
+        raise InvalidMessage(f"queue message names no CloudQueue job id: {body[:200]!r}")
+    return message
 
 
-def claim_job(request: ClaimRequest, *, store: JobStore, now: datetime, lease_seconds: int) -> ClaimResponse:
+def message_age_seconds(request: ClaimRequest, now: datetime) -> float | None:
+    sent = request.message.sent_timestamp
+    return None if sent is None else now.timestamp() - sent / 1000
+
+
+def claim_job(
+    request: ClaimRequest,
+    *,
+    store: JobStore,
+    now: datetime,
+    lease_seconds: int,
+    submit_grace_seconds: float,
+) -> ClaimResponse:
     """Take the job named by the message, or say why this delivery has nothing to do.
 
-    Raises InvalidMessage or JobNotFound (the execution fails and the message ends in the
-    dead-letter queue), or JobLeased (retried; then SQS redelivers after its visibility timeout).
+    Raises InvalidMessage (the execution fails; the message ends in the dead-letter queue),
+    JobNotYetWritten (retried: the API sends before it writes) or JobLeased (retried; then
+    SQS redelivers). A retried claim from the execution that holds the lease gets the same claim.
     """
     job_id = parse_job_message(request.message.body).job_id
     attempt = store.claim_job(
         job_id,
+        message_id=request.message.message_id,
         execution_id=request.execution_id,
         lease_token=uuid.uuid4().hex,
         now=now,
@@ -52,8 +70,11 @@ def claim_job(request: ClaimRequest, *, store: JobStore, now: datetime, lease_se
     )
     job = attempt.job
     if job is None:
-        raise JobNotFound(f"no job {job_id}")
-    if attempt.claimed:
+        return _claim_of_missing_job(request, job_id, store=store, now=now, grace=submit_grace_seconds)
+    decision = lifecycle.decide_claim(
+        job, now.timestamp(), message_id=request.message.message_id, execution_id=request.execution_id
+    )
+    if attempt.claimed or decision.verdict is lifecycle.ClaimVerdict.OWNED:
         return ClaimResponse(
             outcome="CLAIMED",
             job_id=job.job_id,
@@ -62,12 +83,26 @@ def claim_job(request: ClaimRequest, *, store: JobStore, now: datetime, lease_se
             payload=job.payload,
             attempt=job.attempts,
         )
-    decision = lifecycle.decide_claim(job, now.timestamp())
     if decision.verdict is lifecycle.ClaimVerdict.SKIP:
         store.record_execution(job_id, request.execution_id)
         return ClaimResponse(outcome="SKIPPED", job_id=job_id, reason=decision.reason)
     # LEASED, or CLAIM when the job changed between the write and its report: try again later.
     raise JobLeased(f"job {job_id} is not claimable now: {decision.reason}")
+
+
+def _claim_of_missing_job(
+    request: ClaimRequest, job_id: str, *, store: JobStore, now: datetime, grace: float
+) -> ClaimResponse:
+    """The API sends a job's message before it writes the job: wait for the write for a grace
+    period, then make sure it never happens (a tombstone) and consume the message."""
+    age = message_age_seconds(request, now)
+    if age is not None and age < grace:
+        raise JobNotYetWritten(f"no job {job_id} yet; its message is {age:.1f} s old")
+    if not store.write_tombstone(job_id, now):
+        raise JobNotYetWritten(f"job {job_id} was written just now")  # the retry claims it
+    return ClaimResponse(
+        outcome="SKIPPED", job_id=job_id, reason="no such job: its submit failed after the send"
+    )
 
 
 def resolve_job_type(name: str) -> JobType[Any]:

@@ -25,12 +25,15 @@ STACK_NAME = "cloudqueue-local"
 # Function settings that only make sense on AWS: no AWS console links to local executions.
 LOCAL_ENVIRONMENT_OVERRIDES = {"CONSOLE_LINKS": "false"}
 
-# Time-based settings shortened so that recovery paths run in seconds on a laptop.
+# Time-based settings shortened for a laptop, keeping the timing order (cloudqueue_local.timing):
+# a 20 s job runs once; a dead worker's job is retaken after 4 minutes, not 5.
 LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "Stage": "local",
-    "VisibilityTimeoutSeconds": "8",
-    "LeaseSeconds": "6",
-    "StaleQueuedSeconds": "30",
+    "StepTimeoutSeconds": "3",
+    "ProcessTimeoutSeconds": "20",
+    "WorkflowTimeoutSeconds": "240",
+    "LeaseSeconds": "240",
+    "VisibilityTimeoutSeconds": "300",
     "RequeueSchedule": "rate(10 seconds)",
 }
 
@@ -582,6 +585,12 @@ def with_environment(template: LocalTemplate, overrides: dict[str, str]) -> Loca
 
 
 def load_local_template(path: Path, parameter_overrides: dict[str, str] | None = None) -> LocalTemplate:
-    """The template as the local stack runs it: its clock shortened, AWS-only settings off."""
+    """The template as the local stack runs it: its clock shortened, AWS-only settings off.
+
+    Raises TemplateError (a ``TimingError``) for overrides that break the timing order.
+    """
+    from cloudqueue_local.timing import check_timing
+
     template = load_template(path, LOCAL_PARAMETER_OVERRIDES | (parameter_overrides or {}))
+    check_timing(template)
     return with_environment(template, LOCAL_ENVIRONMENT_OVERRIDES)

@@ -9,11 +9,16 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from cloudqueue.adapters.dynamodb import STATUS_INDEX, DynamoJobStore
-from cloudqueue.errors import IdempotencyConflict, JobNotCancellable, JobNotFoundError, LeaseLost
+from cloudqueue.adapters.dynamodb import PENDING_INDEX, STATUS_INDEX, DynamoJobStore, to_item
+from cloudqueue.errors import (
+    EnqueueFailed,
+    IdempotencyConflict,
+    JobNotCancellable,
+    JobNotFoundError,
+    LeaseLost,
+)
 from cloudqueue.jobs import request_hash
 from cloudqueue.models import Job, JobFailure, JobStatus
 from cloudqueue_local.template import read_template
@@ -76,8 +81,18 @@ def item_count(client: Any) -> int:
     return client.scan(TableName=TABLE, Select="COUNT")["Count"]
 
 
-def claim(store: DynamoJobStore, job_id_: str, *, at=T0, token: str = "token-1", execution: str = "run-1"):
-    return store.claim_job(job_id_, execution_id=execution, lease_token=token, now=at, lease_seconds=LEASE)
+def claim(
+    store: DynamoJobStore,
+    job_id_: str,
+    *,
+    at=T0,
+    token: str = "token-1",
+    execution: str = "run-1",
+    message: str = "m-1",
+):
+    return store.claim_job(
+        job_id_, message_id=message, execution_id=execution, lease_token=token, now=at, lease_seconds=LEASE
+    )
 
 
 def created(store: DynamoJobStore, **overrides: Any) -> Job:
@@ -92,10 +107,14 @@ def created(store: DynamoJobStore, **overrides: Any) -> Job:
 def test_the_table_the_template_declares_has_the_index_and_ttl_the_store_relies_on(client):
     described = client.describe_table(TableName=TABLE)["Table"]
 
-    (index,) = described["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == STATUS_INDEX
-    assert [(key["AttributeName"], key["KeyType"]) for key in index["KeySchema"]] == [
+    indexes = {index["IndexName"]: index for index in described["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {STATUS_INDEX, PENDING_INDEX}
+    assert [(key["AttributeName"], key["KeyType"]) for key in indexes[STATUS_INDEX]["KeySchema"]] == [
         ("statusShard", "HASH"),
+        ("jobId", "RANGE"),
+    ]
+    assert [(key["AttributeName"], key["KeyType"]) for key in indexes[PENDING_INDEX]["KeySchema"]] == [
+        ("pendingShard", "HASH"),
         ("jobId", "RANGE"),
     ]
     ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
@@ -178,27 +197,36 @@ def test_the_idempotency_record_is_not_a_job(client, store):
     assert [job.idempotency_key for job in store.list_jobs(None, 10, None)[0]] == ["order-42"]
 
 
-def test_delete_queued_job_removes_the_job_and_its_key(client, store):
-    # Given a job made with a key (whose message could not be sent)
+def test_a_job_whose_id_was_tombstoned_cannot_be_created(client, store):
+    # Given a claim that gave up on a message whose job was never written
+    assert store.write_tombstone(job_id(7), T0)
+
+    # When the API's write arrives late, it fails (its client gets 503) and writes nothing
+    with pytest.raises(EnqueueFailed):
+        store.create_job(make_job(job_id=job_id(7)))
+    with pytest.raises(EnqueueFailed):
+        store.create_job(make_job(job_id=job_id(7), idempotency_key="order-7"))
+
+    assert store.get_job(job_id(7)) is None
+    assert raw_item(client, store.idempotency_item_key("order-7")) is None
+
+
+def test_a_tombstone_is_not_written_over_a_job_and_expires(client, store):
+    job = created(store)
+
+    assert not store.write_tombstone(job.job_id, T0)
+    assert store.get_job(job.job_id) == job
+    assert store.write_tombstone(job_id(8), T0)
+    assert int(raw_item(client, job_id(8))["expiresAt"]["N"]) > T0.timestamp()
+
+
+def test_an_idempotency_key_is_looked_up_before_anything_is_sent(store):
     job = created(store, idempotency_key="order-42")
 
-    # When it is undone
-    store.delete_queued_job(job)
-
-    # Then both items are gone, and the key can make a new job
-    assert item_count(client) == 0
-    _, was_created = store.create_job(make_job(idempotency_key="order-42"))
-    assert was_created
-
-
-def test_delete_queued_job_leaves_a_job_that_was_claimed_meanwhile(store):
-    job = created(store, idempotency_key="order-42")
-    claim(store, job.job_id)
-
-    with pytest.raises(ClientError):
-        store.delete_queued_job(job)
-
-    assert store.get_job(job.job_id).status is JobStatus.IN_PROGRESS
+    assert store.job_for_idempotency_key("order-42", job.payload_hash) == job
+    assert store.job_for_idempotency_key("order-43", job.payload_hash) is None
+    with pytest.raises(IdempotencyConflict):
+        store.job_for_idempotency_key("order-42", "another hash")
 
 
 # --- claim --------------------------------------------------------------------------------
@@ -219,6 +247,7 @@ def test_a_job_is_claimed_once_and_a_second_claim_of_the_live_lease_is_refused(s
     assert first.job.lease_expires_at == T0.timestamp() + LEASE
     assert first.job.started_at == T0
     assert first.job.executions == ["run-1"]
+    assert (first.job.lease_message_id, first.job.lease_execution_id) == ("m-1", "run-1")
     assert not second.claimed
     assert second.job.lease_token == "token-1"
     assert store.get_job(job.job_id).lease_token == "token-1"
@@ -273,11 +302,11 @@ def test_finishing_writes_the_result_and_clears_the_lease(client, store):
 
     assert done.status is JobStatus.SUCCEEDED
     assert done.result == {"wordCount": 2, "score": 0.75}
-    assert (done.lease_token, done.lease_expires_at) == (None, None)
+    assert done.lease_expires_at is None
     assert done.finished_at == later(10)
     assert done.expires_at == int((later(10) + timedelta(days=30)).timestamp())
     item = raw_item(client, job.job_id)
-    assert "leaseToken" not in item
+    assert "leaseExpiresAt" not in item
     assert item["statusShard"]["S"].startswith("SUCCEEDED#")
 
 
@@ -319,7 +348,27 @@ def test_a_stale_lease_token_cannot_finish_the_job(store):
     assert current.result is None
 
 
-def test_a_finished_job_cannot_be_finished_again(store):
+def test_a_retried_finish_with_the_same_token_returns_the_job_as_written(store):
+    job = created(store)
+    claim(store, job.job_id, token="token-1")
+    first = store.finish_job(
+        job.job_id, lease_token="token-1", status=JobStatus.SUCCEEDED, result={"n": 1}, error=None, now=T0
+    )
+
+    again = store.finish_job(
+        job.job_id,
+        lease_token="token-1",
+        status=JobStatus.SUCCEEDED,
+        result={"n": 2},
+        error=None,
+        now=later(1),
+    )
+
+    assert again == first
+    assert store.get_job(job.job_id).result == {"n": 1}
+
+
+def test_a_finished_job_cannot_be_finished_again_by_another_token(store):
     job = created(store)
     claim(store, job.job_id, token="token-1")
     store.finish_job(
@@ -329,7 +378,7 @@ def test_a_finished_job_cannot_be_finished_again(store):
     with pytest.raises(LeaseLost, match="SUCCEEDED"):
         store.finish_job(
             job.job_id,
-            lease_token="token-1",
+            lease_token="token-2",
             status=JobStatus.FAILED,
             result=None,
             error=JobFailure(type="X", message="late"),
@@ -485,35 +534,74 @@ def test_failing_a_missing_job_as_abandoned_creates_nothing(client, store):
     assert item_count(client) == 0
 
 
-def test_stranded_jobs_are_found_and_marked_requeued_once(store):
-    # Given, 20 minutes after T0: an old QUEUED job, a fresh one, a long-dead worker's job and a live one
-    old = created(store, job_id=job_id(1))
-    fresh = created(store, job_id=job_id(2), created_at=later(19 * 60), updated_at=later(19 * 60))
-    dead = created(store, job_id=job_id(3))
-    claim(store, dead.job_id, at=T0)
-    live = created(store, job_id=job_id(4))
-    claim(store, live.job_id, at=later(19 * 60 + 30))
-    now = later(20 * 60)
+def test_a_redrive_is_counted_only_while_no_live_worker_holds_the_job(store):
+    queued = created(store, job_id=job_id(1))
+    held = created(store, job_id=job_id(2))
+    claim(store, held.job_id)
 
-    # When the stranded jobs are looked for (QUEUED for 15 minutes, lease expired 5 minutes ago)
-    stranded = store.find_stranded_jobs(
-        queued_before=now - timedelta(minutes=15), lease_expired_before=now - timedelta(minutes=5)
+    assert store.mark_redriven(queued.job_id, later(1)).redrives == 1
+    assert store.mark_redriven(held.job_id, later(LEASE - 1)) is None
+    assert store.mark_redriven(held.job_id, later(LEASE + 1)).redrives == 1
+
+
+# --- pending sends ------------------------------------------------------------------------
+
+
+def mark_pending(client: Any, store: DynamoJobStore, job: Job, at) -> None:
+    """What a writer that makes a job QUEUED before sending its message (rerun) does."""
+    marker = store.pending_send_marker(job.job_id, at)
+    client.update_item(
+        TableName=TABLE,
+        Key={"jobId": {"S": job.job_id}},
+        UpdateExpression="SET pendingSince = :since, pendingShard = :shard",
+        ExpressionAttributeValues=to_item(
+            {":since": marker["pendingSince"], ":shard": marker["pendingShard"]}
+        ),
     )
 
-    # Then the old QUEUED job and the dead worker's job are found, and each can be marked once
-    assert sorted(job.job_id for job in stranded) == [old.job_id, dead.job_id]
-    assert fresh.job_id not in {job.job_id for job in stranded}
-    assert [store.mark_requeued(job, now) for job in stranded] == [True, True]
-    assert [store.mark_requeued(job, now + timedelta(seconds=1)) for job in stranded] == [False, False]
-    assert store.get_job(old.job_id).updated_at == now
+
+def all_pending(store: DynamoJobStore, limit: int = 2) -> tuple[list[str], int]:
+    found: list[str] = []
+    cursor, calls = None, 0
+    while True:
+        page, cursor = store.pending_sends(cursor, limit)
+        calls += 1
+        found += [pending.job_id for pending in page]
+        if cursor is None:
+            return found, calls
 
 
-def test_a_stranded_job_that_changed_since_it_was_found_is_not_marked(store):
-    job = created(store)
-    (found,) = store.find_stranded_jobs(queued_before=later(3600), lease_expired_before=later(3600))
-    claim(store, job.job_id, at=later(10))
+def test_only_jobs_marked_pending_are_in_the_pending_index_and_a_walk_visits_each_once(client, store):
+    jobs = [created(store, job_id=job_id(n)) for n in range(9)]
+    for job in jobs[:5]:
+        mark_pending(client, store, job, T0)
 
-    assert not store.mark_requeued(found, later(3600))
+    found, calls = all_pending(store, limit=2)
+
+    assert sorted(found) == sorted(job.job_id for job in jobs[:5])
+    assert calls >= SHARDS  # every shard is walked, a page at a time
+
+
+def test_the_claim_and_a_cleared_send_remove_the_pending_marker(client, store):
+    claimed, sent, resent = (created(store, job_id=job_id(n)) for n in range(3))
+    for job in (claimed, sent, resent):
+        mark_pending(client, store, job, T0)
+
+    claim(store, claimed.job_id)
+    store.clear_pending_send(sent.job_id, int(T0.timestamp()))
+    store.clear_pending_send(resent.job_id, int(T0.timestamp()) - 1)  # a newer marker: kept
+
+    assert all_pending(store)[0] == [resent.job_id]
+    assert "pendingShard" not in raw_item(client, claimed.job_id)
+
+
+def test_the_sweep_cursor_is_kept_between_runs(store):
+    assert store.sweep_cursor() is None
+    store.save_sweep_cursor("2|" + job_id(5))
+    assert store.sweep_cursor() == "2|" + job_id(5)
+    store.save_sweep_cursor(None)
+    assert store.sweep_cursor() is None
+    assert store.get_job("sweep#pending") is None
 
 
 def test_record_execution_remembers_executions_up_to_a_cap(store):

@@ -12,10 +12,12 @@ from cloudqueue import errors
 from cloudqueue.errors import JobError, LeaseLost, PermanentJobError, TransientJobError
 from cloudqueue.handlers import claim, dead_letter, finalize, process, requeue
 from cloudqueue.models import JobStatus, utc_now
+from cloudqueue_local.template import load_template
 from tests.fakes import (
     FakeJobQueue,
     FakeJobStore,
     FakeLambdaContext,
+    FakePoisonMessages,
     claim_event,
     execution_arn,
     finalize_event,
@@ -29,7 +31,7 @@ from tests.fakes import (
     sqs_record,
 )
 
-ASL = Path(__file__).resolve().parents[2] / "statemachine" / "jobs.asl.json"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 LEASE_SECONDS = 120
 
 
@@ -38,13 +40,17 @@ def environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TABLE_NAME", "cloudqueue-jobs")
     monkeypatch.setenv("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-jobs")
     monkeypatch.setenv("LEASE_SECONDS", str(LEASE_SECONDS))
-    monkeypatch.setenv("STALE_QUEUED_SECONDS", "900")
-    monkeypatch.setenv("LEASE_GRACE_SECONDS", "300")
-    claim.settings.cache_clear()
-    requeue.settings.cache_clear()
+    monkeypatch.setenv("SUBMIT_GRACE_SECONDS", "15")
+    monkeypatch.setenv(
+        "POISON_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-poison"
+    )
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+    cached = (claim.settings, requeue.settings, dead_letter.settings)
+    for settings in cached:
+        settings.cache_clear()
     yield
-    claim.settings.cache_clear()
-    requeue.settings.cache_clear()
+    for settings in cached:
+        settings.cache_clear()
 
 
 # --- claim --------------------------------------------------------------------------------
@@ -127,17 +133,17 @@ def test_the_process_handler_raises_permanent_job_error_for_the_state_machine_to
 
 def test_every_error_name_the_state_machine_matches_is_an_error_the_handlers_raise():
     # Given the names the ASL's Retry and Catch fields match, besides the States.* and Lambda.* ones
-    definition = json.loads(ASL.read_text())
+    definition = json.loads(load_template(TEMPLATE).state_machines["JobStateMachine"].definition)
     matched = {
         name
         for state in definition["States"].values()
         for rule in state.get("Retry", []) + state.get("Catch", [])
         for name in rule["ErrorEquals"]
-        if not name.startswith(("States.", "Lambda."))
+        if not name.startswith(("States.", "Lambda.", "Sandbox."))
     }
 
     # Then each is a job error class in cloudqueue.errors, so a rename breaks this test
-    assert matched == {"JobLeased", "TransientJobError", "LeaseLost"}
+    assert matched == {"JobLeased", "JobNotYetWritten", "TransientJobError", "LeaseLost"}
     assert all(issubclass(getattr(errors, name), JobError) for name in matched)
 
 
@@ -194,16 +200,37 @@ def test_the_finalize_handler_raises_lease_lost_for_a_stale_token():
 # --- dead letters -------------------------------------------------------------------------
 
 
-def test_the_dead_letter_handler_fails_the_jobs_of_dead_letters():
-    job = make_job()
+def dead_letters(event, store, queue=None, poison=None):
+    return dead_letter.handler(
+        event,
+        FakeLambdaContext(),
+        store=store,
+        queue=queue or FakeJobQueue(),
+        poison=poison or FakePoisonMessages(),
+    )
+
+
+def test_the_dead_letter_handler_fails_a_job_claimed_max_receive_count_times():
+    job = make_job(status=JobStatus.IN_PROGRESS, attempts=3, lease_token="t", lease_expires_at=0.0)
     store = FakeJobStore(job)
 
-    response = dead_letter.handler(sqs_event([job_message(job.job_id)]), FakeLambdaContext(), store=store)
+    response = dead_letters(sqs_event([job_message(job.job_id)]), store)
 
     assert response == {"batchItemFailures": []}
     stored = store.get_job(job.job_id)
     assert stored.status is JobStatus.FAILED
     assert "received 3 times" in stored.error.message
+
+
+def test_the_dead_letter_handler_redrives_a_job_with_claims_left():
+    job = make_job()
+    store, queue = FakeJobStore(job), FakeJobQueue()
+
+    response = dead_letters(sqs_event([job_message(job.job_id)]), store, queue)
+
+    assert response == {"batchItemFailures": []}  # the dead letter is deleted; the fresh message runs it
+    assert queue.sent == [job.job_id]
+    assert store.get_job(job.job_id).status is JobStatus.QUEUED
 
 
 def test_the_dead_letter_handler_keeps_the_message_of_a_live_leased_job():
@@ -214,13 +241,13 @@ def test_the_dead_letter_handler_keeps_the_message_of_a_live_leased_job():
         lease_token="t",
         lease_expires_at=(utc_now() + timedelta(minutes=5)).timestamp(),
     )
-    abandoned = make_job(job_id=job_id(2))
+    abandoned = make_job(job_id=job_id(2), attempts=3)
     store = FakeJobStore(leased, abandoned)
     leased_record = sqs_record(job_message(leased.job_id), receive_count=3)
     event = {"Records": [leased_record, sqs_record(job_message(abandoned.job_id), receive_count=3)]}
 
     # When the dead-letter handler runs
-    response = dead_letter.handler(event, FakeLambdaContext(), store=store)
+    response = dead_letters(event, store)
 
     # Then it reports the leased job's message as failed (SQS keeps it) and fails the other job
     assert response == {"batchItemFailures": [{"itemIdentifier": leased_record["messageId"]}]}
@@ -236,37 +263,56 @@ def test_a_batch_of_only_live_leased_jobs_is_reported_not_raised():
     )
     event = sqs_event([job_message(leased.job_id)])
 
-    response = dead_letter.handler(event, FakeLambdaContext(), store=FakeJobStore(leased))
+    response = dead_letters(event, FakeJobStore(leased))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
 
 
-def test_the_dead_letter_handler_drops_unreadable_dead_letters():
-    store = FakeJobStore(make_job())
+def test_the_dead_letter_handler_keeps_poison_messages_for_an_operator():
+    store, poison = FakeJobStore(make_job()), FakePoisonMessages()
     before = store.snapshot()
+    event = sqs_event(["<not json>", job_message(job_id(404))], receive_count=4)
 
-    response = dead_letter.handler(
-        sqs_event(["<not json>", job_message(job_id(404))]), FakeLambdaContext(), store=store
-    )
+    response = dead_letters(event, store, poison=poison)
 
+    # moved to the poison-message queue (nothing consumes it), then deleted from the DLQ
     assert response == {"batchItemFailures": []}
+    assert [(kept["body"], kept["receiveCount"]) for kept in poison.kept] == [
+        ("<not json>", 4),
+        (job_message(job_id(404)), 4),
+    ]
+    assert [kept["messageId"] for kept in poison.kept] == [record["messageId"] for record in event["Records"]]
     assert store.snapshot() == before
+
+
+def test_a_poison_message_that_cannot_be_kept_stays_in_the_dead_letter_queue():
+    class Unavailable(FakePoisonMessages):
+        def keep(self, body, **kwargs):
+            raise ConnectionError("SQS is unreachable")
+
+    event = sqs_event(["<not json>"])
+
+    response = dead_letters(event, FakeJobStore(), poison=Unavailable())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
 
 
 # --- requeue ------------------------------------------------------------------------------
 
 
-def test_the_requeue_handler_sends_each_stranded_job_once():
-    # Given a job QUEUED 20 minutes ago (stale after 15) and one QUEUED just now
-    stale = make_job(job_id=job_id(1), updated_at=utc_now() - timedelta(minutes=20))
-    fresh = make_job(job_id=job_id(2), updated_at=utc_now())
-    store, queue = FakeJobStore(stale, fresh), FakeJobQueue()
+def test_the_requeue_handler_sends_overdue_pending_sends_once_and_never_a_waiting_backlog():
+    # Given a backlog job QUEUED a day ago (its message waits), a job whose send is 20 s
+    # overdue, and one whose writer is still about to send
+    backlog = make_job(job_id=job_id(1), updated_at=utc_now() - timedelta(days=1))
+    overdue = make_job(job_id=job_id(2), pending_since=int(utc_now().timestamp()) - 20)
+    sending = make_job(job_id=job_id(3), pending_since=int(utc_now().timestamp()))
+    store, queue = FakeJobStore(backlog, overdue, sending), FakeJobQueue()
 
     # When the scheduled sweep runs twice
     first = requeue.handler(schedule_event(), FakeLambdaContext(), store=store, queue=queue)
     second = requeue.handler(schedule_event(), FakeLambdaContext(), store=store, queue=queue)
 
-    # Then only the stale job was sent, once
-    assert first == {"requeued": [stale.job_id], "skipped": []}
-    assert second == {"requeued": [], "skipped": []}
-    assert queue.sent == [stale.job_id]
+    # Then only the overdue job was sent, once
+    assert (first["sent"], first["waiting"], first["finishedPass"]) == ([overdue.job_id], 1, True)
+    assert second["sent"] == []
+    assert queue.sent == [overdue.job_id]

@@ -1,4 +1,4 @@
-"""No job lost, none stuck: dead-lettered jobs end FAILED, stranded jobs are sent again."""
+"""No job lost, none stuck, no backlog multiplied: the dead-letter consumer and the sweeper."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from cloudqueue.models import Job, JobStatus
-from cloudqueue.recovery import DEAD_LETTERED, fail_dead_lettered_job, requeue_stranded_jobs
+from cloudqueue.recovery import DEAD_LETTERED, DeadLetterAction, handle_dead_letter, send_pending_jobs
 from tests.fakes import (
     T0,
     FakeJobQueue,
@@ -19,226 +19,216 @@ from tests.fakes import (
     make_job,
 )
 
-QUEUED_FOR = timedelta(minutes=15)
-LEASE_GRACE = timedelta(minutes=5)
+MAX_RECEIVES = 3
+GRACE = timedelta(seconds=15)
 
 
-def dead_letter(store: FakeJobStore, body: str, *, at: datetime = T0, receive_count: int = 3):
-    return fail_dead_lettered_job(body, receive_count=receive_count, store=store, now=at)
+def dead_letter(
+    store: FakeJobStore,
+    body: str,
+    *,
+    at: datetime = T0,
+    receive_count: int = 3,
+    queue: FakeJobQueue | None = None,
+):
+    return handle_dead_letter(
+        body,
+        receive_count=receive_count,
+        store=store,
+        queue=queue or FakeJobQueue(),
+        now=at,
+        max_receive_count=MAX_RECEIVES,
+    )
 
 
-def sweep(store: FakeJobStore, queue: FakeJobQueue, *, at: datetime):
-    return requeue_stranded_jobs(
-        store=store, queue=queue, now=at, queued_for=QUEUED_FOR, lease_expired_for=LEASE_GRACE
+def sweep(
+    store: FakeJobStore, queue: FakeJobQueue, *, at: datetime, max_pages: int = 10, page_size: int = 10
+):
+    return send_pending_jobs(
+        store=store,
+        queue=queue,
+        now=at,
+        grace=GRACE,
+        page_size=page_size,
+        max_pages=max_pages,
+        time_left=lambda: 60.0,
+    )
+
+
+def leased(job: Job, *, expires_at: datetime, attempts: int = 1) -> Job:
+    return job.model_copy(
+        update={
+            "status": JobStatus.IN_PROGRESS,
+            "attempts": attempts,
+            "lease_token": "t",
+            "lease_expires_at": expires_at.timestamp(),
+        }
     )
 
 
 # --- dead letters -------------------------------------------------------------------------
 
 
-def test_a_dead_lettered_queued_job_is_failed_saying_why():
-    # Given a job that never got claimed
+def test_a_dead_lettered_job_that_was_never_claimed_is_redriven_once():
     job = make_job()
-    store = FakeJobStore(job)
+    store, queue = FakeJobStore(job), FakeJobQueue()
 
-    # When its message arrives from the dead-letter queue after 3 receives
-    outcome = dead_letter(store, job_message(job.job_id), receive_count=3, at=later(60))
+    outcome = dead_letter(store, job_message(job.job_id), queue=queue)
 
-    # Then the job FAILED with a DeadLettered error that says what happened
-    stored = store.get_job(job.job_id)
-    assert outcome.failed
-    assert not outcome.retry_later
-    assert stored.status is JobStatus.FAILED
-    assert stored.error.type == DEAD_LETTERED
-    assert "received 3 times" in stored.error.message
-    assert "dead-letter queue" in stored.error.message
-    assert stored.finished_at == later(60)
-
-
-def test_a_dead_lettered_job_whose_lease_expired_is_failed():
-    job = make_job(status=JobStatus.IN_PROGRESS, lease_token="t", lease_expires_at=later(30).timestamp())
-    store = FakeJobStore(job)
-
-    outcome = dead_letter(store, job_message(job.job_id), at=later(31))
-
-    stored = store.get_job(job.job_id)
-    assert outcome.failed
-    assert stored.status is JobStatus.FAILED
-    assert stored.lease_token is None
-
-
-def test_a_dead_lettered_job_a_live_worker_holds_is_left_and_looked_at_later():
-    # Given a worker that is still working on the job
-    job = make_job(status=JobStatus.IN_PROGRESS, lease_token="t", lease_expires_at=later(30).timestamp())
-    store = FakeJobStore(job)
-    before = store.snapshot()
-
-    # When its (older) message is dead-lettered meanwhile
-    outcome = dead_letter(store, job_message(job.job_id), at=later(10))
-
-    # Then the job is not failed under its worker; the caller should keep the message
-    assert not outcome.failed
-    assert outcome.retry_later
-    assert outcome.job_id == job.job_id
-    assert store.snapshot() == before
-
-
-def test_a_dead_lettered_job_that_already_finished_is_left_alone():
-    job = make_job(status=JobStatus.SUCCEEDED, result={"ok": True})
-    store = FakeJobStore(job)
-    before = store.snapshot()
-
-    outcome = dead_letter(store, job_message(job.job_id))
-
-    assert not outcome.failed
-    assert not outcome.retry_later
-    assert "SUCCEEDED" in outcome.reason
-    assert store.snapshot() == before
-
-
-def test_an_unreadable_dead_letter_is_dropped_without_touching_any_job():
-    store = FakeJobStore(make_job())
-    before = store.snapshot()
-
-    outcome = dead_letter(store, "definitely not a job message")
-
-    assert outcome.job_id is None
-    assert not outcome.failed
-    assert not outcome.retry_later
-    assert store.snapshot() == before
-
-
-def test_a_dead_letter_for_a_job_that_does_not_exist_needs_nothing():
-    outcome = dead_letter(FakeJobStore(), job_message(job_id(9)))
-
-    assert (outcome.job_id, outcome.failed, outcome.retry_later) == (job_id(9), False, False)
-    assert outcome.reason == "no such job"
-
-
-# --- stranded jobs ------------------------------------------------------------------------
-
-
-def stranded_world() -> tuple[FakeJobStore, dict[str, Job]]:
-    """One job of each kind, as seen 20 minutes after T0."""
-    jobs = {
-        "old queued": make_job(job_id=job_id(1)),
-        "fresh queued": make_job(job_id=job_id(2), updated_at=later(19 * 60)),
-        "dead worker": make_job(
-            job_id=job_id(3),
-            status=JobStatus.IN_PROGRESS,
-            lease_token="t",
-            lease_expires_at=later(60).timestamp(),
-        ),
-        "just expired": make_job(
-            job_id=job_id(4),
-            status=JobStatus.IN_PROGRESS,
-            lease_token="t",
-            lease_expires_at=later(19 * 60).timestamp(),
-        ),
-        "live worker": make_job(
-            job_id=job_id(5),
-            status=JobStatus.IN_PROGRESS,
-            lease_token="t",
-            lease_expires_at=later(21 * 60).timestamp(),
-        ),
-        "succeeded": make_job(job_id=job_id(6), status=JobStatus.SUCCEEDED),
-        "cancelled": make_job(job_id=job_id(7), status=JobStatus.CANCELLED),
-    }
-    return FakeJobStore(*jobs.values()), jobs
-
-
-def test_stranded_jobs_are_sent_again_once_each():
-    # Given a job QUEUED 20 minutes ago and a job whose lease expired 19 minutes ago, among others
-    store, jobs = stranded_world()
-    queue = FakeJobQueue()
-
-    # When the sweep runs
-    report = sweep(store, queue, at=later(20 * 60))
-
-    # Then exactly those two are sent, once each
-    expected = sorted([jobs["old queued"].job_id, jobs["dead worker"].job_id])
-    assert sorted(queue.sent) == expected
-    assert sorted(report.requeued) == expected
-    assert report.skipped == []
-
-
-def test_a_second_sweep_right_after_sends_nothing_for_the_queued_job():
-    store, jobs = stranded_world()
-    queue = FakeJobQueue()
-    sweep(store, queue, at=later(20 * 60))
-    queue.sent.clear()
-
-    sweep(store, queue, at=later(20 * 60 + 1))
-
-    assert jobs["old queued"].job_id not in queue.sent
-
-
-class ChangingStore(FakeJobStore):
-    """A store in which something else happens to the jobs between the scan and the requeue."""
-
-    def __init__(self, *jobs: Job, meanwhile) -> None:
-        super().__init__(*jobs)
-        self.meanwhile = meanwhile
-
-    def find_stranded_jobs(self, **kwargs) -> list[Job]:
-        found = super().find_stranded_jobs(**kwargs)
-        self.meanwhile(self)
-        return found
-
-
-def test_a_stranded_job_that_changed_since_the_scan_is_skipped():
-    # Given a stranded QUEUED job that a worker claims right after the sweep found it
-    job = make_job()
-    store = ChangingStore(
-        job,
-        meanwhile=lambda store: store.claim_job(
-            job.job_id, execution_id="late", lease_token="t", now=later(20 * 60), lease_seconds=60
-        ),
-    )
-    queue = FakeJobQueue()
-
-    # When the sweep goes on
-    report = sweep(store, queue, at=later(20 * 60))
-
-    # Then it sends nothing for it
-    assert queue.sent == []
-    assert report.skipped == [job.job_id]
-
-
-def _same_data(store: FakeJobStore) -> FakeJobStore:
-    """The same jobs seen through a plain store (one that does not run ``meanwhile`` again)."""
-    plain = FakeJobStore()
-    plain.jobs, plain.keys = store.jobs, store.keys
-    return plain
-
-
-def test_two_overlapping_sweeps_send_one_message():
-    # Given a stranded job, and a second sweep that runs while the first is between scan and send
-    job = make_job()
-    other_queue = FakeJobQueue()
-    store = ChangingStore(
-        job, meanwhile=lambda store: sweep(_same_data(store), other_queue, at=later(20 * 60))
-    )
-    queue = FakeJobQueue()
-
-    # When the first sweep goes on
-    sweep(store, queue, at=later(20 * 60))
-
-    # Then between them the job was sent once
-    assert queue.sent + other_queue.sent == [job.job_id]
-
-
-def test_a_job_whose_send_failed_is_sent_by_a_later_sweep():
-    # Given a stranded job and a queue that is down
-    job = make_job()
-    store = FakeJobStore(job)
-    queue = FakeJobQueue(fail=True)
-
-    # When a sweep runs, the send error surfaces (the scheduled invocation fails)
-    with pytest.raises(QueueUnavailable):
-        sweep(store, queue, at=later(20 * 60))
-
-    # Then once the queue is back, a later sweep sends the job: it is late, not lost
-    queue.fail = False
-    sweep(store, queue, at=later(20 * 60) + QUEUED_FOR + timedelta(seconds=1))
+    assert outcome.action is DeadLetterAction.REDRIVEN
     assert queue.sent == [job.job_id]
+    assert store.get_job(job.job_id).redrives == 1
+    assert store.get_job(job.job_id).status is JobStatus.QUEUED
+
+
+def test_a_dead_lettered_job_whose_worker_died_is_redriven_while_claims_remain():
+    job = leased(make_job(), expires_at=later(-1), attempts=2)
+    store, queue = FakeJobStore(job), FakeJobQueue()
+
+    outcome = dead_letter(store, job_message(job.job_id), queue=queue)
+
+    assert outcome.action is DeadLetterAction.REDRIVEN
+    assert queue.sent == [job.job_id]
+
+
+def test_a_dead_lettered_job_claimed_max_receive_count_times_is_failed_saying_why():
+    job = leased(make_job(), expires_at=later(-1), attempts=MAX_RECEIVES)
+    store, queue = FakeJobStore(job), FakeJobQueue()
+
+    outcome = dead_letter(store, job_message(job.job_id), queue=queue, receive_count=3)
+
+    assert outcome.action is DeadLetterAction.FAILED
+    assert queue.sent == []
+    failed = store.get_job(job.job_id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error.type == DEAD_LETTERED
+    assert "received 3 times" in failed.error.message and "claimed 3 times" in failed.error.message
+    assert failed.lease_token is None
+
+
+def test_a_job_redriven_max_receive_count_times_is_failed_not_redriven_forever():
+    job = make_job(redrives=MAX_RECEIVES)
+    store, queue = FakeJobStore(job), FakeJobQueue()
+
+    assert dead_letter(store, job_message(job.job_id), queue=queue).action is DeadLetterAction.FAILED
+    assert queue.sent == []
+
+
+def test_a_dead_lettered_job_a_live_worker_holds_is_kept_and_looked_at_later():
+    job = leased(make_job(), expires_at=later(60), attempts=MAX_RECEIVES)
+    store, queue = FakeJobStore(job), FakeJobQueue()
+    before = store.snapshot()
+
+    outcome = dead_letter(store, job_message(job.job_id), queue=queue)
+
+    assert outcome.action is DeadLetterAction.KEEP
+    assert store.snapshot() == before and queue.sent == []
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
+def test_a_dead_lettered_job_that_already_finished_is_consumed(status):
+    job = make_job(status=status)
+    store, queue = FakeJobStore(job), FakeJobQueue()
+    before = store.snapshot()
+
+    outcome = dead_letter(store, job_message(job.job_id), queue=queue)
+
+    assert outcome.action is DeadLetterAction.CONSUMED
+    assert store.snapshot() == before and queue.sent == []
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", '{"jobId": "idem#abc"}', '{"other": 1}', job_message(job_id(404))]
+)
+def test_a_dead_letter_naming_no_job_is_poison_and_touches_nothing(body):
+    store, queue = FakeJobStore(make_job()), FakeJobQueue()
+    before = store.snapshot()
+
+    outcome = dead_letter(store, body, queue=queue)
+
+    assert outcome.action is DeadLetterAction.POISON
+    assert store.snapshot() == before and queue.sent == []
+
+
+def test_a_redrive_whose_send_fails_raises_so_the_dead_letter_is_kept():
+    job = make_job()
+    store = FakeJobStore(job)
+
+    with pytest.raises(QueueUnavailable):
+        dead_letter(store, job_message(job.job_id), queue=FakeJobQueue(fail=True))
+
+
+# --- the sweeper: pending sends only --------------------------------------------------------
+
+
+def pending(n: int, *, since: datetime, status: JobStatus = JobStatus.QUEUED) -> Job:
+    return make_job(job_id=job_id(n), status=status, pending_since=int(since.timestamp()))
+
+
+def test_a_queued_job_without_a_pending_marker_is_never_sent_however_old():
+    # Given a backlog: jobs QUEUED a day ago whose messages wait in the queue.
+    store, queue = FakeJobStore(*(make_job(job_id=job_id(n)) for n in range(5))), FakeJobQueue()
+
+    report = sweep(store, queue, at=later(86_400))
+
+    assert queue.sent == [] and report.sent == []
+
+
+def test_a_pending_send_older_than_the_grace_is_sent_once_and_its_marker_removed():
+    store, queue = FakeJobStore(pending(1, since=T0)), FakeJobQueue()
+
+    first = sweep(store, queue, at=later(16))
+    second = sweep(store, queue, at=later(17))
+
+    assert first.sent == [job_id(1)] and second.sent == []
+    assert queue.sent == [job_id(1)]
+    assert store.get_job(job_id(1)).pending_since is None
+
+
+def test_a_pending_send_within_the_grace_is_left_to_its_writer():
+    store, queue = FakeJobStore(pending(1, since=T0)), FakeJobQueue()
+
+    report = sweep(store, queue, at=later(5))
+
+    assert queue.sent == [] and report.waiting == 1
+    assert store.get_job(job_id(1)).pending_since is not None
+
+
+def test_a_pending_marker_on_a_job_that_left_queued_is_cleared_without_a_send():
+    store, queue = FakeJobStore(pending(1, since=T0, status=JobStatus.CANCELLED)), FakeJobQueue()
+
+    report = sweep(store, queue, at=later(60))
+
+    assert queue.sent == [] and report.cleared == [job_id(1)]
+
+
+def test_one_sweep_reads_a_bounded_number_of_pages_and_the_next_resumes_where_it_stopped():
+    store, queue = FakeJobStore(*(pending(n, since=T0) for n in range(10))), FakeJobQueue()
+
+    first = sweep(store, queue, at=later(60), max_pages=2, page_size=3)
+    assert first.pages == 2 and len(first.sent) == 6 and not first.finished_pass
+    second = sweep(store, queue, at=later(60), max_pages=2, page_size=3)
+
+    assert second.finished_pass
+    assert queue.sent == [job_id(n) for n in range(10)]
+
+
+def test_a_sweep_stops_when_its_time_is_up_and_keeps_its_place():
+    store, queue = FakeJobStore(*(pending(n, since=T0) for n in range(4))), FakeJobQueue()
+
+    report = send_pending_jobs(
+        store=store, queue=queue, now=later(60), grace=GRACE, page_size=2, max_pages=10, time_left=lambda: 0.0
+    )
+
+    assert report.pages == 0 and queue.sent == []
+
+
+def test_a_pending_job_whose_send_fails_keeps_its_marker_for_the_next_sweep():
+    store = FakeJobStore(pending(1, since=T0))
+
+    with pytest.raises(QueueUnavailable):
+        sweep(store, FakeJobQueue(fail=True), at=later(60))
+    queue = FakeJobQueue()
+    sweep(store, queue, at=later(61))
+
+    assert queue.sent == [job_id(1)]

@@ -24,17 +24,19 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 from cfnlint.api import lint_file
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from cloudqueue import errors
 from cloudqueue.api_models import SubmitJobRequest
 from cloudqueue.handlers.api import app as api_resolver
 from cloudqueue.handlers.process import handler as process_handler
 from cloudqueue.jobs import JOB_ID_PATTERN
-from cloudqueue.jobtypes import JOB_TYPES
+from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import ClaimRequest, FinalizeRequest, ProcessRequest
 from cloudqueue.workflow import parse_job_message
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, read_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, load_template, read_template
+from cloudqueue_local.timing import TimingError, check_timing, retrier_backoff, timing_summary, worst_path
+from tests.conftest import TEST_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -47,7 +49,9 @@ DEFINITION_PATH = ROOT / STATE_MACHINE["Properties"]["DefinitionUri"]
 # IAM resources as the template writes them (see ``resource_label``).
 TABLE = "!GetAtt JobsTable.Arn"
 INDEX = "!Sub ${JobsTable.Arn}/index/ByStatus"
+PENDING_INDEX = "!Sub ${JobsTable.Arn}/index/PendingSends"
 QUEUE = "!GetAtt JobQueue.Arn"
+POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
 LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
 WORKFLOW = "!Ref JobStateMachine"
 
@@ -63,13 +67,20 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("logs:FilterLogEvents", LOG_GROUP),
         ("states:DescribeStateMachine", WORKFLOW),
     },
-    "ClaimFunction": {("dynamodb:UpdateItem", TABLE)},
+    "ClaimFunction": {("dynamodb:UpdateItem", TABLE), ("dynamodb:PutItem", TABLE)},  # PutItem: tombstones
     "ProcessFunction": set(),
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
-    "DeadLetterFunction": {("dynamodb:UpdateItem", TABLE), ("dynamodb:GetItem", TABLE)},
-    "RequeueFunction": {
-        ("dynamodb:Query", INDEX),
+    "DeadLetterFunction": {
         ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:GetItem", TABLE),
+        ("sqs:SendMessage", QUEUE),  # redrive
+        ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job
+    },
+    "RequeueFunction": {
+        ("dynamodb:Query", PENDING_INDEX),
+        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:GetItem", TABLE),  # the sweep's cursor
+        ("dynamodb:PutItem", TABLE),
         ("sqs:SendMessage", QUEUE),
     },
 }
@@ -96,6 +107,7 @@ LAMBDA_SERVICE_ERRORS = frozenset(
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
+        "Lambda.ClientExecutionTimeoutException",
     }
 )
 
@@ -190,7 +202,7 @@ def is_log_delivery(owner: str, statement: dict[str, Any]) -> bool:
 def scoped_resources() -> set[str]:
     """What functions and roles may name: table, its indexes, job queue, log group, workflow."""
     indexes = RESOURCES["JobsTable"]["Properties"].get("GlobalSecondaryIndexes", [])
-    return {TABLE, QUEUE, LOG_GROUP, WORKFLOW} | {
+    return {TABLE, QUEUE, POISON_QUEUE, LOG_GROUP, WORKFLOW} | {
         f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes
     }
 
@@ -344,7 +356,9 @@ def test_the_state_machine_may_invoke_only_its_three_task_functions() -> None:
 
     # When they are compared with the functions its definition runs
     substituted = {
-        value["Fn::GetAtt"][0] for value in STATE_MACHINE["Properties"]["DefinitionSubstitutions"].values()
+        value["Fn::GetAtt"][0]
+        for value in STATE_MACHINE["Properties"]["DefinitionSubstitutions"].values()
+        if "Fn::GetAtt" in value
     }
 
     # Then it may invoke those three and no other, and holds no other policy template or managed policy
@@ -358,7 +372,8 @@ def test_the_state_machine_may_invoke_only_its_three_task_functions() -> None:
 
 @pytest.fixture(scope="module")
 def definition() -> dict[str, Any]:
-    return json.loads(DEFINITION_PATH.read_text())
+    """The definition as CloudFormation makes it: its DefinitionSubstitutions filled in."""
+    return json.loads(load_template(TEMPLATE_PATH).state_machines["JobStateMachine"].definition)
 
 
 def all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -399,9 +414,11 @@ def test_every_placeholder_in_the_definition_has_a_substitution_and_vice_versa()
 
 def test_each_task_invokes_the_function_of_its_step(definition: dict[str, Any]) -> None:
     # Given the ARN each Task's FunctionName is substituted with
-    substitutions = STATE_MACHINE["Properties"]["DefinitionSubstitutions"]
-    placeholders = {name: state["Parameters"]["FunctionName"] for name, state in tasks(definition).items()}
-    invoked = {name: substitutions[text.strip("${}")]["Fn::GetAtt"][0] for name, text in placeholders.items()}
+    template = load_template(TEMPLATE_PATH)
+    invoked = {
+        name: template.function_by_arn_or_name(state["Parameters"]["FunctionName"]).logical_id
+        for name, state in tasks(definition).items()
+    }
 
     # Then claim, process and both finalize steps reach their own functions
     assert invoked == {
@@ -463,42 +480,124 @@ def test_error_names_the_workflow_matches_are_job_error_classes(definition: dict
         for _, state in all_states(definition["States"])
         for handler in [*state.get("Retry", []), *state.get("Catch", [])]
         for error in handler["ErrorEquals"]
-        if not error.startswith(("States.", "Lambda."))
+        if not error.startswith(("States.", "Lambda.", "Sandbox."))
     }
 
     # Then each is the name of an exception class the handlers raise (cloudqueue.errors)
     unknown = {name for name in names if not isinstance(getattr(errors, name, None), type)}
     assert unknown == set()
     assert all(issubclass(getattr(errors, name), errors.JobError) for name in names)
-    assert names >= {"TransientJobError", "JobLeased", "LeaseLost"}
+    assert names >= {"TransientJobError", "JobLeased", "LeaseLost", "JobNotYetWritten"}
+
+
+def test_every_task_invokes_lambda_in_the_stacks_own_partition() -> None:
+    # Given the raw definition (before CloudFormation fills it in)
+    raw = DEFINITION_PATH.read_text()
+
+    # Then no ARN hard-codes the aws partition: aws-cn and aws-us-gov deploy too
+    assert "arn:aws:" not in raw
+    assert raw.count("arn:${Partition}:states:::lambda:invoke") == 4
+    assert STATE_MACHINE["Properties"]["DefinitionSubstitutions"]["Partition"] == {"Ref": "AWS::Partition"}
+
+
+def test_the_process_step_retries_its_own_timeout_a_bounded_number_of_times(
+    definition: dict[str, Any],
+) -> None:
+    process = tasks(definition)["ProcessJob"]
+    (timeouts,) = [retrier for retrier in process["Retry"] if "Sandbox.Timedout" in retrier["ErrorEquals"]]
+
+    # An injected or passing Lambda timeout does not fail the job at once; a job that always
+    # runs past its timeout fails after these retries (RecordFailure, via States.ALL).
+    assert 1 <= timeouts["MaxAttempts"] <= 3
+    assert caught(process)["States.ALL"] == "RecordFailure"
 
 
 # --- timing ----------------------------------------------------------------------------------
 
 
-def parameter_defaults() -> dict[str, int]:
-    return {
-        name: int(declaration["Default"])
-        for name, declaration in TEMPLATE["Parameters"].items()
-        if declaration["Type"] == "Number"
-    }
+def test_the_workflow_timeout_comes_from_the_template(definition: dict[str, Any]) -> None:
+    assert definition["TimeoutSeconds"] == int(TEMPLATE["Parameters"]["WorkflowTimeoutSeconds"]["Default"])
+    assert '"TimeoutSeconds": ${WorkflowTimeoutSeconds}' in DEFINITION_PATH.read_text()
 
 
-def test_a_redelivered_message_finds_the_dead_workers_lease_expired(definition: dict[str, Any]) -> None:
-    # Given the default visibility timeout, lease and the workflow's own timeout
-    defaults = parameter_defaults()
-    visibility, lease = defaults["VisibilityTimeoutSeconds"], defaults["LeaseSeconds"]
-    workflow_timeout = definition["TimeoutSeconds"]
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, LOCAL_PARAMETER_OVERRIDES, LOCAL_PARAMETER_OVERRIDES | TEST_PARAMETERS],
+    ids=["defaults", "local", "tests"],
+)
+def test_every_configuration_keeps_the_timing_order_and_fits_the_worst_case(
+    overrides: dict[str, str],
+) -> None:
+    # Given the template with the deployed, the local or the test stack's parameters
+    template = load_template(TEMPLATE_PATH, overrides)
+    values = {name: int(template.parameters[name]) for name in TIMING_PARAMETERS}
+    figures = timing_summary(template)
 
-    # Then no live worker outlives its lease, and the lease expires before SQS redelivers
-    assert visibility > lease >= workflow_timeout
-    # An Express execution started by a Pipe is cut at 5 minutes anyway.
-    assert workflow_timeout <= 300
+    # Then the order holds, and the state machine's worst case fits in its timeout
+    check_timing(template)
+    assert values["ProcessTimeoutSeconds"] < values["WorkflowTimeoutSeconds"] <= values["LeaseSeconds"]
+    assert values["LeaseSeconds"] + figures["receiveToClaimSeconds"] < values["VisibilityTimeoutSeconds"]
+    assert figures["worstCaseSeconds"] <= values["WorkflowTimeoutSeconds"] <= 300
+    assert template.functions["ProcessFunction"].timeout == values["ProcessTimeoutSeconds"]
 
 
-def test_the_local_stacks_short_settings_keep_the_lease_below_the_visibility_timeout() -> None:
-    overrides = LOCAL_PARAMETER_OVERRIDES
-    assert int(overrides["VisibilityTimeoutSeconds"]) > int(overrides["LeaseSeconds"])
+TIMING_PARAMETERS = (
+    "ProcessTimeoutSeconds",
+    "WorkflowTimeoutSeconds",
+    "LeaseSeconds",
+    "VisibilityTimeoutSeconds",
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"LeaseSeconds": "1"}, "WorkflowTimeoutSeconds (300) <= LeaseSeconds (1)"),
+        ({"ProcessTimeoutSeconds": "300"}, "ProcessTimeoutSeconds (300) < WorkflowTimeoutSeconds (300)"),
+        ({"VisibilityTimeoutSeconds": "300"}, "LeaseSeconds (300) < VisibilityTimeoutSeconds (300)"),
+        (
+            {"VisibilityTimeoutSeconds": "320"},
+            "VisibilityTimeoutSeconds (320) > LeaseSeconds (300) + the worst",
+        ),
+        ({"ProcessTimeoutSeconds": "60"}, "the state machine's worst case"),
+        ({"StepTimeoutSeconds": "30"}, "the state machine's worst case"),
+        ({"SubmitGraceSeconds": "5"}, "SubmitGraceSeconds (5) > the API function's timeout"),
+    ],
+)
+def test_a_parameter_set_that_breaks_the_timing_order_is_refused_naming_the_rule(
+    overrides: dict[str, str], rule: str
+) -> None:
+    with pytest.raises(TimingError, match=re.escape(rule)):
+        check_timing(load_template(TEMPLATE_PATH, overrides))
+
+
+def test_the_worst_case_counts_every_attempt_and_the_longest_backoffs() -> None:
+    # Given the defaults (claim and finalize 5 s, process 25 s)
+    template = load_template(TEMPLATE_PATH)
+    definition = json.loads(template.state_machines["JobStateMachine"].definition)
+
+    # Then each Task's budget is (1 + its retries) x its timeout + its capped backoffs
+    _, path = worst_path(definition, template)
+    budgets = {task.state: (task.attempts, task.timeout, task.backoff) for task in path}
+    assert budgets["ClaimJob"] == (9, 5, 3 + 3 + 15)
+    assert budgets["ProcessJob"] == (8, 25, 3 + 3 + 7)
+    assert set(budgets) & {"RecordSuccess", "RecordFailure"}  # one of the two, not both
+    assert (
+        retrier_backoff({"IntervalSeconds": 1, "MaxAttempts": 4, "BackoffRate": 2, "MaxDelaySeconds": 8})
+        == 15
+    )
+
+
+def test_demo_sleeps_limit_follows_the_process_timeout() -> None:
+    sleep = JOB_TYPES["demo.sleep"].payload_model
+    try:
+        demo.limit_sleep_to(8)
+        assert sleep.model_validate({"seconds": 7}).seconds == 7
+        assert sleep.model_json_schema()["properties"]["seconds"]["maximum"] == 7
+        with pytest.raises(ValidationError, match="at most 7 s"):
+            sleep.model_validate({"seconds": 7.5})
+    finally:
+        demo.limit_sleep_to(int(TEMPLATE["Parameters"]["ProcessTimeoutSeconds"]["Default"]))
 
 
 # --- the HTTP API ------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cloudqueue.errors import (
+    EnqueueFailed,
     InvalidMessage,
     JobLeased,
-    JobNotFound,
+    JobNotYetWritten,
     LeaseLost,
     PermanentJobError,
     TransientJobError,
@@ -15,6 +16,7 @@ from cloudqueue.errors import (
 from cloudqueue.models import (
     ClaimRequest,
     FinalizeRequest,
+    Job,
     JobFailure,
     JobStatus,
     ProcessRequest,
@@ -34,11 +36,28 @@ from tests.fakes import (
 )
 
 LEASE_SECONDS = 60
+GRACE_SECONDS = 15
 
 
-def claim(store: FakeJobStore, job_id_: str, *, at=T0, execution: str = "run-1"):
-    request = ClaimRequest.model_validate(claim_event(job_id_, execution_id=execution_arn(execution)))
-    return claim_job(request, store=store, now=at, lease_seconds=LEASE_SECONDS)
+def claim(
+    store: FakeJobStore,
+    job_id_: str,
+    *,
+    at=T0,
+    execution: str = "run-1",
+    message: str = "m-1",
+    sent_at=None,
+):
+    event = claim_event(
+        job_id_,
+        execution_id=execution_arn(execution),
+        message_id=message,
+        sent_timestamp=None if sent_at is None else int(sent_at.timestamp() * 1000),
+    )
+    request = ClaimRequest.model_validate(event)
+    return claim_job(
+        request, store=store, now=at, lease_seconds=LEASE_SECONDS, submit_grace_seconds=GRACE_SECONDS
+    )
 
 
 def finalize(store: FakeJobStore, event: dict, *, at=T0):
@@ -84,20 +103,63 @@ def test_duplicate_delivery_does_no_work(status):
     assert stored.executions == [execution_arn("run-1"), execution_arn("run-2")]
 
 
-def test_a_job_a_live_worker_holds_raises_job_leased_and_keeps_its_lease():
-    # Given a job claimed a moment ago
+def test_the_lease_holders_own_message_back_while_its_lease_is_live_raises_job_leased():
+    # Given a job claimed a moment ago by the execution of message m-1
     job = make_job()
     store = FakeJobStore(job)
-    first = claim(store, job.job_id, execution="run-1")
+    first = claim(store, job.job_id, execution="run-1", message="m-1")
 
-    # When another delivery tries to claim it before the lease expires
+    # When m-1 comes back (its execution failed) and another execution tries it before the lease expires
     with pytest.raises(JobLeased):
-        claim(store, job.job_id, at=later(LEASE_SECONDS - 1), execution="run-2")
+        claim(store, job.job_id, at=later(LEASE_SECONDS - 1), execution="run-2", message="m-1")
 
-    # Then the first worker still holds it
+    # Then the first claim still holds it: m-1 must come back later, after the lease
     stored = store.get_job(job.job_id)
     assert stored.lease_token == first.lease_token
     assert stored.attempts == 1
+
+
+def test_another_message_while_a_live_lease_is_held_is_skipped_and_consumed():
+    # Given a job held by the execution of message m-1
+    job = make_job()
+    store = FakeJobStore(job)
+    first = claim(store, job.job_id, execution="run-1", message="m-1")
+
+    # When a duplicate message m-2 of the same job is delivered while the lease is live
+    second = claim(store, job.job_id, at=later(5), execution="run-2", message="m-2")
+
+    # Then it is SKIPPED (m-1 still carries the job); the claim and the lease are untouched
+    assert second.outcome == "SKIPPED"
+    assert "another message" in second.reason
+    stored = store.get_job(job.job_id)
+    assert (stored.attempts, stored.lease_token, stored.lease_message_id) == (1, first.lease_token, "m-1")
+    assert stored.executions == [execution_arn("run-1"), execution_arn("run-2")]
+
+
+def test_a_retried_claim_from_the_same_execution_gets_the_same_claim():
+    # Given a claim whose write happened but whose answer was lost (the Lambda timed out)
+    job = make_job()
+    store = FakeJobStore(job)
+    first = claim(store, job.job_id, execution="run-1", message="m-1")
+
+    # When the state machine retries the claim in the same execution
+    again = claim(store, job.job_id, at=later(2), execution="run-1", message="m-1")
+
+    # Then it gets the same claim: same token and attempt, nothing written
+    assert again.outcome == "CLAIMED"
+    assert (again.lease_token, again.attempt) == (first.lease_token, 1)
+    assert store.get_job(job.job_id).executions == [execution_arn("run-1")]
+
+
+def test_the_claim_records_the_message_and_execution_holding_the_lease_and_clears_a_pending_send():
+    job = make_job(pending_since=int(T0.timestamp()))
+    store = FakeJobStore(job)
+
+    claim(store, job.job_id, execution="run-1", message="m-7")
+
+    stored = store.get_job(job.job_id)
+    assert (stored.lease_message_id, stored.lease_execution_id) == ("m-7", execution_arn("run-1"))
+    assert stored.pending_since is None
 
 
 def test_a_job_is_claimed_again_after_its_worker_died_and_the_lease_expired():
@@ -127,16 +189,57 @@ def test_a_message_that_is_not_a_job_message_is_invalid(body):
     request = ClaimRequest.model_validate(claim_event(body=body))
 
     with pytest.raises(InvalidMessage):
-        claim_job(request, store=store, now=T0, lease_seconds=LEASE_SECONDS)
+        claim_job(
+            request, store=store, now=T0, lease_seconds=LEASE_SECONDS, submit_grace_seconds=GRACE_SECONDS
+        )
 
     assert store.snapshot() == before
 
 
-def test_a_message_naming_a_missing_job_raises_job_not_found():
+def test_a_message_naming_a_missing_job_within_the_grace_raises_job_not_yet_written():
+    # The API sends the message before it writes the job: the write may still come.
     store = FakeJobStore()
 
-    with pytest.raises(JobNotFound, match=job_id(404)):
-        claim(store, job_id(404))
+    with pytest.raises(JobNotYetWritten, match=job_id(404)):
+        claim(store, job_id(404), at=later(GRACE_SECONDS - 1), sent_at=T0)
+
+    assert store.tombstones == set()
+
+
+def test_a_message_naming_a_missing_job_past_the_grace_is_tombstoned_and_skipped():
+    store = FakeJobStore()
+
+    response = claim(store, job_id(404), at=later(GRACE_SECONDS), sent_at=T0)
+
+    assert response.outcome == "SKIPPED"
+    assert store.tombstones == {job_id(404)}
+    # and a late write of that job now fails: its client was told 503
+    with pytest.raises(EnqueueFailed):
+        store.create_job(make_job(job_id=job_id(404)))
+
+
+class WriteLandsBeforeTheTombstone(FakeJobStore):
+    """The API's write lands between the claim's look and its tombstone."""
+
+    def __init__(self, late: Job) -> None:
+        super().__init__()
+        self.late = late
+
+    def write_tombstone(self, job_id: str, now) -> bool:
+        self.put(self.late)
+        return super().write_tombstone(job_id, now)
+
+
+def test_a_job_written_just_before_the_tombstone_is_not_tombstoned_and_the_retry_claims_it():
+    job = make_job(job_id=job_id(405))
+    store = WriteLandsBeforeTheTombstone(job)
+
+    with pytest.raises(JobNotYetWritten):
+        claim(store, job.job_id, at=later(GRACE_SECONDS + 1), sent_at=T0)
+    retried = claim(store, job.job_id, at=later(GRACE_SECONDS + 2), sent_at=T0)
+
+    assert store.tombstones == set()
+    assert retried.outcome == "CLAIMED"
 
 
 # --- process ------------------------------------------------------------------------------
@@ -197,7 +300,7 @@ def test_finalizing_a_success_writes_the_result_and_releases_the_lease():
     assert stored.status is JobStatus.SUCCEEDED
     assert stored.result == {"n": 1}
     assert stored.error is None
-    assert (stored.lease_token, stored.lease_expires_at) == (None, None)
+    assert stored.lease_expires_at is None
     assert stored.finished_at == later(5)
 
 
@@ -284,12 +387,24 @@ def test_a_worker_with_a_stale_lease_token_cannot_finish_the_job():
     assert store.snapshot() == before
 
 
-def test_a_finished_job_cannot_be_finished_twice():
+def test_a_retried_finalize_after_its_write_returns_the_status_and_writes_nothing():
+    store = FakeJobStore()
+    job_id_, token = claimed_job(store)
+    finalize(store, finalize_event(job_id_, lease_token=token, result={"first": True}))
+    before = store.snapshot()
+
+    again = finalize(store, finalize_event(job_id_, lease_token=token, result={"second": True}))
+
+    assert again.status is JobStatus.SUCCEEDED
+    assert store.snapshot() == before
+
+
+def test_a_finished_job_cannot_be_finished_by_another_token():
     store = FakeJobStore()
     job_id_, token = claimed_job(store)
     finalize(store, finalize_event(job_id_, lease_token=token, result={"first": True}))
 
     with pytest.raises(LeaseLost):
-        finalize(store, finalize_event(job_id_, lease_token=token, outcome="FAILED", error="Late"))
+        finalize(store, finalize_event(job_id_, lease_token="other", outcome="FAILED", error="Late"))
 
     assert store.get_job(job_id_).result == {"first": True}

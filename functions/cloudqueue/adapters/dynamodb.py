@@ -7,6 +7,14 @@ Items:
   spread over ``shards`` partitions, past one partition's 1,000 writes/s.
 - an idempotency record: key ``idem#<sha256 of the key>``, naming the job it made and the
   hash of the request. It has no ``statusShard``, so the index never sees it.
+- a tombstone: key ``jobId`` with no ``status``, written by a claim for a message whose job
+  was never written (the API sends before it writes), so that a late write fails. Short-lived
+  (TTL); never a job.
+- the sweeper's cursor: key ``sweep#pending``, where the last sweep of pending sends stopped.
+
+A job that a writer made QUEUED before sending its message carries ``pendingSince`` and
+``pendingShard`` = ``PENDING#<n>``: the sparse ``PendingSends`` index (hash ``pendingShard``,
+range ``jobId``) lists exactly those jobs, and nothing else, for the sweeper.
 """
 
 from __future__ import annotations
@@ -30,14 +38,17 @@ from cloudqueue.errors import (
     LeaseLost,
 )
 from cloudqueue.models import Job, JobFailure, JobStatus, format_timestamp
-from cloudqueue.ports import ClaimAttempt
+from cloudqueue.ports import ClaimAttempt, PendingSend
 from cloudqueue.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STATUS_INDEX = "ByStatus"
+PENDING_INDEX = "PendingSends"
 _IDEMPOTENCY_PREFIX = "idem#"
+_SWEEP_CURSOR_KEY = "sweep#pending"
+_TOMBSTONE_DAYS = 1
 _MAX_RECORDED_EXECUTIONS = 25
 
 _serializer = TypeSerializer()
@@ -101,6 +112,15 @@ class DynamoJobStore:
         )
         return f"{status.value}#{shard}"
 
+    def pending_shard(self, job_id: str) -> str:
+        return "PENDING#" + self.status_shard(job_id, JobStatus.QUEUED).split("#", 1)[1]
+
+    def pending_send_marker(self, job_id: str, now: datetime) -> dict[str, Any]:
+        """The attributes (plain values) a writer sets, in the same write that makes the job
+        QUEUED, before it sends the job's message; remove them with ``clear_pending_send``
+        after the send. ``to_item`` turns them into DynamoDB values."""
+        return {"pendingSince": int(now.timestamp()), "pendingShard": self.pending_shard(job_id)}
+
     @staticmethod
     def idempotency_item_key(idempotency_key: str) -> str:
         return _IDEMPOTENCY_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()
@@ -137,8 +157,14 @@ class DynamoJobStore:
             "Item": job_item,
             "ConditionExpression": "attribute_not_exists(jobId)",
         }
+        tombstoned = EnqueueFailed("the job's message was given up on before it was stored; retry")
         if job.idempotency_key is None:
-            self.client.put_item(**put_job)  # type: ignore[arg-type]
+            try:
+                self.client.put_item(**put_job)  # type: ignore[arg-type]
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+                raise tombstoned from None
             return job, True
 
         key_item = to_item(
@@ -159,20 +185,22 @@ class DynamoJobStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise tombstoned from None
             return self._job_for_reused_key(job), False
         return job, True
 
-    def _job_for_reused_key(self, job: Job) -> Job:
-        assert job.idempotency_key is not None
+    def job_for_idempotency_key(self, idempotency_key: str, payload_hash: str | None) -> Job | None:
         found = self.client.get_item(
             TableName=self.table_name,
-            Key={"jobId": {"S": self.idempotency_item_key(job.idempotency_key)}},
+            Key={"jobId": {"S": self.idempotency_item_key(idempotency_key)}},
             ConsistentRead=True,
         ).get("Item")
         if found is None:
-            raise EnqueueFailed("another request with this Idempotency-Key was just undone; retry")
+            return None
         record = from_item(found)
-        if record.get("payloadHash") != job.payload_hash:
+        if record.get("payloadHash") != payload_hash:
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used with a different request body",
                 details={"jobId": record.get("targetJobId")},
@@ -182,37 +210,19 @@ class DynamoJobStore:
             raise EnqueueFailed("the job made with this Idempotency-Key is being created; retry")
         return existing
 
-    def delete_queued_job(self, job: Job) -> None:
-        deletes: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": self.table_name,
-                    "Key": {"jobId": {"S": job.job_id}},
-                    "ConditionExpression": "#status = :queued",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": _values(queued=JobStatus.QUEUED.value),
-                }
-            }
-        ]
-        if job.idempotency_key is not None:
-            deletes.append(
-                {
-                    "Delete": {
-                        "TableName": self.table_name,
-                        "Key": {"jobId": {"S": self.idempotency_item_key(job.idempotency_key)}},
-                        "ConditionExpression": "targetJobId = :job",
-                        "ExpressionAttributeValues": _values(job=job.job_id),
-                    }
-                }
-            )
-        self.client.transact_write_items(TransactItems=deletes)  # type: ignore[arg-type]
+    def _job_for_reused_key(self, job: Job) -> Job:
+        assert job.idempotency_key is not None
+        existing = self.job_for_idempotency_key(job.idempotency_key, job.payload_hash)
+        if existing is None:
+            raise EnqueueFailed("another request with this Idempotency-Key was just undone; retry")
+        return existing
 
     def cancel_job(self, job_id: str, now: datetime) -> Job:
         try:
             response = self._update(
                 job_id,
                 UpdateExpression="SET #status = :cancelled, statusShard = :shard, "
-                "finishedAt = :now, updatedAt = :now",
+                "finishedAt = :now, updatedAt = :now REMOVE pendingSince, pendingShard",
                 ConditionExpression="#status = :queued",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_values(
@@ -290,7 +300,14 @@ class DynamoJobStore:
     # --- the workflow's writes ----------------------------------------------------------
 
     def claim_job(
-        self, job_id: str, *, execution_id: str, lease_token: str, now: datetime, lease_seconds: int
+        self,
+        job_id: str,
+        *,
+        message_id: str,
+        execution_id: str,
+        lease_token: str,
+        now: datetime,
+        lease_seconds: int,
     ) -> ClaimAttempt:
         epoch = now.timestamp()
         try:
@@ -299,8 +316,10 @@ class DynamoJobStore:
                 UpdateExpression="SET #status = :in_progress, statusShard = :shard, "
                 "attempts = if_not_exists(attempts, :zero) + :one, "
                 "leaseToken = :token, leaseExpiresAt = :expires, "
+                "leaseMessageId = :message, leaseExecutionId = :execution_id, "
                 "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
-                "executions = list_append(if_not_exists(executions, :empty), :execution)",
+                "executions = list_append(if_not_exists(executions, :empty), :execution) "
+                "REMOVE pendingSince, pendingShard",
                 ConditionExpression="attribute_exists(#status) AND (#status = :queued OR "
                 "(#status = :in_progress AND leaseExpiresAt < :epoch))",
                 ExpressionAttributeNames={"#status": "status"},
@@ -312,6 +331,8 @@ class DynamoJobStore:
                     one=1,
                     token=lease_token,
                     expires=epoch + lease_seconds,
+                    message=message_id,
+                    execution_id=execution_id,
                     epoch=epoch,
                     now=format_timestamp(now),
                     empty=[],
@@ -323,6 +344,26 @@ class DynamoJobStore:
                 raise
             return ClaimAttempt(claimed=False, job=self._job_from(error.response.get("Item")))  # type: ignore[arg-type]
         return ClaimAttempt(claimed=True, job=self._job_from(response["Attributes"]))
+
+    def write_tombstone(self, job_id: str, now: datetime) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_item(
+                    {
+                        "jobId": job_id,
+                        "tombstonedAt": format_timestamp(now),
+                        "expiresAt": int((now + timedelta(days=_TOMBSTONE_DAYS)).timestamp()),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(#status)",
+                ExpressionAttributeNames={"#status": "status"},
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+            return False
+        return True
 
     def record_execution(self, job_id: str, execution_id: str) -> None:
         try:
@@ -358,9 +399,10 @@ class DynamoJobStore:
         try:
             response = self._update(
                 job_id,
+                # The token stays on the finished job: a retried finalize recognises its own write.
                 UpdateExpression=f"SET #status = :status, statusShard = :shard, {outcome}, "
                 "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
-                "REMOVE leaseToken, leaseExpiresAt",
+                "REMOVE leaseExpiresAt",
                 ConditionExpression="#status = :in_progress AND leaseToken = :token",
                 ExpressionAttributeNames={"#status": "status"}
                 | ({"#result": "result"} if status is JobStatus.SUCCEEDED else {"#error": "error"}),
@@ -378,6 +420,8 @@ class DynamoJobStore:
             if not _condition_failed(failure):
                 raise
             current = self._job_from(failure.response.get("Item"))  # type: ignore[arg-type]
+            if current is not None and lifecycle.is_finished_by(current, lease_token):
+                return current  # a retry of a write that happened
             state = current.status.value if current else "missing"
             raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})") from None
         job = self._job_from(response["Attributes"])
@@ -387,24 +431,45 @@ class DynamoJobStore:
     # --- recovery -----------------------------------------------------------------------
 
     def fail_abandoned_job(self, job_id: str, *, error: JobFailure, now: datetime) -> Job | None:
+        return self._update_if_abandoned(
+            job_id,
+            now,
+            "SET #status = :failed, statusShard = :shard, #error = :error, "
+            "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
+            "REMOVE leaseToken, leaseExpiresAt, pendingSince, pendingShard",
+            names={"#error": "error"},
+            failed=JobStatus.FAILED.value,
+            shard=self.status_shard(job_id, JobStatus.FAILED),
+            error=error.to_json_dict(),
+            expires=self._expires_at(now),
+        )
+
+    def mark_redriven(self, job_id: str, now: datetime) -> Job | None:
+        return self._update_if_abandoned(
+            job_id,
+            now,
+            "SET redrives = if_not_exists(redrives, :zero) + :one, updatedAt = :now",
+            zero=0,
+            one=1,
+        )
+
+    def _update_if_abandoned(
+        self, job_id: str, now: datetime, update: str, *, names: dict[str, str] | None = None, **values: Any
+    ) -> Job | None:
+        """Apply ``update`` if the job is QUEUED or its lease expired (no live worker holds it)."""
         try:
             response = self._update(
                 job_id,
-                UpdateExpression="SET #status = :failed, statusShard = :shard, #error = :error, "
-                "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
-                "REMOVE leaseToken, leaseExpiresAt",
+                UpdateExpression=update,
                 ConditionExpression="#status = :queued OR (#status = :in_progress AND "
                 "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt < :epoch))",
-                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeNames={"#status": "status"} | (names or {}),
                 ExpressionAttributeValues=_values(
-                    failed=JobStatus.FAILED.value,
                     queued=JobStatus.QUEUED.value,
                     in_progress=JobStatus.IN_PROGRESS.value,
-                    shard=self.status_shard(job_id, JobStatus.FAILED),
-                    error=error.to_json_dict(),
-                    now=format_timestamp(now),
-                    expires=self._expires_at(now),
                     epoch=now.timestamp(),
+                    now=format_timestamp(now),
+                    **values,
                 ),
             )
         except ClientError as failure:
@@ -413,50 +478,59 @@ class DynamoJobStore:
             return None
         return self._job_from(response["Attributes"])
 
-    def find_stranded_jobs(self, *, queued_before: datetime, lease_expired_before: datetime) -> list[Job]:
-        stranded: list[Job] = []
-        for shard in range(self.shards):
-            stranded += self._scan_index(
-                f"{JobStatus.QUEUED.value}#{shard}",
-                "updatedAt < :cutoff",
-                _values(cutoff=format_timestamp(queued_before)),
-            )
-            stranded += self._scan_index(
-                f"{JobStatus.IN_PROGRESS.value}#{shard}",
-                "leaseExpiresAt < :cutoff",
-                _values(cutoff=lease_expired_before.timestamp()),
-            )
-        return stranded
+    # --- pending sends (the sweeper) ----------------------------------------------------
 
-    def _scan_index(self, status_shard: str, job_filter: str, values: dict[str, Any]) -> list[Job]:
-        paginator = self.client.get_paginator("query")
-        jobs: list[Job] = []
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression="statusShard = :shard",
-            FilterExpression=job_filter,
-            ExpressionAttributeValues=_values(shard=status_shard) | values,
-        ):
-            jobs += [job for item in page.get("Items", []) if (job := self._job_from(item)) is not None]
-        return jobs
+    def pending_sends(self, cursor: str | None, limit: int) -> tuple[list[PendingSend], str | None]:
+        """One page of one shard of ``PendingSends``. The cursor is ``<shard>|<last jobId>``."""
+        shard_text, _, after = (cursor or "0|").partition("|")
+        shard = int(shard_text) if shard_text.isdigit() and int(shard_text) < self.shards else 0
+        pending_shard = f"PENDING#{shard}"
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pendingShard = :shard",
+            "ExpressionAttributeValues": _values(shard=pending_shard),
+            "Limit": limit,
+        }
+        if after:
+            query["ExclusiveStartKey"] = to_item({"pendingShard": pending_shard, "jobId": after})
+        response = self.client.query(**query)
+        found = [
+            PendingSend(
+                job_id=str(values["jobId"]),
+                pending_since=int(values["pendingSince"]),
+                status=JobStatus(values["status"]),
+            )
+            for item in response.get("Items", [])
+            if "status" in (values := from_item(item)) and "pendingSince" in values
+        ]
+        last = response.get("LastEvaluatedKey")
+        if last is not None:
+            return found, f"{shard}|{from_item(last)['jobId']}"
+        return found, (f"{shard + 1}|" if shard + 1 < self.shards else None)
 
-    def mark_requeued(self, job: Job, now: datetime) -> bool:
+    def clear_pending_send(self, job_id: str, pending_since: int) -> None:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key={"jobId": {"S": job.job_id}},
-                UpdateExpression="SET updatedAt = :now",
-                ConditionExpression="#status = :status AND updatedAt = :seen",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=_values(
-                    now=format_timestamp(now),
-                    status=job.status.value,
-                    seen=format_timestamp(job.updated_at),
-                ),
+                Key={"jobId": {"S": job_id}},
+                UpdateExpression="REMOVE pendingSince, pendingShard",
+                ConditionExpression="pendingSince = :seen",
+                ExpressionAttributeValues=_values(seen=pending_since),
             )
         except ClientError as error:
             if not _condition_failed(error):
                 raise
-            return False
-        return True
+
+    def sweep_cursor(self) -> str | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"jobId": {"S": _SWEEP_CURSOR_KEY}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return str(from_item(item).get("cursor") or "") or None
+
+    def save_sweep_cursor(self, cursor: str | None) -> None:
+        self.client.put_item(
+            TableName=self.table_name, Item=to_item({"jobId": _SWEEP_CURSOR_KEY, "cursor": cursor or ""})
+        )

@@ -23,3 +23,23 @@ class SqsJobQueue:
             QueueUrl=self.queue_url,
             MessageBody=JobMessage(job_id=job_id).model_dump_json(by_alias=True),
         )
+
+
+class SqsPoisonQueue:
+    """``cloudqueue.ports.PoisonMessages`` on an SQS queue that nothing consumes: an operator
+    lists, redrives or deletes what is kept there (``cloudqueue dlq``)."""
+
+    def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
+        self.queue_url = queue_url
+        self.client: SQSClient = client or aws_client("sqs")
+
+    def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageAttributes={
+                "deadLetterMessageId": {"DataType": "String", "StringValue": message_id},
+                "receiveCount": {"DataType": "Number", "StringValue": str(receive_count)},
+                "reason": {"DataType": "String", "StringValue": reason[:1000] or "-"},
+            },
+        )

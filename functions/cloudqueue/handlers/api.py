@@ -25,7 +25,7 @@ from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
 from cloudqueue.api_models import SubmitJobRequest, payload_of, type_of
 from cloudqueue.errors import ApiError
-from cloudqueue.jobtypes import JOB_TYPES
+from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import (
     ErrorBody,
     ErrorDetail,
@@ -90,7 +90,9 @@ class Ports:
 
 @cache
 def settings() -> ApiSettings:
-    return ApiSettings.from_env()
+    config = ApiSettings.from_env()
+    demo.limit_sleep_to(config.process_timeout_seconds)  # demo.sleep's limit follows the timeout
+    return config
 
 
 def store() -> JobStore:

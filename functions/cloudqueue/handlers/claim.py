@@ -39,8 +39,13 @@ def handler(
 ) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
     logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
+    config = settings()
     response = claim_job(
-        request, store=store or default_store(), now=utc_now(), lease_seconds=settings().lease_seconds
+        request,
+        store=store or default_store(),
+        now=utc_now(),
+        lease_seconds=config.lease_seconds,
+        submit_grace_seconds=config.submit_grace_seconds,
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"

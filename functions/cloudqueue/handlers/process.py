@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cloudqueue.jobtypes import demo
 from cloudqueue.models import ProcessRequest
+from cloudqueue.settings import ProcessSettings
 from cloudqueue.workflow import process_job
 
 # No Tracer here: it would import the X-Ray SDK and botocore into a function that needs
@@ -15,8 +18,16 @@ from cloudqueue.workflow import process_job
 logger = Logger()
 
 
+@cache
+def settings() -> ProcessSettings:
+    config = ProcessSettings.from_env()
+    demo.limit_sleep_to(config.process_timeout_seconds)
+    return config
+
+
 @logger.inject_lambda_context(correlation_id_path="jobId")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings()
     request = ProcessRequest.model_validate(event)
     logger.info(
         "processing", extra={"type": request.type, "attempt": request.attempt, "retry": request.retry_count}

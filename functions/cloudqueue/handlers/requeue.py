@@ -1,4 +1,8 @@
-"""RequeueFunction: on a schedule, re-sends the message of every stranded job."""
+"""RequeueFunction: on a schedule, sends the message of every job whose pending send is overdue.
+
+It reads only the sparse ``PendingSends`` index (see ``cloudqueue.recovery``, item 5), a
+bounded number of pages per run, resuming where the last run stopped.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore
-from cloudqueue.recovery import requeue_stranded_jobs
+from cloudqueue.recovery import send_pending_jobs
 from cloudqueue.settings import RequeueSettings
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="CloudQueue")
+
+# Stop taking pages this long before the function's timeout, to save the cursor.
+_STOP_BEFORE_TIMEOUT_MS = 5_000
 
 
 @cache
@@ -48,14 +55,24 @@ def handler(
     queue: JobQueue | None = None,
 ) -> dict[str, Any]:
     config = settings()
-    report = requeue_stranded_jobs(
+    report = send_pending_jobs(
         store=store or default_store(),
         queue=queue or default_queue(),
         now=utc_now(),
-        queued_for=timedelta(seconds=config.stale_queued_seconds),
-        lease_expired_for=timedelta(seconds=config.lease_grace_seconds),
+        grace=timedelta(seconds=config.submit_grace_seconds),
+        page_size=config.sweep_page_size,
+        max_pages=config.sweep_max_pages,
+        time_left=lambda: (context.get_remaining_time_in_millis() - _STOP_BEFORE_TIMEOUT_MS) / 1000,
     )
-    metrics.add_metric(name="JobsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
-    if report.requeued:
-        logger.warning("re-enqueued stranded jobs", extra={"jobIds": report.requeued})
-    return {"requeued": report.requeued, "skipped": report.skipped}
+    metrics.add_metric(name="PendingJobsSent", unit=MetricUnit.Count, value=len(report.sent))
+    if report.sent:
+        logger.warning(
+            "sent the messages of jobs whose pending send was overdue", extra={"jobIds": report.sent}
+        )
+    return {
+        "sent": report.sent,
+        "cleared": report.cleared,
+        "waiting": report.waiting,
+        "pages": report.pages,
+        "finishedPass": report.finished_pass,
+    }

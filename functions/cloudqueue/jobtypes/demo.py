@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cloudqueue.errors import PermanentJobError, TransientJobError
 from cloudqueue.jobtypes.base import JobContext, JobType
@@ -46,12 +46,46 @@ def run_fail(payload: FailPayload, context: JobContext) -> dict[str, Any]:
     raise PermanentJobError(payload.reason)
 
 
+# The process function must return before its timeout: demo.sleep sleeps at most the
+# timeout less this margin (for the handler's own work).
+SLEEP_MARGIN_SECONDS = 1.0
+_sleep_limit = {"seconds": 25 - SLEEP_MARGIN_SECONDS}  # the default ProcessTimeoutSeconds
+
+
+def limit_sleep_to(process_timeout_seconds: float) -> None:
+    """Called at cold start with the function's ProcessTimeoutSeconds (see settings)."""
+    _sleep_limit["seconds"] = max(0.001, process_timeout_seconds - SLEEP_MARGIN_SECONDS)
+
+
+def sleep_limit_seconds() -> float:
+    return _sleep_limit["seconds"]
+
+
+def _schema_with_limit(schema: dict[str, Any]) -> None:
+    schema["properties"]["seconds"]["maximum"] = sleep_limit_seconds()
+
+
 class SleepPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_extra=_schema_with_limit)
 
     # At least a millisecond: DynamoDB numbers stop at 1E-130, and a smaller float would be
     # accepted here, then fail to store (a 500 for a request the API had validated).
-    seconds: float = Field(default=5.0, ge=0.001, le=60, description="How long the job runs.")
+    seconds: float = Field(
+        default=5.0,
+        ge=0.001,
+        description="How long the job runs; at most the process function's timeout less a second.",
+    )
+
+    @field_validator("seconds")
+    @classmethod
+    def _within_the_process_timeout(cls, seconds: float) -> float:
+        limit = sleep_limit_seconds()
+        if seconds > limit:
+            raise ValueError(
+                f"demo.sleep can sleep at most {limit:g} s: the process function's timeout "
+                f"(ProcessTimeoutSeconds) less {SLEEP_MARGIN_SECONDS:g} s"
+            )
+        return seconds
 
 
 def run_sleep(payload: SleepPayload, context: JobContext) -> dict[str, Any]:
