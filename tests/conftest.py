@@ -37,10 +37,18 @@ def local_stack() -> Iterator[LocalStack]:  # noqa: F821 - imported lazily: unit
     from cloudqueue_local.stack import LocalStack, StackOptions
 
     stack = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides=TEST_PARAMETERS)).start()
+    # A failed execution's message comes back at once (ChangeMessageVisibility 0), so that a
+    # poison message is dead-lettered in seconds; tests of the other timing switch it.
+    set_redelivery(stack, "immediate")
     try:
         yield stack
     finally:
         stack.stop(drain_seconds=5)
+
+
+def set_redelivery(stack: LocalStack, redelivery: str) -> None:  # noqa: F821
+    for pipe in stack.pipes:
+        pipe.redelivery = redelivery
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cloudqueue_local import aws_access
-from cloudqueue_local.template import TemplateError
+from cloudqueue_local.template import TemplateError, load_local_template
 
 app = typer.Typer(
     help="CloudQueue: serverless job processing. Run it locally (`cloudqueue dev`) and use it.",
@@ -31,7 +31,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-dlq_app = typer.Typer(help="The dead-letter queue: messages the workflow gave up on.", no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="Dead letters and poison messages: what the workflow gave up on.", no_args_is_help=True
+)
 app.add_typer(dlq_app, name="dlq")
 
 # Tables keep whole ids when the output is a pipe or a file, not only on a wide terminal.
@@ -176,6 +178,10 @@ def dev(
         if not sep or not name:
             raise typer.BadParameter(f"{item!r} is not Name=Value", param_hint="--param")
         overrides[name] = value
+    try:  # refuse a parameter set that breaks the timing order before anything starts
+        load_local_template(aws_access.project_root() / "template.yaml", overrides)
+    except TemplateError as error:
+        fail(f"template.yaml: {error}", 2)
     started = time.perf_counter()
     try:
         stack = LocalStack(
@@ -363,20 +369,49 @@ def types(api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
 
 @dlq_app.command("list")
 def dlq_list(aws_url: AwsUrl = None, stack_name: StackName = None, as_json: AsJson = False) -> None:
-    """Show the messages in the dead-letter queue (without consuming them)."""
-    target = aws_access.target(aws_url, stack_name)
-    messages = aws_access.peek_dead_letters(target)
+    """Show the dead letters and the poison messages (names no job), without consuming them."""
+    from cloudqueue_local import dead_letters
+
+    messages = dead_letters.list_messages(dead_letters.queues(aws_url, stack_name))
     if as_json:
         print_json(messages)
         return
-    table = Table(title=f"{len(messages)} message(s) in {target.dead_letter_queue_url}")
-    for column in ("messageId", "receives", "sent", "body"):
+    table = Table(title=f"{len(messages)} message(s) kept")
+    for column in ("queue", "messageId", "receives", "first bytes", "reason"):
         table.add_column(column)
     for message in messages:
         table.add_row(
-            message["messageId"], str(message["receiveCount"]), message["sentAt"], message["body"][:80]
+            message["queue"],
+            message["messageId"],
+            str(message["receiveCount"]),
+            message["firstBytes"],
+            message["reason"],
         )
     out.print(table)
+
+
+@dlq_app.command("delete")
+def dlq_delete(
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="A messageId from `cloudqueue dlq list`.")],
+    aws_url: AwsUrl = None,
+    stack_name: StackName = None,
+) -> None:
+    """Delete one kept message (a dead letter or a poison message)."""
+    from cloudqueue_local import dead_letters
+
+    queue = dead_letters.delete_message(dead_letters.queues(aws_url, stack_name), message_id)
+    if queue is None:
+        fail(f"no message {message_id} in the dead-letter or poison-message queue")
+    out.print(f"deleted {message_id} from the {queue} queue")
+
+
+@dlq_app.command("purge")
+def dlq_purge(aws_url: AwsUrl = None, stack_name: StackName = None) -> None:
+    """Delete every poison message (those that name no job); jobs' dead letters stay."""
+    from cloudqueue_local import dead_letters
+
+    deleted = dead_letters.purge_poison(dead_letters.queues(aws_url, stack_name))
+    out.print(f"deleted {deleted} poison message(s)")
 
 
 @dlq_app.command("redrive")

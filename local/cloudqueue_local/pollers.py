@@ -6,7 +6,10 @@ AWS feature it stands in for:
 - ``LocalPipe``: receives from the queue, hands the state machine the same array of
   records an EventBridge Pipe does, runs it synchronously (REQUEST_RESPONSE), deletes the
   messages only when the execution SUCCEEDED, and otherwise leaves redelivery and
-  dead-lettering to SQS (visibility timeout, redrive policy).
+  dead-lettering to SQS (visibility timeout, redrive policy). AWS does not document when
+  a Pipe retries a failed execution's message, so ``redelivery`` chooses: after the
+  visibility timeout (``"visibility"``, as plain SQS) or at once (``"immediate"``:
+  ChangeMessageVisibility 0). CloudQueue must be correct either way; tests run both.
 - ``LocalQueueTrigger``: an SQS event source mapping: ``{"Records": [...]}`` to a function,
   partial batch failures honoured.
 - ``LocalSchedule``: an EventBridge schedule ``rate(...)``.
@@ -28,6 +31,9 @@ from cloudqueue_local.stepfunctions import LocalStepFunctions
 from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
 logger = logging.getLogger("cloudqueue.local")
+
+REDELIVER_AFTER_VISIBILITY = "visibility"
+REDELIVER_AT_ONCE = "immediate"
 
 
 def sqs_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[str, Any]:
@@ -171,8 +177,10 @@ class LocalPipe(_QueuePoller):
         region: str,
         pollers: int = 4,
         wait_seconds: int = 1,
+        redelivery: str = "visibility",
     ) -> None:
         super().__init__(f"pipe-{spec.logical_id}", pollers)
+        self.redelivery = redelivery
         self.spec = spec
         self.queue = queue
         self.stepfunctions = stepfunctions
@@ -197,11 +205,23 @@ class LocalPipe(_QueuePoller):
             # visibility timeout, and SQS dead-letters it after maxReceiveCount receives.
             self.executions_failed += 1
             logger.warning(
-                "pipe: execution %s ended %s (%s); message left for redelivery",
+                "pipe: execution %s ended %s (%s); message left for redelivery (%s)",
                 execution.execution_arn,
                 execution.status,
                 execution.error,
+                self.redelivery,
             )
+            if self.redelivery == REDELIVER_AT_ONCE:
+                self.make_visible(messages)
+
+    def make_visible(self, messages: list[dict[str, Any]]) -> None:
+        self.sqs.change_message_visibility_batch(
+            QueueUrl=self.queue.url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
+                for index, message in enumerate(messages)
+            ],
+        )
 
 
 class LocalQueueTrigger(_QueuePoller):

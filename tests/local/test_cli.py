@@ -123,6 +123,12 @@ def test_cancel_and_types(local_stack: LocalStack) -> None:
         (("invoke", "ApiFunction", "--event", "events/missing.json"), 2, "no file"),
         (("execute",), 2, "exactly one of"),
         (("dev", "--param", "NoSuchParameter=1", "--port", "0", "--aws-port", "0"), 2, "NoSuchParameter"),
+        (
+            ("dev", "--param", "LeaseSeconds=1", "--port", "0", "--aws-port", "0"),
+            2,
+            "timing rule broken: WorkflowTimeoutSeconds (240) <= LeaseSeconds (1)",
+        ),
+        (("dlq", "delete", "no-such-message"), 1, "no message no-such-message"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_a_nonzero_exit(
@@ -173,13 +179,55 @@ def test_dlq_list_and_redrive(local_stack: LocalStack, api: httpx.Client) -> Non
         local_stack.resume()
 
     # then `dlq list` shows it without consuming it, and `dlq redrive` sends it back to run.
-    assert [json.loads(message["body"])["jobId"] for message in json.loads(listed.stdout)] == [job.job_id]
+    assert [
+        (message["queue"], json.loads(message["firstBytes"])["jobId"])
+        for message in json.loads(listed.stdout)
+    ] == [("dead-letter", job.job_id)]
     assert len(json.loads(listed_again.stdout)) == 1
     assert "moved 1 message" in redriven.stdout
     deadline = time.monotonic() + 30
     while api.get(f"/jobs/{job.job_id}").json()["status"] != "SUCCEEDED":
         assert time.monotonic() < deadline, "the redriven job did not run"
         time.sleep(0.1)
+
+
+def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(local_stack: LocalStack) -> None:
+    # Given two messages that name no job, sent to the job queue
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bodies = [f"poison {n} " + "x" * 200 for n in range(2)]
+    for body in bodies:
+        sqs.send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)
+
+    # When they have been dead-lettered and kept,
+    deadline = time.monotonic() + 90
+    while True:
+        listed = json.loads(cloudqueue(local_stack, "dlq", "list", "--json").stdout)
+        poison = [
+            message for message in listed if message["firstBytes"].split(" x")[0] in {"poison 0", "poison 1"}
+        ]
+        if len(poison) == 2:
+            break
+        assert time.monotonic() < deadline, listed
+        time.sleep(0.5)
+
+    # then `dlq list` shows each with its receive count and its first bytes,
+    assert {message["queue"] for message in poison} == {"poison"}
+    assert all(message["receiveCount"] >= 1 for message in poison)
+    assert sorted(message["firstBytes"] for message in poison) == [body[:80] for body in bodies]
+    # `dlq delete ID` removes one, and `dlq purge` the rest.
+    deleted = cloudqueue(local_stack, "dlq", "delete", poison[0]["messageId"])
+    assert deleted.returncode == 0 and "deleted" in deleted.stdout
+    remaining = json.loads(cloudqueue(local_stack, "dlq", "list", "--json").stdout)
+    assert poison[0]["messageId"] not in {message["messageId"] for message in remaining}
+    purged = cloudqueue(local_stack, "dlq", "purge")
+    assert purged.returncode == 0 and "deleted" in purged.stdout
+    assert [
+        m
+        for m in json.loads(cloudqueue(local_stack, "dlq", "list", "--json").stdout)
+        if m["queue"] == "poison"
+    ] == []
 
 
 def _sample(name: str) -> dict[str, Any]:
@@ -258,7 +306,7 @@ def test_execute_runs_the_state_machine_once_and_prints_its_history(
     assert again.returncode == 0, again.stderr
     assert "AlreadyHandled" in again.stdout and "ExecutionSucceeded" in again.stdout
     assert failing.returncode == 1
-    assert "JobNotFound" in failing.stdout
+    assert "InvalidMessage" in failing.stdout
 
 
 def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:

@@ -106,7 +106,52 @@ def test_the_same_key_with_another_body_is_a_conflict():
     assert queue.sent == [first.job_id]
 
 
-def test_when_the_queue_send_fails_the_job_is_removed_and_enqueue_failed_raised():
+class OrderLog:
+    """A store and a queue that write what happens, in order, into one list."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.store = FakeJobStore()
+        self.queue = FakeJobQueue()
+        real_create, real_send = self.store.create_job, self.queue.send_job
+        self.store.create_job = lambda job: (self.events.append("write"), real_create(job))[1]
+        self.queue.send_job = lambda job_id_: (self.events.append("send"), real_send(job_id_))[1]
+
+
+def test_the_message_is_sent_before_the_job_is_written():
+    # An accepted job always has a message: nothing can leave it QUEUED with none.
+    log = OrderLog()
+
+    submit(log.store, log.queue)
+
+    assert log.events == ["send", "write"]
+
+
+def test_when_the_write_fails_after_the_send_enqueue_failed_is_raised_and_no_job_exists():
+    class WriteFails(FakeJobStore):
+        def create_job(self, job):
+            raise ConnectionError("DynamoDB is unreachable")
+
+    store, queue = WriteFails(), FakeJobQueue()
+
+    with pytest.raises(EnqueueFailed):
+        submit(store, queue, key="order-42")
+
+    # The message names a job that does not exist: the claim consumes it after the grace.
+    assert len(queue.sent) == 1 and store.jobs == {} and store.keys == {}
+
+
+def test_a_replayed_idempotency_key_sends_no_second_message():
+    store, queue = FakeJobStore(), FakeJobQueue()
+    first, _ = submit(store, queue, key="order-42")
+
+    again, created = submit(store, queue, key="order-42")
+
+    assert (again, created) == (first, False)
+    assert queue.sent == [first.job_id]
+
+
+def test_when_the_queue_send_fails_nothing_is_written_and_enqueue_failed_raised():
     # Given a queue that is down
     store, queue = FakeJobStore(), FakeJobQueue(fail=True)
 

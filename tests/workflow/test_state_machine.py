@@ -13,12 +13,23 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from cloudqueue.models import ClaimRequest, JobStatus, QueueRecord, utc_now
+import pytest
+
+from cloudqueue.errors import EnqueueFailed
+from cloudqueue.jobs import new_job_id
+from cloudqueue.models import ClaimRequest, Job, JobStatus, QueueRecord, utc_now
 from cloudqueue_local.lambda_runtime import ServiceFault
 
 from .conftest import Run, WorkflowHarness
 
 HAPPY_PATH = ["ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSuccess", "Done"]
+
+
+def wait_until(check: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
 
 
 def claim_event(job_id: str, execution_id: str = "arn:aws:states:worker-that-dies") -> dict[str, Any]:
@@ -43,7 +54,7 @@ def test_happy_path_records_the_result_and_consumes_the_message(workflow: Workfl
     assert done.result == {"originalLength": 16, "uppercase": "HELLO CLOUDQUEUE", "wordCount": 2}
     assert done.attempts == 1
     assert done.executions == [run.arn]
-    assert done.lease_token is None and done.finished_at is not None
+    assert done.lease_expires_at is None and done.finished_at is not None
 
 
 def test_pipe_input_is_an_array_of_sqs_records(workflow: WorkflowHarness) -> None:
@@ -142,13 +153,18 @@ def test_job_whose_worker_died_is_reclaimed_after_its_lease(workflow: WorkflowHa
     # Given a worker that claimed the job 25 s ago with a 30 s lease, then died.
     job = workflow.new_job("text.transform", {"text": "orphan"})
     claimed_at = utc_now() - timedelta(seconds=25)
-    workflow.store.claim_job(
-        job.job_id, execution_id="arn:dead-worker", lease_token="dead", now=claimed_at, lease_seconds=30
-    )
     records = workflow.receive()
+    workflow.store.claim_job(
+        job.job_id,
+        message_id=records[0]["messageId"],
+        execution_id="arn:dead-worker",
+        lease_token="dead",
+        now=claimed_at,
+        lease_seconds=30,
+    )
 
-    # When the message is delivered while the lease is live, the claim backs off and the
-    # execution fails, so that SQS redelivers it later.
+    # When its own message is delivered again while the lease is live, the claim backs off and
+    # the execution fails, so that SQS redelivers it later.
     early = workflow.run(records)
     assert early.status == "FAILED"
     assert early.error == "JobLeased"
@@ -171,6 +187,7 @@ def test_stale_worker_cannot_finalize_a_reclaimed_job(workflow: WorkflowHarness)
     job = workflow.new_job("text.transform", {"text": "fenced"})
     workflow.store.claim_job(
         job.job_id,
+        message_id="m-slow-worker",
         execution_id="arn:slow-worker",
         lease_token="stale",
         now=utc_now() - timedelta(hours=1),
@@ -197,26 +214,104 @@ def test_stale_worker_cannot_finalize_a_reclaimed_job(workflow: WorkflowHarness)
 
 
 def test_worker_that_loses_its_lease_mid_job_ends_quietly(workflow: WorkflowHarness) -> None:
-    # Given a job that runs longer than its lease (3 s in the test stack),
-    job = workflow.new_job("demo.sleep", {"seconds": 4})
+    # Given a worker running a job,
+    job = workflow.new_job("demo.sleep", {"seconds": 2})
     records = workflow.receive()
     first: list[Run] = []
     slow = threading.Thread(target=lambda: first.append(workflow.run(records)))
     slow.start()
+    wait_until(lambda: workflow.job(job.job_id).status is JobStatus.IN_PROGRESS)
 
-    # when SQS redelivers the message after the lease expired, a second worker takes the job over,
-    time.sleep(3.5)
-    second = workflow.run(records)
-    slow.join(timeout=30)
+    # when another worker takes the job over (as it may once the lease has expired),
+    lease = int(workflow.stack.template.parameters["LeaseSeconds"])
+    workflow.store.claim_job(
+        job.job_id,
+        message_id=records[0]["messageId"],
+        execution_id="arn:second-worker",
+        lease_token="second",
+        now=utc_now() + timedelta(seconds=lease + 1),
+        lease_seconds=lease,
+    )
+    slow.join(timeout=60)
 
-    # the first worker's RecordSuccess is fenced off and its execution ends quietly (Superseded),
+    # then the first worker's RecordSuccess is fenced off and its execution ends quietly (Superseded),
     assert first and first[0].status == "SUCCEEDED"
     assert first[0].path()[-2:] == ["RecordSuccess", "Superseded"]
     assert first[0].step("RecordSuccess")["failures"][0]["error"] == "LeaseLost"
-    # and the job was finished exactly once, by the second worker.
-    assert second.status == "SUCCEEDED" and second.path()[-1] == "Done"
+    # and the job is the second worker's, untouched.
+    held = workflow.job(job.job_id)
+    assert (held.status, held.lease_token, held.attempts) == (JobStatus.IN_PROGRESS, "second", 2)
+
+
+def test_another_message_while_a_live_lease_is_held_is_skipped(workflow: WorkflowHarness) -> None:
+    # Given a job whose worker (the execution of another message) holds a live lease
+    job = workflow.new_job("text.transform", {"text": "held"})
+    workflow.store.claim_job(
+        job.job_id,
+        message_id="m-holder",
+        execution_id="arn:holder",
+        lease_token="holder",
+        now=utc_now(),
+        lease_seconds=300,
+    )
+    processed = workflow.invocations("ProcessFunction")
+
+    # When this message (a duplicate) is delivered
+    run = workflow.deliver()
+
+    # Then it is SKIPPED and consumed: the holder's own message carries the job
+    assert run.status == "SUCCEEDED"
+    assert run.path() == ["ParseMessage", "ClaimJob", "IsClaimed", "AlreadyHandled"]
+    assert workflow.invocations("ProcessFunction") == processed
+    held = workflow.job(job.job_id)
+    assert (held.attempts, held.lease_token, held.executions) == (1, "holder", ["arn:holder", run.arn])
+
+
+def test_a_claim_retried_after_its_write_gets_the_same_claim(workflow: WorkflowHarness) -> None:
+    # Given a claim whose write happens but whose Lambda then fails (the answer is lost)
+    job = workflow.new_job("text.transform", {"text": "claimed once"})
+    calls: list[str] = []
+
+    def write_then_fail(event: Any) -> None:
+        calls.append(event["executionId"])
+        if len(calls) == 1:
+            workflow.store.claim_job(
+                job.job_id,
+                message_id=event["message"]["messageId"],
+                execution_id=event["executionId"],
+                lease_token="first-write",
+                now=utc_now(),
+                lease_seconds=int(workflow.stack.template.parameters["LeaseSeconds"]),
+            )
+            raise ServiceFault("ServiceException", 500, "the claim's answer was lost")
+
+    workflow.stack.runtime.faults["ClaimFunction"] = write_then_fail
+
+    # When the state machine retries the claim in the same execution
+    run = workflow.deliver()
+
+    # Then the retry gets the same claim, and the job runs once under it
+    assert run.status == "SUCCEEDED" and run.path()[-1] == "Done"
+    assert run.step("ClaimJob")["retries"] == 1
     done = workflow.job(job.job_id)
-    assert done.status is JobStatus.SUCCEEDED and done.attempts == 2
+    assert (done.status, done.attempts, done.lease_token) == (JobStatus.SUCCEEDED, 1, "first-write")
+
+
+def test_a_process_timeout_is_retried_and_does_not_fail_the_job(workflow: WorkflowHarness) -> None:
+    # Given a process function that runs past its timeout once (an injected Lambda timeout)
+    job = workflow.new_job("text.transform", {"text": "slow once"})
+    timeout = workflow.stack.template.functions["ProcessFunction"].timeout
+    slow = iter([timeout + 1])
+
+    workflow.stack.runtime.faults["ProcessFunction"] = lambda event: time.sleep(next(slow, 0))
+
+    run = workflow.deliver()
+
+    # Then Sandbox.Timedout is retried and the job succeeds
+    assert run.status == "SUCCEEDED"
+    process = run.step("ProcessJob")
+    assert [failure["error"] for failure in process["failures"]] == ["Sandbox.Timedout"]
+    assert workflow.job(job.job_id).status is JobStatus.SUCCEEDED
 
 
 def test_unparseable_message_fails_the_execution(workflow: WorkflowHarness) -> None:
@@ -229,13 +324,57 @@ def test_unparseable_message_fails_the_execution(workflow: WorkflowHarness) -> N
     assert run.error == "InvalidMessage"
 
 
-def test_message_for_an_unknown_job_fails_the_execution(workflow: WorkflowHarness) -> None:
-    workflow.send_job("01900000-0000-7000-8000-000000000000")
+def test_a_message_for_a_job_never_written_is_tombstoned_and_consumed_after_the_grace(
+    workflow: WorkflowHarness,
+) -> None:
+    # Given a message older than the submit grace naming a job that does not exist (its
+    # API request failed after the send)
+    missing = "01900000-0000-7000-8000-0000000000aa"
+    workflow.send_job(missing)
+    records = workflow.receive()
+    records[0]["attributes"]["SentTimestamp"] = str(int((utc_now().timestamp() - 3600) * 1000))
 
-    run = workflow.deliver()
+    run = workflow.run(records)
 
-    assert run.status == "FAILED"
-    assert run.error == "JobNotFound"
+    # Then the delivery is SKIPPED (consumed, no work) and a late write of that job is refused
+    assert run.status == "SUCCEEDED"
+    assert run.path() == ["ParseMessage", "ClaimJob", "IsClaimed", "AlreadyHandled"]
+    late = Job(
+        job_id=missing,
+        type="text.transform",
+        payload={"text": "late"},
+        status=JobStatus.QUEUED,
+        created_at=utc_now(),
+        updated_at=utc_now(),
+    )
+    with pytest.raises(EnqueueFailed):
+        workflow.store.create_job(late)
+
+
+def test_a_claim_that_runs_ahead_of_the_apis_write_is_retried_until_the_job_exists(
+    workflow: WorkflowHarness,
+) -> None:
+    # Given a message whose job is written a moment after the delivery (the API sends, then writes)
+    job = Job(
+        job_id=new_job_id(),
+        type="text.transform",
+        payload={"text": "written late"},
+        status=JobStatus.QUEUED,
+        created_at=utc_now(),
+        updated_at=utc_now(),
+    )
+    workflow.send_job(job.job_id)
+    records = workflow.receive()
+    writer = threading.Timer(0.5, lambda: workflow.store.create_job(job))
+    writer.start()
+
+    run = workflow.run(records)
+    writer.join()
+
+    # Then the claim retried JobNotYetWritten and then ran the job
+    assert run.status == "SUCCEEDED" and run.path() == HAPPY_PATH
+    assert {failure["error"] for failure in run.step("ClaimJob")["failures"]} == {"JobNotYetWritten"}
+    assert workflow.job(job.job_id).status is JobStatus.SUCCEEDED
 
 
 def test_input_that_is_not_a_record_array_fails_the_execution(workflow: WorkflowHarness) -> None:
@@ -278,7 +417,7 @@ def test_lambda_unavailable_fails_the_execution_not_the_job(workflow: WorkflowHa
     # Infrastructure failure: the execution fails (SQS redelivers), the job is not failed.
     assert run.status == "FAILED"
     assert run.error == "WorkerUnavailable"
-    assert run.step("ProcessJob")["retries"] == 3
+    assert run.step("ProcessJob")["retries"] == 2
     assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
 
 
