@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 
 JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -162,13 +162,26 @@ class JobMessage(CamelModel):
 
 
 class QueueRecord(CamelModel):
-    """The part of the Pipe's SQS record that ``ParseMessage`` passes on."""
+    """The part of the Pipe's SQS record that ``ParseMessage`` passes on: its id, its body
+    and its SQS attributes (any may be missing when a record is written by hand)."""
 
     message_id: str
     body: str
     receive_count: int = 1
-    # When SQS accepted the message (epoch milliseconds); None when invoked by hand.
+    # When SQS accepted the message (epoch milliseconds); None when unknown.
     sent_timestamp: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_attributes(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
+            return data
+        attributes = data["attributes"]
+        found = {
+            "receiveCount": attributes.get("ApproximateReceiveCount"),
+            "sentTimestamp": attributes.get("SentTimestamp"),
+        }
+        return {key: value for key, value in found.items() if value is not None} | data
 
 
 class ClaimRequest(CamelModel):

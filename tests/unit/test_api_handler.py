@@ -183,6 +183,10 @@ def test_an_array_of_jobs_is_refused_whole_not_read_as_its_first_job(ports):
         ({"type": "text.transform"}, "payload"),
         ({"type": "demo.flaky", "payload": {"failTimes": 99}}, "payload.failTimes"),
         ({"type": "demo.sleep", "payload": {"seconds": 1e-200}}, "payload.seconds"),
+        (
+            {"type": "demo.sleep", "payload": {"seconds": 3600}},
+            "payload.seconds",
+        ),  # past ProcessTimeoutSeconds
         ({**A_JOB, "priority": "high"}, "priority"),
     ],
 )

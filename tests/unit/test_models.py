@@ -113,6 +113,16 @@ def test_a_pipe_record_receive_count_given_as_text_is_read_as_a_number():
     assert record.receive_count == 3
 
 
+def test_a_pipe_record_reads_its_receive_count_and_sent_time_from_its_sqs_attributes():
+    attributes = {"ApproximateReceiveCount": "2", "SentTimestamp": "1767323045678", "SenderId": "A"}
+
+    record = QueueRecord.model_validate({"messageId": "m", "body": "{}", "attributes": attributes})
+    by_hand = QueueRecord.model_validate({"messageId": "m", "body": "{}", "attributes": {}})
+
+    assert (record.receive_count, record.sent_timestamp) == (2, 1767323045678)
+    assert (by_hand.receive_count, by_hand.sent_timestamp) == (1, None)  # no runtime error, no age
+
+
 def test_a_claim_response_always_has_every_key_the_state_machine_selects():
     # The ResultSelector reads $.Payload.reason, .leaseToken, ... even when they are empty:
     # a missing key would fail the execution with States.Runtime.
