@@ -275,7 +275,7 @@ def test_invoke_runs_every_function_with_its_sample_event(local_stack: LocalStac
     assert json.loads(results["ProcessFunction"].stdout)["uppercase"] == "HELLO CLOUDQUEUE"
     assert json.loads(results["FinalizeFunction"].stdout)["status"] == "SUCCEEDED"
     assert json.loads(results["DeadLetterFunction"].stdout) == {"batchItemFailures": []}
-    assert "requeued" in json.loads(results["RequeueFunction"].stdout)
+    assert "sent" in json.loads(results["RequeueFunction"].stdout)
     finished = store.get_job(job_id, consistent=True)
     assert finished is not None and finished.status is JobStatus.SUCCEEDED
 

@@ -31,27 +31,32 @@ def test_the_template_is_read_with_its_parameters_and_globals() -> None:
     template = load_template(TEMPLATE)
 
     queue = template.queues["JobQueue"]
-    assert queue.visibility_timeout == 330 and queue.max_receive_count == 5
+    assert queue.visibility_timeout == 370 and queue.max_receive_count == 5
     assert queue.dead_letter_arn == template.queues["DeadLetterQueue"].arn
     api = template.functions["ApiFunction"]
     assert api.handler == "cloudqueue.handlers.api.handler"
     assert api.environment["TABLE_NAME"] == template.tables["JobsTable"].name  # from Globals
     assert api.environment["QUEUE_URL"] == queue.url
-    assert template.functions["ProcessFunction"].timeout == 120
+    assert template.functions["ProcessFunction"].timeout == 25
+    assert template.functions["ClaimFunction"].timeout == 5
     (pipe,) = template.pipes.values()
     assert (pipe.batch_size, pipe.invocation_type) == (1, "REQUEST_RESPONSE")
     machine = template.state_machines["JobStateMachine"]
     assert machine.type == "EXPRESS" and machine.log_level == "ALL" and machine.include_execution_data
     assert template.functions["ClaimFunction"].arn in machine.definition  # DefinitionSubstitutions
     assert "${" not in machine.definition
+    assert '"TimeoutSeconds": 300' in machine.definition
+    assert "arn:aws:states:::lambda:invoke" in machine.definition  # AWS::Partition is aws locally
 
 
 def test_local_overrides_shorten_the_clock() -> None:
     template = load_template(TEMPLATE, LOCAL_PARAMETER_OVERRIDES | {"MaxReceiveCount": "2"})
 
-    assert template.queues["JobQueue"].visibility_timeout == 8
+    assert template.queues["JobQueue"].visibility_timeout == 300
     assert template.queues["JobQueue"].max_receive_count == 2
-    assert template.functions["ClaimFunction"].environment["LEASE_SECONDS"] == "6"
+    assert template.functions["ClaimFunction"].environment["LEASE_SECONDS"] == "240"
+    assert template.functions["ProcessFunction"].timeout == 20
+    assert '"TimeoutSeconds": 240' in template.state_machines["JobStateMachine"].definition
 
 
 def test_a_changed_max_receive_count_changes_the_local_queue(tmp_path: Path) -> None:
