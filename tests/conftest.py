@@ -9,7 +9,7 @@ seconds. Tests that inject faults remove them when they end.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -37,9 +37,6 @@ def local_stack() -> Iterator[LocalStack]:  # noqa: F821 - imported lazily: unit
     from cloudqueue_local.stack import LocalStack, StackOptions
 
     stack = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides=TEST_PARAMETERS)).start()
-    # A failed execution's message comes back at once (ChangeMessageVisibility 0), so that a
-    # poison message is dead-lettered in seconds; tests of the other timing switch it.
-    set_redelivery(stack, "immediate")
     try:
         yield stack
     finally:
@@ -49,6 +46,14 @@ def local_stack() -> Iterator[LocalStack]:  # noqa: F821 - imported lazily: unit
 def set_redelivery(stack: LocalStack, redelivery: str) -> None:  # noqa: F821
     for pipe in stack.pipes:
         pipe.redelivery = redelivery
+
+
+@pytest.fixture
+def redelivery(local_stack: LocalStack) -> Iterator[Callable[[str], None]]:  # noqa: F821
+    """Choose when a failed execution's message comes back: ``"visibility"`` (after the
+    visibility timeout, as SQS; the default) or ``"immediate"`` (at once). Reset after the test."""
+    yield lambda timing: set_redelivery(local_stack, timing)
+    set_redelivery(local_stack, "visibility")
 
 
 @pytest.fixture

@@ -161,13 +161,14 @@ def test_a_flaky_job_shows_its_retries_in_the_graph(page: Page) -> None:
 
 def test_a_job_that_ran_twice_shows_both_executions(page: Page, faults: dict) -> None:
     # The first execution fails in RecordSuccess; SQS redelivers the message after its
-    # visibility timeout and a second execution re-claims the job and finishes it.
+    # visibility timeout (past the lease: 170 s in the test stack) and a second execution
+    # re-claims the job and finishes it.
     faults["FinalizeFunction"] = fail_first_finalize_of("RUN ME TWICE")
     open_form(page)
 
     submit(page, "text.transform", '{"text": "run me twice"}')
 
-    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(job_status(page)).to_have_text("SUCCEEDED", timeout=300_000)
     executions = page.locator(".execution")
     expect(executions).to_have_count(2)
     first, second = executions.nth(0), executions.nth(1)

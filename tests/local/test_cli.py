@@ -191,10 +191,13 @@ def test_dlq_list_and_redrive(local_stack: LocalStack, api: httpx.Client) -> Non
         time.sleep(0.1)
 
 
-def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(local_stack: LocalStack) -> None:
-    # Given two messages that name no job, sent to the job queue
+def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(
+    local_stack: LocalStack, redelivery: Any
+) -> None:
+    # Given two messages that name no job, sent to the job queue (and back at once when they fail)
     import boto3
 
+    redelivery("immediate")
     sqs = boto3.client("sqs", region_name="us-east-1")
     bodies = [f"poison {n} " + "x" * 200 for n in range(2)]
     for body in bodies:

@@ -2,8 +2,9 @@
 machine → Lambdas → DynamoDB, with redelivery, dead-lettering and recovery as SQS does them.
 
 The stack (tests/conftest.py) runs with the shortest timings the timing order allows and
-maxReceiveCount 3; a failed execution's message comes back at once. Recovery after a dead
-worker (which waits for its lease) is in test_recovery.py.
+maxReceiveCount 3; tests that need a message dead-lettered in seconds have a failed
+execution's message come back at once. Recovery after a dead worker (which waits for its
+lease) is in test_recovery.py.
 """
 
 from __future__ import annotations
@@ -158,8 +159,9 @@ def test_duplicate_message_for_a_finished_job_changes_nothing_and_is_consumed(
 
 
 def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
-    api: httpx.Client, local_stack: LocalStack, faults: dict[str, Any]
+    api: httpx.Client, local_stack: LocalStack, faults: dict[str, Any], redelivery: Callable[[str], None]
 ) -> None:
+    redelivery("immediate")  # three receives in seconds, not three visibility timeouts
     # Given a job whose claim always fails (its message is poison for the workflow),
     local_stack.pause()  # so that the fault is in place before its first delivery
     job = submit(api, "text.transform", {"text": "poison"})
@@ -192,7 +194,10 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     assert "dead-letter queue" in failed["error"]["message"]
 
 
-def test_unreadable_message_is_dead_lettered_and_kept_for_an_operator(local_stack: LocalStack) -> None:
+def test_unreadable_message_is_dead_lettered_and_kept_for_an_operator(
+    local_stack: LocalStack, redelivery: Callable[[str], None]
+) -> None:
+    redelivery("immediate")
     sqs = aws(local_stack, "sqs")
     body = "{not json " + new_job_id()
     sqs.send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)

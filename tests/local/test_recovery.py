@@ -8,7 +8,6 @@ one with the failed execution's message back at once, one after the visibility t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from cloudqueue.adapters.dynamodb import DynamoJobStore, to_item
 from cloudqueue.jobs import new_job_id
 from cloudqueue.models import Job, JobStatus, format_timestamp, utc_now
 from cloudqueue_local.stack import LocalStack
-from tests.conftest import TEST_PARAMETERS, set_redelivery
+from tests.conftest import TEST_PARAMETERS
 
 from .test_end_to_end import aws, finished, queue_is_empty, submit, wait_for
 
@@ -41,12 +40,6 @@ def in_progress(api: httpx.Client, job_id: str) -> dict[str, Any]:
 
 def store_of(stack: LocalStack) -> DynamoJobStore:
     return DynamoJobStore(stack.table_name(), shards=int(stack.template.parameters["StatusShards"]))
-
-
-@pytest.fixture
-def redelivery(local_stack: LocalStack) -> Iterator[Any]:
-    yield lambda timing: set_redelivery(local_stack, timing)
-    set_redelivery(local_stack, "immediate")
 
 
 @pytest.mark.parametrize("timing", ["immediate", "visibility"])
