@@ -106,13 +106,14 @@ def list_messages(where: Queues, most: int = 1000) -> list[dict[str, Any]]:
 def delete_message(where: Queues, message_id: str) -> str | None:
     """Delete the message ``message_id`` from whichever queue holds it; the queue's name, or None."""
     for queue, url in where.urls.items():
+        # Receive them all (a batch hides every message in it), then show the others again.
         others: list[str] = []
         found = None
         for message in _received(where.sqs, url, 10_000):
             if message["MessageId"] == message_id:
                 found = message
-                break
-            others.append(message["ReceiptHandle"])
+            else:
+                others.append(message["ReceiptHandle"])
         _show_again(where.sqs, url, others)
         if found is not None:
             where.sqs.delete_message(QueueUrl=url, ReceiptHandle=found["ReceiptHandle"])

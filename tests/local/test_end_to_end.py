@@ -171,7 +171,9 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     def outage_for_this_job(event: dict[str, Any]) -> None:
         message = event["message"]
         if job["jobId"] in message["body"]:
-            claims.setdefault(message["messageId"], []).append(message["receiveCount"])
+            claims.setdefault(message["messageId"], []).append(
+                message["attributes"]["ApproximateReceiveCount"]
+            )
             raise ConnectionError("the table is unreachable for this job")
 
     def spy(event: dict[str, Any]) -> None:
