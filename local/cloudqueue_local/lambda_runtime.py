@@ -139,6 +139,10 @@ class LocalFunction:
             if self._idle:
                 return self._idle.pop(), False  # the most recently used: warm caches stay warm
             self._starting += 1
+        return self._start_environment(), True
+
+    def _start_environment(self) -> ExecutionEnvironment:
+        """A new environment's process (the caller has counted it in ``_starting``)."""
         try:
             environment = ExecutionEnvironment(self.spec, self.settings)
         except BaseException:
@@ -150,7 +154,7 @@ class LocalFunction:
             self._starting -= 1
             self._live.add(environment)
             self.cold_starts += 1
-        return environment, True
+        return environment
 
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._available:
@@ -165,6 +169,17 @@ class LocalFunction:
         with self._available:
             self._live.discard(environment)
             self._available.notify_all()
+
+    def prewarm(self) -> None:
+        """Start one environment ahead of the first invocation, if the function has none."""
+        with self._available:
+            if self._closed or self._live or self._starting or self.max_environments == 0:
+                return
+            self._starting += 1
+        environment = self._start_environment()
+        failed = self._initialise(environment, "prewarm")
+        if failed is None:
+            self._release(environment)
 
     def close(self) -> None:
         with self._available:
@@ -393,6 +408,20 @@ class LambdaRuntime:
         if self._original_invoke is not None:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
             self._original_invoke = None
+
+    def prewarm(self) -> None:
+        """One warm environment per function, started one after the other in the background:
+        like provisioned concurrency of one, so that a first job does not pay three cold starts
+        in a row (on a busy laptop, longer than a short local lease)."""
+
+        def warm() -> None:
+            for function in self.functions.values():
+                try:
+                    function.prewarm()
+                except Exception:
+                    logger.exception("%s: could not start an environment ahead", function.spec.logical_id)
+
+        threading.Thread(target=warm, name="lambda-prewarm", daemon=True).start()
 
     def close(self) -> None:
         """Stop every environment (an invocation in flight ends with ``Runtime.ExitError``)."""

@@ -65,6 +65,7 @@ class StackOptions:
     faults: str | None = None  # chaos: "lambda=0.05,dynamodb=0.02,sqs=0.02" (see chaos.py)
     worker_cpus: frozenset[int] | None = None  # CPU affinity of the function environments
     fault_seed: int | None = None  # the chaos generator's seed, for repeatable runs
+    prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
 
 
 class LocalStack:
@@ -179,6 +180,8 @@ class LocalStack:
         self._http.start()
         for loop in [*self.pipes, *self.triggers, *self.schedules]:
             loop.start()
+        if self.options.prewarm:
+            self.runtime.prewarm()
         self.started = True
 
     def stop(self, drain_seconds: float = 10.0) -> bool:
