@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from moto import mock_aws
 
 from cloudqueue_local.aws_endpoint import AwsEndpoint
 from cloudqueue_local.chaos import Chaos
+from cloudqueue_local.direct_sqs import DirectSqs
 from cloudqueue_local.environment import RuntimeSettings
 from cloudqueue_local.gateway import HttpGateway, ServerThread
 from cloudqueue_local.lambda_runtime import LambdaRuntime
+from cloudqueue_local.moto_speedups import MotoSpeedups
 from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.provision import provision
 from cloudqueue_local.sqs_speedups import SqsSpeedups
@@ -86,6 +87,7 @@ class LocalStack:
         )
         self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
         self.sqs_speedups = SqsSpeedups()
+        self.moto_speedups = MotoSpeedups()
         self.pipes: list[LocalPipe] = []
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
@@ -146,13 +148,14 @@ class LocalStack:
         self.runtime.install()
         self.stepfunctions.install(self.runtime)
         self.sqs_speedups.install()
+        self.moto_speedups.install()
         self.resources = provision(self.template, region=self.region)
 
         self._aws = AwsEndpoint(self.options.host, self.options.aws_port or 0, self.chaos)
         self._aws.start()
         self.runtime.use_endpoint(self._aws.url)
 
-        sqs = boto3.client("sqs", region_name=self.region)
+        sqs = DirectSqs(self.account, self.region)
         for pipe in self.template.pipes.values():
             queue = self.template.queue_by_arn(pipe.source_arn)
             self.pipes.append(
@@ -199,6 +202,7 @@ class LocalStack:
             self._aws = None
         self.stepfunctions.uninstall()
         self.sqs_speedups.uninstall()
+        self.moto_speedups.uninstall()
         self.runtime.close()
         if self._mock is not None:
             self._mock.stop()
