@@ -14,12 +14,12 @@ Measured while draining a backlog: about 5 % of the stack process's CPU per job.
 from __future__ import annotations
 
 import functools
-from typing import Any
+
+from cloudqueue_local.sqs_speedups import SqsSpeedups
 
 
-class MotoSpeedups:
-    def __init__(self) -> None:
-        self._saved: list[tuple[Any, str, Any]] = []
+class MotoSpeedups(SqsSpeedups):
+    """Installed and removed as ``SqsSpeedups`` (whose patching it shares)."""
 
     def install(self) -> None:
         from moto.core import responses
@@ -32,12 +32,3 @@ class MotoSpeedups:
         )
         parse = functools.lru_cache(maxsize=256)(UpdateExpressionParser.make)
         self._replace(UpdateExpressionParser, "make", staticmethod(parse))
-
-    def _replace(self, owner: Any, name: str, value: Any) -> None:
-        self._saved.append((owner, name, owner.__dict__[name]))
-        setattr(owner, name, value)
-
-    def uninstall(self) -> None:
-        for owner, name, original in reversed(self._saved):
-            setattr(owner, name, original)
-        self._saved = []
