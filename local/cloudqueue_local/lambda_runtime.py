@@ -351,7 +351,7 @@ class LambdaRuntime:
 
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         """Run the function on ``event``; a handler past its timeout fails as on AWS."""
-        return self.invoke_bytes(name_or_arn, json.dumps(event).encode())
+        return self._invoke(self.function(name_or_arn), json.dumps(event).encode())
 
     def invoke_bytes(self, name_or_arn: str, body: bytes | str | None) -> Invocation:
         """Run the function on a JSON payload, as the Invoke API takes it."""
@@ -363,6 +363,9 @@ class LambdaRuntime:
             raise ServiceFault(
                 "InvalidRequestContentException", 400, "Could not parse request body into json"
             ) from None
+        return self._invoke(function, payload)
+
+    def _invoke(self, function: LocalFunction, payload: bytes) -> Invocation:
         chaos = self.chaos.lambda_fault() if self.chaos is not None else None
         return function.run(
             payload, str(uuid.uuid4()), fault=self.faults.get(function.spec.logical_id), chaos=chaos
