@@ -23,6 +23,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -85,6 +86,21 @@ class ServiceFault(Exception):
         self.message = message
 
 
+class _Waiter:
+    """An invocation queued for an environment: woken with one, or with room to start one."""
+
+    __slots__ = ("environment", "event", "start")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.environment: ExecutionEnvironment | None = None
+        self.start = False
+
+
+def _stopped() -> ServiceFault:
+    return ServiceFault("ServiceException", 500, "the local Lambda runtime is stopped")
+
+
 class LocalFunction:
     """One function: its pool of execution environments, and the record of its invocations."""
 
@@ -95,10 +111,9 @@ class LocalFunction:
         self._idle: list[ExecutionEnvironment] = []
         self._live: set[ExecutionEnvironment] = set()
         self._starting = 0
-        self._next_ticket = 0
-        self._serving = 0
+        self._queue: deque[_Waiter] = deque()
         self._closed = False
-        self._available = threading.Condition()
+        self._available = threading.Lock()
         # The record the bench and the tests read.
         self.invocations = 0
         self.errors = 0
@@ -117,29 +132,47 @@ class LocalFunction:
     def waiting(self) -> int:
         """How many invocations wait for an environment."""
         with self._available:
-            return self._next_ticket - self._serving
+            return len(self._queue)
 
     # --- the pool -----------------------------------------------------------------------
+    # Invocations that find no environment queue up, first come first served. Whoever frees
+    # an environment (or room for a new one) hands it to the head of the queue and wakes
+    # that invocation alone: no herd of waiters woken on every release.
 
     def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
-        """A warm environment, or a new one (``True``: cold). Waiters are served in order."""
+        """A warm environment, or a new one (``True``: cold)."""
         with self._available:
-            # First come, first served: invocations waiting for an environment take tickets.
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            while not self._closed and (
-                ticket != self._serving
-                or (not self._idle and len(self._live) + self._starting >= self.max_environments)
-            ):
-                self._available.wait()
             if self._closed:
-                raise ServiceFault("ServiceException", 500, "the local Lambda runtime is stopped")
-            self._serving += 1
-            self._available.notify_all()
-            if self._idle:
+                raise _stopped()
+            waiter = None
+            if self._queue:
+                waiter = self._enqueue()
+            elif self._idle:
                 return self._idle.pop(), False  # the most recently used: warm caches stay warm
-            self._starting += 1
+            elif len(self._live) + self._starting < self.max_environments:
+                self._starting += 1
+            else:
+                waiter = self._enqueue()
+        if waiter is not None:
+            waiter.event.wait()
+            if waiter.environment is not None:
+                return waiter.environment, False
+            if not waiter.start:
+                raise _stopped()
         return self._start_environment(), True
+
+    def _enqueue(self) -> _Waiter:
+        waiter = _Waiter()
+        self._queue.append(waiter)
+        return waiter
+
+    def _hand_room(self) -> None:
+        """With the lock held: room for one more environment goes to the head of the queue."""
+        if self._queue and len(self._live) + self._starting < self.max_environments:
+            waiter = self._queue.popleft()
+            self._starting += 1
+            waiter.start = True
+            waiter.event.set()
 
     def _start_environment(self) -> ExecutionEnvironment:
         """A new environment's process (the caller has counted it in ``_starting``)."""
@@ -148,7 +181,7 @@ class LocalFunction:
         except BaseException:
             with self._available:
                 self._starting -= 1
-                self._available.notify_all()
+                self._hand_room()
             raise
         with self._available:
             self._starting -= 1
@@ -158,17 +191,21 @@ class LocalFunction:
 
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._available:
-            if self._closed:
-                environment.kill()
+            if not self._closed:
+                if self._queue:
+                    waiter = self._queue.popleft()
+                    waiter.environment = environment
+                    waiter.event.set()
+                else:
+                    self._idle.append(environment)
                 return
-            self._idle.append(environment)
-            self._available.notify_all()
+        environment.kill()
 
     def _retire(self, environment: ExecutionEnvironment) -> None:
         environment.kill()
         with self._available:
             self._live.discard(environment)
-            self._available.notify_all()
+            self._hand_room()
 
     def prewarm(self) -> None:
         """Start one environment ahead of the first invocation, if the function has none."""
@@ -186,7 +223,8 @@ class LocalFunction:
             self._closed = True
             environments = list(self._live)
             self._idle = []
-            self._available.notify_all()
+            while self._queue:
+                self._queue.popleft().event.set()  # neither an environment nor room: stopped
         for environment in environments:
             environment.kill()
 
