@@ -3,9 +3,9 @@ state machine once. Against the local stack's AWS endpoint, or a deployed stack.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -17,7 +17,8 @@ from typing import Any
 
 import boto3
 
-from cloudqueue_local.lambda_runtime import Invocation, LocalFunction
+from cloudqueue_local.environment import RuntimeSettings
+from cloudqueue_local.lambda_runtime import Invocation, LambdaRuntime
 from cloudqueue_local.template import (
     REGION,
     FunctionSpec,
@@ -152,28 +153,30 @@ def _deployed_function(logical_id: str, stack_name: str) -> FunctionSpec:
 
 
 def invoke_locally(logical_id: str, event: Any, *, aws_url: str | None, stack_name: str | None) -> Invocation:
-    """Run a function's handler in this process with its environment, like ``sam local invoke``."""
+    """Run a function once in an execution environment of its own, like ``sam local invoke``:
+    the local runtime, its AWS calls to the local stack (or, with ``stack_name``, to AWS with
+    the deployed function's variables and your credentials)."""
+    template = local_template()
+    if logical_id not in template.functions:
+        known = ", ".join(sorted(template.functions))
+        raise AccessError(f"no function {logical_id!r} in template.yaml; functions: {known}")
+    endpoint_url: str | None = aws_url or DEFAULT_AWS_URL
     if stack_name is not None and aws_url is None:
-        spec = _deployed_function(logical_id, stack_name)
-        environment = dict(spec.environment)
-    else:
-        template = local_template()
-        if logical_id not in template.functions:
-            known = ", ".join(sorted(template.functions))
-            raise AccessError(f"no function {logical_id!r} in template.yaml; functions: {known}")
-        spec = template.functions[logical_id]
-        environment = dict(spec.environment) | {
-            "AWS_ENDPOINT_URL": aws_url or DEFAULT_AWS_URL,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-        }
-    environment.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ.update(environment)
+        template.functions[logical_id] = _deployed_function(logical_id, stack_name)
+        endpoint_url = None
+    runtime = LambdaRuntime(template, RuntimeSettings(root=project_root(), endpoint_url=endpoint_url))
     # As `sam local invoke` does: the function's logs on stderr, its result alone on stdout.
-    with contextlib.redirect_stdout(sys.stderr):
-        return LocalFunction(spec).run(event, str(uuid.uuid4()))
+    logs = logging.getLogger("cloudqueue.local.functions")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logs.addHandler(handler)
+    logs.setLevel(logging.INFO)
+    logs.propagate = False
+    try:
+        return runtime.invoke(logical_id, event)
+    finally:
+        runtime.close()
+        logs.removeHandler(handler)
 
 
 def pipe_input_for(job_id: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ for a deployed stack with your AWS credentials.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import threading
@@ -168,9 +169,33 @@ def dev(
         list[str] | None,
         typer.Option("--param", help="Override a template parameter: Name=Value (repeatable)."),
     ] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            "--faults",
+            help="Chaos: fail that fraction of the functions' calls as AWS fails them, "
+            "e.g. lambda=0.05,dynamodb=0.02,sqs=0.02.",
+        ),
+    ] = None,
+    fault_seed: Annotated[
+        int | None, typer.Option("--fault-seed", help="Seed of the --faults draws (repeatable runs).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the functions' logs and Lambda's REPORT lines.")
+    ] = False,
 ) -> None:
     """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
+    from cloudqueue_local.chaos import parse_fault_rates
     from cloudqueue_local.stack import LocalStack, StackOptions
+
+    if faults is not None:
+        try:
+            parse_fault_rates(faults)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--faults") from None
+    if verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+        logging.getLogger("cloudqueue.local").setLevel(logging.INFO)
 
     overrides: dict[str, str] = {}
     for item in param or []:
@@ -186,7 +211,13 @@ def dev(
     try:
         stack = LocalStack(
             StackOptions(
-                host=host, port=port, aws_port=aws_port, pollers=pollers, parameter_overrides=overrides
+                host=host,
+                port=port,
+                aws_port=aws_port,
+                pollers=pollers,
+                parameter_overrides=overrides,
+                faults=faults,
+                fault_seed=fault_seed,
             )
         )
         stack.start()
@@ -201,14 +232,18 @@ def dev(
     out.print(f"CloudQueue local stack ready in {time.perf_counter() - started:.1f}s")
     out.print(f"  UI   {stack.api_url}/")
     out.print(f"  API  {stack.api_url}")
-    if stack.aws_url:
-        out.print(f"  AWS  {stack.aws_url}   (aws --endpoint-url {stack.aws_url} sqs list-queues)")
+    out.print(f"  AWS  {stack.aws_url}   (aws --endpoint-url {stack.aws_url} sqs list-queues)")
+    if faults:
+        out.print(f"  [yellow]chaos: {faults}[/yellow] of the functions' calls fail")
     out.print("Ctrl-C to stop.")
     while not stop.wait(0.5):
         pass
     out.print("stopping: no new work; letting executions in flight finish...")
     drained = stack.stop(drain_seconds=10)
     out.print("stopped" if drained else "stopped (some executions were still running)")
+    if faults:
+        injected = ", ".join(f"{name} {count}" for name, count in sorted(stack.chaos.injected.items()))
+        out.print(f"faults injected: {injected or 'none'}")
 
 
 # --- commands: jobs ---------------------------------------------------------------------

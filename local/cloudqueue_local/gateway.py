@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from cloudqueue_local.lambda_runtime import LambdaRuntime
+from cloudqueue_local.lambda_runtime import LambdaRuntime, ServiceFault
 from cloudqueue_local.template import LocalTemplate, RouteSpec
 
 logger = logging.getLogger("cloudqueue.local")
@@ -158,7 +158,11 @@ class HttpGateway:
 
     def call_api(self, request: Request, route: RouteSpec, parameters: dict[str, str]) -> Response:
         event = api_gateway_event(request, route, parameters)
-        invocation = self.runtime.invoke(route.function, event)
+        try:
+            invocation = self.runtime.invoke(route.function, event)
+        except ServiceFault as fault:  # Lambda itself refused (throttled, failed): so does API Gateway
+            logger.warning("%s not invoked on %s %s: %s", route.function, request.method, request.path, fault)
+            return self.with_cors(request, _json(500, {"message": "Internal Server Error"}))
         if invocation.function_error:
             logger.error(
                 "%s failed on %s %s: %s",

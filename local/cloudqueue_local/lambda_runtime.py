@@ -1,63 +1,58 @@
-"""Run the template's Lambda functions in this process, and make moto's Lambda call them.
+"""The template's Lambda functions, run as Lambda runs them, and moto's Lambda made to call them.
+
+Each function has a pool of execution environments (``environment.ExecutionEnvironment``:
+one process each, AWS's runtime interface client inside, a Runtime API of its own). An
+invocation takes a warm environment, or starts one (a cold start) while the function has
+fewer than its limit (``ReservedConcurrentExecutions``, else a default); past the limit it
+waits, first come first served. A handler past its timeout has its environment killed and
+replaced, and the invocation answers what Lambda answers (``Sandbox.Timedout``); a process
+that dies mid-invocation answers ``Runtime.ExitError``.
 
 Without Docker, moto answers Lambda ``Invoke`` from ``LambdaSimpleBackend.invoke`` with a
 canned payload. ``LambdaRuntime.install`` replaces that method so that every Invoke that
-reaches moto (from the state machine's tasks, from boto3, from the AWS CLI on the local
-endpoint) runs the real handler here, with a Lambda context, the function's environment
-and its timeout. ``tests/local/test_moto_seams.py`` fails loudly if moto moves this seam.
+reaches moto (from boto3 or the AWS CLI on the local endpoint) runs the function here;
+the state machine's tasks come straight here (``stepfunctions.py``).
+``tests/local/test_moto_seams.py`` fails loudly if moto moves this seam.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
-import os
+import logging
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+from cloudqueue_local.chaos import Chaos, LambdaFault
+from cloudqueue_local.environment import (
+    INIT_SECONDS,
+    EnvironmentGone,
+    ExecutionEnvironment,
+    RuntimeSettings,
+    error_body,
+)
 from cloudqueue_local.template import FunctionSpec, LocalTemplate
 
-Handler = Callable[[dict[str, Any], Any], Any]
+logger = logging.getLogger("cloudqueue.local")
 
-# Per-function settings that are read when a handler module is imported.
-_IMPORT_TIME_VARIABLES = ("POWERTOOLS_SERVICE_NAME",)
-
-
-class LambdaContext:
-    """What the Lambda runtime hands a handler as ``context``."""
-
-    def __init__(self, spec: FunctionSpec, request_id: str | None = None) -> None:
-        self.function_name = spec.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = spec.arn
-        self.memory_limit_in_mb = spec.memory
-        self.aws_request_id = request_id or str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + spec.timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+# Environments per function when the template reserves no concurrency for it. Lambda would
+# start more, on more machines; on a laptop a herd of cold starts only slows every request.
+DEFAULT_ENVIRONMENTS = 4
 
 
 @dataclass(frozen=True)
 class Invocation:
-    """A finished invocation: its JSON payload and, when the handler failed, the error kind."""
+    """A finished invocation: its JSON payload and, when the function failed, ``Unhandled``."""
 
     payload: bytes
     function_error: str | None = None
     duration_ms: float = 0.0
+    init_duration_ms: float | None = None  # set on an environment's first invocation
 
     def json(self) -> Any:
         return json.loads(self.payload)
@@ -73,188 +68,14 @@ def error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
-def merged_environment(template: LocalTemplate) -> dict[str, str]:
-    """One environment for all in-process functions: they share ``os.environ``.
-
-    A variable that two functions set to different values cannot be honoured in one
-    process, so it is refused, except the import-time ones applied per function.
-    """
-    merged: dict[str, str] = {}
-    for spec in template.functions.values():
-        for key, value in spec.environment.items():
-            if key in _IMPORT_TIME_VARIABLES:
-                continue
-            if key in merged and merged[key] != value:
-                raise ValueError(
-                    f"{key} differs between functions ({merged[key]!r} vs {value!r} in {spec.logical_id}); "
-                    "in-process functions share one environment"
-                )
-            merged[key] = value
-    return merged
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-class ExecutionEnvironment:
-    """One Lambda execution environment: its own copy of the handler module, one request at a time.
-
-    Lambda never runs two invocations in one environment, and handler modules rely on it
-    (Powertools' resolver keeps the current request on a module-level object). So each
-    environment loads the handler module afresh; the package modules it imports are shared,
-    as the read-only code of a deployment package would be.
-    """
-
-    _load_lock = threading.Lock()
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        module_name, _, attribute = spec.handler.rpartition(".")
-        import_env = {key: spec.environment[key] for key in _IMPORT_TIME_VARIABLES if key in spec.environment}
-        with ExecutionEnvironment._load_lock, environment(import_env):
-            found = importlib.util.find_spec(module_name)
-            if found is None or found.loader is None:
-                raise ImportError(f"no module {module_name} for handler {spec.handler}")
-            module = importlib.util.module_from_spec(found)
-            found.loader.exec_module(module)
-        self.module = module
-        self.handler: Handler = getattr(module, attribute)
-
-
-def _keeps_request_in_process_state(module: Any) -> bool:
-    """True for handlers built on Powertools' event handler or its Metrics.
-
-    Both keep the invocation in hand in state shared by the whole process: the resolvers put
-    the current request on a class (``BaseRouter.current_event``), and every ``Metrics``
-    shares one class-level metric set (so that several modules can add to it). Two
-    invocations at once in one process would answer each other's requests or flush each
-    other's metrics. On Lambda a process runs one invocation at a time, so here such a
-    function gets a single execution environment.
-    """
-    try:
-        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-        from aws_lambda_powertools.metrics import Metrics
-    except ImportError:
-        return False
-    return any(isinstance(value, BaseRouter | Metrics) for value in vars(module).values())
-
-
-class LocalFunction:
-    """One function: a pool of execution environments, created on demand (cold starts).
-
-    At most ``max_environments`` exist at once; past that an invocation waits for one to
-    be free. (Lambda would start more, on more machines; this one has a few cores, and a
-    herd of simultaneous cold starts only slows every request down.) The first cold start
-    runs alone, to learn whether the handler can share the process (see above).
-    """
-
-    def __init__(self, spec: FunctionSpec, max_environments: int = 4) -> None:
-        self.spec = spec
-        self.max_environments = max_environments
-        self._idle: list[ExecutionEnvironment] = []
-        self._created = 0
-        self._probing = False
-        self._next_ticket = 0
-        self._serving = 0
-        self._available = threading.Condition()
-        self.invocations = 0
-        self.errors = 0
-
-    @property
-    def cold_starts(self) -> int:
-        return self._created
-
-    def _acquire(self) -> ExecutionEnvironment:
-        with self._available:
-            # First come, first served: invocations waiting for an environment take tickets.
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            while ticket != self._serving or (
-                not self._idle and (self._created >= self.max_environments or self._probing)
-            ):
-                self._available.wait()
-            self._serving += 1
-            self._available.notify_all()
-            if self._idle:
-                return self._idle.pop()
-            self._created += 1
-            first = self._created == 1
-            self._probing = first
-        try:
-            environment = ExecutionEnvironment(self.spec)
-        except BaseException:
-            with self._available:
-                self._created -= 1
-                self._probing = False
-                self._available.notify_all()
-            raise
-        if first:
-            with self._available:
-                if _keeps_request_in_process_state(environment.module):
-                    self.max_environments = 1
-                self._probing = False
-                self._available.notify_all()
-        return environment
-
-    def _release(self, environment: ExecutionEnvironment) -> None:
-        with self._available:
-            self._idle.append(environment)
-            self._available.notify_all()
-
-    def run(
-        self,
-        event: Any,
-        request_id: str,
-        fault: Callable[[Any], None] | None = None,
-        started: threading.Event | None = None,
-    ) -> Invocation:
-        """Invoke once. ``started`` is set when the handler begins (after any wait for an environment)."""
-        with self._available:
-            self.invocations += 1
-        environment: ExecutionEnvironment | None = None
-        began = time.perf_counter()
-        try:
-            environment = self._acquire()
-            began = time.perf_counter()
-            if started is not None:
-                started.set()
-            if fault is not None:
-                fault(event)  # an injected failure, raised as the handler would raise it
-            result = environment.handler(event, LambdaContext(self.spec, request_id))
-            payload = json.dumps(result).encode()
-            error = None
-        except ServiceFault:
-            raise
-        except Exception as failure:
-            with self._available:
-                self.errors += 1
-            payload = json.dumps(error_payload(failure, request_id)).encode()
-            error = "Unhandled"
-        finally:
-            if started is not None:
-                started.set()
-            if environment is not None:
-                self._release(environment)
-        return Invocation(payload, error, (time.perf_counter() - began) * 1000)
-
-
 class FunctionNotFound(LookupError):
     pass
 
 
 class ServiceFault(Exception):
-    """Raised by an injected fault to make the Lambda *service* fail the Invoke call
-    (throttling, service errors), as opposed to the function failing."""
+    """The Lambda *service* fails the Invoke call (throttling, service errors), as opposed
+    to the function failing. Raised by injected faults; moto's seam and the state machine
+    turn it into the API error (``Lambda.<code>`` in the state machine)."""
 
     def __init__(
         self, code: str = "TooManyRequestsException", status: int = 429, message: str = "Rate exceeded"
@@ -265,21 +86,300 @@ class ServiceFault(Exception):
         self.message = message
 
 
+class _Waiter:
+    """An invocation queued for an environment: woken with one, or with room to start one."""
+
+    __slots__ = ("environment", "event", "start")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.environment: ExecutionEnvironment | None = None
+        self.start = False
+
+
+def _stopped() -> ServiceFault:
+    return ServiceFault("ServiceException", 500, "the local Lambda runtime is stopped")
+
+
+class LocalFunction:
+    """One function: its pool of execution environments, and the record of its invocations."""
+
+    def __init__(self, spec: FunctionSpec, settings: RuntimeSettings, max_environments: int) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.max_environments = max_environments
+        self._idle: list[ExecutionEnvironment] = []
+        self._live: set[ExecutionEnvironment] = set()
+        self._starting = 0
+        self._queue: deque[_Waiter] = deque()
+        self._closed = False
+        self._available = threading.Lock()
+        # The record the bench and the tests read.
+        self.invocations = 0
+        self.errors = 0
+        self.timeouts = 0
+        self.cold_starts = 0
+        self.init_durations_ms: list[float] = []
+        self.total_duration_ms = 0.0
+
+    @property
+    def environments(self) -> int:
+        """How many environments exist (busy, idle or starting)."""
+        with self._available:
+            return len(self._live) + self._starting
+
+    @property
+    def waiting(self) -> int:
+        """How many invocations wait for an environment."""
+        with self._available:
+            return len(self._queue)
+
+    # --- the pool -----------------------------------------------------------------------
+    # Invocations that find no environment queue up, first come first served. Whoever frees
+    # an environment (or room for a new one) hands it to the head of the queue and wakes
+    # that invocation alone: no herd of waiters woken on every release.
+
+    def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
+        """A warm environment, or a new one (``True``: cold)."""
+        with self._available:
+            if self._closed:
+                raise _stopped()
+            waiter = None
+            if self._queue:
+                waiter = self._enqueue()
+            elif self._idle:
+                return self._idle.pop(), False  # the most recently used: warm caches stay warm
+            elif len(self._live) + self._starting < self.max_environments:
+                self._starting += 1
+            else:
+                waiter = self._enqueue()
+        if waiter is not None:
+            waiter.event.wait()
+            if waiter.environment is not None:
+                return waiter.environment, False
+            if not waiter.start:
+                raise _stopped()
+        return self._start_environment(), True
+
+    def _enqueue(self) -> _Waiter:
+        waiter = _Waiter()
+        self._queue.append(waiter)
+        return waiter
+
+    def _hand_room(self) -> None:
+        """With the lock held: room for one more environment goes to the head of the queue."""
+        if self._queue and len(self._live) + self._starting < self.max_environments:
+            waiter = self._queue.popleft()
+            self._starting += 1
+            waiter.start = True
+            waiter.event.set()
+
+    def _start_environment(self) -> ExecutionEnvironment:
+        """A new environment's process (the caller has counted it in ``_starting``)."""
+        try:
+            environment = ExecutionEnvironment(self.spec, self.settings)
+        except BaseException:
+            with self._available:
+                self._starting -= 1
+                self._hand_room()
+            raise
+        with self._available:
+            self._starting -= 1
+            self._live.add(environment)
+            self.cold_starts += 1
+        return environment
+
+    def _release(self, environment: ExecutionEnvironment) -> None:
+        with self._available:
+            if not self._closed:
+                if self._queue:
+                    waiter = self._queue.popleft()
+                    waiter.environment = environment
+                    waiter.event.set()
+                else:
+                    self._idle.append(environment)
+                return
+        environment.kill()
+
+    def _retire(self, environment: ExecutionEnvironment) -> None:
+        environment.kill()
+        with self._available:
+            self._live.discard(environment)
+            self._hand_room()
+
+    def prewarm(self) -> None:
+        """Start one environment ahead of the first invocation, if the function has none."""
+        with self._available:
+            if self._closed or self._live or self._starting or self.max_environments == 0:
+                return
+            self._starting += 1
+        environment = self._start_environment()
+        failed = self._initialise(environment, "prewarm")
+        if failed is None:
+            self._release(environment)
+
+    def close(self) -> None:
+        with self._available:
+            self._closed = True
+            environments = list(self._live)
+            self._idle = []
+            while self._queue:
+                self._queue.popleft().event.set()  # neither an environment nor room: stopped
+        for environment in environments:
+            environment.kill()
+
+    # --- invoking -----------------------------------------------------------------------
+
+    def run(
+        self,
+        payload: bytes,
+        request_id: str,
+        *,
+        fault: Callable[[Any], None] | None = None,
+        chaos: LambdaFault | None = None,
+    ) -> Invocation:
+        """Invoke once. ``fault`` runs first (a ServiceFault it raises fails the call, any
+        other exception fails the function); ``chaos`` is an injected service fault or timeout."""
+        with self._available:
+            self.invocations += 1
+        if fault is not None:
+            try:
+                fault(json.loads(payload))
+            except ServiceFault:
+                raise
+            except Exception as failure:
+                return self._failed(json.dumps(error_payload(failure, request_id)).encode())
+        if self.max_environments == 0:  # ReservedConcurrentExecutions: 0 stops a function
+            raise ServiceFault("TooManyRequestsException", 429, "Rate Exceeded.")
+        if chaos is not None and chaos.service_error is not None:
+            code, status, message = chaos.service_error
+            raise ServiceFault(code, status, message)
+        for _ in range(3):  # a warm environment found dead is replaced, as Lambda would
+            environment, cold = self._acquire()
+            try:
+                if cold:
+                    failed = self._initialise(environment, request_id)
+                    if failed is not None:
+                        return failed
+                else:
+                    environment.ready(time.monotonic() + INIT_SECONDS)
+            except (EnvironmentGone, TimeoutError):
+                self._retire(environment)
+                continue
+            return self._dispatch(
+                environment, payload, request_id, timeout_fault=chaos is not None, cold=cold
+            )
+        raise ServiceFault("ServiceException", 500, f"{self.spec.logical_id}: its environments keep dying")
+
+    def _initialise(self, environment: ExecutionEnvironment, request_id: str) -> Invocation | None:
+        """Start ``environment``'s runtime; an Invocation when that failed (it is then retired)."""
+        try:
+            failure = environment.initialise(time.monotonic() + INIT_SECONDS + self.spec.timeout)
+        except TimeoutError:
+            self._retire(environment)
+            self.timeouts += 1
+            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
+            return self._failed(error_body("Sandbox.Timedout", message, request_id))
+        except EnvironmentGone:
+            reason = environment.exit_reason()
+            self._retire(environment)
+            logger.warning("%s: its runtime exited while starting (%s)", self.spec.logical_id, reason)
+            return self._failed(
+                error_body("Runtime.ExitError", f"Runtime exited with error: {reason}", request_id)
+            )
+        if failure is not None:
+            self._retire(environment)
+            logger.warning(
+                "%s failed to start: %s",
+                self.spec.logical_id,
+                failure.payload.decode(errors="replace")[:2000],
+            )
+            return self._failed(failure.payload)
+        assert environment.init_duration_ms is not None
+        with self._available:
+            self.init_durations_ms.append(environment.init_duration_ms)
+        return None
+
+    def _dispatch(
+        self,
+        environment: ExecutionEnvironment,
+        payload: bytes,
+        request_id: str,
+        *,
+        timeout_fault: bool,
+        cold: bool,
+    ) -> Invocation:
+        environment.log.info("START RequestId: %s Version: $LATEST", request_id)
+        began = time.perf_counter()
+        deadline = time.monotonic() + self.spec.timeout
+        try:
+            answer = environment.invoke(request_id, payload, deadline)
+            if timeout_fault:
+                # An injected timeout: the handler ran, but its answer never comes back.
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                raise TimeoutError
+        except TimeoutError:
+            duration = (time.perf_counter() - began) * 1000
+            environment.report(request_id, duration, "timeout")
+            self._retire(environment)
+            self.timeouts += 1
+            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
+            return self._failed(error_body("Sandbox.Timedout", message, request_id), duration)
+        except EnvironmentGone:
+            duration = (time.perf_counter() - began) * 1000
+            reason = environment.exit_reason()
+            environment.report(request_id, duration, "error")
+            self._retire(environment)
+            message = f"Runtime exited with error: {reason}"
+            return self._failed(error_body("Runtime.ExitError", message, request_id), duration)
+        duration = (time.perf_counter() - began) * 1000
+        environment.report(request_id, duration)
+        self._release(environment)
+        init = environment.init_duration_ms if cold else None
+        if answer.error_type is not None:
+            return self._failed(answer.payload, duration, init)
+        with self._available:
+            self.total_duration_ms += duration
+        return Invocation(answer.payload, None, duration, init)
+
+    def _failed(self, payload: bytes, duration_ms: float = 0.0, init_ms: float | None = None) -> Invocation:
+        with self._available:
+            self.errors += 1
+            self.total_duration_ms += duration_ms
+        return Invocation(payload, "Unhandled", duration_ms, init_ms)
+
+
 class LambdaRuntime:
-    """The template's functions, invocable by name or ARN, with their timeouts enforced."""
+    """The template's functions, invocable by name or ARN, each in its own environments."""
 
     def __init__(
-        self, template: LocalTemplate, *, max_concurrency: int = 64, environments_per_function: int = 4
+        self,
+        template: LocalTemplate,
+        settings: RuntimeSettings,
+        *,
+        environments_per_function: int = DEFAULT_ENVIRONMENTS,
+        chaos: Chaos | None = None,
     ) -> None:
         self.template = template
+        self.settings = settings
+        self.chaos = chaos
         self.functions = {
-            logical_id: LocalFunction(spec, environments_per_function)
+            logical_id: LocalFunction(
+                spec,
+                settings,
+                environments_per_function if spec.reserved_concurrency is None else spec.reserved_concurrency,
+            )
             for logical_id, spec in template.functions.items()
         }
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda")
         self._original_invoke: Any = None
         # Fault injection for tests and demos: logical id → a callable run before the handler.
         self.faults: dict[str, Callable[[Any], None]] = {}
+
+    def use_endpoint(self, endpoint_url: str | None) -> None:
+        """Where the environments started from now on send their AWS calls."""
+        self.settings = replace(self.settings, endpoint_url=endpoint_url)
+        for function in self.functions.values():
+            function.settings = self.settings
 
     def function(self, name_or_arn: str) -> LocalFunction:
         spec = self.template.function_by_arn_or_name(name_or_arn)
@@ -289,27 +389,25 @@ class LambdaRuntime:
 
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         """Run the function on ``event``; a handler past its timeout fails as on AWS."""
-        function = self.function(name_or_arn)
-        request_id = str(uuid.uuid4())
-        fault = self.faults.get(function.spec.logical_id)
-        started = threading.Event()
-        future = self._pool.submit(function.run, event, request_id, fault, started)
-        started.wait()  # the timeout counts from the handler's start, as on Lambda
-        try:
-            return future.result(timeout=function.spec.timeout)
-        except FutureTimeout:
-            # The thread cannot be killed; like a frozen sandbox, its result is discarded.
-            message = f"Task timed out after {function.spec.timeout:.2f} seconds"
-            body = {"errorMessage": message, "errorType": "Sandbox.Timedout", "requestId": request_id}
-            return Invocation(json.dumps(body).encode(), "Unhandled")
+        return self._invoke(self.function(name_or_arn), json.dumps(event).encode())
 
     def invoke_bytes(self, name_or_arn: str, body: bytes | str | None) -> Invocation:
-        raw = body.decode() if isinstance(body, bytes) else (body or "{}")
+        """Run the function on a JSON payload, as the Invoke API takes it."""
+        function = self.function(name_or_arn)
+        payload = body.encode() if isinstance(body, str) else (body or b"{}")
         try:
-            event = json.loads(raw or "{}")
+            json.loads(payload)
         except ValueError:
-            event = raw
-        return self.invoke(name_or_arn, event)
+            raise ServiceFault(
+                "InvalidRequestContentException", 400, "Could not parse request body into json"
+            ) from None
+        return self._invoke(function, payload)
+
+    def _invoke(self, function: LocalFunction, payload: bytes) -> Invocation:
+        chaos = self.chaos.lambda_fault() if self.chaos is not None else None
+        return function.run(
+            payload, str(uuid.uuid4()), fault=self.faults.get(function.spec.logical_id), chaos=chaos
+        )
 
     # --- the moto seam ---------------------------------------------------------------------
 
@@ -352,6 +450,22 @@ class LambdaRuntime:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
             self._original_invoke = None
 
+    def prewarm(self) -> None:
+        """One warm environment per function, started one after the other in the background:
+        like provisioned concurrency of one, so that a first job does not pay three cold starts
+        in a row (on a busy laptop, longer than a short local lease)."""
+
+        def warm() -> None:
+            for function in self.functions.values():
+                try:
+                    function.prewarm()
+                except Exception:
+                    logger.exception("%s: could not start an environment ahead", function.spec.logical_id)
+
+        threading.Thread(target=warm, name="lambda-prewarm", daemon=True).start()
+
     def close(self) -> None:
+        """Stop every environment (an invocation in flight ends with ``Runtime.ExitError``)."""
         self.uninstall()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for function in self.functions.values():
+            function.close()

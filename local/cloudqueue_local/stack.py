@@ -1,14 +1,19 @@
-"""The whole of CloudQueue in one process: ``cloudqueue dev``.
+"""The whole of CloudQueue on one machine: ``cloudqueue dev``.
 
-HTTP gateway ─► ApiFunction ─► moto DynamoDB + SQS
-                                    │
-         LocalPipe pollers ◄────────┘ (receive, run the Express state machine, delete)
-              │
-      moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime (handlers in-process)
+HTTP gateway ─► ApiFunction ─┐
+                             │ (each function in its own environment processes,
+         LocalPipe pollers   │  reaching AWS through the local AWS endpoint)
+              │              ▼
+              │     AWS endpoint (moto server) ─► moto DynamoDB, SQS, Logs, ...
+              │                                         ▲
+              │ (receive, run the Express state machine, delete: in-process)
+              ▼
+      moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime ─► environments
               │
       execution history ─► moto CloudWatch Logs (the state machine's log group)
 
-moto's server on the AWS port serves the same in-memory services to the AWS CLI and boto3.
+The stack's own plumbing (provisioning, the Pipe, the state machine) uses moto's backends
+in-process; the functions, the AWS CLI and boto3 use the same backends over HTTP.
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from moto import mock_aws
 
+from cloudqueue_local.aws_endpoint import AwsEndpoint
+from cloudqueue_local.chaos import Chaos
+from cloudqueue_local.direct_sqs import DirectSqs
+from cloudqueue_local.environment import RuntimeSettings
 from cloudqueue_local.gateway import HttpGateway, ServerThread
-from cloudqueue_local.lambda_runtime import LambdaRuntime, merged_environment
+from cloudqueue_local.lambda_runtime import LambdaRuntime
+from cloudqueue_local.moto_speedups import MotoSpeedups
 from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.provision import provision
 from cloudqueue_local.sqs_speedups import SqsSpeedups
@@ -48,12 +57,16 @@ _one_stack = threading.Lock()
 class StackOptions:
     host: str = "127.0.0.1"
     port: int = 3000  # 0 picks a free port
-    aws_port: int | None = 4566  # None: no AWS endpoint
+    aws_port: int | None = 4566  # the AWS endpoint's port; None or 0: a free one
     root: Path = PROJECT_ROOT
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     pollers: int = 4
     serve_frontend: bool = True
     schedules: bool = True
+    faults: str | None = None  # chaos: "lambda=0.05,dynamodb=0.02,sqs=0.02" (see chaos.py)
+    worker_cpus: frozenset[int] | None = None  # CPU affinity of the function environments
+    fault_seed: int | None = None  # the chaos generator's seed, for repeatable runs
+    prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
 
 
 class LocalStack:
@@ -66,18 +79,23 @@ class LocalStack:
         )
         self.region = REGION
         self.account = ACCOUNT_ID
-        self.runtime = LambdaRuntime(self.template)
+        self.chaos = Chaos.from_spec(self.options.faults, self.options.fault_seed)
+        self.runtime = LambdaRuntime(
+            self.template,
+            RuntimeSettings(root=self.options.root, region=self.region, cpus=self.options.worker_cpus),
+            chaos=self.chaos,
+        )
         self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
         self.sqs_speedups = SqsSpeedups()
+        self.moto_speedups = MotoSpeedups()
         self.pipes: list[LocalPipe] = []
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
         self.resources: dict[str, Any] = {}
         self._mock: Any = None
         self._http: ServerThread | None = None
-        self._aws: Any = None
+        self._aws: AwsEndpoint | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._aws_port = 0
         self._owns_lock = False
         self.started = False
 
@@ -89,10 +107,9 @@ class LocalStack:
         return f"http://{self.options.host}:{self._http.port}"
 
     @property
-    def aws_url(self) -> str | None:
-        if self._aws is None:
-            return None
-        return f"http://{self.options.host}:{self._aws_port}"
+    def aws_url(self) -> str:
+        assert self._aws is not None
+        return self._aws.url
 
     def frontend_config(self) -> dict[str, Any]:
         return {"apiUrl": self.api_url, "environment": "local", "region": self.region}
@@ -111,14 +128,15 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
+        # For the stack's own boto3 clients, which moto answers in-process. The functions'
+        # variables are their environments' own (environment.py), never set here.
         environment = {
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        } | merged_environment(self.template)
+        }
         for key in [*environment, "AWS_ENDPOINT_URL", "AWS_PROFILE"]:
             self._saved_env[key] = os.environ.get(key)
         os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -130,18 +148,14 @@ class LocalStack:
         self.runtime.install()
         self.stepfunctions.install(self.runtime)
         self.sqs_speedups.install()
+        self.moto_speedups.install()
         self.resources = provision(self.template, region=self.region)
 
-        if self.options.aws_port is not None:
-            from moto.server import ThreadedMotoServer
+        self._aws = AwsEndpoint(self.options.host, self.options.aws_port or 0, self.chaos)
+        self._aws.start()
+        self.runtime.use_endpoint(self._aws.url)
 
-            self._aws = ThreadedMotoServer(
-                ip_address=self.options.host, port=self.options.aws_port, verbose=False
-            )
-            self._aws.start()
-            self._aws_port = self._aws.get_host_and_port()[1]
-
-        sqs = boto3.client("sqs", region_name=self.region)
+        sqs = DirectSqs(self.account, self.region)
         for pipe in self.template.pipes.values():
             queue = self.template.queue_by_arn(pipe.source_arn)
             self.pipes.append(
@@ -169,6 +183,8 @@ class LocalStack:
         self._http.start()
         for loop in [*self.pipes, *self.triggers, *self.schedules]:
             loop.start()
+        if self.options.prewarm:
+            self.runtime.prewarm()
         self.started = True
 
     def stop(self, drain_seconds: float = 10.0) -> bool:
@@ -186,6 +202,7 @@ class LocalStack:
             self._aws = None
         self.stepfunctions.uninstall()
         self.sqs_speedups.uninstall()
+        self.moto_speedups.uninstall()
         self.runtime.close()
         if self._mock is not None:
             self._mock.stop()

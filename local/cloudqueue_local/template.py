@@ -111,6 +111,7 @@ class FunctionSpec:
     memory: int
     code_uri: str
     events: dict[str, dict[str, Any]]
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: its environments at most
 
 
 @dataclass(frozen=True)
@@ -435,7 +436,12 @@ def _read_function(reading: _Reading, logical_id: str, properties: dict[str, Any
         memory=int(merged.get("MemorySize", 128)),
         code_uri=str(merged.get("CodeUri", ".")),
         events=merged.get("Events") or {},
+        reserved_concurrency=_optional_int(merged.get("ReservedConcurrentExecutions")),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _read_table(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:

@@ -40,8 +40,8 @@ def test_interpreter_seams_exist() -> None:
     assert "_publish_history_log_or_setup" in CloudWatchLoggingSession.__dict__
 
 
-def test_state_machine_lambda_tasks_reach_the_in_process_handlers(local_stack: LocalStack) -> None:
-    # Through boto3 → moto's Lambda → the seam → the real ProcessFunction handler.
+def test_lambda_invoke_through_moto_reaches_the_local_runtime(local_stack: LocalStack) -> None:
+    # Through boto3 → moto's Lambda → the seam → ProcessFunction in its execution environment.
     response = boto3.client("lambda", region_name="us-east-1").invoke(
         FunctionName=local_stack.template.functions["ProcessFunction"].arn,
         Payload=json.dumps({"jobId": "seam", "type": "text.transform", "payload": {"text": "a b c"}}),

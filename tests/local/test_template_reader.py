@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudqueue_local.environment import RuntimeSettings
 from cloudqueue_local.gateway import HttpGateway
 from cloudqueue_local.lambda_runtime import LambdaRuntime
 from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
@@ -72,7 +73,9 @@ def test_a_changed_max_receive_count_changes_the_local_queue(tmp_path: Path) -> 
 def test_a_new_route_in_the_template_is_served_locally(tmp_path: Path) -> None:
     path = edited_template(tmp_path, "            Path: /job-types", "            Path: /kinds")
     template = load_template(path)
-    gateway = HttpGateway(template, LambdaRuntime(template), frontend_dir=None, config=dict)
+    gateway = HttpGateway(
+        template, LambdaRuntime(template, RuntimeSettings(root=ROOT)), frontend_dir=None, config=dict
+    )
 
     assert gateway.match("GET", "/kinds") is not None
     assert gateway.match("GET", "/job-types") is None

@@ -1,0 +1,75 @@
+"""The two SQS calls of the stack's own pollers, straight to moto's backend.
+
+The Pipe and the event source mappings receive and delete through this instead of a boto3
+client: the same messages, attributes and receive counts as through the API, without
+botocore serialising and signing each call and moto parsing it back and serialising the
+answer (measured: about a fifth of the stack process's CPU per job while draining a
+backlog). The functions' calls still go through the AWS endpoint, as on AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SYSTEM_ATTRIBUTES = (
+    "SenderId",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+)
+
+
+class DirectSqs:
+    """``receive_message`` and ``delete_message_batch`` with boto3's arguments and answers."""
+
+    def __init__(self, account: str, region: str) -> None:
+        from moto.sqs.models import sqs_backends
+
+        self.backend = sqs_backends[account][region]
+
+    @staticmethod
+    def _queue_name(queue_url: str) -> str:
+        return queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def receive_message(
+        self,
+        *,
+        QueueUrl: str,  # boto3's parameter names
+        MaxNumberOfMessages: int = 1,
+        WaitTimeSeconds: int = 0,
+        AttributeNames: list[str] | None = None,
+        MessageAttributeNames: list[str] | None = None,
+        VisibilityTimeout: int | None = None,
+    ) -> dict[str, Any]:
+        name = self._queue_name(QueueUrl)
+        queue = self.backend.get_queue(name)
+        visibility = queue.visibility_timeout if VisibilityTimeout is None else VisibilityTimeout
+        messages = self.backend.receive_message(
+            name, MaxNumberOfMessages, WaitTimeSeconds, visibility, MessageAttributeNames or []
+        )
+        wanted = set(AttributeNames or [])
+        include = [key for key in _SYSTEM_ATTRIBUTES if "All" in wanted or key in wanted]
+        answer = []
+        for message in messages:
+            values = {
+                "SenderId": message.sender_id,
+                "SentTimestamp": str(message.sent_timestamp),
+                "ApproximateReceiveCount": str(message.approximate_receive_count),
+                "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
+            }
+            item: dict[str, Any] = {
+                "MessageId": message.id,
+                "ReceiptHandle": message.receipt_handle,
+                "MD5OfBody": message.body_md5,
+                "Body": message.body,
+                "Attributes": {key: values[key] for key in include},
+            }
+            if message.message_attributes:
+                item["MessageAttributes"] = message.message_attributes
+                item["MD5OfMessageAttributes"] = message.attribute_md5
+            answer.append(item)
+        return {"Messages": answer} if answer else {}
+
+    def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        successful, failed = self.backend.delete_message_batch(self._queue_name(QueueUrl), Entries)
+        return {"Successful": [{"Id": entry} for entry in successful], "Failed": failed}

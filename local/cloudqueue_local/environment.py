@@ -1,0 +1,311 @@
+"""One Lambda execution environment: a process running AWS's runtime interface client.
+
+Each environment is ``python -m awslambdaric <handler>`` (the runtime interface client that
+AWS's own Python base images run), started in the function's code directory with the
+variables Lambda sets, the function's own variables from the template, and an AWS endpoint.
+It shares no module state with any other environment, as on Lambda: Powertools' resolver,
+metrics and logger keep the current invocation in module state, which is safe exactly
+because a process runs one invocation at a time.
+
+Its runtime talks to a Runtime API endpoint of its own (``runtime_api``). What its process
+prints (the function's logs) goes to the logger ``cloudqueue.local.functions.<LogicalId>``,
+with the platform's ``START`` / ``END`` / ``REPORT`` lines, as CloudWatch Logs gets them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO
+
+from cloudqueue_local.runtime_api import (
+    ERROR_TYPE_HEADER,
+    INIT_ERROR,
+    EnvironmentGone,
+    RuntimeApiEndpoint,
+    RuntimeRequest,
+)
+from cloudqueue_local.template import REGION, FunctionSpec
+
+# Every environment's access key starts so: the AWS endpoint tells functions' calls by it.
+ACCESS_KEY_PREFIX = "LOCALENV"
+
+# Lambda gives a function's initialisation 10 s; past that it retries it within the
+# invocation, against the function's timeout.
+INIT_SECONDS = 10.0
+
+# Variables of this machine that the AWS SDK needs to reach AWS itself with your
+# credentials (``cloudqueue invoke --stack-name``); never passed to local environments.
+_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "HOME",
+)
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What every environment of one runtime shares."""
+
+    root: Path  # the project: each function's CodeUri is relative to it
+    endpoint_url: str | None = None  # the local AWS endpoint; None: AWS, with your credentials
+    region: str = REGION
+    cpus: frozenset[int] | None = None  # CPU affinity of the environments' processes
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the runtime posted for one invocation."""
+
+    payload: bytes
+    error_type: str | None  # None: a result; else the runtime's Lambda-Runtime-Function-Error-Type
+
+
+@dataclass(frozen=True)
+class InitFailure:
+    """The runtime could not load the handler (``/runtime/init/error``)."""
+
+    payload: bytes
+    error_type: str
+
+
+class ExecutionEnvironment:
+    """One process, one invocation at a time; created cold, reused warm, killed when past its timeout."""
+
+    def __init__(self, spec: FunctionSpec, settings: RuntimeSettings) -> None:
+        self.spec = spec
+        self.access_key = f"{ACCESS_KEY_PREFIX}{secrets.token_hex(6).upper()}"
+        self.log = logging.getLogger(f"cloudqueue.local.functions.{spec.logical_id}")
+        self.endpoint = RuntimeApiEndpoint()
+        self.init_duration_ms: float | None = None
+        self._reported = False  # the first REPORT line carries the init duration
+        self._next: RuntimeRequest | None = None  # the runtime's pending GET /next
+        self._started = time.perf_counter()
+        task_root = (settings.root / spec.code_uri).resolve()
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module
+                [sys.executable, "-m", "awslambdaric", spec.handler],
+                cwd=task_root,
+                env=self.variables(settings, task_root),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in a terminal reaches the stack, which stops these
+            )
+        except BaseException:
+            self.endpoint.close()
+            raise
+        if settings.cpus:
+            # Set before the interpreter starts any thread: every thread inherits it.
+            os.sched_setaffinity(self.process.pid, settings.cpus)
+        self.endpoint.watch(self.process.pid)
+        assert self.process.stdout is not None
+        self._output = threading.Thread(
+            target=self._forward_output,
+            args=(self.process.stdout,),
+            name=f"logs-{spec.logical_id}-{self.process.pid}",
+            daemon=True,
+        )
+        self._output.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def variables(self, settings: RuntimeSettings, task_root: Path) -> dict[str, str]:
+        """The environment variables of this environment's process, as Lambda sets them."""
+        spec = self.spec
+        now = datetime.now(UTC)
+        variables = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "_HANDLER": spec.handler,
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{now:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_RUNTIME_API": self.endpoint.address,
+            "AWS_REGION": settings.region,
+            "AWS_DEFAULT_REGION": settings.region,
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            # No X-Ray daemon here: Powertools' Tracer would try to send to one.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        if settings.endpoint_url is not None:
+            variables |= {
+                "AWS_ENDPOINT_URL": settings.endpoint_url,
+                "AWS_ACCESS_KEY_ID": self.access_key,
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+            }
+        else:
+            variables |= {key: os.environ[key] for key in _CREDENTIAL_VARIABLES if key in os.environ}
+        return variables | spec.environment
+
+    # --- the runtime's side -------------------------------------------------------------
+
+    def initialise(self, deadline: float) -> InitFailure | None:
+        """Wait until the runtime asks for its first invocation (None), or fails to start.
+
+        Raises ``TimeoutError`` and ``EnvironmentGone`` as ``RuntimeApiEndpoint.receive``.
+        """
+        while True:
+            request = self.endpoint.receive(deadline)
+            if request.is_next:
+                self._next = request
+                self.init_duration_ms = (time.perf_counter() - self._started) * 1000
+                return None
+            if request.method == "POST" and request.path == INIT_ERROR:
+                self.endpoint.accepted(request)
+                error_type = request.headers.get(ERROR_TYPE_HEADER) or "Runtime.Unknown"
+                return InitFailure(request.body, error_type)
+            self.endpoint.refuse(request, HTTPStatus.NOT_FOUND, "NotFound", "not served here")
+
+    def ready(self, deadline: float) -> None:
+        """Take the runtime's request for its next invocation (sent after its last answer)."""
+        while self._next is None:
+            request = self.endpoint.receive(deadline)
+            if request.is_next:
+                self._next = request
+            else:
+                self.endpoint.refuse(request, HTTPStatus.FORBIDDEN, "InvalidStateTransition", "no invocation")
+
+    def invoke(self, request_id: str, payload: bytes, deadline: float) -> Answer:
+        """Hand the runtime one invocation; its answer, or ``TimeoutError`` at ``deadline``."""
+        self.ready(deadline)
+        assert self._next is not None
+        next_request, self._next = self._next, None
+        remaining = max(0.0, deadline - time.monotonic())
+        headers = {
+            "Content-Type": "application/json",
+            "Lambda-Runtime-Aws-Request-Id": request_id,
+            "Lambda-Runtime-Deadline-Ms": str(int((time.time() + remaining) * 1000)),
+            "Lambda-Runtime-Invoked-Function-Arn": self.spec.arn,
+            "Lambda-Runtime-Trace-Id": _trace_id(),
+        }
+        self.endpoint.answer(next_request, HTTPStatus.OK, payload, headers)
+        while True:
+            request = self.endpoint.receive(deadline)
+            posted = request.invocation_result()
+            if posted is None:
+                self.endpoint.refuse(
+                    request, HTTPStatus.FORBIDDEN, "InvalidStateTransition", "invoke pending"
+                )
+                continue
+            posted_id, kind = posted
+            if posted_id != request_id:
+                self.endpoint.refuse(
+                    request, HTTPStatus.BAD_REQUEST, "InvalidRequestID", "unknown request id"
+                )
+                continue
+            self.endpoint.accepted(request)
+            if kind == "response":
+                return Answer(request.body, None)
+            return Answer(request.body, request.headers.get(ERROR_TYPE_HEADER) or "Unhandled")
+
+    # --- the platform's side ------------------------------------------------------------
+
+    def exit_reason(self) -> str:
+        """How the process ended, as Lambda words it in ``Runtime.ExitError``."""
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "exit status unknown"
+        if code >= 0:
+            return f"exit status {code}"
+        try:
+            name = signal.Signals(-code).name.removeprefix("SIG").lower()
+        except ValueError:
+            name = str(-code)
+        return f"signal: {'killed' if name == 'kill' else name}"
+
+    def kill(self) -> None:
+        """Stop the process now (a handler past its timeout is not asked to stop)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.log.warning("environment %s did not stop after SIGKILL", self.pid)
+        self.endpoint.close()
+
+    def report(self, request_id: str, duration_ms: float, status: str | None = None) -> None:
+        """Lambda's ``END`` and ``REPORT`` lines (``Init Duration`` on an environment's first)."""
+        if not self.log.isEnabledFor(logging.INFO):
+            self._reported = True
+            return
+        parts = [
+            f"REPORT RequestId: {request_id}",
+            f"Duration: {duration_ms:.2f} ms",
+            f"Billed Duration: {math.ceil(duration_ms)} ms",
+            f"Memory Size: {self.spec.memory} MB",
+            f"Max Memory Used: {self._max_memory_mb()} MB",
+        ]
+        if self.init_duration_ms is not None and not self._reported:
+            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
+        self._reported = True
+        if status is not None:
+            parts.append(f"Status: {status}")
+        self.log.info("END RequestId: %s", request_id)
+        self.log.info("\t".join(parts))
+
+    def _max_memory_mb(self) -> int:
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) // 1024
+        except OSError:
+            pass
+        return 0
+
+    def _forward_output(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self.log.info("%s", line.decode("utf-8", errors="replace").rstrip("\r\n"))
+        stream.close()
+
+
+def _trace_id() -> str:
+    epoch = f"{int(time.time()):08x}"
+    return f"Root=1-{epoch}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+def error_body(error_type: str, message: str, request_id: str) -> bytes:
+    """The payload Lambda returns when the platform, not the handler, ends an invocation."""
+    return json.dumps(
+        {"errorMessage": f"RequestId: {request_id} Error: {message}", "errorType": error_type}
+    ).encode()
+
+
+__all__ = [
+    "ACCESS_KEY_PREFIX",
+    "INIT_SECONDS",
+    "Answer",
+    "EnvironmentGone",
+    "ExecutionEnvironment",
+    "InitFailure",
+    "RuntimeSettings",
+    "error_body",
+]
