@@ -54,6 +54,8 @@ class StackOptions:
     pollers: int = 4
     serve_frontend: bool = True
     schedules: bool = True
+    faults: str | None = None  # the --faults spec, e.g. "lambda=0.05,dynamodb=0.02,sqs=0.02"
+    worker_cpus: frozenset[int] | None = None  # CPU affinity of the function environment processes
 
 
 class LocalStack:
