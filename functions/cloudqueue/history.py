@@ -58,6 +58,7 @@ def read_executions(job: Job, log: ExecutionLog, now: datetime) -> list[dict[str
         summaries.append(summarize(execution_arn, events))
     return summaries
 
+
 _STATE_ENTERED = "StateEntered"
 _STATE_EXITED = "StateExited"
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudqueue.history import READ_MARGIN, error_message, read_executions, read_window, summarize
-from cloudqueue.models import JobStatus
+from cloudqueue.models import Job, JobStatus
 from tests.fakes import T0, FakeExecutionLog, execution_arn, lambda_cause, make_job
 
 ARN = execution_arn("5b1c0e7a")
@@ -288,18 +288,23 @@ def event_at(moment: datetime, event_id: int = 1, kind: str = "ExecutionStarted"
     }
 
 
+def finished_job(executions: list[str], finished: datetime) -> Job:
+    """A job made and created at T0 that SUCCEEDED at ``finished``."""
+    return make_job(
+        job_id=uuid7_at(T0),
+        status=JobStatus.SUCCEEDED,
+        finished_at=finished,
+        updated_at=finished,
+        executions=executions,
+    )
+
+
 def test_a_finished_jobs_executions_are_read_between_its_creation_and_its_end_only():
     # Given a job created at T0 and finished 5 s later by its second execution, whose log also
     # holds an event of the same ARN an hour before the job existed (another job's window)
     runs = [execution_arn("run-1"), execution_arn("run-2")]
     finished = T0 + timedelta(seconds=5)
-    job = make_job(
-        job_id=uuid7_at(T0),
-        status=JobStatus.SUCCEEDED,
-        finished_at=finished,
-        updated_at=finished,
-        executions=runs,
-    )
+    job = finished_job(runs, finished)
     log = FakeExecutionLog(
         {
             runs[0]: [event_at(T0 - timedelta(hours=1), 1), event_at(T0 + timedelta(seconds=1), 2)],
@@ -342,13 +347,7 @@ def test_a_duplicate_delivered_after_the_end_is_read_from_the_end_of_the_window_
     # Given a finished job, and a duplicate message that an execution skipped an hour later
     runs = [execution_arn("run-1"), execution_arn("late")]
     finished = T0 + timedelta(seconds=5)
-    job = make_job(
-        job_id=uuid7_at(T0),
-        status=JobStatus.SUCCEEDED,
-        finished_at=finished,
-        updated_at=finished,
-        executions=runs,
-    )
+    job = finished_job(runs, finished)
     late = finished + timedelta(hours=1)
     log = FakeExecutionLog({runs[0]: [event_at(T0)], runs[1]: [event_at(late)]})
     now = finished + timedelta(hours=2)

@@ -50,7 +50,9 @@ class CloudWatchExecutionLog:
             request["endTime"] = _epoch_millis(until)
         events: list[dict[str, Any]] = []
         try:
-            for page_number, page in enumerate(self.client.get_paginator("filter_log_events").paginate(**request)):
+            for page_number, page in enumerate(
+                self.client.get_paginator("filter_log_events").paginate(**request)
+            ):
                 for record in page.get("events", []):
                     event = _parse(record.get("message", ""))
                     if event is not None and event.get("execution_arn") == execution_arn:
