@@ -29,7 +29,7 @@ def _job_id_time(job_id: str) -> datetime | None:
         parsed = uuid.UUID(job_id)
     except ValueError:
         return None
-    if parsed.version != 7:  # noqa: PLR2004 - the UUID version, not a tunable
+    if parsed.version != 7:
         return None
     return datetime.fromtimestamp((parsed.int >> 80) / 1000, UTC)
 
