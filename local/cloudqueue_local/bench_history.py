@@ -25,7 +25,8 @@ ACCOUNT = "123456789012"
 
 
 def execution_arn(number: int) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:express:cloudqueue-local-jobs:run-{number:08d}:run-{number:08d}"
+    name = f"run-{number:08d}"
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:express:cloudqueue-local-jobs:{name}:{name}"
 
 
 def fill(executions: int, now: datetime) -> dict[int, datetime]:
