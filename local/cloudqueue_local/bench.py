@@ -467,7 +467,7 @@ def _mixed_rows(table: Table, mixed: dict[str, Any]) -> None:
     for name, durations in mixed["functions"].items():
         if durations.get("count"):
             table.add_row(
-                f"mixed: {name} task duration mean / p50",
+                f"mixed: {name} duration mean / p50",
                 f"{durations['mean_ms']:.0f} / {durations['p50_ms']:.0f} ms ({durations['count']:,} calls)",
                 "",
             )

@@ -260,7 +260,7 @@ class DuplicateInjector:
             else:
                 still.append(duplicate)
         self._watching = still
-        time.sleep(0.02)
+        time.sleep(0.1)  # often enough to catch most jobs running, rarely enough not to load the stack
 
     def _send(self, duplicate: Duplicate, status: str | None) -> None:
         duplicate.status_at_send = status
@@ -458,8 +458,7 @@ def run_mixed(
         target=_clients, args=(stack.api_url, [asdict(job) for job in plan], clients, accepted, results)
     )
     load.start()
-    load_report = results.get(timeout=deadline_seconds)
-    load.join()
+    load_report = _result_of(load, results, until=deadline)
 
     outcomes = load_report["outcomes"]
     submits = [outcome for outcome in outcomes if outcome["kind"] == "submit"]
@@ -488,6 +487,22 @@ def run_mixed(
         faults=faults,
         settings={"jobs": jobs, "clients": clients, "duplicates": len(chosen), "seed": seed},
     )
+
+
+def _result_of(process: Any, results: Any, *, until: float) -> dict[str, Any]:
+    """The clients' report; an error if their process died or the deadline passed first."""
+    while True:
+        try:
+            report: dict[str, Any] = results.get(timeout=1)
+        except queue.Empty:
+            if not process.is_alive() or time.monotonic() > until:
+                process.terminate()
+                raise RuntimeError(
+                    f"the load generator ended without a report (exit {process.exitcode})"
+                ) from None
+            continue
+        process.join(timeout=30)
+        return report
 
 
 def _settle_seconds(stack: Any) -> float:
@@ -572,7 +587,8 @@ def _figures(
         "functions": {
             name: summary_ms(seconds) | {"source": "log group: TaskScheduled → Task end"}
             for name, seconds in sorted(executions.task_seconds.items())
-        },
+        }
+        | {"ApiFunction": summary_ms(submit_seconds) | {"source": "client POST latency (an upper bound)"}},
         "samples": {
             "lost": lost[:SAMPLES],
             "claimed_twice": twice[:SAMPLES],
