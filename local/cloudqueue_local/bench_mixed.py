@@ -610,14 +610,18 @@ def _figures(
 
 def correctness_failures(figures: dict[str, Any]) -> list[str]:
     """Each correctness figure that is wrong, in words; empty when the run was right."""
-    failures = []
-    for name in ("lost", "claimed_twice", "wrong", "replay_mismatch", "non_2xx", "queue_left", "dlq_left"):
-        if figures[name]:
-            failures.append(f"{name.replace('_', ' ')}: {figures[name]}")
+    faults = figures["settings"]["faults"]
+    # Under injected faults a submit may fail (503: nothing was accepted, the client may retry)
+    # and failed executions are retried: non-2xx answers and extra executions are allowed.
+    names = ["lost", "claimed_twice", "wrong", "replay_mismatch", "queue_left", "dlq_left"]
+    failures = [
+        f"{name.replace('_', ' ')}: {figures[name]}"
+        for name in [*names, *([] if faults else ["non_2xx"])]
+        if figures[name]
+    ]
     if figures["accepted"] == 0:
         failures.append("no job was accepted")
-    # Under injected faults, failed executions are retried: extra executions are allowed.
-    if not figures["settings"]["faults"] and figures["extra_executions"] > figures["duplicates_injected"]:
+    if not faults and figures["extra_executions"] > figures["duplicates_injected"]:
         failures.append(
             f"extra executions {figures['extra_executions']} > duplicates injected "
             f"{figures['duplicates_injected']}"

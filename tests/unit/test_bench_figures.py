@@ -83,7 +83,17 @@ def figures(**changes: Any) -> dict[str, Any]:
 
 def test_a_clean_run_has_no_failures_and_each_wrong_figure_is_named():
     assert correctness_failures(figures()) == []
-    assert correctness_failures(figures(lost=2, dlq_left=1)) == ["lost: 2", "dlq left: 1"]
+    assert correctness_failures(figures(lost=2, dlq_left=1, non_2xx=1)) == [
+        "lost: 2",
+        "dlq left: 1",
+        "non 2xx: 1",
+    ]
+
+
+def test_under_faults_failed_submits_and_extra_executions_are_allowed_but_lost_jobs_are_not():
+    under_faults = figures(settings={"faults": True}, non_2xx=4, extra_executions=9, lost=1)
+
+    assert correctness_failures(under_faults) == ["lost: 1"]
 
 
 def test_more_extra_executions_than_duplicates_fail_unless_faults_are_injected():
@@ -129,3 +139,16 @@ def test_executions_are_counted_per_job_from_their_started_input_with_task_durat
     assert read.per_job == {"a": 2, "b": 1}
     assert read.statuses == {"SUCCEEDED": 1, "FAILED": 1}
     assert sorted(read.task_seconds["ClaimFunction"]) == [0.02, 0.04]
+
+
+def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
+    from typer.testing import CliRunner
+
+    from cloudqueue_local.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the message to the terminal's width
+    result = CliRunner().invoke(app, ["bench", "--scenario", "mixed,nope"])
+
+    assert result.exit_code == 2
+    assert "unknown scenario 'nope'; choose from backlog" in result.output
+    assert "Traceback" not in result.output
