@@ -299,7 +299,7 @@ class MixedOptions:
     jobs: int = 2000
     clients: int = 32
     duplicates: int = 200
-    deadline_seconds: float = 900
+    deadline_seconds: float = 1800
 
 
 def main(

@@ -464,8 +464,8 @@ def bench(
         int, typer.Option(min=0, help="Duplicate messages injected in the mixed scenario.")
     ] = 200,
     deadline: Annotated[
-        float, typer.Option(min=1, help="Seconds the mixed scenario waits for its jobs to end.")
-    ] = 900,
+        float, typer.Option(min=1, help="Seconds the mixed scenario may take to submit and end its jobs.")
+    ] = 1800,
     history_executions: Annotated[
         int, typer.Option(min=1, help="Executions in the history scenario's log group.")
     ] = 100_000,

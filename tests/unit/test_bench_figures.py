@@ -67,6 +67,7 @@ def test_a_failing_job_must_fail_permanently_with_its_reason():
 def figures(**changes: Any) -> dict[str, Any]:
     clean = {
         "settings": {"faults": False},
+        "not_submitted": 0,
         "accepted": 10,
         "lost": 0,
         "claimed_twice": 0,
