@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,9 @@ def log_record(arn: str, event_id: int, kind: str) -> dict[str, Any]:
 @pytest.fixture
 def logs(aws) -> Any:
     client = boto3.client("logs", region_name=REGION)
+    # moto's state outlives this fixture when the session's local stack holds it: start empty.
+    with suppress(client.exceptions.ResourceNotFoundException):
+        client.delete_log_group(logGroupName=LOG_GROUP)
     client.create_log_group(logGroupName=LOG_GROUP)
     client.create_log_stream(logGroupName=LOG_GROUP, logStreamName="states")
     return client
