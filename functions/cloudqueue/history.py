@@ -47,14 +47,17 @@ def read_executions(job: Job, log: ExecutionLog, now: datetime) -> list[dict[str
 
     An execution with no events in it, of a job that ended before now, is a duplicate
     delivery that came after the end (it only saw the job finished): it is read again from
-    the end of the window to now (the adapter caps the pages of every read).
+    the end of the window to now (the adapter caps the pages of every read). Once such a
+    read finds nothing (the log level keeps no record of those executions), no other is made.
     """
     since, until = read_window(job, now)
+    look_later = until < now
     summaries = []
     for execution_arn in job.executions:
         events = log.events_of(execution_arn, since=since, until=until)
-        if not events and until < now:
+        if not events and look_later:
             events = log.events_of(execution_arn, since=until, until=now)
+            look_later = bool(events)
         summaries.append(summarize(execution_arn, events))
     return summaries
 

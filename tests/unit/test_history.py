@@ -361,3 +361,17 @@ def test_a_duplicate_delivered_after_the_end_is_read_from_the_end_of_the_window_
     assert summaries[1]["startedAt"] == late.astimezone(UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z"
     )
+
+
+def test_past_the_end_is_searched_no_more_once_a_search_there_found_nothing():
+    # Given a finished job whose three executions left no records (a log level below ALL)
+    runs = [execution_arn("run-1"), execution_arn("run-2"), execution_arn("run-3")]
+    finished = T0 + timedelta(seconds=5)
+    log = FakeExecutionLog({})
+
+    # When its executions are read a day later
+    summaries = read_executions(finished_job(runs, finished), log, now=T0 + timedelta(days=1))
+
+    # Then each was read in the job's window, and only the first also past the end
+    assert len(log.windows) == len(runs) + 1
+    assert [summary["steps"] for summary in summaries] == [[], [], []]
