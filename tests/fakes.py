@@ -315,15 +315,30 @@ class FakePoisonMessages:
 
 
 class FakeExecutionLog:
-    """``ExecutionLog`` answering canned events per execution ARN."""
+    """``ExecutionLog`` answering canned events per execution ARN, within the window asked.
+
+    An event's time is its ``event_timestamp`` (epoch milliseconds, as Express logs it).
+    ``windows`` keeps the ``(since, until)`` of every read.
+    """
 
     def __init__(self, events: dict[str, list[dict[str, Any]]] | None = None) -> None:
         self.events = events or {}
         self.asked: list[str] = []
+        self.windows: list[tuple[datetime | None, datetime | None]] = []
 
-    def events_of(self, execution_arn: str) -> list[dict[str, Any]]:
+    def events_of(
+        self, execution_arn: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
         self.asked.append(execution_arn)
-        return list(self.events.get(execution_arn, []))
+        self.windows.append((since, until))
+
+        def within(event: dict[str, Any]) -> bool:
+            millis = int(event.get("event_timestamp", 0))
+            return (since is None or millis >= since.timestamp() * 1000) and (
+                until is None or millis <= until.timestamp() * 1000
+            )
+
+        return [event for event in self.events.get(execution_arn, []) if within(event)]
 
 
 SAMPLE_DEFINITION: dict[str, Any] = {

@@ -1,15 +1,66 @@
-"""Turn one execution's history events (Express log records) into steps people can read.
+"""A job's executions, read from their history events (Express log records), as steps people read.
 
-Pure: takes the records as CloudWatch Logs holds them and returns plain dicts.
+``summarize`` is pure: it takes one execution's records as CloudWatch Logs holds them and
+returns plain dicts. ``read_executions`` reads them through the ``ExecutionLog`` port, each
+read bounded by the job's own times (``read_window``): a log group keeps every job's
+executions for its retention (30 days by default), and an unbounded search for one
+execution's records would grow with all of them, past the API's timeout.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloudqueue.models import format_timestamp
+from cloudqueue.lifecycle import is_terminal
+from cloudqueue.models import Job, format_timestamp
+from cloudqueue.ports import ExecutionLog
+
+# Around the job's own times: clock differences between the API, the functions and Step
+# Functions' event timestamps, and the last events an execution logs after its final write.
+READ_MARGIN = timedelta(seconds=60)
+
+
+def _job_id_time(job_id: str) -> datetime | None:
+    """When a UUIDv7 job id was made (its first 48 bits are Unix milliseconds), else None."""
+    try:
+        parsed = uuid.UUID(job_id)
+    except ValueError:
+        return None
+    if parsed.version != 7:
+        return None
+    return datetime.fromtimestamp((parsed.int >> 80) / 1000, UTC)
+
+
+def read_window(job: Job, now: datetime) -> tuple[datetime, datetime]:
+    """The time span in which the job's executions logged: from its id's time (the message can
+    be sent before the job is written) or its creation, to its end (or now), with a margin."""
+    start = min(filter(None, (job.created_at, _job_id_time(job.job_id))))
+    end = job.finished_at if is_terminal(job.status) and job.finished_at is not None else now
+    return start - READ_MARGIN, end + READ_MARGIN
+
+
+def read_executions(job: Job, log: ExecutionLog, now: datetime) -> list[dict[str, Any]]:
+    """Every recorded execution of the job, summarized, each read within the job's window.
+
+    An execution with no events in it, of a job that ended before now, is a duplicate
+    delivery that came after the end (it only saw the job finished): it is read again from
+    the end of the window to now (the adapter caps the pages of every read). Once such a
+    read finds nothing (the log level keeps no record of those executions), no other is made.
+    """
+    since, until = read_window(job, now)
+    look_later = until < now
+    summaries = []
+    for execution_arn in job.executions:
+        events = log.events_of(execution_arn, since=since, until=until)
+        if not events and look_later:
+            events = log.events_of(execution_arn, since=until, until=now)
+            look_later = bool(events)
+        summaries.append(summarize(execution_arn, events))
+    return summaries
+
 
 _STATE_ENTERED = "StateEntered"
 _STATE_EXITED = "StateExited"

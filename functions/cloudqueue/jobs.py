@@ -14,7 +14,7 @@ import uuid_utils
 
 from cloudqueue import history
 from cloudqueue.errors import ApiError, EnqueueFailed, JobNotFoundError
-from cloudqueue.models import JOB_ID_PATTERN, Job, JobPage, JobStatus, JobView
+from cloudqueue.models import JOB_ID_PATTERN, Job, JobPage, JobStatus, JobView, utc_now
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
@@ -125,8 +125,10 @@ def cancel_job(job_id: str, *, store: JobStore, now: datetime) -> Job:
     return store.cancel_job(job_id, now)
 
 
-def job_history(job_id: str, *, store: JobStore, log: ExecutionLog) -> dict[str, Any]:
+def job_history(
+    job_id: str, *, store: JobStore, log: ExecutionLog, now: datetime | None = None
+) -> dict[str, Any]:
     """Every execution that touched the job, each with its steps and raw events."""
     job = get_job(job_id, store=store)
-    executions = [history.summarize(arn, log.events_of(arn)) for arn in job.executions]
+    executions = history.read_executions(job, log, now or utc_now())
     return {"jobId": job.job_id, "status": job.status.value, "executions": executions}

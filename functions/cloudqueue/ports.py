@@ -108,8 +108,11 @@ class PoisonMessages(Protocol):
 
 
 class ExecutionLog(Protocol):
-    def events_of(self, execution_arn: str) -> list[dict[str, Any]]:
-        """The history events (Express log records) of one execution, oldest first."""
+    def events_of(
+        self, execution_arn: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The history events (Express log records) of one execution, oldest first, among the
+        records logged between ``since`` and ``until`` (None: no bound)."""
 
 
 class Workflow(Protocol):

@@ -197,12 +197,7 @@ def dev(
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
         logging.getLogger("cloudqueue.local").setLevel(logging.INFO)
 
-    overrides: dict[str, str] = {}
-    for item in param or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise typer.BadParameter(f"{item!r} is not Name=Value", param_hint="--param")
-        overrides[name] = value
+    overrides = _overrides(param)
     try:  # refuse a parameter set that breaks the timing order before anything starts
         load_local_template(aws_access.project_root() / "template.yaml", overrides)
     except TemplateError as error:
@@ -521,29 +516,93 @@ def execute(
 
 @app.command()
 def bench(
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history "
+            "(default: all but history)."
+        ),
+    ] = "backlog,latency,burst,mixed,imports",
     backlogs: Annotated[
         str, typer.Option(help="Backlog sizes for the throughput runs, comma separated.")
-    ] = "1000,10000",
-    latency_jobs: Annotated[int, typer.Option(help="Jobs for the idle latency run.")] = 100,
-    submits: Annotated[int, typer.Option(help="Requests for the POST /jobs run.")] = 2000,
-    clients: Annotated[int, typer.Option(help="Concurrent clients for the POST /jobs run.")] = 32,
-    pollers: Annotated[int, typer.Option(help="Pipe pollers.")] = 4,
+    ] = "1000",
+    latency_jobs: Annotated[int, typer.Option(min=1, help="Jobs for the idle latency run.")] = 100,
+    submits: Annotated[int, typer.Option(min=1, help="Requests for the POST /jobs burst.")] = 1000,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients (burst and mixed).")] = 32,
+    jobs: Annotated[int, typer.Option(min=1, help="Jobs in the mixed scenario.")] = 2000,
+    duplicates: Annotated[
+        int, typer.Option(min=0, help="Duplicate messages injected in the mixed scenario.")
+    ] = 200,
+    deadline: Annotated[
+        float, typer.Option(min=1, help="Seconds the mixed scenario may take to submit and end its jobs.")
+    ] = 1800,
+    history_executions: Annotated[
+        int, typer.Option(min=1, help="Executions in the history scenario's log group.")
+    ] = 100_000,
+    pollers: Annotated[int, typer.Option(min=1, max=64, help="Pipe pollers.")] = 4,
+    faults: Annotated[
+        str | None, typer.Option(help="Inject faults, e.g. lambda=0.05,dynamodb=0.02,sqs=0.02 (as `dev`).")
+    ] = None,
+    worker_cpus: Annotated[
+        str | None, typer.Option(help="CPUs the function environments may use, e.g. 0 or 0,1.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Override a template parameter: Name=Value (repeatable)."),
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file.")] = None,
 ) -> None:
-    """Measure this machine: jobs/s by backlog, idle latency, submit rate, handler import times."""
+    """Measure this machine; exit 1 if the mixed scenario finds a job lost, run twice or wrong."""
     from cloudqueue_local import bench as benchmark
 
-    try:
-        sizes = [int(size) for size in backlogs.split(",") if size.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"{backlogs!r} is not a comma-separated list of numbers") from None
-    benchmark.main(
+    chosen = tuple(name.strip() for name in scenario.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in benchmark.SCENARIOS]
+    if unknown or not chosen:
+        raise typer.BadParameter(
+            f"unknown scenario {', '.join(unknown) or scenario!r}; "
+            f"choose from {', '.join(benchmark.SCENARIOS)}",
+            param_hint="--scenario",
+        )
+    sizes = _numbers(backlogs, "--backlogs")
+    cpus = frozenset(_numbers(worker_cpus, "--worker-cpus")) if worker_cpus is not None else None
+    report = benchmark.main(
+        scenarios=chosen,
         backlogs=sizes,
         latency_jobs=latency_jobs,
         submits=submits,
         clients=clients,
-        pollers=pollers,
+        options=benchmark.BenchOptions(
+            pollers=pollers, faults=faults, worker_cpus=cpus, parameter_overrides=_overrides(param)
+        ),
+        mixed=benchmark.MixedOptions(
+            jobs=jobs, clients=clients, duplicates=duplicates, deadline_seconds=deadline
+        ),
+        history_executions=history_executions,
+        json_path=json_file,
         console=out,
     )
+    if report.get("mixed", {}).get("failures"):
+        raise typer.Exit(1)
+
+
+def _overrides(param: list[str] | None) -> dict[str, str]:
+    """``--param Name=Value`` options as template parameter overrides."""
+    overrides: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not Name=Value", param_hint="--param")
+        overrides[name] = value
+    return overrides
+
+
+def _numbers(text: str, hint: str) -> list[int]:
+    try:
+        return [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a comma-separated list of numbers", param_hint=hint
+        ) from None
 
 
 def main() -> None:

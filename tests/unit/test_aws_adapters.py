@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
@@ -55,6 +58,9 @@ def log_record(arn: str, event_id: int, kind: str) -> dict[str, Any]:
 @pytest.fixture
 def logs(aws) -> Any:
     client = boto3.client("logs", region_name=REGION)
+    # moto's state outlives this fixture when the session's local stack holds it: start empty.
+    with suppress(client.exceptions.ResourceNotFoundException):
+        client.delete_log_group(logGroupName=LOG_GROUP)
     client.create_log_group(logGroupName=LOG_GROUP)
     client.create_log_stream(logGroupName=LOG_GROUP, logStreamName="states")
     return client
@@ -112,3 +118,80 @@ def test_the_workflow_adapter_reads_the_state_machine_definition(aws):
 
     assert workflow.state_machine_arn == arn
     assert workflow.definition() == SAMPLE_DEFINITION
+
+
+def test_a_bounded_read_asks_only_for_the_window_with_the_quoted_execution_term(logs):
+    # Given the adapter over a client that checks every FilterLogEvents call's arguments
+    mine = execution_arn("run-1")
+    since = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    until = since + timedelta(minutes=3)
+    stub = Stubber(logs)
+    stub.add_response(
+        "filter_log_events",
+        {"events": [{"message": json.dumps(log_record(mine, 1, "ExecutionStarted"))}]},
+        {
+            "logGroupName": LOG_GROUP,
+            "filterPattern": f'"{mine}"',
+            "startTime": 1_767_323_045_000,
+            "endTime": 1_767_323_225_000,
+        },
+    )
+
+    # When one execution's events are read within the window
+    with stub:
+        events = CloudWatchExecutionLog(LOG_GROUP, client=logs).events_of(mine, since=since, until=until)
+
+    # Then the one request made was bounded by it (the stub fails on any other argument or call)
+    stub.assert_no_pending_responses()
+    assert [event["type"] for event in events] == ["ExecutionStarted"]
+
+
+def test_events_logged_outside_the_window_are_not_returned(logs):
+    # Given one execution's events an hour apart (moto stamps them with the given times)
+    mine = execution_arn("run-1")
+    now = datetime.now(UTC).replace(microsecond=0)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName="states",
+        logEvents=[
+            {
+                "timestamp": int((now - timedelta(hours=1)).timestamp() * 1000),
+                "message": json.dumps(log_record(mine, 1, "ExecutionStarted")),
+            },
+            {
+                "timestamp": int(now.timestamp() * 1000),
+                "message": json.dumps(log_record(mine, 2, "TaskStateEntered")),
+            },
+        ],
+    )
+
+    # When it is read within the last minute
+    events = CloudWatchExecutionLog(LOG_GROUP, client=logs).events_of(
+        mine, since=now - timedelta(minutes=1), until=now + timedelta(seconds=1)
+    )
+
+    # Then only the event inside the window comes back
+    assert [event["id"] for event in events] == ["2"]
+
+
+def test_a_read_stops_after_its_page_limit(logs):
+    # Given a log group that always has another page of other executions' events
+    stub = Stubber(logs)
+    for page in range(3):
+        stub.add_response(
+            "filter_log_events",
+            {
+                "events": [
+                    {"message": json.dumps(log_record(execution_arn("other"), page, "TaskStateEntered"))}
+                ],
+                "nextToken": f"page-{page + 1}",
+            },
+        )
+
+    # When the adapter, limited to 3 pages, reads one execution
+    with stub:
+        events = CloudWatchExecutionLog(LOG_GROUP, client=logs, max_pages=3).events_of(execution_arn("run-1"))
+
+    # Then it made its 3 requests and stopped (a fourth would find no stubbed answer and raise)
+    stub.assert_no_pending_responses()
+    assert events == []

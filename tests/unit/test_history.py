@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloudqueue.history import error_message, summarize
-from tests.fakes import execution_arn, lambda_cause
+from cloudqueue.history import READ_MARGIN, error_message, read_executions, read_window, summarize
+from cloudqueue.models import Job, JobStatus
+from tests.fakes import T0, FakeExecutionLog, execution_arn, lambda_cause, make_job
 
 ARN = execution_arn("5b1c0e7a")
 START_MILLIS = 1_767_323_045_000  # 2026-01-02T03:04:05.000Z
@@ -266,3 +268,110 @@ def test_error_message_keeps_a_cause_that_is_not_a_lambda_error():
     assert error_message(json.dumps(["a list"])) == '["a list"]'
     assert error_message(None) == ""
     assert error_message("") == ""
+
+
+# --- reading a job's executions: each read bounded by the job's own times ----------------------
+
+
+def uuid7_at(moment: datetime) -> str:
+    """A UUIDv7 job id made at ``moment`` (its first 48 bits are Unix milliseconds)."""
+    millis = f"{int(moment.timestamp() * 1000):012x}"
+    return f"{millis[:8]}-{millis[8:]}-7000-8000-000000000001"
+
+
+def event_at(moment: datetime, event_id: int = 1, kind: str = "ExecutionStarted") -> dict[str, Any]:
+    return {
+        "id": str(event_id),
+        "type": kind,
+        "details": {},
+        "event_timestamp": str(int(moment.timestamp() * 1000)),
+    }
+
+
+def finished_job(executions: list[str], finished: datetime) -> Job:
+    """A job made and created at T0 that SUCCEEDED at ``finished``."""
+    return make_job(
+        job_id=uuid7_at(T0),
+        status=JobStatus.SUCCEEDED,
+        finished_at=finished,
+        updated_at=finished,
+        executions=executions,
+    )
+
+
+def test_a_finished_jobs_executions_are_read_between_its_creation_and_its_end_only():
+    # Given a job created at T0 and finished 5 s later by its second execution, whose log also
+    # holds an event of the same ARN an hour before the job existed (another job's window)
+    runs = [execution_arn("run-1"), execution_arn("run-2")]
+    finished = T0 + timedelta(seconds=5)
+    job = finished_job(runs, finished)
+    log = FakeExecutionLog(
+        {
+            runs[0]: [event_at(T0 - timedelta(hours=1), 1), event_at(T0 + timedelta(seconds=1), 2)],
+            runs[1]: [event_at(T0 + timedelta(seconds=2))],
+        }
+    )
+
+    # When its executions are read a day later
+    summaries = read_executions(job, log, now=T0 + timedelta(days=1))
+
+    # Then every read asked for the job's own span only, and nothing outside it came back
+    assert log.windows == [(T0 - READ_MARGIN, finished + READ_MARGIN)] * 2
+    assert [len(summary["events"]) for summary in summaries] == [1, 1]
+    assert summaries[0]["events"][0]["id"] == 2
+
+
+def test_an_unfinished_jobs_window_ends_now():
+    job = make_job(job_id=uuid7_at(T0), status=JobStatus.IN_PROGRESS, executions=[execution_arn()])
+    now = T0 + timedelta(seconds=30)
+
+    assert read_window(job, now) == (T0 - READ_MARGIN, now + READ_MARGIN)
+
+
+def test_the_window_starts_when_the_job_id_was_made_if_that_is_before_the_write():
+    # Given a job whose message was sent (and whose id was made) 8 s before the job was written
+    made = T0 - timedelta(seconds=8)
+    job = make_job(job_id=uuid7_at(made), created_at=T0, updated_at=T0)
+
+    # Then its window starts from the id's time: an execution may have started before the write
+    assert read_window(job, T0 + timedelta(seconds=1))[0] == made - READ_MARGIN
+
+
+def test_a_job_id_that_is_not_a_uuid7_leaves_the_creation_time():
+    job = make_job(job_id="01900000-0000-4000-8000-000000000001")
+
+    assert read_window(job, T0 + timedelta(seconds=1))[0] == T0 - READ_MARGIN
+
+
+def test_a_duplicate_delivered_after_the_end_is_read_from_the_end_of_the_window_to_now():
+    # Given a finished job, and a duplicate message that an execution skipped an hour later
+    runs = [execution_arn("run-1"), execution_arn("late")]
+    finished = T0 + timedelta(seconds=5)
+    job = finished_job(runs, finished)
+    late = finished + timedelta(hours=1)
+    log = FakeExecutionLog({runs[0]: [event_at(T0)], runs[1]: [event_at(late)]})
+    now = finished + timedelta(hours=2)
+
+    # When its executions are read
+    summaries = read_executions(job, log, now=now)
+
+    # Then the late execution, not in the job's window, is read from that window's end to now
+    window_end = finished + READ_MARGIN
+    assert log.windows == [(T0 - READ_MARGIN, window_end), (T0 - READ_MARGIN, window_end), (window_end, now)]
+    assert summaries[1]["startedAt"] == late.astimezone(UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def test_past_the_end_is_searched_no_more_once_a_search_there_found_nothing():
+    # Given a finished job whose three executions left no records (a log level below ALL)
+    runs = [execution_arn("run-1"), execution_arn("run-2"), execution_arn("run-3")]
+    finished = T0 + timedelta(seconds=5)
+    log = FakeExecutionLog({})
+
+    # When its executions are read a day later
+    summaries = read_executions(finished_job(runs, finished), log, now=T0 + timedelta(days=1))
+
+    # Then each was read in the job's window, and only the first also past the end
+    assert len(log.windows) == len(runs) + 1
+    assert [summary["steps"] for summary in summaries] == [[], [], []]

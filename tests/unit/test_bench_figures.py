@@ -1,0 +1,155 @@
+"""How the mixed-load bench judges a run: the job plan, each job's outcome, executions per job."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cloudqueue_local.bench_mixed import (
+    PlannedJob,
+    correctness_failures,
+    plan_jobs,
+    problem_with,
+    read_executions,
+)
+from tests.fakes import execution_arn
+
+CLAIM_ARN = "arn:aws:lambda:us-east-1:123456789012:function:cloudqueue-local-ClaimFunction"
+FUNCTIONS = {CLAIM_ARN: "ClaimFunction"}
+
+
+def test_the_plan_has_its_shares_of_flaky_failing_and_keyed_jobs():
+    plan = plan_jobs(2000)
+    kinds = [job.type for job in plan]
+
+    assert len(plan) == 2000
+    assert kinds.count("demo.flaky") >= 200
+    assert kinds.count("demo.fail") >= 100
+    assert sum(1 for job in plan if job.idempotency_key) == 200
+    assert len({job.idempotency_key for job in plan if job.idempotency_key}) == 200
+    assert all(job.payload["failTimes"] <= 3 for job in plan if job.type == "demo.flaky")  # they succeed
+
+
+def transform(text: str = "two words") -> PlannedJob:
+    return PlannedJob(0, "text.transform", {"text": text})
+
+
+def test_a_text_job_must_give_its_exact_transform():
+    right = {"status": "SUCCEEDED", "result": {"originalLength": 9, "uppercase": "TWO WORDS", "wordCount": 2}}
+    wrong = {"status": "SUCCEEDED", "result": {"originalLength": 9, "uppercase": "two words", "wordCount": 2}}
+
+    assert problem_with(transform(), right, faults=False) is None
+    assert "expected SUCCEEDED" in (problem_with(transform(), wrong, faults=False) or "")
+
+
+def test_a_flaky_job_must_succeed_after_its_failures():
+    flaky = PlannedJob(1, "demo.flaky", {"failTimes": 2})
+    succeeded = {"status": "SUCCEEDED", "result": {"failedTimes": 2, "attempt": 1}}
+    failed = {"status": "FAILED", "error": {"type": "TransientJobError", "message": "x"}}
+    one_more = {"status": "SUCCEEDED", "result": {"failedTimes": 3, "attempt": 1}}
+
+    assert problem_with(flaky, succeeded, faults=False) is None
+    assert problem_with(flaky, failed, faults=False) is not None
+    # a retry used up by an injected Lambda fault is allowed only under faults
+    assert problem_with(flaky, one_more, faults=False) is not None
+    assert problem_with(flaky, one_more, faults=True) is None
+
+
+def test_a_failing_job_must_fail_permanently_with_its_reason():
+    failing = PlannedJob(2, "demo.fail", {"reason": "nope"})
+    right = {"status": "FAILED", "error": {"type": "PermanentJobError", "message": "nope"}}
+    dead_lettered = {"status": "FAILED", "error": {"type": "DeadLettered", "message": "received 5 times"}}
+
+    assert problem_with(failing, right, faults=False) is None
+    assert "PermanentJobError" in (problem_with(failing, dead_lettered, faults=False) or "")
+
+
+def figures(**changes: Any) -> dict[str, Any]:
+    clean = {
+        "settings": {"faults": False},
+        "not_submitted": 0,
+        "accepted": 10,
+        "lost": 0,
+        "claimed_twice": 0,
+        "wrong": 0,
+        "replay_mismatch": 0,
+        "non_2xx": 0,
+        "queue_left": 0,
+        "dlq_left": 0,
+        "extra_executions": 3,
+        "duplicates_injected": 3,
+    }
+    return clean | changes
+
+
+def test_a_clean_run_has_no_failures_and_each_wrong_figure_is_named():
+    assert correctness_failures(figures()) == []
+    assert correctness_failures(figures(lost=2, dlq_left=1, non_2xx=1)) == [
+        "lost: 2",
+        "dlq left: 1",
+        "non 2xx: 1",
+    ]
+
+
+def test_under_faults_failed_submits_and_extra_executions_are_allowed_but_lost_jobs_are_not():
+    under_faults = figures(settings={"faults": True}, non_2xx=4, extra_executions=9, lost=1)
+
+    assert correctness_failures(under_faults) == ["lost: 1"]
+
+
+def test_more_extra_executions_than_duplicates_fail_unless_faults_are_injected():
+    assert correctness_failures(figures(extra_executions=4)) == ["extra executions 4 > duplicates injected 3"]
+    assert correctness_failures(figures(extra_executions=4, settings={"faults": True})) == []
+
+
+def history_record(arn: str, event_id: int, kind: str, millis: int, **details: Any) -> dict[str, Any]:
+    return {
+        "id": str(event_id),
+        "type": kind,
+        "details": details,
+        "event_timestamp": str(millis),
+        "execution_arn": arn,
+    }
+
+
+def started(arn: str, job_id: str, millis: int) -> dict[str, Any]:
+    records = [{"messageId": "m", "body": json.dumps({"jobId": job_id})}]
+    return history_record(arn, 1, "ExecutionStarted", millis, input=json.dumps(records))
+
+
+def test_executions_are_counted_per_job_from_their_started_input_with_task_durations():
+    # Given job a ran twice (a duplicate) and job b once, as the log group holds them
+    first, second, third = execution_arn("e1"), execution_arn("e2"), execution_arn("e3")
+    parameters = json.dumps({"FunctionName": CLAIM_ARN, "Payload": {}})
+    records = [
+        started(first, "a", 1000),
+        history_record(first, 2, "TaskScheduled", 1001, parameters=parameters),
+        history_record(first, 3, "TaskSucceeded", 1041),
+        history_record(first, 4, "ExecutionSucceeded", 1050),
+        started(second, "a", 2000),
+        history_record(second, 2, "TaskScheduled", 2001, parameters=parameters),
+        history_record(second, 3, "TaskFailed", 2021),
+        history_record(second, 4, "ExecutionFailed", 2030),
+        started(third, "b", 3000),
+    ]
+
+    # When they are read
+    read = read_executions(records, FUNCTIONS)
+
+    # Then each job has its executions, their ends are counted, and the claim task took 40 and 20 ms
+    assert read.per_job == {"a": 2, "b": 1}
+    assert read.statuses == {"SUCCEEDED": 1, "FAILED": 1}
+    assert sorted(read.task_seconds["ClaimFunction"]) == [0.02, 0.04]
+
+
+def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
+    from typer.testing import CliRunner
+
+    from cloudqueue_local.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the message to the terminal's width
+    result = CliRunner().invoke(app, ["bench", "--scenario", "mixed,nope"])
+
+    assert result.exit_code == 2
+    assert "unknown scenario 'nope'; choose from backlog" in result.output
+    assert "Traceback" not in result.output
