@@ -52,6 +52,22 @@ class JobFailure(CamelModel):
     message: str
 
 
+class JobRun(CamelModel):
+    """One finished run of a job that was rerun: what it ended as, kept when the job went back
+    to QUEUED so that the earlier error stays visible. ``first_attempt`` is None for a run
+    that was never claimed (a job dead-lettered before any claim)."""
+
+    run: int
+    status: JobStatus
+    error: JobFailure | None = None
+    result: dict[str, Any] | None = None
+    first_attempt: int | None = None
+    last_attempt: int | None = None
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    executions: list[str] = Field(default_factory=list)
+
+
 class Job(CamelModel):
     """One job, as the table holds it."""
 
@@ -72,10 +88,17 @@ class Job(CamelModel):
     idempotency_key: str | None = None
     payload_hash: str | None = None
     expires_at: int | None = None
+    runs: list[JobRun] = Field(default_factory=list)
+    # The pending-send marker: set by a write that made the job QUEUED before its message was
+    # sent (a rerun), removed once the message is sent (see the PendingSends index).
+    pending_since: float | None = None
+    pending_shard: str | None = None
 
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
-PRIVATE_JOB_FIELDS = frozenset({"lease_token", "payload_hash", "expires_at"})
+PRIVATE_JOB_FIELDS = frozenset(
+    {"lease_token", "payload_hash", "expires_at", "pending_since", "pending_shard"}
+)
 
 
 class JobView(CamelModel):
@@ -95,6 +118,7 @@ class JobView(CamelModel):
     lease_expires_at: float | None = None
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
+    runs: list[JobRun] = Field(default_factory=list)
 
     @classmethod
     def of(cls, job: Job) -> JobView:

@@ -453,6 +453,7 @@ def test_openapi_document_is_openapi_3_with_the_jobs_paths(ports):
     submit = paths["/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(submit["discriminator"]["mapping"]) == set(JOB_TYPES)
     assert "202" in paths["/jobs"]["post"]["responses"]
+    assert {"202", "409", "503"} <= set(paths["/jobs/{jobId}/rerun"]["post"]["responses"])
 
 
 def test_workflow_answers_the_state_machine_definition(ports):
@@ -610,3 +611,98 @@ def test_hostile_reads_and_cancels_never_answer_5xx_and_never_change_the_store(p
         if answer.status >= 400:
             assert_error(answer, answer.status, answer.body["error"]["code"])
         assert ports.store.snapshot() == before, (method, path, extra)
+
+
+# --- rerun ---------------------------------------------------------------------------------
+
+
+def failed_job(**overrides: Any) -> Any:
+    return make_job(
+        status=JobStatus.FAILED,
+        attempts=2,
+        error={"type": "PermanentJobError", "message": "nope"},
+        executions=[execution_arn("run-1")],
+        **overrides,
+    )
+
+
+def test_rerunning_a_failed_job_answers_202_queues_it_again_and_keeps_the_failed_run(ports):
+    job = ports.store.put(failed_job())
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun")
+
+    assert response.status == 202
+    assert response.headers["location"] == f"/jobs/{job.job_id}"
+    body = response.body
+    assert body["jobId"] == job.job_id and body["status"] == "QUEUED" and body["error"] is None
+    assert body["attempts"] == 2
+    assert body["runs"] == [
+        {
+            "run": 1,
+            "status": "FAILED",
+            "error": {"type": "PermanentJobError", "message": "nope"},
+            "result": None,
+            "firstAttempt": 1,
+            "lastAttempt": 2,
+            "startedAt": None,
+            "finishedAt": None,
+            "executions": [execution_arn("run-1")],
+        }
+    ]
+    assert ports.queue.sent == [job.job_id]
+    stored = ports.store.jobs[job.job_id]
+    assert stored.pending_since is None and stored.pending_shard is None  # sent: marker removed
+    assert "pendingSince" not in body
+
+
+@pytest.mark.parametrize("status", ["QUEUED", "IN_PROGRESS", "SUCCEEDED", "CANCELLED"])
+def test_rerunning_a_job_that_is_not_failed_answers_409_and_changes_nothing(ports, status):
+    job = ports.store.put(make_job(status=JobStatus(status)))
+    before = ports.store.snapshot()
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun")
+
+    assert response.status == 409
+    assert response.body["error"]["code"] == "job_not_rerunnable"
+    assert ports.store.snapshot() == before and ports.queue.sent == []
+
+
+@pytest.mark.parametrize("path", [f"/jobs/{job_id(9)}/rerun", "/jobs/not-a-job/rerun"])
+def test_rerunning_an_unknown_job_answers_404(ports, path):
+    assert call("POST", path).status == 404
+
+
+def test_a_rerun_the_queue_refuses_answers_503_and_leaves_the_job_failed_as_it_was(ports):
+    job = ports.store.put(failed_job())
+    before = ports.store.snapshot()
+    ports.queue.fail = True
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "r-1"})
+
+    assert response.status == 503
+    after = ports.store.snapshot()
+    assert after["jobs"][job.job_id]["status"] == "FAILED"
+    assert after["jobs"][job.job_id]["runs"] == [] and after["jobs"][job.job_id]["error"]["message"] == "nope"
+    assert after["keys"] == before["keys"]  # the key is free again: a retry reruns
+
+
+def test_a_replayed_rerun_answers_200_without_a_second_run(ports):
+    job = ports.store.put(failed_job())
+    first = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "r-1"})
+
+    again = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "r-1"})
+
+    assert first.status == 202
+    assert again.status == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.body["jobId"] == job.job_id
+    assert ports.queue.sent == [job.job_id]
+
+
+def test_a_submit_key_reused_for_a_rerun_answers_409(ports):
+    job = ports.store.put(failed_job())
+    call("POST", "/jobs", body=A_JOB, headers={"Idempotency-Key": "k"})
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "k"})
+
+    assert response.status == 409
+    assert response.body["error"]["code"] == "idempotency_key_reused"

@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from cloudqueue import jobs
+from cloudqueue import jobs, rerun
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
@@ -261,6 +261,41 @@ def cancel_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> Jo
     job = jobs.cancel_job(job_id, store=store(), now=utc_now())
     metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
     return JobView.of(job)
+
+
+RERUN_KEY = Header(
+    alias="idempotency-key",
+    min_length=1,
+    max_length=255,
+    description="Retrying with the same key answers the same job (200), without a second run.",
+)
+
+
+@app.post(
+    "/jobs/<jobId>/rerun",
+    summary="Rerun a FAILED job",
+    description="Puts a FAILED job back to QUEUED under the same jobId and enqueues it; the run that "
+    "failed stays in the job's `runs`, and `attempts` goes on counting.",
+    responses={
+        202: {"description": "Queued again", "content": {"application/json": {"model": JobView}}},
+        **_ERRORS,
+    },
+)
+def rerun_job(
+    job_id: Annotated[str, Path(alias="jobId", max_length=64)],
+    idempotency_key: Annotated[str | None, RERUN_KEY] = None,
+) -> Response[Any]:
+    job, created = rerun.rerun_job(
+        job_id, store=store(), queue=queue(), now=utc_now(), idempotency_key=idempotency_key
+    )
+    if created:
+        metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)
+        logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
+    return json_response(
+        HTTPStatus.ACCEPTED if created else HTTPStatus.OK,
+        JobView.of(job),
+        {"Location": f"/jobs/{job.job_id}"} | ({} if created else {"Idempotent-Replayed": "true"}),
+    )
 
 
 @app.get("/job-types", summary="The job types and the JSON Schema of each payload")
