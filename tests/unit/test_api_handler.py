@@ -525,7 +525,7 @@ def hostile_submissions(seed: int = 20260102, count: int = 150) -> list[dict[str
         {"body": A_JOB, "headers": {"Idempotency-Key": ""}},
         {"body": A_JOB, "headers": {"Idempotency-Key": "k" * 256}},
         {"body": A_JOB, "headers": {"Idempotency-Key": "\ud800"}},
-        {"body": A_JOB, "headers": {"Content-Type": "text/plain"}},
+        {"body": A_JOB, "headers": {"Content-Type": "application/xml"}},
         {"body": A_JOB, "headers": {"Content-Type": "multipart/form-data"}},
         {"body": A_JOB, "headers": {"Content-Type": "multipart/form-data; boundary=xyz"}},
         {"body": "a=1&b=2", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
@@ -706,3 +706,41 @@ def test_a_submit_key_reused_for_a_rerun_answers_409(ports):
 
     assert response.status == 409
     assert response.body["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain;charset=UTF-8"])
+def test_a_json_body_sent_as_a_form_or_text_is_read_as_json(ports, content_type):
+    # `curl -d '{...}'` sends application/x-www-form-urlencoded
+    answer = call("POST", "/jobs", body=json.dumps(A_JOB), headers={"Content-Type": content_type})
+
+    assert answer.status == 202, answer.body
+    assert ports.queue.sent == [answer.body["jobId"]]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", "type=text.transform&payload=x"),
+        ("text/plain", "hello"),
+        ("multipart/form-data; boundary=x", '{"type": "text.transform"}'),
+        ("application/xml", "<job/>"),
+        ("text/plain", base64.b64encode(b"\xff\xfe").decode()),
+    ],
+)
+def test_a_body_that_is_not_json_under_another_type_answers_415_and_changes_nothing(
+    ports, content_type, body
+):
+    before = ports.store.snapshot()
+
+    answer = call("POST", "/jobs", body=body, headers={"Content-Type": content_type})
+
+    assert "Content-Type: application/json" in assert_error(answer, 415, "unsupported_media_type")
+    assert ports.store.snapshot() == before
+
+
+def test_a_json_looking_form_body_that_is_not_json_answers_400(ports):
+    answer = call(
+        "POST", "/jobs", body="{type: x}", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+    assert_error(answer, 400, "malformed_json")

@@ -353,25 +353,54 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body.encode())
 
 
+# `curl -d '{...}'` and a plain `fetch(url, {body})` label a JSON body as a form or as text.
+# Such a body is read as JSON when it is JSON (an object or an array); anything else under
+# these types, and every other non-JSON type, is 415. The API takes no credentials (no cookies),
+# so accepting these "simple" content types lets no other site do anything curl cannot.
+_JSON_WHEN_JSON = ("application/x-www-form-urlencoded", "text/plain")
+
+
+def _is_json_type(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip()
+    return media_type in ("", "application/json") or media_type.endswith("+json")
+
+
 def _unreadable_body(event: dict[str, Any]) -> tuple[int, str, str] | None:
     """Why a request's body cannot be read as JSON text, checked before the resolver reads it:
     the resolver raises (and so answers 500) on bodies that are not UTF-8 or not base64, and on
-    form bodies it cannot parse."""
+    form bodies it cannot parse. A JSON body labelled as a form or as text is relabelled JSON
+    (in ``event``) for the resolver."""
     body = event.get("body")
     if not body:
         return None
-    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "").strip().lower()
-    if content_type and not content_type.startswith("application/json"):
-        return 415, "unsupported_media_type", "the request body must be JSON (Content-Type: application/json)"
+    headers = event.get("headers") or {}
+    names = [name for name in headers if str(name).lower() == "content-type"]
+    content_type = str(headers[names[0]]).strip().lower() if names else ""
     try:
         if event.get("isBase64Encoded"):
-            base64.b64decode(str(body).encode(), validate=True).decode()
+            text = base64.b64decode(str(body).encode(), validate=True).decode()
         else:
-            str(body).encode()
+            text = str(body)
+            text.encode()
     except ValueError:  # binascii.Error, UnicodeError
+        if not _is_json_type(content_type):
+            return _unsupported(content_type)
         return 400, "malformed_json", "the request body is not UTF-8 JSON text"
-    return None
+    if _is_json_type(content_type):
+        return None
+    if content_type.partition(";")[0].strip() in _JSON_WHEN_JSON and text.lstrip()[:1] in ("{", "["):
+        for name in names:
+            headers[name] = "application/json"
+        return None
+    return _unsupported(content_type)
+
+
+def _unsupported(content_type: str) -> tuple[int, str, str]:
+    return (
+        415,
+        "unsupported_media_type",
+        f"the request body must be JSON (Content-Type: application/json), not {content_type[:100]}",
+    )
 
 
 def _early_answer(status: int, code: str, message: str) -> dict[str, Any]:
