@@ -38,7 +38,13 @@ $(SAM_VENV)/bin/sam:
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.103,<2'
 	touch $@
 
-sam-venv: $(SAM_VENV)/bin/sam
+# The AWS CLI, for the README's `aws --endpoint-url ...` commands (tests/local/test_quick_start.py
+# runs them): beside the SAM CLI, whose botocore it shares, not in the project's venv.
+$(SAM_VENV)/bin/aws: $(SAM_VENV)/bin/sam
+	$(SAM_VENV)/bin/pip install --quiet 'awscli>=1.29,<2'
+	touch $@
+
+sam-venv: $(SAM_VENV)/bin/sam $(SAM_VENV)/bin/aws
 
 ## Build every function for Lambda (python3.12, arm64) into .aws-sam/: no Docker, no local python3.12.
 build: sam-venv
