@@ -17,9 +17,14 @@ venv: $(BIN)/cloudqueue
 dev: venv
 	$(BIN)/cloudqueue dev
 
-## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium.
-test: venv sam-venv
+## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium and npm.
+test: venv sam-venv node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest
+
+# axe-core, which the accessibility test injects into the page (pinned by package-lock.json).
+node_modules/axe-core/axe.min.js: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 lint: venv
 	$(BIN)/ruff check functions local tests
