@@ -575,11 +575,16 @@ def hostile_reads(seed: int = 7, count: int = 60) -> list[tuple[str, str, dict[s
         + [("GET", "/jobs", {"query": {"status": value}}) for value in garbage]
         + [("GET", "/jobs", {"query": {"nextToken": value}}) for value in garbage]
     )
-    reads += [("GET", "/jobs/\ud800", {}), ("DELETE", "/jobs/a\udfffb", {}), ("GET", "/\ud800", {})]
+    reads += [
+        ("GET", "/jobs/\ud800", {}),
+        ("DELETE", "/jobs/a\udfffb", {}),
+        ("GET", "/\ud800", {}),
+        ("POST", "/jobs/\ud800/rerun", {}),
+    ]
     for _ in range(count):
         segment = "".join(chr(rng.randint(1, 0x2FFF)) for _ in range(rng.randint(1, 80))).replace("/", "_")
-        method = rng.choice(["GET", "DELETE"])
-        suffix = rng.choice(["", "/history"]) if method == "GET" else ""
+        method = rng.choice(["GET", "DELETE", "POST"])
+        suffix = {"GET": rng.choice(["", "/history"]), "DELETE": "", "POST": "/rerun"}[method]
         reads.append((method, f"/jobs/{segment}{suffix}", {}))
     return reads
 
