@@ -20,6 +20,7 @@ import httpx
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cloudqueue_local import aws_access, hints
@@ -144,7 +145,9 @@ def show_job(job: dict[str, Any]) -> None:
             if run.get("firstAttempt")
             else "no attempt"
         )
-        failure = f": {run['error']['type']}: {run['error']['message']}" if run.get("error") else ""
+        failure = (
+            f": {escape(run['error']['type'])}: {escape(run['error']['message'])}" if run.get("error") else ""
+        )
         out.print(f"  run {run['run']}  {_status(run['status'])}  {attempts}{failure}", highlight=False)
 
 
@@ -475,6 +478,17 @@ def invoke(
     # the next step's --from-output, as the state machine's Catch would), logs on stderr.
     print_json(json.loads(result.payload.decode()) if result.function_error else result.json())
     if result.function_error:
+        error = json.loads(result.payload.decode())
+        err.print(
+            f"[red]{logical_id} failed:[/red] {escape(str(error.get('errorType')))}: "
+            f"{escape(str(error.get('errorMessage')))}",
+            highlight=False,
+        )
+        # JobNotYetWritten: the name the claim gives a missing job under the recovery design.
+        if error.get("errorType") in ("JobNotFound", "JobNotYetWritten") and event is not None:
+            err.print(
+                "the event names a job that is not in the table: `--job-id ID` builds it from a real job"
+            )
         raise typer.Exit(1)
 
 

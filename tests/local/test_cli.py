@@ -344,3 +344,19 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
     assert code == 0, output[-3000:]
     assert "stopping" in output and "\nstopped\n" in output
     assert startup < 15
+
+
+def test_invoking_the_claim_with_an_event_for_no_job_says_how_to_use_a_real_one(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    event = _sample("ClaimFunction")
+    event["message"]["body"] = json.dumps({"jobId": "01900000-0000-7000-8000-00000000beef"})
+    (tmp_path / "claim.json").write_text(json.dumps(event))
+
+    result = cloudqueue(local_stack, "invoke", "ClaimFunction", "--event", str(tmp_path / "claim.json"))
+
+    assert result.returncode == 1
+    missing = json.loads(result.stdout)["errorType"]  # the function's answer, as Lambda gives it
+    assert missing in ("JobNotFound", "JobNotYetWritten")
+    assert f"ClaimFunction failed: {missing}" in result.stderr
+    assert "--job-id ID" in result.stderr
