@@ -17,9 +17,14 @@ venv: $(BIN)/cloudqueue
 dev: venv
 	$(BIN)/cloudqueue dev
 
-## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium.
-test: venv sam-venv
+## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium and npm.
+test: venv sam-venv node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest
+
+# axe-core, which the accessibility test injects into the page (pinned by package-lock.json).
+node_modules/axe-core/axe.min.js: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 lint: venv
 	$(BIN)/ruff check functions local tests
@@ -38,7 +43,13 @@ $(SAM_VENV)/bin/sam:
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.103,<2'
 	touch $@
 
-sam-venv: $(SAM_VENV)/bin/sam
+# The AWS CLI, for the README's `aws --endpoint-url ...` commands (tests/local/test_quick_start.py
+# runs them): beside the SAM CLI, whose botocore it shares, not in the project's venv.
+$(SAM_VENV)/bin/aws: $(SAM_VENV)/bin/sam
+	$(SAM_VENV)/bin/pip install --quiet 'awscli>=1.29,<2'
+	touch $@
+
+sam-venv: $(SAM_VENV)/bin/sam $(SAM_VENV)/bin/aws
 
 ## Build every function for Lambda (python3.12, arm64) into .aws-sam/: no Docker, no local python3.12.
 build: sam-venv

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloudqueue import lifecycle
+from cloudqueue import lifecycle, rerun
 from cloudqueue.errors import (
     EnqueueFailed,
     IdempotencyConflict,
@@ -162,6 +162,80 @@ class FakeJobStore:
             )
         )
 
+    def rerun_job(
+        self, job_id: str, *, now: datetime, idempotency_key: str | None, request_hash: str
+    ) -> tuple[Job, bool]:
+        if idempotency_key is not None and idempotency_key in self.keys:
+            target, used_hash = self.keys[idempotency_key]
+            if used_hash != request_hash:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used with a different request",
+                    details={"jobId": target},
+                )
+            return self._existing(job_id), False
+        job = self._existing(job_id)
+        rerun.check_rerunnable(job)
+        if idempotency_key is not None:
+            self.keys[idempotency_key] = (job_id, request_hash)
+        queued = job.model_copy(
+            update={
+                "status": JobStatus.QUEUED,
+                "runs": [*job.runs, rerun.finished_run(job)],
+                "error": None,
+                "result": None,
+                "started_at": None,
+                "finished_at": None,
+                "lease_token": None,
+                "lease_expires_at": None,
+                "lease_message_id": None,
+                "lease_execution_id": None,
+                "updated_at": now,
+                "pending_since": int(now.timestamp()),
+                "pending_shard": "PENDING#0",
+                "redrives": 0,
+            }
+        )
+        return self._stored(queued), True
+
+    def _existing(self, job_id: str) -> Job:
+        job = self._copy(job_id)
+        if job is None:
+            raise JobNotFoundError(f"no job {job_id}")
+        return job
+
+    def _holds_marker(self, job: Job) -> bool:
+        stored = self.jobs.get(job.job_id)
+        return (
+            stored is not None
+            and stored.status is JobStatus.QUEUED
+            and stored.pending_since is not None
+            and stored.pending_since == job.pending_since
+            and len(stored.runs) == len(job.runs)
+        )
+
+    def undo_rerun(self, job: Job, *, now: datetime, idempotency_key: str | None) -> bool:
+        if not self._holds_marker(job):
+            return False
+        run = job.runs[-1]
+        self._stored(
+            job.model_copy(
+                update={
+                    "status": JobStatus.FAILED,
+                    "runs": job.runs[:-1],
+                    "error": run.error,
+                    "result": run.result,
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "updated_at": now,
+                    "pending_since": None,
+                    "pending_shard": None,
+                }
+            )
+        )
+        if idempotency_key is not None:
+            self.keys.pop(idempotency_key, None)
+        return True
+
     def claim_job(
         self,
         job_id: str,
@@ -186,6 +260,7 @@ class FakeJobStore:
                 "lease_message_id": message_id,
                 "lease_execution_id": execution_id,
                 "pending_since": None,
+                "pending_shard": None,
                 "started_at": job.started_at or now,
                 "updated_at": now,
                 "executions": [*job.executions, execution_id],
@@ -276,7 +351,7 @@ class FakeJobStore:
     def clear_pending_send(self, job_id: str, pending_since: int) -> None:
         job = self._copy(job_id)
         if job is not None and job.pending_since == pending_since:
-            self._stored(job.model_copy(update={"pending_since": None}))
+            self._stored(job.model_copy(update={"pending_since": None, "pending_shard": None}))
 
     def sweep_cursor(self) -> str | None:
         return self.cursor

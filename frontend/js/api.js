@@ -115,5 +115,9 @@ export function createApi(baseUrl) {
     async cancelJob(jobId) {
       return (await request("DELETE", `/jobs/${id(jobId)}`)).data;
     },
+    /** Put a FAILED job back in the queue under the same id (POST /jobs/{id}/rerun). */
+    async rerunJob(jobId) {
+      return (await request("POST", `/jobs/${id(jobId)}/rerun`)).data;
+    },
   };
 }

@@ -1,7 +1,9 @@
-// The submit form, built from GET /job-types: a type picker, a JSON editor checked
-// against the type's JSON Schema before anything is sent, and an optional idempotency key.
+// The submit form, built from GET /job-types: a type picker, the payload as a form generated
+// from the type's JSON Schema or as JSON (a toggle; both show the same payload), checked
+// against the schema before anything is sent, and an optional idempotency key.
 
 import { h, replace } from "./dom.js";
+import { createPayloadFields } from "./payload-fields.js";
 import { describeFields, validate } from "./schema.js";
 import { announce, clearError, showError } from "./notices.js";
 
@@ -19,6 +21,12 @@ export function createJobForm(form, { api, onSubmitted }) {
   const submitButton = form.querySelector("#submit-job");
   const loadProblem = form.querySelector("#types-problem");
   const status = form.querySelector("#form-status");
+  const fieldsBox = form.querySelector("#payload-form");
+  const jsonBox = form.querySelector("#payload-json");
+  const modeFields = form.querySelector("#mode-fields");
+  const modeJson = form.querySelector("#mode-json");
+  const modeNote = form.querySelector("#payload-mode-note");
+  const payloadFields = createPayloadFields(fieldsBox, { onInput: fieldsChanged });
 
   let types = new Map();
   const drafts = new Map(); // what the reader typed per job type, kept across type switches
@@ -27,10 +35,39 @@ export function createJobForm(form, { api, onSubmitted }) {
     return JSON.stringify(types.get(type)?.example ?? {}, null, 2);
   }
 
+  /** The editor's JSON, or undefined while it is not valid JSON. */
+  function editorPayload() {
+    try {
+      return JSON.parse(editor.value);
+    } catch {
+      return undefined;
+    }
+  }
+
+  const usingFields = () => modeFields.checked && !modeFields.disabled;
+
+  function showMode() {
+    fieldsBox.hidden = !usingFields();
+    jsonBox.hidden = usingFields();
+  }
+
+  function fieldsChanged() {
+    const type = select.value;
+    editor.value = JSON.stringify(payloadFields.read(editorPayload()), null, 2);
+    drafts.set(type, editor.value);
+    if (!fieldError.hidden) setProblems([]);
+  }
+
   function showType(type) {
     const info = types.get(type);
     description.textContent = info?.description || "";
     editor.value = drafts.get(type) ?? example(type);
+    const formable = info ? payloadFields.available(info.payloadSchema) : false;
+    modeFields.disabled = !formable;
+    modeNote.hidden = formable;
+    if (!formable) modeJson.checked = true;
+    if (info) payloadFields.show(info.payloadSchema, editorPayload());
+    showMode();
     const fields = info ? describeFields(info.payloadSchema) : [];
     replace(
       fieldHelp,
@@ -43,9 +80,10 @@ export function createJobForm(form, { api, onSubmitted }) {
     setProblems([]);
   }
 
-  function setProblems(messages, heading = "") {
+  function setProblems(messages, heading = "", problems = []) {
     const invalid = messages.length > 0;
     editor.setAttribute("aria-invalid", String(invalid));
+    payloadFields.markProblems(problems);
     fieldError.hidden = !invalid;
     replace(fieldError, invalid ? [h("strong", null, heading), h("ul", null, messages.map((m) => h("li", null, m)))] : []);
   }
@@ -53,17 +91,22 @@ export function createJobForm(form, { api, onSubmitted }) {
   /** The payload to send, or null after telling the reader what is wrong with it. */
   function checkedPayload(type) {
     let payload;
-    try {
-      payload = JSON.parse(editor.value);
-    } catch (error) {
-      setProblems([error.message], "The payload is not valid JSON, so it was not sent.");
-      editor.focus();
-      return null;
+    if (usingFields()) {
+      payload = payloadFields.read(editorPayload());
+    } else {
+      try {
+        payload = JSON.parse(editor.value);
+      } catch (error) {
+        setProblems([error.message], "The payload is not valid JSON, so it was not sent.");
+        editor.focus();
+        return null;
+      }
     }
-    const problems = validate(types.get(type).payloadSchema, payload).map((problem) => problem.message);
+    const problems = validate(types.get(type).payloadSchema, payload);
     if (problems.length) {
-      setProblems(problems, `The payload does not fit ${type}, so it was not sent.`);
-      editor.focus();
+      setProblems(problems.map((problem) => problem.message), `The payload does not fit ${type}, so it was not sent.`, problems);
+      const field = usingFields() ? payloadFields.markProblems(problems) : null;
+      (field || (usingFields() ? fieldsBox.querySelector("input, textarea, select") : editor) || editor).focus();
       return null;
     }
     setProblems([]);
@@ -124,15 +167,32 @@ export function createJobForm(form, { api, onSubmitted }) {
   select.addEventListener("change", () => showType(select.value));
   editor.addEventListener("input", () => {
     drafts.set(select.value, editor.value);
+    const payload = editorPayload();
+    if (payload !== undefined) payloadFields.write(payload);
     if (editor.getAttribute("aria-invalid") === "true") setProblems([]);
   });
-  editor.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  for (const box of [editor, fieldsBox]) {
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+    });
+  }
+  modeFields.addEventListener("change", () => {
+    const payload = editorPayload();
+    if (payload === undefined) {
+      // The form cannot show JSON it cannot read: stay in the editor and say why.
+      modeJson.checked = true;
+      setProblems(["Fix the JSON (or reset to the example) to switch to the form."], "The payload is not valid JSON.");
+      editor.focus();
+      return;
+    }
+    payloadFields.write(payload);
+    showMode();
   });
+  modeJson.addEventListener("change", showMode);
   resetButton.addEventListener("click", () => {
     drafts.delete(select.value);
     showType(select.value);
-    editor.focus();
+    (usingFields() ? fieldsBox.querySelector("input, textarea, select") || editor : editor).focus();
   });
   loadProblem.querySelector("button").addEventListener("click", load);
   form.addEventListener("submit", submit);

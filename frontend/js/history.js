@@ -7,6 +7,12 @@ import { layoutWorkflow, renderGraph } from "./graph.js";
 import { LEGEND, stepOutcomes, takenTransitions } from "./outcomes.js";
 import { statusBadge } from "./job-view.js";
 
+/** The graph in a box that scrolls sideways on a narrow screen: focusable, so that the
+ * keyboard can scroll it too (axe: scrollable-region-focusable). */
+function graphScroll(graph, label) {
+  return h("div", { class: "graph-scroll", tabindex: 0, role: "group", "aria-label": `${label} (scrolls sideways on a narrow screen)` }, graph);
+}
+
 const ENDS = new Set(["ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"]);
 const TASK_ENDS = new Set(["TaskSucceeded", "TaskFailed", "TaskTimedOut", "LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut"]);
 
@@ -101,11 +107,11 @@ function executionView(execution, index, count, layout, consoleLinks) {
         ? h("p", { class: "job-error" }, h("strong", null, `Execution ${execution.status.toLowerCase()}: ${execution.error.error}`), h("span", null, execution.error.message))
         : null,
       definitionLayout
-        ? h("div", { class: "graph-scroll" }, renderGraph(definitionLayout, {
+        ? graphScroll(renderGraph(definitionLayout, {
             outcomes: stepOutcomes(execution),
             taken: takenTransitions(execution),
             title: `Workflow of execution ${index + 1}, each state coloured by what happened`,
-          }))
+          }), `Workflow graph of execution ${index + 1}`)
         : h("p", { class: "muted" }, "No state has been entered yet."),
       legend(),
       failureList(execution),
@@ -130,13 +136,13 @@ export function historyView({ job, history, layout, note, consoleLinks = true })
     return [
       h("p", { class: "help" }, emptyReason(job)),
       layout && job.status !== "CANCELLED"
-        ? [h("div", { class: "graph-scroll" }, renderGraph(layout, { title: "The job workflow (not run yet)" })), legend()]
+        ? [graphScroll(renderGraph(layout, { title: "The job workflow (not run yet)" }), "Workflow graph"), legend()]
         : null,
     ];
   }
   return [
     executions.length > 1
-      ? h("p", { class: "help" }, `This job ran in ${executions.length} executions (a redelivered message or a re-claim after a lost worker). The latest is open.`)
+      ? h("p", { class: "help" }, `This job ran in ${executions.length} executions (a rerun, a redelivered message or a re-claim after a lost worker). The latest is open.`)
       : null,
     executions.map((execution, index) => executionView(execution, index, executions.length, layout, consoleLinks)),
     note || null,

@@ -1,5 +1,6 @@
 // The open job: shows it at once, polls it with backoff until it reaches a terminal state,
-// keeps its execution history up to date, and offers cancel while it is QUEUED.
+// keeps its execution history up to date, and offers cancel while it is QUEUED and rerun
+// once it FAILED.
 
 import { h, replace } from "./dom.js";
 import { TERMINAL_STATUSES, statusWords } from "./format.js";
@@ -49,7 +50,13 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
   }
 
   function draw(run, { watching }) {
-    replace(jobBody, jobView(run.job, { watching, onCancel: () => cancel(run), cancelling: run.cancelling }));
+    replace(jobBody, jobView(run.job, {
+      watching,
+      onCancel: () => cancel(run),
+      cancelling: run.cancelling,
+      onRerun: () => rerun(run),
+      rerunning: run.rerunning,
+    }));
   }
 
   function drawHistory(run, note = null) {
@@ -138,20 +145,32 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
     showError(error.message, { title: notFound ? `Job ${run.id} was not found` : `Could not load job ${run.id}`, key: errorKey() });
   }
 
-  async function cancel(run) {
-    run.cancelling = true;
-    draw(run, { watching: true });
+  /** A change the reader asked for (cancel, rerun): the button shows it is busy, then the job
+   * is shown as the API answered it, or the error is said and the button comes back. */
+  async function act(run, { busy, call, done, failed, watching }) {
+    run[busy] = true;
+    draw(run, { watching });
     try {
-      const job = await api.cancelJob(run.id);
-      announce(`Job ${job.jobId} is cancelled.`);
+      const job = await call(run.id);
+      clearError(`${busy}:${run.id}`);
+      announce(done(job));
       onChange(job);
       open(job.jobId, { job, force: true });
     } catch (error) {
-      showError(error.message, { title: "The job was not cancelled", key: `cancel:${run.id}` });
-      run.cancelling = false;
-      if (!run.stopped) draw(run, { watching: true });
+      showError(error.message, { title: failed, key: `${busy}:${run.id}` });
+      run[busy] = false;
+      if (!run.stopped) draw(run, { watching });
     }
   }
+
+  const cancel = (run) => act(run, {
+    busy: "cancelling", call: api.cancelJob, watching: true,
+    done: (job) => `Job ${job.jobId} is cancelled.`, failed: "The job was not cancelled",
+  });
+  const rerun = (run) => act(run, {
+    busy: "rerunning", call: api.rerunJob, watching: false,
+    done: (job) => `Job ${job.jobId} is queued again.`, failed: "The job was not rerun",
+  });
 
   /** Show job id: job (when the caller already has it) is drawn at once, then followed. */
   function open(id, { job = null, focus = false, force = false } = {}) {
@@ -160,7 +179,7 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
       return;
     }
     stop();
-    const run = { id, stopped: false, job, history: null, cancelling: false };
+    const run = { id, stopped: false, job, history: null, cancelling: false, rerunning: false };
     current = run;
     jobSection.dataset.jobId = id;
     if (job) {

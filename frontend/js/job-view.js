@@ -36,8 +36,25 @@ const STATUS_SENTENCES = {
   CANCELLED: "Cancelled before any worker ran it.",
 };
 
-/** The job's summary; onCancel is offered while it is QUEUED. */
-export function jobView(job, { watching, onCancel, cancelling = false }) {
+function attemptsOf(run) {
+  if (!run.firstAttempt) return "never claimed";
+  return run.firstAttempt === run.lastAttempt ? `attempt ${run.firstAttempt}` : `attempts ${run.firstAttempt}–${run.lastAttempt}`;
+}
+
+/** The runs a rerun ended, oldest first: each one's outcome, attempts and error. */
+function earlierRuns(runs) {
+  if (!runs?.length) return null;
+  return h("section", { class: "job-runs", id: "job-runs", "aria-labelledby": "runs-title" },
+    h("h3", { id: "runs-title" }, runs.length === 1 ? "Earlier run" : `Earlier runs (${runs.length})`),
+    h("ol", null, runs.map((run) =>
+      h("li", { class: "job-run" },
+        h("strong", null, `Run ${run.run}: `), statusBadge(run.status), ` ${attemptsOf(run)}`,
+        run.finishedAt ? [", finished ", time(run.finishedAt)] : "",
+        run.error ? h("span", { class: "run-error" }, ` — ${run.error.type}: ${run.error.message}`) : ""))));
+}
+
+/** The job's summary; onCancel is offered while it is QUEUED, onRerun when it FAILED. */
+export function jobView(job, { watching, onCancel, onRerun, cancelling = false, rerunning = false }) {
   const waited = between(job.createdAt, job.startedAt);
   const ran = between(job.startedAt, job.finishedAt);
   return [
@@ -59,12 +76,16 @@ export function jobView(job, { watching, onCancel, cancelling = false }) {
       ? h("div", { class: "job-error", id: "job-error", role: "group", "aria-label": "Error" },
           h("strong", null, job.error.type), h("span", null, job.error.message))
       : null,
+    job.status === "FAILED" && onRerun
+      ? h("p", null, h("button", { type: "button", class: "button", id: "rerun-job", onclick: onRerun, disabled: rerunning }, rerunning ? "Rerunning…" : "Rerun job"),
+          h("span", { class: "help" }, " Runs it again under the same id; this run's error is kept below."))
+      : null,
     job.result !== null && job.result !== undefined
       ? h("section", { class: "job-result", id: "job-result", "aria-labelledby": "result-title" },
           h("h3", { id: "result-title" }, "Result"), valueView(job.result, "Result"))
       : null,
     h("dl", { class: "facts" },
-      fact("Attempts", String(job.attempts), job.attempts > 1 ? h("span", { class: "muted" }, " (claimed again after a worker was lost)") : ""),
+      fact("Attempts", String(job.attempts), job.attempts > 1 ? h("span", { class: "muted" }, job.runs?.length ? " (across all runs)" : " (claimed again after a worker was lost)") : ""),
       fact("Executions", String((job.executions || []).length)),
       fact("Created", time(job.createdAt)),
       fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, ` after ${formatDuration(waited)} in the queue`) : ""),
@@ -72,6 +93,7 @@ export function jobView(job, { watching, onCancel, cancelling = false }) {
       fact("Updated", time(job.updatedAt)),
       job.idempotencyKey ? fact("Idempotency key", h("code", null, job.idempotencyKey)) : [],
     ),
+    earlierRuns(job.runs),
     h("details", { class: "payload" },
       h("summary", null, "Payload"),
       h("pre", { class: "json" }, JSON.stringify(job.payload, null, 2))),

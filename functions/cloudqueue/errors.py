@@ -20,6 +20,7 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
         ├── RequestTooLarge         413
         ├── JobNotFoundError        404
         ├── JobNotCancellable       409: the job has left QUEUED
+        ├── JobNotRerunnable        409: only a FAILED job can be rerun
         ├── IdempotencyConflict     409: the key was used with another request body
         └── EnqueueFailed           503: the job could not be queued; nothing was kept
 """
@@ -86,6 +87,11 @@ class JobNotFoundError(ApiError):
 class JobNotCancellable(ApiError):
     status = HTTPStatus.CONFLICT
     code = "job_not_cancellable"
+
+
+class JobNotRerunnable(ApiError):
+    status = HTTPStatus.CONFLICT
+    code = "job_not_rerunnable"
 
 
 class IdempotencyConflict(ApiError):

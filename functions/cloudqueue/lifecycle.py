@@ -97,13 +97,19 @@ class DeadLetterVerdict(StrEnum):
     FAIL = "FAIL"  # claimed (or redriven) as often as SQS would receive it: FAILED, DeadLettered
 
 
+def attempts_this_run(job: Job) -> int:
+    """Claims since the job was last (re)run: ``attempts`` counts on across reruns."""
+    earlier = max((run.last_attempt or 0 for run in job.runs), default=0)
+    return job.attempts - earlier
+
+
 def decide_dead_letter(job: Job, now: float, *, max_receive_count: int) -> DeadLetterVerdict:
     """What the dead-letter consumer does with a dead-lettered message of ``job``."""
     if is_terminal(job.status):
         return DeadLetterVerdict.CONSUME
     if not can_fail_dead_lettered(job, now):
         return DeadLetterVerdict.KEEP
-    if job.attempts < max_receive_count and job.redrives < max_receive_count:
+    if attempts_this_run(job) < max_receive_count and job.redrives < max_receive_count:
         return DeadLetterVerdict.REDRIVE
     return DeadLetterVerdict.FAIL
 

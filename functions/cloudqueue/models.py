@@ -56,6 +56,22 @@ class JobFailure(CamelModel):
     message: str
 
 
+class JobRun(CamelModel):
+    """One finished run of a job that was rerun: what it ended as, kept when the job went back
+    to QUEUED so that the earlier error stays visible. ``first_attempt`` is None for a run
+    that was never claimed (a job dead-lettered before any claim)."""
+
+    run: int
+    status: JobStatus
+    error: JobFailure | None = None
+    result: dict[str, Any] | None = None
+    first_attempt: int | None = None
+    last_attempt: int | None = None
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    executions: list[str] = Field(default_factory=list)
+
+
 class Job(CamelModel):
     """One job, as the table holds it."""
 
@@ -78,11 +94,13 @@ class Job(CamelModel):
     # Set by a writer that made the job QUEUED before sending its message (a rerun); removed
     # once sent or claimed. Only such jobs are in the PendingSends index the sweeper reads.
     pending_since: int | None = None
+    pending_shard: str | None = None
     redrives: int = 0
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     payload_hash: str | None = None
     expires_at: int | None = None
+    runs: list[JobRun] = Field(default_factory=list)
 
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
@@ -94,6 +112,7 @@ PRIVATE_JOB_FIELDS = frozenset(
         "lease_message_id",
         "lease_execution_id",
         "pending_since",
+        "pending_shard",
         "redrives",
     }
 )
@@ -116,6 +135,7 @@ class JobView(CamelModel):
     lease_expires_at: float | None = None
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
+    runs: list[JobRun] = Field(default_factory=list)
 
     @classmethod
     def of(cls, job: Job) -> JobView:

@@ -47,6 +47,19 @@ class JobStore(Protocol):
     def cancel_job(self, job_id: str, now: datetime) -> Job:
         """QUEUED → CANCELLED; raises JobNotFoundError or JobNotCancellable."""
 
+    def rerun_job(
+        self, job_id: str, *, now: datetime, idempotency_key: str | None, request_hash: str
+    ) -> tuple[Job, bool]:
+        """One conditional write FAILED → QUEUED that moves the finished run into ``runs`` and
+        sets the pending-send marker. With an Idempotency-Key already used for the same request,
+        return the job as it is and False. Raises JobNotFoundError, JobNotRerunnable or
+        IdempotencyConflict."""
+
+    def undo_rerun(self, job: Job, *, now: datetime, idempotency_key: str | None) -> bool:
+        """Put a rerun whose message could not be sent back to FAILED as it was, and forget the
+        rerun's Idempotency-Key (only while the job is QUEUED with this rerun's marker); False
+        when that no longer holds."""
+
     def claim_job(
         self,
         job_id: str,

@@ -21,9 +21,10 @@ import httpx
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from cloudqueue_local import aws_access
+from cloudqueue_local import aws_access, hints
 from cloudqueue_local.template import TemplateError, load_local_template
 
 app = typer.Typer(
@@ -89,7 +90,9 @@ class Api:
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            fail(f"cannot reach the API at {self.base_url} ({error}); is `cloudqueue dev` running?", 2)
+            if isinstance(error, httpx.ConnectError):
+                fail(hints.unreachable("the API", self.base_url), 2)
+            fail(f"the API at {self.base_url} did not answer ({error})", 2)
         try:
             body = response.json()
         except ValueError:
@@ -139,6 +142,16 @@ def show_job(job: dict[str, Any]) -> None:
         print_json(job["result"])
     if job.get("error"):
         out.print(f"  [red]error {job['error']['type']}: {job['error']['message']}[/red]")
+    for run in job.get("runs") or []:
+        attempts = (
+            f"attempts {run['firstAttempt']}-{run['lastAttempt']}"
+            if run.get("firstAttempt")
+            else "no attempt"
+        )
+        failure = (
+            f": {escape(run['error']['type'])}: {escape(run['error']['message'])}" if run.get("error") else ""
+        )
+        out.print(f"  run {run['run']}  {_status(run['status'])}  {attempts}{failure}", highlight=False)
 
 
 def parse_json_argument(raw: str, what: str) -> Any:
@@ -164,7 +177,14 @@ def dev(
     aws_port: Annotated[
         int, typer.Option("--aws-port", help="Port of the AWS endpoint (0: any free).")
     ] = 4566,
-    pollers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent Pipe pollers.")] = 4,
+    pollers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Concurrent Pipe pollers (0: no Pipe; step jobs by hand with `invoke --job-id`).",
+        ),
+    ] = 4,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", help="Override a template parameter: Name=Value (repeatable)."),
@@ -227,7 +247,8 @@ def dev(
     out.print(f"CloudQueue local stack ready in {time.perf_counter() - started:.1f}s")
     out.print(f"  UI   {stack.api_url}/")
     out.print(f"  API  {stack.api_url}")
-    out.print(f"  AWS  {stack.aws_url}   (aws --endpoint-url {stack.aws_url} sqs list-queues)")
+    out.print(f"  AWS  {stack.aws_url}")
+    out.print(f"       {hints.aws_cli_command(stack.aws_url)}", highlight=False, markup=False)
     if faults:
         out.print(f"  [yellow]chaos: {faults}[/yellow] of the functions' calls fail")
     out.print("Ctrl-C to stop.")
@@ -265,14 +286,39 @@ def submit(
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     api = Api(api_url)
     job = api.call("POST", "/jobs", json=body, headers=headers)
+    answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
+
+
+def answer(api: Api, job: dict[str, Any], done: str, *, wait: bool, timeout: float, as_json: bool) -> None:
+    """Print the job's id at once, or with ``wait`` follow it to its end (exit 1 unless it SUCCEEDED)."""
     if not wait:
         print_json(job) if as_json else out.print(job["jobId"])
         return
-    err.print(f"submitted {job['jobId']}")
+    err.print(f"{done} {job['jobId']}")
     job = follow(api, job["jobId"], timeout)
     print_json(job) if as_json else show_job(job)
     if job["status"] != "SUCCEEDED":
         raise typer.Exit(1)
+
+
+@app.command()
+def rerun(
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the job to its end; exit 1 if it FAILED again.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Retry-safe rerun key.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 300,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Rerun a FAILED job under the same id; the failed run stays in the job's runs."""
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    api = Api(api_url)
+    job = api.call("POST", f"/jobs/{job_id}/rerun", headers=headers)
+    answer(api, job, "rerun", wait=wait, timeout=timeout, as_json=as_json)
 
 
 def follow(api: Api, job_id: str, timeout: float) -> dict[str, Any]:
@@ -455,7 +501,21 @@ def dlq_redrive(aws_url: AwsUrl = None, stack_name: StackName = None) -> None:
 @app.command()
 def invoke(
     logical_id: Annotated[str, typer.Argument(metavar="LOGICAL_ID", help="A function of template.yaml.")],
-    event: Annotated[Path, typer.Option("--event", "-e", help="The event, a JSON file (see events/).")],
+    event: Annotated[
+        Path | None, typer.Option("--event", "-e", help="The event, a JSON file (see events/).")
+    ] = None,
+    job_id: Annotated[
+        str | None,
+        typer.Option("--job-id", help="Build the event from this job, as the state machine would."),
+    ] = None,
+    from_output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-output",
+            help="With --job-id: the output of a step before this one (a file, or - for stdin), "
+            "in workflow order: the claim's, then the process step's.",
+        ),
+    ] = None,
     aws_url: AwsUrl = None,
     stack_name: StackName = None,
 ) -> None:
@@ -464,14 +524,57 @@ def invoke(
     Its AWS calls go to --aws-url (the local stack by default) or, with --stack-name, to the
     deployed stack with the function's deployed environment and your credentials.
     """
-    if not event.is_file():
-        raise typer.BadParameter(f"no file {event}", param_hint="--event")
-    payload = parse_json_argument(f"@{event}", "--event")
+    if (event is None) == (job_id is None):
+        raise typer.BadParameter("give exactly one of --event FILE or --job-id ID")
+    if from_output and job_id is None:
+        raise typer.BadParameter("--from-output goes with --job-id", param_hint="--from-output")
+    if stack_name is None or aws_url is not None:
+        endpoint = aws_url or aws_access.DEFAULT_AWS_URL
+        if not hints.is_listening(endpoint):
+            fail(hints.unreachable("the AWS endpoint", endpoint), 2)
+    if event is not None:
+        if not event.is_file():
+            raise typer.BadParameter(f"no file {event}", param_hint="--event")
+        payload = parse_json_argument(f"@{event}", "--event")
+    else:
+        payload = step_event(logical_id, str(job_id), from_output or [], aws_url, stack_name)
     result = aws_access.invoke_locally(logical_id, payload, aws_url=aws_url, stack_name=stack_name)
+    # As `sam local invoke`: the function's answer on stdout, an error too (so that it can feed
+    # the next step's --from-output, as the state machine's Catch would), logs on stderr.
+    print_json(json.loads(result.payload.decode()) if result.function_error else result.json())
     if result.function_error:
-        err.print_json(result.payload.decode())
+        error = json.loads(result.payload.decode())
+        err.print(
+            f"[red]{logical_id} failed:[/red] {escape(str(error.get('errorType')))}: "
+            f"{escape(str(error.get('errorMessage')))}",
+            highlight=False,
+        )
+        # JobNotYetWritten: the name the claim gives a missing job under the recovery design.
+        if error.get("errorType") in ("JobNotFound", "JobNotYetWritten") and event is not None:
+            err.print(
+                "the event names a job that is not in the table: `--job-id ID` builds it from a real job"
+            )
         raise typer.Exit(1)
-    print_json(result.json())
+
+
+def step_event(
+    logical_id: str, job_id: str, outputs: list[str], aws_url: str | None, stack_name: str | None
+) -> dict[str, Any]:
+    """The event the state machine would give ``logical_id`` for the job (see step_events)."""
+    from cloudqueue_local import step_events
+
+    answers = [
+        parse_json_argument(sys.stdin.read() if source == "-" else f"@{source}", "--from-output")
+        for source in outputs
+    ]
+    workflow = step_events.Workflow.read(
+        aws_access.project_root() / "statemachine" / "jobs.asl.json",
+        aws_access.target(aws_url, stack_name).state_machine_arn,
+    )
+    try:
+        return step_events.build_event(workflow, logical_id, aws_access.pipe_input_for(job_id), answers)
+    except step_events.StepEventError as error:
+        fail(str(error), 2)
 
 
 @app.command()
@@ -619,7 +722,8 @@ def main() -> None:
         sys.exit(1)
     except EndpointConnectionError as error:
         err.print(
-            f"[red]error:[/red] cannot reach {error.kwargs.get('endpoint_url')}; is `cloudqueue dev` running?"
+            "[red]error:[/red] "
+            + hints.unreachable("the AWS endpoint", str(error.kwargs.get("endpoint_url")))
         )
         sys.exit(2)
     except NoCredentialsError:

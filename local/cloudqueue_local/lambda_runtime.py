@@ -97,6 +97,11 @@ class _Waiter:
         self.start = False
 
 
+class InjectedTimeout(Exception):
+    """Raised by a test's fault: this invocation times out as on Lambda (the handler runs, its
+    answer never comes back, ``Sandbox.Timedout`` at the deadline, the environment replaced)."""
+
+
 def _stopped() -> ServiceFault:
     return ServiceFault("ServiceException", 500, "the local Lambda runtime is stopped")
 
@@ -242,11 +247,14 @@ class LocalFunction:
         other exception fails the function); ``chaos`` is an injected service fault or timeout."""
         with self._available:
             self.invocations += 1
+        timeout_fault = chaos is not None and chaos.service_error is None
         if fault is not None:
             try:
                 fault(json.loads(payload))
             except ServiceFault:
                 raise
+            except InjectedTimeout:
+                timeout_fault = True
             except Exception as failure:
                 return self._failed(json.dumps(error_payload(failure, request_id)).encode())
         if self.max_environments == 0:  # ReservedConcurrentExecutions: 0 stops a function
@@ -266,9 +274,7 @@ class LocalFunction:
             except (EnvironmentGone, TimeoutError):
                 self._retire(environment)
                 continue
-            return self._dispatch(
-                environment, payload, request_id, timeout_fault=chaos is not None, cold=cold
-            )
+            return self._dispatch(environment, payload, request_id, timeout_fault=timeout_fault, cold=cold)
         raise ServiceFault("ServiceException", 500, f"{self.spec.logical_id}: its environments keep dying")
 
     def _initialise(self, environment: ExecutionEnvironment, request_id: str) -> Invocation | None:

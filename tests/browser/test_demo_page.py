@@ -27,12 +27,18 @@ def open_form(page: Page, path: str = "/") -> None:
     expect(page.get_by_role("button", name="Submit job")).to_be_enabled()
 
 
+def json_editor(page: Page) -> Locator:
+    """The payload's JSON editor, switched to from the generated form."""
+    page.get_by_label("JSON", exact=True).check()
+    return page.get_by_label("Payload (JSON)")
+
+
 def submit(page: Page, job_type: str | None = None, payload: str | None = None) -> str:
     """Submit through the form; the id the API gave the job."""
     if job_type is not None:
         page.get_by_label("Job type").select_option(job_type)
     if payload is not None:
-        page.get_by_label("Payload (JSON)").fill(payload)
+        json_editor(page).fill(payload)
     with page.expect_response(
         lambda answer: answer.request.method == "POST" and answer.url.endswith("/jobs")
     ) as answer:
@@ -187,7 +193,7 @@ def test_a_job_that_ran_twice_shows_both_executions(page: Page, faults: dict) ->
 def test_invalid_json_is_refused_with_a_message_before_anything_is_sent(page: Page) -> None:
     posts = posts_to_jobs(page)
     open_form(page)
-    editor = page.get_by_label("Payload (JSON)")
+    editor = json_editor(page)
 
     editor.fill('{"text": "hello cloudqueue"')
     page.get_by_role("button", name="Submit job").click()
@@ -202,14 +208,14 @@ def test_a_payload_that_breaks_the_type_schema_is_refused_before_anything_is_sen
     posts = posts_to_jobs(page)
     open_form(page)
 
-    page.get_by_label("Payload (JSON)").fill('{"text": "", "colour": "red"}')
+    json_editor(page).fill('{"text": "", "colour": "red"}')
     page.get_by_role("button", name="Submit job").click()
 
     problems = page.locator("#payload-error")
     expect(problems).to_contain_text("text must not be empty")
     expect(problems).to_contain_text("colour is not an allowed field")
     page.get_by_label("Job type").select_option("demo.sleep")
-    page.get_by_label("Payload (JSON)").fill('{"seconds": "five"}')
+    json_editor(page).fill('{"seconds": "five"}')
     page.get_by_role("button", name="Submit job").click()
     expect(problems).to_contain_text("seconds must be a number")
     assert posts == []
@@ -392,9 +398,10 @@ def test_every_control_is_labelled_and_a_job_can_be_sent_from_the_keyboard(page:
     assert unlabelled == []
 
     page.get_by_label("Job type").focus()
+    page.keyboard.press("Tab")  # the Form / JSON switch
     page.keyboard.press("Tab")  # "Reset to example"
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Payload (JSON)")).to_be_focused()
+    expect(page.get_by_label("text")).to_be_focused()
     page.keyboard.press("Control+A")
     page.keyboard.type('{"text": "typed on a keyboard"}')
     page.keyboard.press("Control+Enter")
@@ -413,3 +420,55 @@ def test_the_page_fits_a_phone_screen(open_page: Callable[..., Page]) -> None:
     expect(state_node(page, "ProcessJob")).to_be_visible()
     expect(page.locator(".execution[open] table.events")).to_contain_text("ExecutionSucceeded")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# --- the payload form and rerun -----------------------------------------------------------
+
+
+def test_the_payload_form_is_built_from_the_schema_and_kept_in_sync_with_the_json(page: Page) -> None:
+    posts = posts_to_jobs(page)
+    open_form(page)
+    text = page.get_by_label("text")
+    expect(text).to_have_value("hello cloudqueue")
+
+    text.fill("from the form")
+    expect(page.get_by_label("Payload (JSON)")).to_have_value(re.compile(r'"text":\s*"from the form"'))
+    json_editor(page).fill('{"text": "from the JSON"}')
+    page.get_by_label("Form", exact=True).check()
+    expect(text).to_have_value("from the JSON")
+
+    page.get_by_label("Job type").select_option("demo.sleep")
+    seconds = page.get_by_label("seconds")
+    expect(seconds).to_have_attribute("type", "number")
+    expect(seconds).to_have_attribute("max", "60")
+    seconds.fill("61")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator("#payload-error")).to_contain_text("seconds must be at most 60")
+    expect(seconds).to_have_attribute("aria-invalid", "true")
+    expect(seconds).to_be_focused()
+    assert posts == []
+
+    page.get_by_label("Job type").select_option("text.transform")
+    expect(text).to_have_value("from the JSON")  # each type keeps its draft
+    text.fill("sent from the form")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator("#job-result")).to_contain_text("SENT FROM THE FORM")
+
+
+def test_the_rerun_button_shows_only_for_a_failed_job_and_reruns_it(page: Page, api: httpx.Client) -> None:
+    succeeded = submit_by_api(api, "text.transform", {"text": "fine"})
+    page.goto(f"/#{succeeded}")
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(page.locator("#rerun-job")).to_have_count(0)
+
+    failed = submit_by_api(api, "demo.fail", {"reason": "first run"})
+    page.goto(f"/#{failed}")
+    expect(job_status(page)).to_have_text("FAILED")
+    page.get_by_role("button", name="Rerun job").click()
+
+    expect(page.locator("#job-runs")).to_contain_text("Run 1:")
+    expect(page.locator("#job-runs")).to_contain_text("PermanentJobError: first run")
+    expect(job_status(page)).to_have_text("FAILED")
+    expect(page.locator("#job-section dl")).to_contain_text("2")
+    expect(page.locator("#history-section")).to_contain_text("ran in 2 executions")
+    expect(page.get_by_role("button", name="Rerun job")).to_be_visible()

@@ -329,3 +329,56 @@ def test_lambda_invoke_on_the_aws_endpoint_runs_the_real_handler(local_stack: Lo
         "uppercase": "VIA MOTO",
         "wordCount": 2,
     }
+
+
+def test_a_failed_job_rerun_runs_again_under_its_id_and_keeps_both_runs(api: httpx.Client) -> None:
+    job = submit(api, "demo.fail", {"reason": "still broken"})
+    assert finished(api, job["jobId"])["status"] == "FAILED"
+
+    rerun = api.post(f"/jobs/{job['jobId']}/rerun")
+
+    assert rerun.status_code == 202, rerun.text
+    assert rerun.json()["status"] == "QUEUED" and rerun.json()["jobId"] == job["jobId"]
+    again = finished(api, job["jobId"])
+    assert again["status"] == "FAILED" and again["attempts"] == 2
+    assert [run["status"] for run in again["runs"]] == ["FAILED"]
+    assert again["runs"][0]["error"]["message"] == "still broken"
+    assert again["runs"][0]["lastAttempt"] == 1
+    history = api.get(f"/jobs/{job['jobId']}/history").json()
+    assert len(history["executions"]) == 2
+    assert api.post(f"/jobs/{job['jobId']}/rerun").status_code == 202  # FAILED again: rerunnable
+    assert finished(api, job["jobId"])["attempts"] == 3
+
+
+def test_a_rerun_whose_message_cannot_be_sent_answers_503_and_stays_failed(
+    api: httpx.Client, monkeypatch: Any
+) -> None:
+    from moto.sqs.models import SQSBackend
+
+    job = submit(api, "demo.fail", {"reason": "outage"})
+    failed = finished(api, job["jobId"])
+    send = SQSBackend.send_message
+
+    def refuse_this_job(self: Any, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+        if job["jobId"] in message_body:
+            raise RuntimeError("SQS is down")
+        return send(self, queue_name, message_body, *args, **kwargs)
+
+    monkeypatch.setattr(SQSBackend, "send_message", refuse_this_job)
+
+    answer = api.post(f"/jobs/{job['jobId']}/rerun")
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "enqueue_failed"
+    after = api.get(f"/jobs/{job['jobId']}").json()
+    assert after["status"] == "FAILED" and after["runs"] == []
+    assert after["error"] == failed["error"] and after["attempts"] == failed["attempts"]
+
+
+def test_only_a_failed_job_can_be_rerun(api: httpx.Client) -> None:
+    job = submit(api, "text.transform", {"text": "fine"})
+    assert finished(api, job["jobId"])["status"] == "SUCCEEDED"
+
+    answer = api.post(f"/jobs/{job['jobId']}/rerun")
+
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "job_not_rerunnable"

@@ -457,6 +457,7 @@ def test_openapi_document_is_openapi_3_with_the_jobs_paths(ports):
     submit = paths["/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(submit["discriminator"]["mapping"]) == set(JOB_TYPES)
     assert "202" in paths["/jobs"]["post"]["responses"]
+    assert {"202", "409", "503"} <= set(paths["/jobs/{jobId}/rerun"]["post"]["responses"])
 
 
 def test_workflow_answers_the_state_machine_definition(ports):
@@ -528,7 +529,7 @@ def hostile_submissions(seed: int = 20260102, count: int = 150) -> list[dict[str
         {"body": A_JOB, "headers": {"Idempotency-Key": ""}},
         {"body": A_JOB, "headers": {"Idempotency-Key": "k" * 256}},
         {"body": A_JOB, "headers": {"Idempotency-Key": "\ud800"}},
-        {"body": A_JOB, "headers": {"Content-Type": "text/plain"}},
+        {"body": A_JOB, "headers": {"Content-Type": "application/xml"}},
         {"body": A_JOB, "headers": {"Content-Type": "multipart/form-data"}},
         {"body": A_JOB, "headers": {"Content-Type": "multipart/form-data; boundary=xyz"}},
         {"body": "a=1&b=2", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
@@ -578,11 +579,16 @@ def hostile_reads(seed: int = 7, count: int = 60) -> list[tuple[str, str, dict[s
         + [("GET", "/jobs", {"query": {"status": value}}) for value in garbage]
         + [("GET", "/jobs", {"query": {"nextToken": value}}) for value in garbage]
     )
-    reads += [("GET", "/jobs/\ud800", {}), ("DELETE", "/jobs/a\udfffb", {}), ("GET", "/\ud800", {})]
+    reads += [
+        ("GET", "/jobs/\ud800", {}),
+        ("DELETE", "/jobs/a\udfffb", {}),
+        ("GET", "/\ud800", {}),
+        ("POST", "/jobs/\ud800/rerun", {}),
+    ]
     for _ in range(count):
         segment = "".join(chr(rng.randint(1, 0x2FFF)) for _ in range(rng.randint(1, 80))).replace("/", "_")
-        method = rng.choice(["GET", "DELETE"])
-        suffix = rng.choice(["", "/history"]) if method == "GET" else ""
+        method = rng.choice(["GET", "DELETE", "POST"])
+        suffix = {"GET": rng.choice(["", "/history"]), "DELETE": "", "POST": "/rerun"}[method]
         reads.append((method, f"/jobs/{segment}{suffix}", {}))
     return reads
 
@@ -614,3 +620,136 @@ def test_hostile_reads_and_cancels_never_answer_5xx_and_never_change_the_store(p
         if answer.status >= 400:
             assert_error(answer, answer.status, answer.body["error"]["code"])
         assert ports.store.snapshot() == before, (method, path, extra)
+
+
+# --- rerun ---------------------------------------------------------------------------------
+
+
+def failed_job(**overrides: Any) -> Any:
+    return make_job(
+        status=JobStatus.FAILED,
+        attempts=2,
+        error={"type": "PermanentJobError", "message": "nope"},
+        executions=[execution_arn("run-1")],
+        **overrides,
+    )
+
+
+def test_rerunning_a_failed_job_answers_202_queues_it_again_and_keeps_the_failed_run(ports):
+    job = ports.store.put(failed_job())
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun")
+
+    assert response.status == 202
+    assert response.headers["location"] == f"/jobs/{job.job_id}"
+    body = response.body
+    assert body["jobId"] == job.job_id and body["status"] == "QUEUED" and body["error"] is None
+    assert body["attempts"] == 2
+    assert body["runs"] == [
+        {
+            "run": 1,
+            "status": "FAILED",
+            "error": {"type": "PermanentJobError", "message": "nope"},
+            "result": None,
+            "firstAttempt": 1,
+            "lastAttempt": 2,
+            "startedAt": None,
+            "finishedAt": None,
+            "executions": [execution_arn("run-1")],
+        }
+    ]
+    assert ports.queue.sent == [job.job_id]
+    stored = ports.store.jobs[job.job_id]
+    assert stored.pending_since is None and stored.pending_shard is None  # sent: marker removed
+    assert "pendingSince" not in body
+
+
+@pytest.mark.parametrize("status", ["QUEUED", "IN_PROGRESS", "SUCCEEDED", "CANCELLED"])
+def test_rerunning_a_job_that_is_not_failed_answers_409_and_changes_nothing(ports, status):
+    job = ports.store.put(make_job(status=JobStatus(status)))
+    before = ports.store.snapshot()
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun")
+
+    assert response.status == 409
+    assert response.body["error"]["code"] == "job_not_rerunnable"
+    assert ports.store.snapshot() == before and ports.queue.sent == []
+
+
+@pytest.mark.parametrize("path", [f"/jobs/{job_id(9)}/rerun", "/jobs/not-a-job/rerun"])
+def test_rerunning_an_unknown_job_answers_404(ports, path):
+    assert call("POST", path).status == 404
+
+
+def test_a_rerun_the_queue_refuses_answers_503_and_leaves_the_job_failed_as_it_was(ports):
+    job = ports.store.put(failed_job())
+    before = ports.store.snapshot()
+    ports.queue.fail = True
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "r-1"})
+
+    assert response.status == 503
+    after = ports.store.snapshot()
+    assert after["jobs"][job.job_id]["status"] == "FAILED"
+    assert after["jobs"][job.job_id]["runs"] == [] and after["jobs"][job.job_id]["error"]["message"] == "nope"
+    assert after["keys"] == before["keys"]  # the key is free again: a retry reruns
+
+
+def test_a_replayed_rerun_answers_200_without_a_second_run(ports):
+    job = ports.store.put(failed_job())
+    first = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "r-1"})
+
+    again = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "r-1"})
+
+    assert first.status == 202
+    assert again.status == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.body["jobId"] == job.job_id
+    assert ports.queue.sent == [job.job_id]
+
+
+def test_a_submit_key_reused_for_a_rerun_answers_409(ports):
+    job = ports.store.put(failed_job())
+    call("POST", "/jobs", body=A_JOB, headers={"Idempotency-Key": "k"})
+
+    response = call("POST", f"/jobs/{job.job_id}/rerun", headers={"Idempotency-Key": "k"})
+
+    assert response.status == 409
+    assert response.body["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain;charset=UTF-8"])
+def test_a_json_body_sent_as_a_form_or_text_is_read_as_json(ports, content_type):
+    # `curl -d '{...}'` sends application/x-www-form-urlencoded
+    answer = call("POST", "/jobs", body=json.dumps(A_JOB), headers={"Content-Type": content_type})
+
+    assert answer.status == 202, answer.body
+    assert ports.queue.sent == [answer.body["jobId"]]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", "type=text.transform&payload=x"),
+        ("text/plain", "hello"),
+        ("multipart/form-data; boundary=x", '{"type": "text.transform"}'),
+        ("application/xml", "<job/>"),
+        ("text/plain", base64.b64encode(b"\xff\xfe").decode()),
+    ],
+)
+def test_a_body_that_is_not_json_under_another_type_answers_415_and_changes_nothing(
+    ports, content_type, body
+):
+    before = ports.store.snapshot()
+
+    answer = call("POST", "/jobs", body=body, headers={"Content-Type": content_type})
+
+    assert "Content-Type: application/json" in assert_error(answer, 415, "unsupported_media_type")
+    assert ports.store.snapshot() == before
+
+
+def test_a_json_looking_form_body_that_is_not_json_answers_400(ports):
+    answer = call(
+        "POST", "/jobs", body="{type: x}", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+    assert_error(answer, 400, "malformed_json")

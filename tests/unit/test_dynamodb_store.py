@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,10 +18,12 @@ from cloudqueue.errors import (
     IdempotencyConflict,
     JobNotCancellable,
     JobNotFoundError,
+    JobNotRerunnable,
     LeaseLost,
 )
 from cloudqueue.jobs import request_hash
 from cloudqueue.models import Job, JobFailure, JobStatus
+from cloudqueue.rerun import rerun_request_hash
 from cloudqueue_local.template import read_template
 from tests.fakes import T0, job_id, later, make_job
 
@@ -617,3 +620,184 @@ def test_record_execution_for_a_missing_job_creates_nothing(client, store):
     store.record_execution(job_id(404), "run-1")
 
     assert item_count(client) == 0
+
+
+# --- rerun ---------------------------------------------------------------------------------
+
+
+def a_failed_job(store: DynamoJobStore, *, reason: str = "nope") -> Job:
+    job = make_job()
+    store.create_job(job)
+    claim(store, job.job_id)
+    return store.finish_job(
+        job.job_id,
+        lease_token="token-1",
+        status=JobStatus.FAILED,
+        result=None,
+        error=JobFailure(type="PermanentJobError", message=reason),
+        now=later(1),
+    )
+
+
+def rerun(store: DynamoJobStore, job_id_: str, *, at=None, key: str | None = None) -> tuple[Job, bool]:
+    return store.rerun_job(
+        job_id_, now=at or later(2), idempotency_key=key, request_hash=rerun_request_hash(job_id_)
+    )
+
+
+def test_a_rerun_is_one_write_that_queues_the_job_keeps_its_run_and_sets_the_pending_marker(client, store):
+    failed = a_failed_job(store)
+
+    job, created = rerun(store, failed.job_id)
+
+    stored = store.get_job(failed.job_id, consistent=True)
+    assert created and stored == job
+    assert stored.status is JobStatus.QUEUED and stored.attempts == 1
+    assert stored.error is None and stored.finished_at is None and stored.lease_token is None
+    [run] = stored.runs
+    assert (run.run, run.status, run.first_attempt, run.last_attempt) == (1, JobStatus.FAILED, 1, 1)
+    assert run.error == JobFailure(type="PermanentJobError", message="nope")
+    assert run.executions == ["run-1"] and run.finished_at == later(1)
+    item = raw_item(client, failed.job_id)
+    assert item["statusShard"]["S"].startswith("QUEUED#")
+    assert item["pendingShard"]["S"] == store.pending_shard(failed.job_id)
+    assert item["pendingShard"]["S"].startswith("PENDING#")
+    assert int(item["pendingSince"]["N"]) == int(later(2).timestamp())
+
+
+def test_the_marker_is_removed_only_by_the_rerun_that_set_it(client, store):
+    failed = a_failed_job(store)
+    job, _ = rerun(store, failed.job_id)
+
+    assert job.pending_since is not None
+    store.clear_pending_send(job.job_id, job.pending_since - 1)  # not this marker
+    assert "pendingShard" in raw_item(client, failed.job_id)
+    store.clear_pending_send(job.job_id, job.pending_since)
+
+    item = raw_item(client, failed.job_id)
+    assert "pendingShard" not in item and "pendingSince" not in item
+    assert item["status"]["S"] == "QUEUED"
+
+
+def test_a_second_run_counts_on_from_the_first_and_both_runs_are_kept(store):
+    failed = a_failed_job(store)
+    rerun(store, failed.job_id)
+    claim(store, failed.job_id, at=later(3), token="token-2", execution="run-2")
+    store.finish_job(
+        failed.job_id,
+        lease_token="token-2",
+        status=JobStatus.FAILED,
+        result=None,
+        error=JobFailure(type="PermanentJobError", message="again"),
+        now=later(4),
+    )
+
+    job, _ = rerun(store, failed.job_id, at=later(5))
+
+    assert job.attempts == 2
+    assert [(run.first_attempt, run.last_attempt, run.executions) for run in job.runs] == [
+        (1, 1, ["run-1"]),
+        (2, 2, ["run-2"]),
+    ]
+    assert [run.error.message for run in job.runs] == ["nope", "again"]
+    assert job.executions == ["run-1", "run-2"]
+
+
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.SUCCEEDED, JobStatus.CANCELLED])
+def test_only_a_failed_job_is_rerun(client, store, status):
+    job = make_job(status=status)
+    store.create_job(job)
+    before = raw_item(client, job.job_id)
+
+    with pytest.raises(JobNotRerunnable):
+        rerun(store, job.job_id)
+
+    assert raw_item(client, job.job_id) == before
+
+
+def test_rerunning_a_missing_job_is_not_found_and_creates_nothing(client, store):
+    with pytest.raises(JobNotFoundError):
+        rerun(store, job_id(1))
+    assert item_count(client) == 0
+
+
+def test_two_reruns_at_once_make_one_run(store, monkeypatch):
+    failed = a_failed_job(store)
+    both_read = threading.Barrier(2, timeout=30)
+    read = store.get_job
+    reads = 0
+
+    def read_then_wait(job_id_: str, *, consistent: bool = False) -> Job | None:
+        nonlocal reads
+        job = read(job_id_, consistent=consistent)
+        reads += 1
+        if reads <= 2:
+            both_read.wait()  # both reruns have seen the job FAILED before either writes
+        return job
+
+    # DynamoDB applies one write to an item at a time; moto's in-process backend does not
+    # lock, so the writes are serialised here as the service serialises them.
+    one_write_at_a_time = threading.Lock()
+    write = store.client.transact_write_items
+
+    def serialised_write(**request: Any) -> Any:
+        with one_write_at_a_time:
+            return write(**request)
+
+    monkeypatch.setattr(store, "get_job", read_then_wait)
+    monkeypatch.setattr(store.client, "transact_write_items", serialised_write)
+    outcomes: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            outcomes.append(rerun(store, failed.job_id))
+        except JobNotRerunnable as refused:
+            outcomes.append(refused)
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["JobNotRerunnable", "tuple"]
+    monkeypatch.undo()
+    assert len(store.get_job(failed.job_id, consistent=True).runs) == 1
+
+
+def test_a_rerun_key_replays_and_another_request_with_it_conflicts(client, store):
+    failed = a_failed_job(store)
+    other = a_failed_job(store)
+    first, created = rerun(store, failed.job_id, key="rerun-1")
+
+    again, created_again = rerun(store, failed.job_id, key="rerun-1")
+
+    assert created and not created_again and again.job_id == first.job_id
+    assert len(again.runs) == 1
+    with pytest.raises(IdempotencyConflict):
+        rerun(store, other.job_id, key="rerun-1")
+
+
+def test_undoing_a_rerun_restores_the_failed_job_and_frees_its_key(client, store):
+    failed = a_failed_job(store)
+    before = store.get_job(failed.job_id, consistent=True)
+    job, _ = rerun(store, failed.job_id, key="rerun-1")
+
+    assert store.undo_rerun(job, now=later(3), idempotency_key="rerun-1")
+
+    restored = store.get_job(failed.job_id, consistent=True)
+    # Everything the job shows comes back; the finished run's lease bookkeeping does not (a
+    # rerun clears it, so that a rerun job never carries a lease that still looks live).
+    bookkeeping = {"updated_at", "expires_at", "lease_token", "lease_message_id", "lease_execution_id"}
+    assert restored.model_dump(exclude=bookkeeping) == before.model_dump(exclude=bookkeeping)
+    assert raw_item(client, store.idempotency_item_key("rerun-1")) is None
+    assert "pendingShard" not in raw_item(client, failed.job_id)
+
+
+def test_a_rerun_already_claimed_is_not_undone(store):
+    failed = a_failed_job(store)
+    job, _ = rerun(store, failed.job_id)
+    claim(store, failed.job_id, at=later(3), token="token-2", execution="run-2")
+
+    assert not store.undo_rerun(job, now=later(4), idempotency_key=None)
+    assert store.get_job(failed.job_id, consistent=True).status is JobStatus.IN_PROGRESS

@@ -117,6 +117,7 @@ API_ROUTES = {
     ("GET", "/jobs/{jobId}"),
     ("GET", "/jobs/{jobId}/history"),
     ("DELETE", "/jobs/{jobId}"),
+    ("POST", "/jobs/{jobId}/rerun"),
     ("GET", "/job-types"),
     ("GET", "/workflow"),
     ("GET", "/openapi.json"),

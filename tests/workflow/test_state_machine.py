@@ -18,7 +18,7 @@ import pytest
 from cloudqueue.errors import EnqueueFailed
 from cloudqueue.jobs import new_job_id
 from cloudqueue.models import ClaimRequest, Job, JobStatus, QueueRecord, utc_now
-from cloudqueue_local.lambda_runtime import ServiceFault
+from cloudqueue_local.lambda_runtime import InjectedTimeout, ServiceFault
 
 from .conftest import Run, WorkflowHarness
 
@@ -300,10 +300,13 @@ def test_a_claim_retried_after_its_write_gets_the_same_claim(workflow: WorkflowH
 def test_a_process_timeout_is_retried_and_does_not_fail_the_job(workflow: WorkflowHarness) -> None:
     # Given a process function that runs past its timeout once (an injected Lambda timeout)
     job = workflow.new_job("text.transform", {"text": "slow once"})
-    timeout = workflow.stack.template.functions["ProcessFunction"].timeout
-    slow = iter([timeout + 1])
+    timeouts = iter([InjectedTimeout()])
 
-    workflow.stack.runtime.faults["ProcessFunction"] = lambda event: time.sleep(next(slow, 0))
+    def time_out_once(event: object) -> None:
+        if (timeout := next(timeouts, None)) is not None:
+            raise timeout
+
+    workflow.stack.runtime.faults["ProcessFunction"] = time_out_once
 
     run = workflow.deliver()
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from cloudqueue import jobs
+from cloudqueue import jobs, rerun
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
@@ -265,6 +265,41 @@ def cancel_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> Jo
     return JobView.of(job)
 
 
+RERUN_KEY = Header(
+    alias="idempotency-key",
+    min_length=1,
+    max_length=255,
+    description="Retrying with the same key answers the same job (200), without a second run.",
+)
+
+
+@app.post(
+    "/jobs/<jobId>/rerun",
+    summary="Rerun a FAILED job",
+    description="Puts a FAILED job back to QUEUED under the same jobId and enqueues it; the run that "
+    "failed stays in the job's `runs`, and `attempts` goes on counting.",
+    responses={
+        202: {"description": "Queued again", "content": {"application/json": {"model": JobView}}},
+        **_ERRORS,
+    },
+)
+def rerun_job(
+    job_id: Annotated[str, Path(alias="jobId", max_length=64)],
+    idempotency_key: Annotated[str | None, RERUN_KEY] = None,
+) -> Response[Any]:
+    job, created = rerun.rerun_job(
+        job_id, store=store(), queue=queue(), now=utc_now(), idempotency_key=idempotency_key
+    )
+    if created:
+        metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)
+        logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
+    return json_response(
+        HTTPStatus.ACCEPTED if created else HTTPStatus.OK,
+        JobView.of(job),
+        {"Location": f"/jobs/{job.job_id}"} | ({} if created else {"Idempotent-Replayed": "true"}),
+    )
+
+
 @app.get("/job-types", summary="The job types and the JSON Schema of each payload")
 def list_job_types() -> JobTypeList:
     return JobTypeList(
@@ -320,25 +355,54 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body.encode())
 
 
+# `curl -d '{...}'` and a plain `fetch(url, {body})` label a JSON body as a form or as text.
+# Such a body is read as JSON when it is JSON (an object or an array); anything else under
+# these types, and every other non-JSON type, is 415. The API takes no credentials (no cookies),
+# so accepting these "simple" content types lets no other site do anything curl cannot.
+_JSON_WHEN_JSON = ("application/x-www-form-urlencoded", "text/plain")
+
+
+def _is_json_type(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip()
+    return media_type in ("", "application/json") or media_type.endswith("+json")
+
+
 def _unreadable_body(event: dict[str, Any]) -> tuple[int, str, str] | None:
     """Why a request's body cannot be read as JSON text, checked before the resolver reads it:
     the resolver raises (and so answers 500) on bodies that are not UTF-8 or not base64, and on
-    form bodies it cannot parse."""
+    form bodies it cannot parse. A JSON body labelled as a form or as text is relabelled JSON
+    (in ``event``) for the resolver."""
     body = event.get("body")
     if not body:
         return None
-    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "").strip().lower()
-    if content_type and not content_type.startswith("application/json"):
-        return 415, "unsupported_media_type", "the request body must be JSON (Content-Type: application/json)"
+    headers = event.get("headers") or {}
+    names = [name for name in headers if str(name).lower() == "content-type"]
+    content_type = str(headers[names[0]]).strip().lower() if names else ""
     try:
         if event.get("isBase64Encoded"):
-            base64.b64decode(str(body).encode(), validate=True).decode()
+            text = base64.b64decode(str(body).encode(), validate=True).decode()
         else:
-            str(body).encode()
+            text = str(body)
+            text.encode()
     except ValueError:  # binascii.Error, UnicodeError
+        if not _is_json_type(content_type):
+            return _unsupported(content_type)
         return 400, "malformed_json", "the request body is not UTF-8 JSON text"
-    return None
+    if _is_json_type(content_type):
+        return None
+    if content_type.partition(";")[0].strip() in _JSON_WHEN_JSON and text.lstrip()[:1] in ("{", "["):
+        for name in names:
+            headers[name] = "application/json"
+        return None
+    return _unsupported(content_type)
+
+
+def _unsupported(content_type: str) -> tuple[int, str, str]:
+    return (
+        415,
+        "unsupported_media_type",
+        f"the request body must be JSON (Content-Type: application/json), not {content_type[:100]}",
+    )
 
 
 def _early_answer(status: int, code: str, message: str) -> dict[str, Any]:
