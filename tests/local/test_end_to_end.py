@@ -325,14 +325,14 @@ def test_aws_endpoint_serves_the_local_resources(local_stack: LocalStack) -> Non
         function["FunctionName"] for function in aws(local_stack, "lambda").list_functions()["Functions"]
     }
 
+    template = local_stack.template
     assert {url.rsplit("/", 1)[-1] for url in queues} >= {
-        "cloudqueue-local-jobs",
-        "cloudqueue-local-jobs-dlq",
+        template.queues["JobQueue"].name,
+        template.queues["DeadLetterQueue"].name,
     }
-    assert "cloudqueue-local-jobs" in tables
-    assert [machine["type"] for machine in machines if machine["name"] == "cloudqueue-local-jobs"] == [
-        "EXPRESS"
-    ]
+    assert template.tables["JobsTable"].name in tables
+    workflow = template.state_machines["JobStateMachine"].name
+    assert [machine["type"] for machine in machines if machine["name"] == workflow] == ["EXPRESS"]
     assert {
         f"cloudqueue-local-{name}Function" for name in ("Api", "Claim", "Process", "Finalize")
     } <= functions
