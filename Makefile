@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test venv lint
+.PHONY: dev test venv lint diagram cost
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ dev: venv
 ## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium.
 test: venv sam-venv
 	$(BIN)/python -m pytest
+
+## Redraw diagrams/architecture.{dot,svg,png} from template.yaml (needs Graphviz: apt-get install graphviz).
+diagram: venv
+	$(BIN)/python -m cloudqueue_local.diagram .
+
+## The monthly AWS bill for 1 M jobs at ExecutionLogLevel ERROR and ALL (see README, Cost).
+cost: venv
+	$(BIN)/cloudqueue cost
 
 lint: venv
 	$(BIN)/ruff check functions local tests
