@@ -501,24 +501,26 @@ def _dynamodb(month: _Month) -> None:
         month.add("DynamoDB", "point-in-time recovery", table_gb, "GB-month", "dynamodb_pitr_gb_month")
 
 
-def execution_log_bytes(stack: Stack, log_level: str, failure_rate: float) -> float:
+def execution_log_bytes(stack: Stack, log_level: str, failure_rate: float, payload_chars: int = 16) -> float:
     """Bytes of execution history one job logs at ``log_level``."""
     events, with_data = happy_path_events(stack.definition())
     logging = stack.state_machine().get("Logging") or {}
-    data = len(json.dumps(sample_pipe_input())) if logging.get("IncludeExecutionData") else 0
+    included = bool(logging.get("IncludeExecutionData"))
+    # The execution's input (the Pipe's records) is logged twice, before ParseMessage reads the
+    # job id; later events carry the job's own data, about the size of its item.
+    record = len(json.dumps(sample_pipe_input())) if included else 0
+    job = item_bytes(sample_job_item(payload_chars)) if included else 0
     if log_level == "ALL":
-        return events * HISTORY_EVENT_BYTES + with_data * data
-    if log_level == "ERROR":
-        return failure_rate * ERROR_EVENTS_PER_FAILURE * (HISTORY_EVENT_BYTES + data)
-    if log_level == "FATAL":
-        return failure_rate * (HISTORY_EVENT_BYTES + data)
-    return 0.0
+        return events * HISTORY_EVENT_BYTES + 2 * record + (with_data - 2) * job
+    # ERROR and FATAL log only the failure events of the executions that fail.
+    failure_events = {"ERROR": ERROR_EVENTS_PER_FAILURE, "FATAL": 1}.get(log_level, 0)
+    return failure_rate * failure_events * (HISTORY_EVENT_BYTES + job)
 
 
 def _logs_and_metrics(month: _Month, log_level: str) -> None:
     """Execution history at the log level, the functions' logs, metrics and alarms."""
     stack, jobs = month.stack, month.jobs
-    history = execution_log_bytes(stack, log_level, month.usage.failure_rate)
+    history = execution_log_bytes(stack, log_level, month.usage.failure_rate, month.usage.payload_chars)
     history_gb = jobs * history / GB
     month.add(
         "CloudWatch Logs",
