@@ -510,11 +510,15 @@ def cost(
         except ValueError:
             raise typer.BadParameter(f"{entry!r} is not Name=milliseconds", param_hint="--duration") from None
     root = Path.cwd() if (Path.cwd() / "template.yaml").is_file() else Path(__file__).resolve().parents[2]
+    try:
+        durations = pricing.durations_from(root, given)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--duration") from None
     usage = pricing.Usage(
         jobs_per_month=jobs_per_month,
         reads_per_job=reads_per_job,
         payload_chars=payload_chars,
-        durations_ms=pricing.durations_from(root, given),
+        durations_ms=durations,
     )
     chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")
     bills = list(pricing.bills_by_level(root, usage, chosen))

@@ -31,7 +31,6 @@ from cloudqueue_local.template import (
     STACK_NAME,
     LocalTemplate,
     Resolver,
-    TemplateError,
     load_template,
     read_template,
 )
@@ -739,7 +738,7 @@ def durations_from(root: Path, given: dict[str, float]) -> dict[str, float]:
         }
     unknown = set(given) - set(durations)
     if unknown:
-        raise TemplateError(f"no function {', '.join(sorted(unknown))} (known: {', '.join(durations)})")
+        raise ValueError(f"no function {', '.join(sorted(unknown))} (known: {', '.join(durations)})")
     return durations | given
 
 

@@ -741,6 +741,12 @@ def test_the_budget_is_created_only_when_an_email_is_given(email: str, created: 
     assert resolver.condition(budget["Condition"]) is created
 
 
+@pytest.mark.parametrize(("email", "accepted"), [("", True), ("ops@example.com", True), ("ops", False)])
+def test_the_budget_email_parameter_takes_an_address_or_nothing(email: str, accepted: bool) -> None:
+    pattern = TEMPLATE["Parameters"]["BudgetEmail"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, email) is not None) is accepted
+
+
 def test_the_budget_mails_at_80_percent_of_actual_and_100_percent_of_forecast_spend() -> None:
     # Given the budget, resolved for a stack given an e-mail address and an amount
     ((_, budget),) = budgets().items()
