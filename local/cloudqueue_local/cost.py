@@ -431,7 +431,8 @@ def _messaging(month: _Month) -> None:
         "sqs_request",
         fixed=True,
     )
-    month.add("EventBridge Pipes", "requests", month.jobs / batch, "requests", "pipes_request")
+    if template.pipes:
+        month.add("EventBridge Pipes", "requests", month.jobs / batch, "requests", "pipes_request")
     run_ms = sum(month.durations[name] + TASK_OVERHEAD_MS for name in WORKFLOW_FUNCTIONS)
     billed_ms = math.ceil(run_ms / EXPRESS_DURATION_STEP_MS) * EXPRESS_DURATION_STEP_MS
     month.add(
@@ -592,6 +593,8 @@ def _traces(month: _Month) -> None:
 
 def _page(month: _Month) -> None:
     """The demo page: S3 storage and GETs, CloudFront requests and bytes."""
+    if not (month.stack.count("AWS::S3::Bucket") and month.stack.count("AWS::CloudFront::Distribution")):
+        return
     files = month.stack.frontend_files()
     size = sum(path.stat().st_size for path in files)
     views = month.usage.page_views
