@@ -183,7 +183,7 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     # then after maxReceiveCount (3) receives SQS moves it to the dead-letter queue,
     failed = finished(api, job["jobId"], timeout=40)
     record = next(record for record in dead_letters if job["jobId"] in record["body"])
-    assert record["eventSourceARN"].endswith("-dlq")
+    assert record["eventSourceARN"] == local_stack.template.queues["DeadLetterQueue"].arn
     assert claims[record["messageId"]] == ["1", "2", "3"]
     # and the dead-letter function marks the job FAILED with a reason that says so.
     assert failed["status"] == "FAILED"
