@@ -42,7 +42,11 @@ class TemplateError(ValueError):
 # --- YAML with CloudFormation's short-form tags -------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's loader when PyYAML has it: the pure-Python one takes most of a template load.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     pass
 
 
