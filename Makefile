@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test venv lint
+.PHONY: dev test venv lint diagram cost
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: venv sam-venv node_modules/axe-core/axe.min.js
 node_modules/axe-core/axe.min.js: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+## Redraw diagrams/architecture.{dot,svg,png} from template.yaml (needs Graphviz: apt-get install graphviz).
+diagram: venv
+	$(BIN)/python -m cloudqueue_local.diagram .
+
+## The monthly AWS bill for 1 M jobs at ExecutionLogLevel ERROR and ALL (see README, Cost).
+cost: venv
+	$(BIN)/cloudqueue cost
 
 lint: venv
 	$(BIN)/ruff check functions local tests

@@ -708,6 +708,62 @@ def _numbers(text: str, hint: str) -> list[int]:
         ) from None
 
 
+@app.command()
+def cost(
+    jobs_per_month: Annotated[float, typer.Option(min=1, help="Jobs a month.")] = 1_000_000,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="ExecutionLogLevel to price (ALL, ERROR, FATAL, OFF); default: ERROR and ALL side by side."
+        ),
+    ] = None,
+    duration: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A function's mean duration on AWS, Name=ms (repeatable); "
+            "default: bench-results.json, then estimates."
+        ),
+    ] = None,
+    reads_per_job: Annotated[float, typer.Option(min=0, help="GET /jobs/{id} requests per job.")] = 1.0,
+    payload_chars: Annotated[int, typer.Option(min=1, help="Characters of a job's text payload.")] = 16,
+    as_json: AsJson = False,
+) -> None:
+    """The monthly AWS bill of the stack in template.yaml, line by line, and its capacity."""
+    from cloudqueue_local import cost as pricing
+
+    levels = ("ALL", "ERROR", "FATAL", "OFF")
+    if log_level is not None and log_level.upper() not in levels:
+        raise typer.BadParameter(f"{log_level!r} is not one of {', '.join(levels)}", param_hint="--log-level")
+    given: dict[str, float] = {}
+    for entry in duration or []:
+        name, _, value = entry.partition("=")
+        try:
+            given[name.strip()] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"{entry!r} is not Name=milliseconds", param_hint="--duration") from None
+    root = Path.cwd() if (Path.cwd() / "template.yaml").is_file() else Path(__file__).resolve().parents[2]
+    try:
+        durations = pricing.durations_from(root, given)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--duration") from None
+    usage = pricing.Usage(
+        jobs_per_month=jobs_per_month,
+        reads_per_job=reads_per_job,
+        payload_chars=payload_chars,
+        durations_ms=durations,
+    )
+    chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")
+    bills = list(pricing.bills_by_level(root, usage, chosen))
+    if as_json:
+        print_json(
+            bills[0].to_json()
+            if len(bills) == 1
+            else bills[0].to_json() | {"byLogLevel": {b.log_level: b.to_json() for b in bills}}
+        )
+        return
+    pricing.render(bills, pricing.load_prices(root / "pricing" / "us-east-1.yaml"), out)
+
+
 def main() -> None:
     try:
         app()

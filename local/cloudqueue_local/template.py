@@ -1,7 +1,7 @@
 """Read ``template.yaml`` the way CloudFormation and SAM would, for the local stack.
 
-Parameters (with local overrides), SAM ``Globals``, and the intrinsic functions the
-template uses (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split) are resolved
+Parameters (with local overrides), SAM ``Globals``, ``Conditions`` and the intrinsic functions
+the template uses (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::If) are resolved
 to local physical names, so that one template describes both the deployed stack and
 the local one. Anything the template declares that this reader cannot emulate is an
 error, not a silent difference.
@@ -45,7 +45,11 @@ class TemplateError(ValueError):
 # --- YAML with CloudFormation's short-form tags -------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's loader when PyYAML has it: the pure-Python one takes most of a template load.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     pass
 
 
@@ -270,6 +274,32 @@ class Resolver:
         separator, text = argument
         return str(self.resolve(text)).split(separator)
 
+    def _if(self, argument: Any) -> Any:
+        condition, when_true, when_false = argument
+        return self.resolve(when_true if self.condition(str(condition)) else when_false)
+
+    def condition(self, name: str) -> bool:
+        """A named entry of the template's ``Conditions``, evaluated."""
+        conditions = self.document.get("Conditions") or {}
+        if name not in conditions:
+            raise TemplateError(f"no condition {name!r}")
+        return self._truth(conditions[name])
+
+    def _truth(self, expression: Any) -> bool:
+        ((function, argument),) = expression.items()
+        if function == "Condition":
+            return self.condition(str(argument))
+        if function == "Fn::Equals":
+            left, right = (str(self.resolve(side)) for side in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self._truth(argument[0])
+        if function == "Fn::And":
+            return all(self._truth(inner) for inner in argument)
+        if function == "Fn::Or":
+            return any(self._truth(inner) for inner in argument)
+        raise TemplateError(f"the local stack does not evaluate {function} in a condition")
+
     _intrinsics: ClassVar[dict[str, Callable[[Resolver, Any], Any]]] = {
         "Ref": lambda self, argument: self.ref(str(argument)),
         "Fn::GetAtt": _get_att,
@@ -277,6 +307,7 @@ class Resolver:
         "Fn::Join": _join,
         "Fn::Select": _select,
         "Fn::Split": _split,
+        "Fn::If": _if,
     }
 
     def sub(self, argument: Any) -> str:
@@ -569,6 +600,8 @@ def load_template(
     )
     for logical_id, resource in document["Resources"].items():
         reader = _READERS.get(resource["Type"])
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
         if reader is not None:
             reader(reading, logical_id, resource.get("Properties") or {})
     for logical_id, spec in template.functions.items():

@@ -187,7 +187,7 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     # dead-letter function redrives it (a fresh message) up to maxReceiveCount times,
     failed = finished(api, job["jobId"], timeout=90)
     record = next(record for record in dead_letters if job["jobId"] in record["body"])
-    assert record["eventSourceARN"].endswith("-dlq")
+    assert record["eventSourceARN"] == local_stack.template.queues["DeadLetterQueue"].arn
     assert claims[record["messageId"]] == ["1", "2", "3"]
     assert len(claims) == 4  # the first message and three redrives, 3 receives each
     # and then marks the job FAILED with a reason that says so.
@@ -304,14 +304,14 @@ def test_aws_endpoint_serves_the_local_resources(local_stack: LocalStack) -> Non
         function["FunctionName"] for function in aws(local_stack, "lambda").list_functions()["Functions"]
     }
 
+    template = local_stack.template
     assert {url.rsplit("/", 1)[-1] for url in queues} >= {
-        "cloudqueue-local-jobs",
-        "cloudqueue-local-jobs-dlq",
+        template.queues["JobQueue"].name,
+        template.queues["DeadLetterQueue"].name,
     }
-    assert "cloudqueue-local-jobs" in tables
-    assert [machine["type"] for machine in machines if machine["name"] == "cloudqueue-local-jobs"] == [
-        "EXPRESS"
-    ]
+    assert template.tables["JobsTable"].name in tables
+    workflow = template.state_machines["JobStateMachine"].name
+    assert [machine["type"] for machine in machines if machine["name"] == workflow] == ["EXPRESS"]
     assert {
         f"cloudqueue-local-{name}Function" for name in ("Api", "Claim", "Process", "Finalize")
     } <= functions

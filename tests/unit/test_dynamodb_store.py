@@ -41,7 +41,7 @@ def create_jobs_table(client: Any, table_name: str) -> dict[str, Any]:
     """
     properties = dict(read_template(TEMPLATE)["Resources"]["JobsTable"]["Properties"])
     declared = dict(properties)
-    properties.pop("TableName")
+    properties.pop("TableName", None)
     ttl = properties.pop("TimeToLiveSpecification", None)
     properties.pop("PointInTimeRecoverySpecification", None)  # backups: not behaviour under test
     sse = properties.pop("SSESpecification", None)

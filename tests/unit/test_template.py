@@ -34,7 +34,7 @@ from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import ClaimRequest, FinalizeRequest, ProcessRequest
 from cloudqueue.workflow import parse_job_message
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, load_template, read_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
 from cloudqueue_local.timing import TimingError, check_timing, retrier_backoff, timing_summary, worst_path
 from tests.conftest import TEST_PARAMETERS
 
@@ -110,6 +110,9 @@ LAMBDA_SERVICE_ERRORS = frozenset(
         "Lambda.ClientExecutionTimeoutException",
     }
 )
+
+# The state machine's one managed policy: X-Ray, only when TracingMode is Active.
+XRAY_WHEN_TRACING = {"Fn::If": ["TracingActive", "AWSXrayWriteOnlyAccess", {"Ref": "AWS::NoValue"}]}
 
 API_ROUTES = {
     ("POST", "/jobs"),
@@ -353,6 +356,7 @@ def test_the_state_machine_may_invoke_only_its_three_task_functions() -> None:
         policy
         for policy in policies
         if not (isinstance(policy, dict) and {"LambdaInvokePolicy", "Statement"} & set(policy))
+        and policy != XRAY_WHEN_TRACING
     ]
 
     # When they are compared with the functions its definition runs
@@ -728,3 +732,143 @@ def test_the_sample_events_follow_one_job_through_the_workflow() -> None:
     assert claimed == processing["jobId"] == finalizing["jobId"] == dead_lettered
     assert (processing["type"], processing["payload"]) == (submitted["type"], submitted["payload"])
     assert finalizing["result"] == result
+
+
+# --- deploys anywhere, again and again -------------------------------------------------------
+
+# Where each resource type takes an explicit name, and the longest name its service accepts.
+NAME_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
+    "AWS::SQS::Queue": (("QueueName",), 80),
+    "AWS::DynamoDB::Table": (("TableName",), 255),
+    "AWS::Serverless::StateMachine": (("Name",), 80),
+    "AWS::Pipes::Pipe": (("Name",), 64),
+    "AWS::CloudFront::OriginAccessControl": (("OriginAccessControlConfig", "Name"), 64),
+    "AWS::Logs::LogGroup": (("LogGroupName",), 512),
+    "AWS::Serverless::Function": (("FunctionName",), 64),
+    "AWS::IAM::Role": (("RoleName",), 64),
+    "AWS::S3::Bucket": (("BucketName",), 63),
+    "AWS::CloudWatch::Alarm": (("AlarmName",), 255),
+    "AWS::Budgets::Budget": (("Budget", "BudgetName"), 100),
+}
+# Top-level properties ending in "Name" that name something else than the resource itself.
+NOT_A_NAME = {"MetricName", "StageName"}
+LONGEST_STACK_NAME = "s" * 128  # CloudFormation's limit
+
+
+def explicit_name(resource: dict[str, Any]) -> Any:
+    path, _ = NAME_LIMITS.get(resource["Type"], ((), 0))
+    value: Any = resource.get("Properties") or {}
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if path else None
+
+
+def resolver_for_stack(stack_name: str, **parameters: str) -> Resolver:
+    values = {
+        name: str(parameters.get(name, declaration.get("Default", "")))
+        for name, declaration in TEMPLATE["Parameters"].items()
+    }
+    resolver = Resolver(TEMPLATE, values, "us-east-1", "123456789012", stack_name)
+    resolver.pseudo["AWS::StackId"] = (
+        f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/"
+        "51af3dc0-da77-11e4-872e-1234567db123"
+    )
+    return resolver
+
+
+def test_every_property_that_names_a_resource_has_a_known_length_limit() -> None:
+    # Given each resource's top-level properties that end in "Name"
+    unknown = {
+        (logical_id, key)
+        for logical_id, resource in RESOURCES.items()
+        for key in resource.get("Properties") or {}
+        if key.endswith("Name") and key not in NOT_A_NAME
+        if key not in NAME_LIMITS.get(resource["Type"], ((), 0))[0]
+    }
+    # Then the test below knows the limit of each
+    assert unknown == set()
+
+
+@pytest.mark.parametrize(
+    "logical_id", sorted(name for name, resource in RESOURCES.items() if explicit_name(resource))
+)
+def test_each_explicit_name_fits_its_service_for_the_longest_stack_name(logical_id: str) -> None:
+    # Given a stack with the longest name CloudFormation accepts
+    resolver = resolver_for_stack(LONGEST_STACK_NAME)
+    resource = RESOURCES[logical_id]
+
+    # When the resource's explicit name is resolved
+    name = str(resolver.resolve(explicit_name(resource)))
+
+    # Then its service accepts it
+    assert len(name) <= NAME_LIMITS[resource["Type"]][1], name
+
+
+def test_a_kept_resource_takes_no_fixed_name_so_the_stack_can_be_created_again() -> None:
+    # Given the resources a stack delete keeps
+    kept = {name for name, resource in RESOURCES.items() if resource.get("DeletionPolicy") == "Retain"}
+
+    # Then the table (the jobs) and the frontend bucket (it cannot be deleted while it holds files) are
+    # kept, also on a replacement, and none of them has a name a second create would collide with
+    assert kept == {"JobsTable", "FrontendBucket"}
+    assert {RESOURCES[name].get("UpdateReplacePolicy") for name in kept} == {"Retain"}
+    assert {name: explicit_name(RESOURCES[name]) for name in kept} == dict.fromkeys(kept)
+
+
+def test_no_arn_in_the_template_hard_codes_the_aws_partition() -> None:
+    # Given the template's text  Then every ARN takes its partition from AWS::Partition (aws-cn, aws-us-gov)
+    assert re.findall(r"arn:aws[\w-]*:", TEMPLATE_PATH.read_text()) == []
+
+
+# --- the budget ------------------------------------------------------------------------------
+
+
+def budgets() -> dict[str, dict[str, Any]]:
+    return {
+        name: resource for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Budgets::Budget"
+    }
+
+
+@pytest.mark.parametrize(("email", "created"), [("", False), ("ops@example.com", True)])
+def test_the_budget_is_created_only_when_an_email_is_given(email: str, created: bool) -> None:
+    # Given the template's budget and its condition
+    ((_, budget),) = budgets().items()
+
+    # When the condition is evaluated with and without an e-mail address
+    resolver = resolver_for_stack("cloudqueue", BudgetEmail=email)
+
+    # Then the budget exists only with one
+    assert resolver.condition(budget["Condition"]) is created
+
+
+@pytest.mark.parametrize(("email", "accepted"), [("", True), ("ops@example.com", True), ("ops", False)])
+def test_the_budget_email_parameter_takes_an_address_or_nothing(email: str, accepted: bool) -> None:
+    pattern = TEMPLATE["Parameters"]["BudgetEmail"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, email) is not None) is accepted
+
+
+def test_the_budget_mails_at_80_percent_of_actual_and_100_percent_of_forecast_spend() -> None:
+    # Given the budget, resolved for a stack given an e-mail address and an amount
+    ((_, budget),) = budgets().items()
+    properties = resolver_for_stack(
+        "cloudqueue", BudgetEmail="ops@example.com", BudgetMonthlyUsd="25"
+    ).resolve(budget["Properties"])
+
+    # Then it is a monthly cost budget of that amount that mails that address at both thresholds
+    assert properties["Budget"]["BudgetType"] == "COST"
+    assert properties["Budget"]["TimeUnit"] == "MONTHLY"
+    assert properties["Budget"]["BudgetLimit"] == {"Amount": "25", "Unit": "USD"}
+    notifications = {
+        (
+            entry["Notification"]["NotificationType"],
+            entry["Notification"]["ComparisonOperator"],
+            float(entry["Notification"]["Threshold"]),
+            entry["Notification"].get("ThresholdType"),
+        ): entry["Subscribers"]
+        for entry in properties["NotificationsWithSubscribers"]
+    }
+    subscribers = [{"SubscriptionType": "EMAIL", "Address": "ops@example.com"}]
+    assert notifications == {
+        ("ACTUAL", "GREATER_THAN", 80.0, "PERCENTAGE"): subscribers,
+        ("FORECASTED", "GREATER_THAN", 100.0, "PERCENTAGE"): subscribers,
+    }

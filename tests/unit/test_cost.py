@@ -1,0 +1,151 @@
+"""``cloudqueue cost``: figures computed from template.yaml and pricing/us-east-1.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cloudqueue_local import cost
+from cloudqueue_local.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+PRICES = cost.load_prices(ROOT / "pricing" / "us-east-1.yaml")
+
+
+def stack_with(tmp_path: Path, replace: tuple[str, str] | None = None, **overrides: str) -> cost.Stack:
+    """The repository's stack, its template optionally edited (old text -> new text)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for folder in ("statemachine", "frontend"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    text = (ROOT / "template.yaml").read_text()
+    if replace:
+        assert text.count(replace[0]) == 1
+        text = text.replace(*replace)
+    (tmp_path / "template.yaml").write_text(text)
+    return cost.Stack.read(tmp_path / "template.yaml", overrides or None)
+
+
+def line(bill: cost.Bill, service: str, starts: str) -> cost.Line:
+    (found,) = [each for each in bill.lines if each.service == service and each.item.startswith(starts)]
+    return found
+
+
+def test_doubling_a_functions_memory_doubles_its_gb_seconds_and_nothing_else(tmp_path: Path) -> None:
+    # Given the stack as it is, and the same with ClaimFunction at twice the Globals' memory
+    usage = cost.Usage()
+    before = cost.compute_bill(stack_with(tmp_path / "a"), PRICES, usage)
+    handler = "      Handler: cloudqueue.handlers.claim.handler\n"
+    doubled_stack = stack_with(tmp_path / "b", (handler, handler + "      MemorySize: 1024\n"))
+    assert doubled_stack.template.functions["ClaimFunction"].memory == 1024
+
+    # When both are priced
+    after = cost.compute_bill(doubled_stack, PRICES, usage)
+
+    # Then the claim's GB-seconds and their price double, and no other line moves
+    old, new = line(before, "Lambda", "ClaimFunction 512 MB"), line(after, "Lambda", "ClaimFunction 1024 MB")
+    assert new.quantity == pytest.approx(2 * old.quantity)
+    assert new.usd == pytest.approx(2 * old.usd)
+    others = [(a.item, a.usd) for a, b in zip(before.lines, after.lines, strict=True) if a is not old]
+    assert others == [(b.item, b.usd) for a, b in zip(before.lines, after.lines, strict=True) if a is not old]
+
+
+def test_execution_logging_at_error_costs_less_than_at_all_and_only_in_the_history_lines() -> None:
+    # Given the same month priced at both execution log levels
+    error, full = cost.bills_by_level(ROOT, cost.Usage(), ("ERROR", "ALL"))
+
+    # Then ALL costs more, and the difference is the execution history alone
+    assert error.monthly_usd < full.monthly_usd
+    differing = {a.item for a, b in zip(error.lines, full.lines, strict=True) if a.usd != b.usd}
+    assert differing and all("execution history" in item for item in differing)
+
+
+def test_a_month_of_twice_the_jobs_costs_the_same_per_job_apart_from_fixed_lines() -> None:
+    # Given one month and a month of twice the jobs
+    one, two = (cost.bill_for(ROOT, cost.Usage(jobs_per_month=jobs)) for jobs in (1e6, 2e6))
+
+    # Then every per-job line doubles and every fixed line stays
+    for a, b in zip(one.lines, two.lines, strict=True):
+        assert b.usd == pytest.approx(a.usd if a.fixed else 2 * a.usd), a.item
+
+
+def test_each_dynamodb_write_of_the_job_and_of_its_status_index_is_counted() -> None:
+    # Given a small job item and the status index that the claim and the terminal write move
+    item = cost.sample_job_item(16)
+    size = cost.item_bytes(item)
+    status_index = {
+        "KeySchema": [{"AttributeName": "statusShard"}, {"AttributeName": "jobId"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    sparse = status_index | {"KeySchema": [{"AttributeName": "pendingShard"}, {"AttributeName": "jobId"}]}
+
+    # Then the index is written at submit, twice at the claim and twice at the end; a sparse one never
+    assert size < 1024
+    assert cost._index_writes(status_index, item, size)[0] == 5
+    assert cost._index_writes(sparse, item, size)[0] == 0
+    # And a payload past 1 KB costs a unit more on every write
+    big = cost.sample_job_item(600)
+    assert cost._index_writes(status_index, big, cost.item_bytes(big))[0] == 10
+
+
+def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:
+    quiet = cost.compute_bill(stack_with(tmp_path / "a"), PRICES, cost.Usage())
+    traced = cost.compute_bill(stack_with(tmp_path / "b", TracingMode="Active"), PRICES, cost.Usage())
+
+    assert [each for each in quiet.lines if each.service == "X-Ray"] == []
+    assert line(traced, "X-Ray", "traces").usd > 0
+
+
+def test_raising_the_api_throttle_moves_the_binding_quota(tmp_path: Path) -> None:
+    # Given the defaults: the API's throttling binds first
+    usage = cost.Usage()
+    durations = cost.DEFAULT_DURATIONS_MS
+    first = cost.capacity(stack_with(tmp_path / "a"), usage, durations)[0]
+    assert first.what.startswith("API throttling")
+
+    # When ApiThrottleRate is raised ten times  Then another quota binds, at a higher rate
+    raised = cost.capacity(stack_with(tmp_path / "b", ApiThrottleRate="5000"), usage, durations)[0]
+    assert not raised.what.startswith("API throttling")
+    assert raised.jobs_per_second > first.jobs_per_second
+
+
+def test_cost_json_parses_and_its_lines_add_up_to_the_total() -> None:
+    # When the command prints JSON for one log level
+    result = CliRunner().invoke(
+        app, ["cost", "--json", "--log-level", "ERROR", "--jobs-per-month", "2000000"]
+    )
+
+    # Then it parses, and its lines add up to its monthly total and per-million figure
+    assert result.exit_code == 0, result.output
+    bill = json.loads(result.output)
+    assert bill["executionLogLevel"] == "ERROR"
+    assert sum(entry["usd"] for entry in bill["lines"]) == pytest.approx(bill["monthlyUsd"], abs=1e-3)
+    assert bill["perMillionJobsUsd"] == pytest.approx(bill["monthlyUsd"] / 2, abs=1e-3)
+
+
+def test_cost_refuses_an_unknown_log_level_and_an_unknown_function() -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["cost", "--log-level", "VERBOSE"]).exit_code == 2
+    unknown = runner.invoke(app, ["cost", "--duration", "NoSuchFunction=5"])
+    assert unknown.exit_code != 0
+
+
+def test_every_price_names_its_page_and_date() -> None:
+    # Given the prices file  Then each price says where and when it was read
+    for name, price in PRICES.items():
+        assert price.source.startswith("https://aws.amazon.com/"), name
+        assert len(price.date) == 10, name
+
+
+def test_the_bench_results_file_replaces_the_default_durations(tmp_path: Path) -> None:
+    # Given a bench results file with a measured claim duration
+    (tmp_path / cost.BENCH_RESULTS).write_text(json.dumps({"durationsMs": {"ClaimFunction": 42}}))
+
+    # When the durations are read with a duration given on the command line for another function
+    durations = cost.durations_from(tmp_path, {"ProcessFunction": 7.0})
+
+    # Then the file's figure and the given one win over the defaults
+    assert (durations["ClaimFunction"], durations["ProcessFunction"]) == (42.0, 7.0)
+    assert durations["FinalizeFunction"] == cost.DEFAULT_DURATIONS_MS["FinalizeFunction"]
