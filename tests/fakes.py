@@ -17,7 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudqueue import lifecycle
-from cloudqueue.errors import IdempotencyConflict, JobNotCancellable, JobNotFoundError, LeaseLost
+from cloudqueue.errors import (
+    EnqueueFailed,
+    IdempotencyConflict,
+    JobNotCancellable,
+    JobNotFoundError,
+    LeaseLost,
+)
 from cloudqueue.jobs import new_job_id, request_hash
 from cloudqueue.models import Job, JobFailure, JobStatus
 from cloudqueue.ports import ClaimAttempt
@@ -105,18 +111,24 @@ class FakeJobStore:
                         details={"jobId": target},
                     )
                 existing = self._copy(target)
-                assert existing is not None
+                if existing is None:
+                    raise EnqueueFailed("the job made with this Idempotency-Key is being created; retry")
                 return existing, False
             self.keys[job.idempotency_key] = (job.job_id, job.payload_hash)
         return self._stored(job), True
 
     def delete_queued_job(self, job: Job) -> None:
+        # One transaction: the job must be QUEUED and its key's record must name it, or
+        # nothing is deleted.
         stored = self.jobs.get(job.job_id)
         if stored is None or stored.status is not JobStatus.QUEUED:
-            raise RuntimeError(f"job {job.job_id} is not QUEUED")  # the transaction's condition
+            raise RuntimeError(f"job {job.job_id} is not QUEUED")
+        owns_key = job.idempotency_key is None or self.keys.get(job.idempotency_key, ("",))[0] == job.job_id
+        if not owns_key:
+            raise RuntimeError(f"the record of key {job.idempotency_key!r} names another job")
         self.writes += 1
         del self.jobs[job.job_id]
-        if job.idempotency_key is not None and self.keys.get(job.idempotency_key, ("",))[0] == job.job_id:
+        if job.idempotency_key is not None:
             del self.keys[job.idempotency_key]
 
     def get_job(self, job_id: str) -> Job | None:

@@ -302,7 +302,7 @@ class DynamoJobStore:
                 "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
                 "executions = list_append(if_not_exists(executions, :empty), :execution)",
                 ConditionExpression="attribute_exists(#status) AND (#status = :queued OR "
-                "(#status = :in_progress AND leaseExpiresAt < :epoch))",
+                "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_values(
                     in_progress=JobStatus.IN_PROGRESS.value,
@@ -394,7 +394,7 @@ class DynamoJobStore:
                 "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
                 "REMOVE leaseToken, leaseExpiresAt",
                 ConditionExpression="#status = :queued OR (#status = :in_progress AND "
-                "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt < :epoch))",
+                "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt <= :epoch))",
                 ExpressionAttributeNames={"#status": "status", "#error": "error"},
                 ExpressionAttributeValues=_values(
                     failed=JobStatus.FAILED.value,
