@@ -511,6 +511,34 @@ def test_a_job_that_changes_status_mid_listing_is_listed_once_in_its_newest_stat
     assert after is None
 
 
+class _StopsAtLimit:
+    """DynamoDB's paging, which moto does not copy: a query that stops at its Limit returns a
+    LastEvaluatedKey even when nothing is left."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        response = self._client.query(**kwargs)
+        if len(response["Items"]) == kwargs.get("Limit") and "LastEvaluatedKey" not in response:
+            last = response["Items"][-1]
+            response["LastEvaluatedKey"] = {key: last[key] for key in ("jobId", "statusShard")}
+        return response
+
+
+def test_a_page_that_ends_exactly_at_a_shards_last_job_says_no_more_remain(dynamo_store):
+    jobs = [given(dynamo_store, job_id=job_id(n)) for n in range(12)]
+    paging = DynamoJobStore(TABLE, shards=4, client=_StopsAtLimit(dynamo_store.client))
+
+    for limit in range(1, 6):  # the shards hold 5, 4, 2 and 1 of these jobs
+        pages = walk(paging, JobStatus.QUEUED, limit)
+        assert [each for page in pages for each in page] == [job.job_id for job in reversed(jobs)]
+        assert pages[-1], f"an empty last page with limit {limit}"
+
+
 def test_a_reused_key_whose_first_request_was_just_undone_asks_the_client_to_retry(dynamo_store):
     # Given a first request holding key k-1 ...
     first = given(dynamo_store, idempotency_key="k-1")

@@ -254,9 +254,12 @@ class DynamoJobStore:
         more_remain = False
         for each_status in statuses:
             for shard in range(self.shards):
-                page, truncated = self._query_shard(f"{each_status.value}#{shard}", limit, after_job_id)
+                # One more than a page, so that "more remain" is known, not guessed: DynamoDB
+                # gives a LastEvaluatedKey whenever it stops at Limit, even with nothing left.
+                page, truncated = self._query_shard(f"{each_status.value}#{shard}", limit + 1, after_job_id)
                 found.extend(page)
-                more_remain = more_remain or truncated
+                # A shard cut short by the 1 MB page size may still hold some.
+                more_remain = more_remain or (truncated and len(page) <= limit)
         # A job that changed status between two of these queries shows up under both: keep
         # its newest state.
         newest: dict[str, Job] = {}
