@@ -59,17 +59,6 @@ def aws(stack: LocalStack, service: str) -> Any:
     )
 
 
-def queue_is_empty(stack: LocalStack, logical_id: str) -> bool:
-    attributes = aws(stack, "sqs").get_queue_attributes(
-        QueueUrl=stack.queue_url(logical_id),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return (
-        attributes["ApproximateNumberOfMessages"] == "0"
-        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-    )
-
-
 def test_concurrent_submits_all_succeed_with_correct_results(api: httpx.Client) -> None:
     texts = [f"hello cloudqueue number {index}" for index in range(40)]
 
@@ -190,14 +179,27 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     assert "dead-letter queue" in failed["error"]["message"]
 
 
-def test_unreadable_message_is_dead_lettered(local_stack: LocalStack, faults: dict[str, Any]) -> None:
+def test_unreadable_message_is_tried_max_receive_count_times_then_dead_lettered(
+    local_stack: LocalStack, faults: dict[str, Any]
+) -> None:
+    body = f"{{not json {new_job_id()}"  # this test's own message, among whatever else is queued
+    tries: list[str] = []  # the receive count each claim of it saw
     dead_letters: list[dict[str, Any]] = []
+
+    def count_tries(event: dict[str, Any]) -> None:
+        if event["message"]["body"] == body:
+            tries.append(event["message"]["receiveCount"])  # then the real claim refuses it
+
+    faults["ClaimFunction"] = count_tries
     faults["DeadLetterFunction"] = lambda event: dead_letters.extend(event["Records"])
 
-    aws(local_stack, "sqs").send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody="{not json")
+    aws(local_stack, "sqs").send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)
 
-    wait_for(lambda: any(record["body"] == "{not json" for record in dead_letters), timeout=40)
-    wait_for(lambda: queue_is_empty(local_stack, "DeadLetterQueue"))
+    # It does not loop: after maxReceiveCount (3) failed executions SQS moves it to the
+    # dead-letter queue, where the dead-letter function gets it.
+    record = wait_for(lambda: [record for record in dead_letters if record["body"] == body], timeout=40)[0]
+    assert record["eventSourceARN"].endswith("-dlq")
+    assert tries == ["1", "2", "3"]
 
 
 def test_worker_killed_mid_job_is_completed_after_its_lease(
