@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -156,7 +155,7 @@ def test_job_whose_worker_died_is_reclaimed_after_its_lease(workflow: WorkflowHa
     assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
 
     # When it is delivered again after the lease expired, the job is re-claimed and finished.
-    time.sleep(max(0.0, (claimed_at + timedelta(seconds=30.2) - utc_now()).total_seconds()))
+    workflow.wait_until_lease_expired(job.job_id)
     late = workflow.run(records)
 
     assert late.status == "SUCCEEDED"
@@ -197,15 +196,15 @@ def test_stale_worker_cannot_finalize_a_reclaimed_job(workflow: WorkflowHarness)
 
 
 def test_worker_that_loses_its_lease_mid_job_ends_quietly(workflow: WorkflowHarness) -> None:
-    # Given a job that runs longer than its lease (3 s in the test stack),
-    job = workflow.new_job("demo.sleep", {"seconds": 4})
+    # Given a job that runs well past its lease (3 s in the test stack),
+    job = workflow.new_job("demo.sleep", {"seconds": 8})
     records = workflow.receive()
     first: list[Run] = []
     slow = threading.Thread(target=lambda: first.append(workflow.run(records)))
     slow.start()
 
     # when SQS redelivers the message after the lease expired, a second worker takes the job over,
-    time.sleep(3.5)
+    workflow.wait_until_lease_expired(job.job_id)
     second = workflow.run(records)
     slow.join(timeout=30)
 
