@@ -285,16 +285,16 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        started = time.monotonic()
-        assert ready.wait(30), "".join(lines)
-        startup = time.monotonic() - started
+        assert ready.wait(60), "".join(lines)
         api_url = next(
             re.search(r"API\s+(\S+)", line).group(1) for line in lines if line.strip().startswith("API")
         )
         assert any(line.strip().startswith("AWS") for line in lines)
         with httpx.Client(base_url=api_url, timeout=10) as client:
             job = client.post("/jobs", json={"type": "demo.sleep", "payload": {"seconds": 1}}).json()
-            while client.get(f"/jobs/{job['jobId']}").json()["status"] == "QUEUED":
+            deadline = time.monotonic() + 60
+            while (status := client.get(f"/jobs/{job['jobId']}").json()["status"]) != "IN_PROGRESS":
+                assert status == "QUEUED" and time.monotonic() < deadline, f"the job is {status}"
                 time.sleep(0.05)
 
         # When Ctrl-C arrives with an execution in flight,
@@ -304,8 +304,8 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
         if process.poll() is None:
             process.kill()
 
-    # then it lets it finish and exits 0.
+    # then it lets the job's execution finish (it is the only one) and exits 0.
     output = "".join(lines)
     assert code == 0, output[-3000:]
-    assert "stopping" in output and "\nstopped\n" in output
-    assert startup < 15
+    assert "in flight when stopping: 1 execution(s) succeeded, 0 failed\n" in output, output[-3000:]
+    assert output.endswith("\nstopped\n"), output[-3000:]
