@@ -559,24 +559,65 @@ def test_a_reused_key_whose_first_request_was_just_undone_asks_the_client_to_ret
     assert dynamo_store.get_job(first.job_id) is None
 
 
-def test_a_refusal_other_than_a_cancelled_transaction_is_not_taken_for_a_reused_key(dynamo_store):
-    class Throttled:
-        def __getattr__(self, name: str) -> Any:
-            if name == "transact_write_items":
+class _Throttled:
+    """A DynamoDB client whose ``operation`` is refused for throughput, as under a spike."""
 
-                def refuse(**_: Any) -> None:
-                    raise ClientError(
-                        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                        "TransactWriteItems",
-                    )
+    def __init__(self, client: Any, operation: str) -> None:
+        self._client = client
+        self._operation = operation
 
-                return refuse
-            return getattr(dynamo_store.client, name)
+    def __getattr__(self, name: str) -> Any:
+        if name != self._operation:
+            return getattr(self._client, name)
 
-    throttled = DynamoJobStore(TABLE, shards=4, client=Throttled())  # type: ignore[arg-type]
+        def refuse(**_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, name
+            )
+
+        return refuse
+
+
+def test_a_throttled_submit_with_a_key_is_an_error_not_a_reused_key(dynamo_store):
+    throttled = DynamoJobStore(
+        TABLE, shards=4, client=_Throttled(dynamo_store.client, "transact_write_items")
+    )
 
     with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
         throttled.create_job(make_job(idempotency_key="k-1"))
+
+
+def test_a_throttled_cancel_is_an_error_not_a_refusal(dynamo_store):
+    job = given(dynamo_store)
+    throttled = DynamoJobStore(TABLE, shards=4, client=_Throttled(dynamo_store.client, "update_item"))
+
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
+        throttled.cancel_job(job.job_id, START)
+
+    assert stored(dynamo_store, job).status is JobStatus.QUEUED
+
+
+class _StaleReads:
+    """DynamoDB's eventually consistent reads, which moto does not copy: a read that does not
+    ask for ConsistentRead sees the table as it was before this test's writes (empty)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_item(self, **kwargs: Any) -> Any:
+        return self._client.get_item(**kwargs) if kwargs.get("ConsistentRead") else {}
+
+
+def test_a_reused_key_finds_the_first_job_even_when_plain_reads_lag(dynamo_store):
+    first = given(dynamo_store, idempotency_key="k-1")
+    lagging = DynamoJobStore(TABLE, shards=4, client=_StaleReads(dynamo_store.client))
+
+    again = make_job(idempotency_key="k-1")
+
+    assert lagging.create_job(again) == (stored(dynamo_store, first), False)
 
 
 # --- the recovery design (core branch): claim owner, tombstones, pending sends --------------
