@@ -81,6 +81,8 @@ def main(config_path: Path, revision: str | None) -> None:
             result = subprocess.run(
                 command, cwd=TREE, env=environment(TREE), capture_output=True, check=False
             )
+            outcome = "killed" if result.returncode else "SURVIVED"
+            print(f"  line {line}: {description}: {outcome}", file=sys.stderr, flush=True)
             if result.returncode == 0:
                 survivors.append(f"  line {line}: {description}\n")
     finally:
