@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test venv lint diagram cost
+.PHONY: dev test venv lint diagram cost mutation mutation-clean screenshot
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,20 @@ diagram: venv
 ## The monthly AWS bill for 1 M jobs at ExecutionLogLevel ERROR and ALL (see README, Cost).
 cost: venv
 	$(BIN)/cloudqueue cost
+
+## Mutation testing (cosmic-ray, plus the DynamoDB expressions in strings) of the guarded writes,
+## each module against the fast tests that cover it; niced, one mutant at a time. Slow (tens of
+## minutes); CI does not run it. See tests/mutation/README.md.
+mutation: venv
+	nice -n 19 $(BIN)/python tests/mutation/run.py
+	nice -n 19 $(BIN)/python tests/mutation/expressions.py
+
+mutation-clean:
+	rm -rf .mutation
+
+## Refresh the README's picture, frontend/demo-screenshot.png (the tests write theirs to a temporary path).
+screenshot: venv
+	CLOUDQUEUE_SCREENSHOT=$(CURDIR)/frontend/demo-screenshot.png $(BIN)/python -m pytest -q tests/browser -k shows_its_retries_in_the_graph
 
 lint: venv
 	$(BIN)/ruff check functions local tests

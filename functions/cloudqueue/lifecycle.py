@@ -39,6 +39,11 @@ def can_transition(current: JobStatus, new: JobStatus) -> bool:
 
 
 def lease_is_live(job: Job, now: float) -> bool:
+    """A lease is live strictly before ``lease_expires_at``; from that instant on it has expired.
+
+    The DynamoDB store's conditions say the same thing the other way round: expired is
+    ``leaseExpiresAt <= :epoch``. tests/unit/test_store_contract.py checks the exact instant.
+    """
     return job.lease_expires_at is not None and job.lease_expires_at > now
 
 

@@ -255,7 +255,17 @@ def dev(
     while not stop.wait(0.5):
         pass
     out.print("stopping: no new work; letting executions in flight finish...")
+
+    def ended() -> tuple[int, int]:
+        return (
+            sum(pipe.executions_succeeded for pipe in stack.pipes),
+            sum(pipe.executions_failed for pipe in stack.pipes),
+        )
+
+    ended_before = ended()
     drained = stack.stop(drain_seconds=10)
+    succeeded, failed = (now - before for now, before in zip(ended(), ended_before, strict=True))
+    out.print(f"in flight when stopping: {succeeded} execution(s) succeeded, {failed} failed")
     out.print("stopped" if drained else "stopped (some executions were still running)")
     if faults:
         injected = ", ".join(f"{name} {count}" for name, count in sorted(stack.chaos.injected.items()))

@@ -42,6 +42,13 @@ def cloudqueue(
     )
 
 
+def wait_until_succeeded(api: httpx.Client, job_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while (status := api.get(f"/jobs/{job_id}").json()["status"]) != "SUCCEEDED":
+        assert time.monotonic() < deadline, f"job {job_id} is still {status} after {timeout}s"
+        time.sleep(0.1)
+
+
 def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
 
@@ -75,20 +82,19 @@ def test_submit_prints_the_id_at_once_and_status_list_history_follow(
     )
     assert replay.stdout.strip() == job_id
 
-    deadline = time.monotonic() + 30
-    while api.get(f"/jobs/{job_id}").json()["status"] != "SUCCEEDED" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until_succeeded(api, job_id)
 
     status = cloudqueue(local_stack, "status", job_id, "--json")
     assert json.loads(status.stdout)["result"]["uppercase"] == "CLI"
     listed = cloudqueue(local_stack, "list", "--status", "succeeded", "--limit", "100", "--json")
     assert job_id in {job["jobId"] for job in json.loads(listed.stdout)["jobs"]}
-    table = cloudqueue(local_stack, "list", "--limit", "5")
-    assert "jobId" in table.stdout and "status" in table.stdout
+    table = cloudqueue(local_stack, "list", "--status", "succeeded", "--limit", "100")
+    (row,) = [line for line in table.stdout.splitlines() if job_id in line]
+    assert re.search(r"text\.transform\s*│\s*SUCCEEDED\s*│\s*1\s*│", row), table.stdout
     history = cloudqueue(local_stack, "history", job_id)
     assert history.returncode == 0
-    for step in ("ParseMessage", "ClaimJob", "ProcessJob", "RecordSuccess"):
-        assert step in history.stdout
+    steps = [line.split("│")[1].strip() for line in history.stdout.splitlines() if line.count("│") > 2]
+    assert steps == ["ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSuccess", "Done"]
 
 
 def test_cancel_and_types(local_stack: LocalStack) -> None:
@@ -221,10 +227,7 @@ def test_dlq_list_and_redrive(local_stack: LocalStack, api: httpx.Client) -> Non
     ] == [("dead-letter", job.job_id)]
     assert len(json.loads(listed_again.stdout)) == 1
     assert "moved 1 message" in redriven.stdout
-    deadline = time.monotonic() + 30
-    while api.get(f"/jobs/{job.job_id}").json()["status"] != "SUCCEEDED":
-        assert time.monotonic() < deadline, "the redriven job did not run"
-        time.sleep(0.1)
+    wait_until_succeeded(api, job.job_id)
 
 
 def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(
@@ -323,9 +326,7 @@ def test_execute_runs_the_state_machine_once_and_prints_its_history(
     local_stack: LocalStack, api: httpx.Client, tmp_path: Path
 ) -> None:
     job_id = api.post("/jobs", json={"type": "text.transform", "payload": {"text": "x"}}).json()["jobId"]
-    deadline = time.monotonic() + 30
-    while api.get(f"/jobs/{job_id}").json()["status"] != "SUCCEEDED" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until_succeeded(api, job_id)
 
     again = cloudqueue(local_stack, "execute", "--job-id", job_id)
     unknown = tmp_path / "input.json"
@@ -378,7 +379,9 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
         assert any(line.strip().startswith("AWS") for line in lines)
         with httpx.Client(base_url=api_url, timeout=10) as client:
             job = client.post("/jobs", json={"type": "demo.sleep", "payload": {"seconds": 1}}).json()
-            while client.get(f"/jobs/{job['jobId']}").json()["status"] == "QUEUED":
+            deadline = time.monotonic() + 60
+            while (status := client.get(f"/jobs/{job['jobId']}").json()["status"]) != "IN_PROGRESS":
+                assert status == "QUEUED" and time.monotonic() < deadline, f"the job is {status}"
                 time.sleep(0.05)
 
         # When Ctrl-C arrives with an execution in flight,
@@ -388,10 +391,11 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
         if process.poll() is None:
             process.kill()
 
-    # then it lets it finish and exits 0.
+    # then it lets the job's execution finish (it is the only one) and exits 0.
     output = "".join(lines)
     assert code == 0, output[-3000:]
-    assert "stopping" in output and "\nstopped\n" in output
+    assert "in flight when stopping: 1 execution(s) succeeded, 0 failed\n" in output, output[-3000:]
+    assert output.endswith("\nstopped\n"), output[-3000:]
 
 
 def test_invoking_the_claim_with_an_event_for_no_job_says_how_to_use_a_real_one(

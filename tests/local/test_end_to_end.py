@@ -59,22 +59,8 @@ def aws(stack: LocalStack, service: str) -> Any:
     )
 
 
-def queue_is_empty(stack: LocalStack, logical_id: str) -> bool:
-    attributes = aws(stack, "sqs").get_queue_attributes(
-        QueueUrl=stack.queue_url(logical_id),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return (
-        attributes["ApproximateNumberOfMessages"] == "0"
-        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-    )
-
-
-def test_concurrent_submits_all_succeed_with_correct_results(
-    api: httpx.Client, local_stack: LocalStack
-) -> None:
+def test_concurrent_submits_all_succeed_with_correct_results(api: httpx.Client) -> None:
     texts = [f"hello cloudqueue number {index}" for index in range(40)]
-    failed_before = sum(pipe.executions_failed for pipe in local_stack.pipes)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         jobs = list(pool.map(lambda text: submit(api, "text.transform", {"text": text}), texts))
@@ -86,8 +72,8 @@ def test_concurrent_submits_all_succeed_with_correct_results(
         expected = {"originalLength": len(text), "uppercase": text.upper(), "wordCount": 4}
         assert done["result"] == expected, done
         assert done["attempts"] == 1, done
-    # and each ran once, first time: no execution failed and had to be redelivered.
-    assert sum(pipe.executions_failed for pipe in local_stack.pipes) == failed_before
+        # and it ran once, first time: no execution of it failed and had to be redelivered.
+        assert len(done["executions"]) == 1, done
 
 
 def test_submit_answers_at_once_with_location(api: httpx.Client) -> None:
@@ -137,25 +123,27 @@ def test_duplicate_message_for_a_finished_job_changes_nothing_and_is_consumed(
 ) -> None:
     job = submit(api, "text.transform", {"text": "only once"})
     before = finished(api, job["jobId"])
-    processed = local_stack.runtime.functions["ProcessFunction"].invocations
 
     # SQS delivers at least once: the same message again, straight onto the queue.
     aws(local_stack, "sqs").send_message(
         QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=json.dumps({"jobId": job["jobId"]})
     )
 
-    def duplicate_seen() -> bool:
-        return len(api.get(f"/jobs/{job['jobId']}").json()["executions"]) == 2
+    def duplicate_handled() -> dict[str, Any] | None:
+        """The duplicate's execution, once it ended (the Pipe deletes the message of an execution
+        that SUCCEEDED)."""
+        executions = api.get(f"/jobs/{job['jobId']}/history").json()["executions"]
+        ended = len(executions) == 2 and executions[1]["status"] != "RUNNING"
+        return executions[1] if ended else None
 
-    wait_for(duplicate_seen)
-    wait_for(lambda: queue_is_empty(local_stack, "JobQueue"))
+    duplicate = wait_for(duplicate_handled)
+    assert duplicate["status"] == "SUCCEEDED"
+    assert duplicate["steps"][-1]["name"] == "AlreadyHandled"
     after = api.get(f"/jobs/{job['jobId']}").json()
     assert {key: after[key] for key in ("status", "attempts", "result", "finishedAt", "updatedAt")} == {
         key: before[key] for key in ("status", "attempts", "result", "finishedAt", "updatedAt")
     }
-    assert local_stack.runtime.functions["ProcessFunction"].invocations == processed
-    duplicate = api.get(f"/jobs/{job['jobId']}/history").json()["executions"][1]
-    assert duplicate["steps"][-1]["name"] == "AlreadyHandled"
+    assert "ProcessJob" not in [step["name"] for step in duplicate["steps"]], "the job ran again"
 
 
 def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
@@ -219,7 +207,16 @@ def test_unreadable_message_is_dead_lettered_and_kept_for_an_operator(
 
     (message,) = wait_for(kept, timeout=60)
     assert int(message["MessageAttributes"]["receiveCount"]["StringValue"]) >= 1
-    wait_for(lambda: queue_is_empty(local_stack, "DeadLetterQueue"))
+    # and it is no longer in the dead-letter queue (moved, not copied).
+    wait_for(
+        lambda: not [
+            seen
+            for seen in sqs.receive_message(
+                QueueUrl=local_stack.queue_url("DeadLetterQueue"), MaxNumberOfMessages=10, VisibilityTimeout=0
+            ).get("Messages", [])
+            if seen["Body"] == body
+        ]
+    )
     sqs.delete_message(
         QueueUrl=local_stack.queue_url("PoisonMessageQueue"), ReceiptHandle=message["ReceiptHandle"]
     )
@@ -248,13 +245,14 @@ def test_cancel_only_while_queued(api: httpx.Client, local_stack: LocalStack) ->
 
 def test_idempotency_key_returns_the_same_job_and_refuses_another_body(api: httpx.Client) -> None:
     body = {"type": "text.transform", "payload": {"text": "exactly once"}}
+    key = f"order-{new_job_id()}"  # a key of this test's own in the shared stack
 
-    first = api.post("/jobs", json=body, headers={"Idempotency-Key": "order-42"})
-    retry = api.post("/jobs", json=body, headers={"Idempotency-Key": "order-42"})
+    first = api.post("/jobs", json=body, headers={"Idempotency-Key": key})
+    retry = api.post("/jobs", json=body, headers={"Idempotency-Key": key})
     other = api.post(
         "/jobs",
         json={"type": "text.transform", "payload": {"text": "else"}},
-        headers={"Idempotency-Key": "order-42"},
+        headers={"Idempotency-Key": key},
     )
 
     assert first.status_code == 202
@@ -262,11 +260,12 @@ def test_idempotency_key_returns_the_same_job_and_refuses_another_body(api: http
     assert retry.json()["jobId"] == first.json()["jobId"]
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
     listed = api.get("/jobs", params={"limit": 100}).json()["jobs"]
-    assert sum(job.get("idempotencyKey") == "order-42" for job in listed) == 1
+    assert [job["jobId"] for job in listed if job.get("idempotencyKey") == key] == [first.json()["jobId"]]
 
 
 def test_bad_requests_get_clear_errors_and_change_nothing(api: httpx.Client) -> None:
-    before = api.get("/jobs", params={"limit": 100}).json()["jobs"]
+    # Job ids sort by creation time: a job made by these requests would sort after this one.
+    started = new_job_id()
 
     cases = [
         (
@@ -293,7 +292,8 @@ def test_bad_requests_get_clear_errors_and_change_nothing(api: httpx.Client) -> 
     for response, status, code in cases:
         assert response.status_code == status, response.text
         assert response.json()["error"]["code"] == code
-    assert api.get("/jobs", params={"limit": 100}).json()["jobs"] == before
+    newest = api.get("/jobs", params={"limit": 1}).json()["jobs"]
+    assert [job["jobId"] for job in newest if job["jobId"] > started] == []
 
 
 def test_aws_endpoint_serves_the_local_resources(local_stack: LocalStack) -> None:

@@ -10,6 +10,7 @@ so that each delivery is a real SQS message turned into a Pipe record.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import pytest
 from cloudqueue import history, jobs
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
-from cloudqueue.models import Job, utc_now
+from cloudqueue.models import Job, JobStatus, utc_now
 from cloudqueue_local.pollers import sqs_record
 from cloudqueue_local.template import QueueSpec
 
@@ -128,6 +129,18 @@ class WorkflowHarness:
         job = self.store.get_job(job_id, consistent=True)
         assert job is not None
         return job
+
+    def wait_until_lease_expired(self, job_id: str, timeout: float = 60) -> None:
+        """Until the job is IN_PROGRESS under a lease that has expired by the clock the claim
+        reads (a lease expires AT leaseExpiresAt)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job.lease_expires_at is not None and job.lease_expires_at <= time.time():
+                assert job.status is JobStatus.IN_PROGRESS, job.status
+                return
+            assert time.monotonic() < deadline, f"job {job_id} is {job.status}, lease {job.lease_expires_at}"
+            time.sleep(0.05)
 
 
 @pytest.fixture

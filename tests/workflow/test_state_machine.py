@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -172,7 +171,7 @@ def test_job_whose_worker_died_is_reclaimed_after_its_lease(workflow: WorkflowHa
     assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
 
     # When it is delivered again after the lease expired, the job is re-claimed and finished.
-    time.sleep(max(0.0, (claimed_at + timedelta(seconds=30.2) - utc_now()).total_seconds()))
+    workflow.wait_until_lease_expired(job.job_id)
     late = workflow.run(records)
 
     assert late.status == "SUCCEEDED"

@@ -441,9 +441,12 @@ class DynamoJobStore:
         more_remain = False
         for each_status in statuses:
             for shard in range(self.shards):
-                page, truncated = self._query_shard(f"{each_status.value}#{shard}", limit, after_job_id)
+                # One more than a page, so that "more remain" is known, not guessed: DynamoDB
+                # gives a LastEvaluatedKey whenever it stops at Limit, even with nothing left.
+                page, truncated = self._query_shard(f"{each_status.value}#{shard}", limit + 1, after_job_id)
                 found.extend(page)
-                more_remain = more_remain or truncated
+                # A shard cut short by the 1 MB page size may still hold some.
+                more_remain = more_remain or (truncated and len(page) <= limit)
         # A job that changed status between two of these queries shows up under both: keep
         # its newest state.
         newest: dict[str, Job] = {}
@@ -498,7 +501,7 @@ class DynamoJobStore:
                 "executions = list_append(if_not_exists(executions, :empty), :execution) "
                 "REMOVE pendingSince, pendingShard",
                 ConditionExpression="attribute_exists(#status) AND (#status = :queued OR "
-                "(#status = :in_progress AND leaseExpiresAt < :epoch))",
+                "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_values(
                     in_progress=JobStatus.IN_PROGRESS.value,
@@ -639,7 +642,7 @@ class DynamoJobStore:
                 job_id,
                 UpdateExpression=update,
                 ConditionExpression="#status = :queued OR (#status = :in_progress AND "
-                "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt < :epoch))",
+                "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt <= :epoch))",
                 ExpressionAttributeNames={"#status": "status"} | (names or {}),
                 ExpressionAttributeValues=_values(
                     queued=JobStatus.QUEUED.value,

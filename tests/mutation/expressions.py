@@ -1,0 +1,103 @@
+"""Mutate the DynamoDB expressions inside string literals, which cosmic-ray leaves alone.
+
+    python tests/mutation/expressions.py [CONFIG [REVISION]]
+        # default: tests/mutation/dynamodb.toml on the work tree as it is;
+        # with a git REVISION, on the tracked tree of that revision
+
+The guarded writes of ``adapters/dynamodb.py`` are condition and update expressions: text
+that no Python mutation tool changes. This changes one operator in one string at a time
+(``<`` into ``<=``, ``AND`` into ``OR``, ``attribute_not_exists`` into ``attribute_exists``, an
+attribute dropped from a ``REMOVE``...), runs the config's test command, and reports the kill
+rate and the survivors. It works on its own copy of the work tree (``.mutation/tree-expressions``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shlex
+import subprocess
+import sys
+import tokenize
+import tomllib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import HERE, SESSIONS, copy_tree, environment
+
+TREE = SESSIONS / "expressions"
+# (pattern, replacement): each match in an expression string is one mutant.
+SWAPS = [
+    (r" < ", " <= "),
+    (r" <= ", " < "),
+    (r" > ", " >= "),
+    (r" = ", " <> "),
+    (r" AND ", " OR "),
+    (r" OR ", " AND "),
+    (r"\battribute_not_exists\(", "attribute_exists("),
+    (r"\battribute_exists\(", "attribute_not_exists("),
+    (r" \+ :one", " - :one"),
+    (r"REMOVE leaseToken, leaseExpiresAt", "REMOVE leaseToken"),
+    (r"REMOVE leaseToken, leaseExpiresAt", "REMOVE leaseExpiresAt"),
+]
+EXPRESSION = re.compile(r":[a-z_]+|attribute_(not_)?exists|REMOVE|SET ")
+
+
+def mutants(source: str) -> list[tuple[int, str, str]]:
+    """(line, description, mutated source) for every swap in every expression string."""
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type != tokenize.STRING or not EXPRESSION.search(token.string):
+            continue
+        start = offsets[token.start[0] - 1] + token.start[1]
+        for pattern, replacement in SWAPS:
+            if replacement == " <> " and ("SET " in token.string or "," in token.string):
+                continue  # an assignment in an update expression, not a comparison
+            for match in re.finditer(pattern, token.string):
+                at = start + match.start()
+                mutated = source[:at] + replacement + source[at + len(match.group()) :]
+                found.append(
+                    (token.start[0], f"{match.group().strip()!r} -> {replacement.strip()!r}", mutated)
+                )
+    return found
+
+
+def main(config_path: Path, revision: str | None) -> None:
+    config = tomllib.loads(config_path.read_text())["cosmic-ray"]
+    module = config["module-path"]
+    command = shlex.split(config["test-command"])
+    copy_tree(TREE, revision)
+    target = TREE / module
+    original = target.read_text()
+    survivors: list[str] = []
+    all_mutants = mutants(original)
+    try:
+        for line, description, mutated in all_mutants:
+            target.write_text(mutated)
+            result = subprocess.run(
+                command, cwd=TREE, env=environment(TREE), capture_output=True, check=False
+            )
+            outcome = "killed" if result.returncode else "SURVIVED"
+            print(f"  line {line}: {description}: {outcome}", file=sys.stderr, flush=True)
+            if result.returncode == 0:
+                survivors.append(f"  line {line}: {description}\n")
+    finally:
+        target.write_text(original)
+    killed = len(all_mutants) - len(survivors)
+    rate = 100 * killed / len(all_mutants) if all_mutants else 0.0
+    print(
+        f"{module} expressions: {killed}/{len(all_mutants)} killed ({rate:.0f}%), {len(survivors)} survived"
+    )
+    print("".join(survivors), end="")
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    main(
+        Path(arguments[0]) if arguments else HERE / "dynamodb.toml",
+        arguments[1] if len(arguments) > 1 else None,
+    )
