@@ -209,13 +209,17 @@ def test_unreadable_message_is_dead_lettered_and_kept_for_an_operator(
     assert int(message["MessageAttributes"]["receiveCount"]["StringValue"]) >= 1
     # and it is no longer in the dead-letter queue (moved, not copied).
     wait_for(
-        lambda: not [
-            seen
-            for seen in sqs.receive_message(
-                QueueUrl=local_stack.queue_url("DeadLetterQueue"), MaxNumberOfMessages=10, VisibilityTimeout=0
-            ).get("Messages", [])
-            if seen["Body"] == body
-        ]
+        lambda: (
+            not [
+                seen
+                for seen in sqs.receive_message(
+                    QueueUrl=local_stack.queue_url("DeadLetterQueue"),
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=0,
+                ).get("Messages", [])
+                if seen["Body"] == body
+            ]
+        )
     )
     sqs.delete_message(
         QueueUrl=local_stack.queue_url("PoisonMessageQueue"), ReceiptHandle=message["ReceiptHandle"]

@@ -10,7 +10,7 @@ at that instant it has expired (``lifecycle.lease_is_live``; DynamoDB's conditio
 ``leaseExpiresAt <= :epoch`` for "expired").
 
 ``TestRecoveryContract`` holds the cases of the recovery design (claim owner, tombstones,
-pending sends) that the core branch implements: they are strict xfails until it is merged.
+pending sends).
 """
 
 from __future__ import annotations
@@ -627,9 +627,6 @@ def test_a_reused_key_finds_the_first_job_even_when_plain_reads_lag(dynamo_store
 # ``Job.lease_execution_id``, ``Job.pending_since``, ``errors.JobNotYetWritten``, and the
 # record's ``sentTimestamp`` (epoch milliseconds, as SQS gives it).
 
-RECOVERY = pytest.mark.xfail(strict=True, reason="core helper's recovery design; remove on merge")
-
-
 def claim_request(job_id_: str, *, message: str, execution: str, sent: datetime = START) -> ClaimRequest:
     return ClaimRequest.model_validate(
         {
@@ -654,7 +651,6 @@ def deliver(store: JobStore, job_id_: str, *, message: str, execution: str, at: 
 
 
 class TestRecoveryContract:
-    @RECOVERY
     def test_a_claim_records_the_message_and_the_execution_that_hold_the_lease(self, store):
         job = given(store)
 
@@ -663,7 +659,6 @@ class TestRecoveryContract:
         holder = stored(store, job)
         assert (holder.lease_message_id, holder.lease_execution_id) == ("m-1", "e-1")
 
-    @RECOVERY
     def test_a_claim_retried_by_the_same_execution_returns_the_same_claim(self, store):
         job = given(store)
         first = deliver(store, job.job_id, message="m-1", execution="e-1", at=START)
@@ -673,7 +668,6 @@ class TestRecoveryContract:
         assert again == first
         assert stored(store, job).attempts == 1
 
-    @RECOVERY
     def test_another_message_for_a_job_under_a_live_lease_is_skipped(self, store):
         job = given(store)
         deliver(store, job.job_id, message="m-1", execution="e-1", at=START)
@@ -701,7 +695,6 @@ class TestRecoveryContract:
         assert second.lease_token != first.lease_token
         assert stored(store, job).attempts == 2
 
-    @RECOVERY
     def test_a_young_message_for_a_job_not_written_yet_is_retried(self, store):
         missing = make_job()
 
@@ -710,7 +703,6 @@ class TestRecoveryContract:
 
         assert store.get_job(missing.job_id) is None
 
-    @RECOVERY
     def test_an_old_message_for_a_missing_job_leaves_a_tombstone_that_refuses_a_late_write(self, store):
         missing = make_job()
         old = later(-2 * 24 * 3600, START)  # far past any grace
@@ -722,7 +714,6 @@ class TestRecoveryContract:
             store.create_job(missing)
         assert store.get_job(missing.job_id) is None
 
-    @RECOVERY
     def test_a_claim_removes_the_pending_send_marker(self, store):
         job = given(store, pending_since=int(START.timestamp()), pending_shard="PENDING#0")
 
