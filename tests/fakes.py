@@ -255,6 +255,9 @@ class FakeJobStore:
             return ClaimAttempt(claimed=False, job=None)
         if lifecycle.decide_claim(job, now.timestamp()).verdict is not lifecycle.ClaimVerdict.CLAIM:
             return ClaimAttempt(claimed=False, job=job)
+        if job.status is JobStatus.IN_PROGRESS and job.lease_expires_at is None:
+            # As DynamoDB's condition (leaseExpiresAt <= :epoch): no expiry to compare, no claim.
+            return ClaimAttempt(claimed=False, job=job)
         claimed = job.model_copy(
             update={
                 "status": JobStatus.IN_PROGRESS,

@@ -176,6 +176,18 @@ def test_a_finished_job_is_not_claimed_and_not_changed(store, status):
     assert stored(store, job) == before
 
 
+def test_a_job_in_progress_without_a_lease_expiry_is_not_claimed(store):
+    # DynamoDB's condition needs leaseExpiresAt to compare; the fake follows it.
+    job = given(store, status=JobStatus.IN_PROGRESS, attempts=1, lease_token="holder")
+    before = stored(store, job)
+
+    attempt = claim(store, job, at=later(3600, START))
+
+    assert not attempt.claimed
+    assert attempt.job == before
+    assert stored(store, job) == before
+
+
 def test_claiming_a_missing_job_reports_no_job_and_creates_none(store):
     missing = make_job()
 
@@ -379,6 +391,30 @@ AROUND_EXPIRY = pytest.mark.parametrize(
         pytest.param(EXPIRY, True, id="at the instant of expiry"),
     ],
 )
+
+
+def test_an_idempotency_key_looks_up_the_job_it_made(store):
+    first = given(store, idempotency_key="k-1")
+
+    assert store.job_for_idempotency_key("k-1", first.payload_hash) == stored(store, first)
+    assert store.job_for_idempotency_key("k-2", first.payload_hash) is None
+
+
+def test_an_idempotency_key_looked_up_with_another_request_is_a_conflict_naming_its_job(store):
+    first = given(store, idempotency_key="k-1")
+
+    with pytest.raises(IdempotencyConflict) as conflict:
+        store.job_for_idempotency_key("k-1", "another request")
+
+    assert conflict.value.details == {"jobId": first.job_id}
+
+
+def test_an_idempotency_key_whose_job_is_not_written_yet_asks_the_client_to_retry(store):
+    given_key_record(store, "k-1", target=job_id(9), payload_hash="h")
+
+    with pytest.raises(EnqueueFailed, match="retry"):
+        store.job_for_idempotency_key("k-1", "h")
+
 
 # --- the dead-letter guard -----------------------------------------------------------------
 
