@@ -650,6 +650,19 @@ def test_a_rerun_is_not_undone_once_its_marker_is_gone(store):
     assert replay == before
 
 
+def test_a_rerun_whose_message_the_sweeper_sent_is_not_undone(store):
+    job = given_failed(store)
+    queued, _ = rerun(store, job)
+    assert queued.pending_since is not None
+    store.clear_pending_send(job.job_id, queued.pending_since)  # sent: the marker is gone
+    before = stored(store, job)
+
+    assert not store.undo_rerun(queued, now=later(2, START), idempotency_key=None)
+
+    assert stored(store, job) == before
+    assert before.status is JobStatus.QUEUED
+
+
 # --- pending sends (the sweeper reads only these) --------------------------------------------
 
 
