@@ -121,7 +121,10 @@ class FakeJobStore:
                 "this Idempotency-Key was already used with a different request body",
                 details={"jobId": target},
             )
-        return self._copy(target)
+        existing = self._copy(target)
+        if existing is None:  # as DynamoDB: the key's record is written, its job not (yet)
+            raise EnqueueFailed("the job made with this Idempotency-Key is being created; retry")
+        return existing
 
     def get_job(self, job_id: str) -> Job | None:
         return self._copy(job_id)
@@ -158,6 +161,7 @@ class FakeJobStore:
                     "finished_at": now,
                     "updated_at": now,
                     "pending_since": None,
+                    "pending_shard": None,
                 }
             )
         )
@@ -251,6 +255,9 @@ class FakeJobStore:
             return ClaimAttempt(claimed=False, job=None)
         if lifecycle.decide_claim(job, now.timestamp()).verdict is not lifecycle.ClaimVerdict.CLAIM:
             return ClaimAttempt(claimed=False, job=job)
+        if job.status is JobStatus.IN_PROGRESS and job.lease_expires_at is None:
+            # As DynamoDB's condition (leaseExpiresAt <= :epoch): no expiry to compare, no claim.
+            return ClaimAttempt(claimed=False, job=job)
         claimed = job.model_copy(
             update={
                 "status": JobStatus.IN_PROGRESS,
@@ -323,6 +330,7 @@ class FakeJobStore:
                 "lease_token": None,
                 "lease_expires_at": None,
                 "pending_since": None,
+                "pending_shard": None,
             }
         )
         return self._stored(failed)

@@ -1,4 +1,4 @@
-"""The two SQS calls of the stack's own pollers, straight to moto's backend.
+"""The SQS calls of the stack's own pollers, straight to moto's backend.
 
 The Pipe and the event source mappings receive and delete through this instead of a boto3
 client: the same messages, attributes and receive counts as through the API, without
@@ -20,7 +20,9 @@ _SYSTEM_ATTRIBUTES = (
 
 
 class DirectSqs:
-    """``receive_message`` and ``delete_message_batch`` with boto3's arguments and answers."""
+    """``receive_message``, ``delete_message_batch`` and ``change_message_visibility_batch``
+    (the Pipe handing a failed execution's message back at once), with boto3's arguments and
+    answers."""
 
     def __init__(self, account: str, region: str) -> None:
         from moto.sqs.models import sqs_backends
@@ -72,4 +74,10 @@ class DirectSqs:
 
     def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
         successful, failed = self.backend.delete_message_batch(self._queue_name(QueueUrl), Entries)
+        return {"Successful": [{"Id": entry} for entry in successful], "Failed": failed}
+
+    def change_message_visibility_batch(
+        self, *, QueueUrl: str, Entries: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        successful, failed = self.backend.change_message_visibility_batch(self._queue_name(QueueUrl), Entries)
         return {"Successful": [{"Id": entry} for entry in successful], "Failed": failed}

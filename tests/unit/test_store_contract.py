@@ -9,8 +9,8 @@ The lease boundary is one rule for both: a lease is live strictly before ``lease
 at that instant it has expired (``lifecycle.lease_is_live``; DynamoDB's conditions say
 ``leaseExpiresAt <= :epoch`` for "expired").
 
-``TestRecoveryContract`` holds the cases of the recovery design (claim owner, tombstones,
-pending sends).
+``TestRecoveryContract`` runs the claim rules of the recovery design (claim owner, tombstones,
+pending sends) through ``workflow.claim_job`` on both stores.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from cloudqueue.errors import (
     JobLeased,
     JobNotCancellable,
     JobNotFoundError,
+    JobNotRerunnable,
     LeaseLost,
 )
 from cloudqueue.jobs import request_hash
@@ -105,8 +106,18 @@ def given_key_record(store: JobStore, key: str, *, target: str, payload_hash: st
     )
 
 
-def claim(store: JobStore, job: Job, *, at: datetime, token: str = "new-token", execution: str = "run-2"):
-    return store.claim_job(job.job_id, execution_id=execution, lease_token=token, now=at, lease_seconds=LEASE)
+def claim(
+    store: JobStore,
+    job: Job,
+    *,
+    at: datetime,
+    token: str = "new-token",
+    execution: str = "run-2",
+    message: str = "m-2",
+):
+    return store.claim_job(
+        job.job_id, message_id=message, execution_id=execution, lease_token=token, now=at, lease_seconds=LEASE
+    )
 
 
 def stored(store: JobStore, job: Job) -> Job:
@@ -129,6 +140,7 @@ def test_a_queued_job_is_claimed_with_a_lease_from_now(store):
     assert attempt.job.lease_expires_at == EXPIRY.timestamp()
     assert attempt.job.attempts == 1
     assert attempt.job.executions == ["run-2"]
+    assert (attempt.job.lease_message_id, attempt.job.lease_execution_id) == ("m-2", "run-2")
     assert stored(store, job) == attempt.job
 
 
@@ -164,6 +176,18 @@ def test_a_finished_job_is_not_claimed_and_not_changed(store, status):
     assert stored(store, job) == before
 
 
+def test_a_job_in_progress_without_a_lease_expiry_is_not_claimed(store):
+    # DynamoDB's condition needs leaseExpiresAt to compare; the fake follows it.
+    job = given(store, status=JobStatus.IN_PROGRESS, attempts=1, lease_token="holder")
+    before = stored(store, job)
+
+    attempt = claim(store, job, at=later(3600, START))
+
+    assert not attempt.claimed
+    assert attempt.job == before
+    assert stored(store, job) == before
+
+
 def test_claiming_a_missing_job_reports_no_job_and_creates_none(store):
     missing = make_job()
 
@@ -185,9 +209,28 @@ def test_the_lease_holder_finishes_the_job(store):
 
     assert finished.status is JobStatus.SUCCEEDED
     assert finished.result == {"n": 1}
-    assert finished.lease_token is None
+    assert finished.lease_token == "holder", "kept, so that a retried finalize recognises its write"
     assert finished.lease_expires_at is None
     assert stored(store, job) == finished
+
+
+def test_a_finalize_retried_after_its_write_returns_the_job_as_written(store):
+    job = given_leased(store)
+    first = store.finish_job(
+        job.job_id, lease_token="holder", status=JobStatus.SUCCEEDED, result={"n": 1}, error=None, now=START
+    )
+
+    again = store.finish_job(
+        job.job_id,
+        lease_token="holder",
+        status=JobStatus.FAILED,
+        result=None,
+        error=DEAD,
+        now=later(1, START),
+    )
+
+    assert again == first
+    assert stored(store, job) == first
 
 
 def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(store):
@@ -207,18 +250,30 @@ def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(store):
 
 
 @pytest.mark.parametrize("status", [JobStatus.QUEUED, *TERMINAL])
-def test_a_job_not_in_progress_cannot_be_finished_even_with_its_old_token(store, status):
+def test_a_job_not_in_progress_cannot_be_finished_by_a_worker_whose_token_it_no_longer_holds(store, status):
     job = given(store, status=status, lease_token="holder")
     before = stored(store, job)
 
     with pytest.raises(LeaseLost):
         store.finish_job(
             job.job_id,
-            lease_token="holder",
+            lease_token="earlier-holder",
             status=JobStatus.FAILED,
             result=None,
             error=DEAD,
             now=START,
+        )
+
+    assert stored(store, job) == before
+
+
+def test_a_queued_job_cannot_be_finished_even_with_its_old_token(store):
+    job = given(store, lease_token="holder")
+    before = stored(store, job)
+
+    with pytest.raises(LeaseLost):
+        store.finish_job(
+            job.job_id, lease_token="holder", status=JobStatus.SUCCEEDED, result={}, error=None, now=START
         )
 
     assert stored(store, job) == before
@@ -258,41 +313,36 @@ def test_cancelling_a_missing_job_is_not_found_and_creates_none(store):
     assert store.get_job(missing.job_id) is None
 
 
-# --- undoing a submit whose message could not be sent ---------------------------------------
+# --- tombstones: a submit whose write came too late ----------------------------------------
 
 
-def test_undoing_a_queued_job_removes_it_and_frees_its_idempotency_key(store):
-    job = given(store, idempotency_key="k-1")
+def test_a_tombstoned_id_refuses_a_later_create_and_stays_unwritten(store):
+    missing = make_job()
 
-    store.delete_queued_job(job)
+    assert store.write_tombstone(missing.job_id, START)
 
-    assert store.get_job(job.job_id) is None
+    with pytest.raises(EnqueueFailed, match="retry"):
+        store.create_job(missing)
+    assert store.get_job(missing.job_id) is None
+
+
+def test_a_tombstoned_id_refuses_a_later_create_with_an_idempotency_key_and_keeps_the_key_free(store):
+    missing = make_job(idempotency_key="k-1")
+    assert store.write_tombstone(missing.job_id, START)
+
+    with pytest.raises(EnqueueFailed, match="retry"):
+        store.create_job(missing)
+
+    assert store.job_for_idempotency_key("k-1", missing.payload_hash) is None
     retry = make_job(idempotency_key="k-1")
     assert store.create_job(retry) == (retry, True)
 
 
-def test_undoing_a_job_never_removes_an_idempotency_record_that_names_another_job(store):
-    # Given key k-1 made job A, and a job B that carries k-1 but never owned its record
-    owner = given(store, idempotency_key="k-1")
-    impostor = make_job(idempotency_key="k-1")
-    store.create_job(impostor.model_copy(update={"idempotency_key": None}))
-
-    # When B is undone: the undo is refused as a whole, and nothing changes
-    with pytest.raises(Exception):  # noqa: B017 - DynamoDB's TransactionCanceledException or the fake's
-        store.delete_queued_job(impostor)
-
-    # Then the key still answers with A
-    again = make_job(idempotency_key="k-1")
-    assert store.create_job(again) == (stored(store, owner), False)
-    assert store.get_job(impostor.job_id) is not None
-
-
-def test_a_job_that_left_queued_is_not_undone(store):
-    job = given_leased(store)
+def test_an_existing_job_is_not_tombstoned(store):
+    job = given(store)
     before = stored(store, job)
 
-    with pytest.raises(Exception):  # noqa: B017 - the condition refuses it on either store
-        store.delete_queued_job(job)
+    assert not store.write_tombstone(job.job_id, START)
 
     assert stored(store, job) == before
 
@@ -334,6 +384,38 @@ def test_a_reused_key_whose_job_is_not_written_yet_asks_the_client_to_retry(stor
     assert store.get_job(again.job_id) is None
 
 
+AROUND_EXPIRY = pytest.mark.parametrize(
+    ("at", "expired"),
+    [
+        pytest.param(later(LEASE - 0.001, START), False, id="a millisecond before expiry"),
+        pytest.param(EXPIRY, True, id="at the instant of expiry"),
+    ],
+)
+
+
+def test_an_idempotency_key_looks_up_the_job_it_made(store):
+    first = given(store, idempotency_key="k-1")
+
+    assert store.job_for_idempotency_key("k-1", first.payload_hash) == stored(store, first)
+    assert store.job_for_idempotency_key("k-2", first.payload_hash) is None
+
+
+def test_an_idempotency_key_looked_up_with_another_request_is_a_conflict_naming_its_job(store):
+    first = given(store, idempotency_key="k-1")
+
+    with pytest.raises(IdempotencyConflict) as conflict:
+        store.job_for_idempotency_key("k-1", "another request")
+
+    assert conflict.value.details == {"jobId": first.job_id}
+
+
+def test_an_idempotency_key_whose_job_is_not_written_yet_asks_the_client_to_retry(store):
+    given_key_record(store, "k-1", target=job_id(9), payload_hash="h")
+
+    with pytest.raises(EnqueueFailed, match="retry"):
+        store.job_for_idempotency_key("k-1", "h")
+
+
 # --- the dead-letter guard -----------------------------------------------------------------
 
 
@@ -348,20 +430,14 @@ def test_a_dead_lettered_queued_job_is_failed(store):
     assert stored(store, job) == failed
 
 
-@pytest.mark.parametrize(
-    ("at", "fails"),
-    [
-        pytest.param(later(LEASE - 0.001, START), False, id="a millisecond before expiry"),
-        pytest.param(EXPIRY, True, id="at the instant of expiry"),
-    ],
-)
-def test_a_dead_lettered_job_is_failed_only_once_its_lease_expired(store, at, fails):
+@AROUND_EXPIRY
+def test_a_dead_lettered_job_is_failed_only_once_its_lease_expired(store, at, expired):
     job = given_leased(store)
     before = stored(store, job)
 
     failed = store.fail_abandoned_job(job.job_id, error=DEAD, now=at)
 
-    if fails:
+    if expired:
         assert failed == stored(store, job)
         assert failed.status is JobStatus.FAILED
         assert failed.lease_token is None
@@ -422,27 +498,284 @@ def test_listing_one_status_pages_through_its_jobs_newest_first(store, twelve_jo
     assert pages == [[job_id(10), job_id(5)], [job_id(0)]]
 
 
-# --- requeue marks --------------------------------------------------------------------------
+# --- redrives (the dead-letter consumer) ---------------------------------------------------
 
 
-def test_a_stranded_job_is_marked_requeued_once_per_state_it_was_found_in(store):
+def test_each_redrive_of_a_queued_job_is_counted(store):
     job = given(store)
-    (found,) = store.find_stranded_jobs(queued_before=later(1, START), lease_expired_before=START)
 
-    assert store.mark_requeued(found, later(2, START))
-    assert not store.mark_requeued(found, later(3, START)), "a second sweep holding the same copy"
-    assert stored(store, job).updated_at == later(2, START)
+    first = store.mark_redriven(job.job_id, later(1, START))
+    second = store.mark_redriven(job.job_id, later(2, START))
+
+    assert first is not None and first.redrives == 1
+    assert second is not None and second.redrives == 2
+    assert stored(store, job) == second
+    assert second.status is JobStatus.QUEUED
 
 
-def test_only_jobs_past_their_grace_are_found_stranded(store):
-    queued = given(store, job_id=job_id(1))
-    given(store, job_id=job_id(2), updated_at=later(10, START))
-    expired = given_leased(store, expires=START)
-    given_leased(store, expires=later(10, START))
+@AROUND_EXPIRY
+def test_a_leased_job_is_redriven_only_once_its_lease_expired(store, at, expired):
+    job = given_leased(store)
+    before = stored(store, job)
 
-    found = store.find_stranded_jobs(queued_before=later(5, START), lease_expired_before=later(5, START))
+    redriven = store.mark_redriven(job.job_id, at)
 
-    assert sorted(job.job_id for job in found) == sorted([queued.job_id, expired.job_id])
+    if expired:
+        assert redriven is not None
+        assert redriven.redrives == 1
+        assert stored(store, job) == redriven
+    else:
+        assert redriven is None
+        assert stored(store, job) == before
+
+
+@pytest.mark.parametrize("status", TERMINAL)
+def test_a_finished_job_is_not_redriven(store, status):
+    job = given(store, status=status, finished_at=START)
+    before = stored(store, job)
+
+    assert store.mark_redriven(job.job_id, later(3600, START)) is None
+    assert stored(store, job) == before
+
+
+def test_redriving_a_missing_job_creates_none(store):
+    missing = make_job()
+
+    assert store.mark_redriven(missing.job_id, START) is None
+    assert store.get_job(missing.job_id) is None
+
+
+# --- rerun: FAILED -> QUEUED, with a pending-send marker ------------------------------------
+
+RERUN_HASH = "rerun-request"
+
+
+def given_failed(store: JobStore, **fields: Any) -> Job:
+    values = {
+        "status": JobStatus.FAILED,
+        "attempts": 1,
+        "started_at": START,
+        "finished_at": START,
+        "error": DEAD,
+        "lease_token": "holder",
+        "executions": ["run-1"],
+    }
+    return given(store, **(values | fields))
+
+
+def rerun(store: JobStore, job: Job, *, at: datetime = START, key: str | None = None) -> tuple[Job, bool]:
+    return store.rerun_job(job.job_id, now=at, idempotency_key=key, request_hash=RERUN_HASH)
+
+
+def test_a_failed_job_is_rerun_once_keeping_its_failed_run(store):
+    job = given_failed(store)
+
+    queued, changed = rerun(store, job, at=later(5, START))
+
+    assert changed
+    assert queued.status is JobStatus.QUEUED
+    assert (queued.error, queued.finished_at, queued.lease_token) == (None, None, None)
+    assert [(run.run, run.status, run.error) for run in queued.runs] == [(1, JobStatus.FAILED, DEAD)]
+    assert queued.pending_since == int(later(5, START).timestamp())
+    assert stored(store, job).model_dump(exclude={"expires_at"}) == queued.model_dump(exclude={"expires_at"})
+
+    # A second rerun (another request, no key) finds it QUEUED: refused, nothing changes
+    before = stored(store, job)
+    with pytest.raises(JobNotRerunnable):
+        rerun(store, job, at=later(6, START))
+    assert stored(store, job) == before
+
+
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED])
+def test_only_a_failed_job_is_rerun(store, status):
+    job = given(store, status=status)
+    before = stored(store, job)
+
+    with pytest.raises(JobNotRerunnable):
+        rerun(store, job)
+
+    assert stored(store, job) == before
+
+
+def test_a_rerun_replayed_with_its_key_returns_the_job_and_reruns_nothing(store):
+    job = given_failed(store)
+    first, _ = rerun(store, job, key="r-1")
+
+    again, changed = rerun(store, job, at=later(9, START), key="r-1")
+
+    assert not changed
+    assert again == stored(store, job)
+    assert len(again.runs) == 1
+    assert again.pending_since == first.pending_since
+
+
+def test_a_rerun_key_used_with_another_request_is_a_conflict(store):
+    job = given_failed(store)
+    rerun(store, job, key="r-1")
+    before = stored(store, job)
+
+    with pytest.raises(IdempotencyConflict):
+        store.rerun_job(job.job_id, now=later(9, START), idempotency_key="r-1", request_hash="other")
+
+    assert stored(store, job) == before
+
+
+def test_undoing_a_rerun_restores_the_failed_job_and_frees_its_key(store):
+    job = given_failed(store)
+    queued, _ = rerun(store, job, key="r-1")
+
+    assert store.undo_rerun(queued, now=later(1, START), idempotency_key="r-1")
+
+    restored = stored(store, job)
+    assert (restored.status, restored.error, restored.finished_at) == (JobStatus.FAILED, DEAD, START)
+    assert restored.runs == []
+    assert restored.pending_since is None
+    assert _pending_ids(store) == []
+    again, changed = rerun(store, job, at=later(2, START), key="r-1")
+    assert changed, "the key was forgotten with the undone rerun"
+    assert len(again.runs) == 1
+
+
+def test_a_rerun_is_not_undone_once_its_marker_is_gone(store):
+    job = given_failed(store)
+    queued, _ = rerun(store, job, key="r-1")
+    assert claim(store, job, at=later(1, START)).claimed
+    before = stored(store, job)
+
+    assert not store.undo_rerun(queued, now=later(2, START), idempotency_key="r-1")
+
+    assert stored(store, job) == before
+    replay, changed = rerun(store, job, at=later(3, START), key="r-1")
+    assert not changed, "the key still names the rerun that was not undone"
+    assert replay == before
+
+
+def test_a_rerun_whose_message_the_sweeper_sent_is_not_undone(store):
+    job = given_failed(store)
+    queued, _ = rerun(store, job)
+    assert queued.pending_since is not None
+    store.clear_pending_send(job.job_id, queued.pending_since)  # sent: the marker is gone
+    before = stored(store, job)
+
+    assert not store.undo_rerun(queued, now=later(2, START), idempotency_key=None)
+
+    assert stored(store, job) == before
+    assert before.status is JobStatus.QUEUED
+
+
+# --- pending sends (the sweeper reads only these) --------------------------------------------
+
+
+def _pending_ids(store: JobStore, *, limit: int = 100, cursor: str | None = None) -> list[str]:
+    """Every job id listed as pending-send, from ``cursor`` to the end, page by page."""
+    found: list[str] = []
+    for _ in range(100):
+        page, cursor = store.pending_sends(cursor, limit)
+        found.extend(each.job_id for each in page)
+        if cursor is None:
+            return found
+    raise AssertionError("pending_sends never reached its end")
+
+
+def given_pending(store: JobStore, n: int, *, at: datetime = START) -> Job:
+    """A FAILED job rerun at ``at``: QUEUED with a pending-send marker."""
+    queued, changed = rerun(store, given_failed(store, job_id=job_id(n)), at=at)
+    assert changed
+    return queued
+
+
+def test_only_jobs_carrying_a_pending_send_marker_are_listed(store):
+    pending = [given_pending(store, n) for n in range(3)]
+    given(store, job_id=job_id(10))  # QUEUED, its message in the queue: no marker
+    given_failed(store, job_id=job_id(11))
+
+    ids = _pending_ids(store)
+
+    assert sorted(ids) == sorted(job.job_id for job in pending)
+    assert len(ids) == len(set(ids))
+
+
+def test_a_listed_pending_send_says_since_when_and_in_which_status(store):
+    job = given_pending(store, 1, at=later(7, START))
+
+    page: list[Any] = []
+    cursor: str | None = None
+    for _ in range(100):
+        more, cursor = store.pending_sends(cursor, 10)
+        page.extend(more)
+        if cursor is None:
+            break
+
+    assert [(each.job_id, each.pending_since, each.status) for each in page] == [
+        (job.job_id, int(later(7, START).timestamp()), JobStatus.QUEUED)
+    ]
+
+
+def test_a_pending_send_is_cleared_only_by_the_marker_that_set_it(store):
+    job = given_pending(store, 1)
+    assert job.pending_since is not None
+
+    store.clear_pending_send(job.job_id, job.pending_since - 1)  # an older marker's sweeper
+    assert _pending_ids(store) == [job.job_id]
+    assert stored(store, job).pending_since == job.pending_since
+
+    store.clear_pending_send(job.job_id, job.pending_since)
+    assert _pending_ids(store) == []
+    cleared = stored(store, job)
+    assert (cleared.pending_since, cleared.pending_shard, cleared.status) == (None, None, JobStatus.QUEUED)
+
+
+def test_clearing_the_pending_send_of_a_missing_job_creates_none(store):
+    missing = make_job()
+
+    store.clear_pending_send(missing.job_id, int(START.timestamp()))
+
+    assert store.get_job(missing.job_id) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda store, job: claim(store, job, at=later(1, START)), id="claimed"),
+        pytest.param(lambda store, job: store.cancel_job(job.job_id, later(1, START)), id="cancelled"),
+        pytest.param(
+            lambda store, job: store.fail_abandoned_job(job.job_id, error=DEAD, now=later(1, START)),
+            id="dead-lettered",
+        ),
+    ],
+)
+def test_a_job_that_leaves_queued_no_longer_carries_its_pending_send(store, change):
+    job = given_pending(store, 1)
+
+    change(store, job)
+
+    after = stored(store, job)
+    assert after.status is not JobStatus.QUEUED
+    assert (after.pending_since, after.pending_shard) == (None, None)
+    assert _pending_ids(store) == []
+
+
+def test_the_sweep_resumes_from_the_saved_cursor_and_sees_every_pending_send_once(store):
+    pending = sorted(given_pending(store, n).job_id for n in range(5))
+    assert store.sweep_cursor() is None
+
+    # One sweep reads a single page and saves where it stopped
+    first, cursor = store.pending_sends(store.sweep_cursor(), 1)
+    while not first and cursor is not None:  # DynamoDB: a shard may have none
+        first, cursor = store.pending_sends(cursor, 1)
+    assert cursor is not None
+    store.save_sweep_cursor(cursor)
+    assert store.sweep_cursor() == cursor
+
+    # The next sweep goes on from there to the end
+    rest = _pending_ids(store, limit=1, cursor=store.sweep_cursor())
+
+    seen = [each.job_id for each in first] + rest
+    assert sorted(seen) == pending
+    assert len(seen) == len(set(seen))
+
+    store.save_sweep_cursor(None)
+    assert store.sweep_cursor() is None
 
 
 # --- DynamoDB only: the answers to races a single-threaded fake cannot have ----------------
@@ -539,15 +872,19 @@ def test_a_page_that_ends_exactly_at_a_shards_last_job_says_no_more_remain(dynam
         assert pages[-1], f"an empty last page with limit {limit}"
 
 
-def test_a_reused_key_whose_first_request_was_just_undone_asks_the_client_to_retry(dynamo_store):
+def test_a_reused_key_whose_record_vanished_meanwhile_asks_the_client_to_retry(dynamo_store):
     # Given a first request holding key k-1 ...
     first = given(dynamo_store, idempotency_key="k-1")
-    # ... that is undone (its send failed) just after the second request's write was refused
+    # ... whose key record goes (its time to live ran out) just after the second request's
+    # write was refused because of it
+    key_item = {"jobId": {"S": dynamo_store.idempotency_item_key("k-1")}}
     racing = DynamoJobStore(
         TABLE,
         shards=4,
         client=_RacingClient(
-            dynamo_store.client, "transact_write_items", lambda: dynamo_store.delete_queued_job(first)
+            dynamo_store.client,
+            "transact_write_items",
+            lambda: dynamo_store.client.delete_item(TableName=TABLE, Key=key_item),
         ),
     )
 
@@ -556,7 +893,29 @@ def test_a_reused_key_whose_first_request_was_just_undone_asks_the_client_to_ret
         racing.create_job(again)
 
     assert dynamo_store.get_job(again.job_id) is None
-    assert dynamo_store.get_job(first.job_id) is None
+    assert stored(dynamo_store, first) == first
+
+
+def test_two_racing_reruns_of_a_failed_job_queue_it_once(dynamo_store):
+    # Given a failed job, and a second rerun that lands between the first one's read and write
+    job = given_failed(dynamo_store)
+    racing = DynamoJobStore(
+        TABLE,
+        shards=4,
+        client=_RacingClient(
+            dynamo_store.client, "get_item", lambda: rerun(dynamo_store, job, at=later(1, START))
+        ),
+    )
+
+    # When the first rerun writes: refused, the job changed under it
+    with pytest.raises(JobNotRerunnable):
+        rerun(racing, job, at=later(2, START))
+
+    # Then the job was queued once, by the second rerun
+    queued = stored(dynamo_store, job)
+    assert queued.status is JobStatus.QUEUED
+    assert len(queued.runs) == 1
+    assert queued.pending_since == int(later(1, START).timestamp())
 
 
 class _Throttled:
@@ -623,9 +982,12 @@ def test_a_reused_key_finds_the_first_job_even_when_plain_reads_lag(dynamo_store
 # --- the recovery design (core branch): claim owner, tombstones, pending sends --------------
 #
 # These cases go through ``workflow.claim_job`` (the port plus the claim rules), on both
-# stores. Names they assume from the design: ``Job.lease_message_id``,
-# ``Job.lease_execution_id``, ``Job.pending_since``, ``errors.JobNotYetWritten``, and the
-# record's ``sentTimestamp`` (epoch milliseconds, as SQS gives it).
+# stores: ``Job.lease_message_id``, ``Job.lease_execution_id``, ``Job.pending_since``,
+# ``errors.JobNotYetWritten``, and ``QueueRecord.sent_timestamp`` (epoch milliseconds, as SQS
+# gives it), older than ``submit_grace_seconds`` for a claim to give up on a missing job.
+
+GRACE = 60.0  # how long a claim waits for the API's write of a job whose message came first
+
 
 def claim_request(job_id_: str, *, message: str, execution: str, sent: datetime = START) -> ClaimRequest:
     return ClaimRequest.model_validate(
@@ -647,6 +1009,7 @@ def deliver(store: JobStore, job_id_: str, *, message: str, execution: str, at: 
         store=store,
         now=at,
         lease_seconds=LEASE,
+        submit_grace_seconds=GRACE,
     )
 
 
@@ -710,7 +1073,7 @@ class TestRecoveryContract:
         answer = deliver(store, missing.job_id, message="m-1", execution="e-1", at=START, sent=old)
 
         assert answer.outcome == "SKIPPED"
-        with pytest.raises(Exception):  # noqa: B017 - the late API write fails (and answers 503)
+        with pytest.raises(EnqueueFailed):  # the late API write fails (and answers 503)
             store.create_job(missing)
         assert store.get_job(missing.job_id) is None
 
