@@ -551,7 +551,11 @@ def invoke(
     result = aws_access.invoke_locally(logical_id, payload, aws_url=aws_url, stack_name=stack_name)
     # As `sam local invoke`: the function's answer on stdout, an error too (so that it can feed
     # the next step's --from-output, as the state machine's Catch would), logs on stderr.
-    print_json(json.loads(result.payload.decode()) if result.function_error else result.json())
+    answer = json.loads(result.payload.decode()) if result.function_error else result.json()
+    print_json(answer)
+    no_such_job = isinstance(answer, dict) and str(answer.get("reason", "")).startswith("no such job")
+    if no_such_job and event is not None:  # the claim skipped a job that is not in the table
+        err.print("the event names a job that is not in the table: `--job-id ID` builds it from a real job")
     if result.function_error:
         error = json.loads(result.payload.decode())
         err.print(
