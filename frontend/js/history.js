@@ -80,7 +80,7 @@ function failureList(execution) {
       failure.message ? ` — ${failure.message}` : "",
       step.status === "SUCCEEDED" && index === step.failures.length - 1 ? h("span", { class: "muted" }, " (then retried and succeeded)") : "")));
   if (!items.length) return null;
-  return h("div", { class: "failures" }, h("h4", null, "Failed attempts"), h("ul", null, items));
+  return h("div", { class: "failures" }, h("h3", null, "Failed attempts"), h("ul", null, items));
 }
 
 function executionView(execution, index, count, layout, consoleLinks) {

@@ -471,8 +471,7 @@ def run_mixed(
     load_report = _result_of(load, results, until=deadline)
 
     outcomes = load_report["outcomes"]
-    submits = [outcome for outcome in outcomes if outcome["kind"] == "submit"]
-    accepted_ids = {outcome["index"]: outcome["jobId"] for outcome in submits if outcome["status"] == 202}
+    accepted_ids = accepted_jobs(outcomes)
     job_ids = list(accepted_ids.values())
     log(f"  {len(job_ids)} accepted; waiting for every job to end...")
     ended = _wait(lambda: aws.unfinished(job_ids) == 0, until=deadline)
@@ -522,6 +521,18 @@ def _settle_seconds(stack: Any) -> float:
     visibility = float(parameters.get("VisibilityTimeoutSeconds", 30))
     receives = int(parameters.get("MaxReceiveCount", 5))
     return visibility * (receives + 1) + 10
+
+
+def accepted_jobs(outcomes: list[dict[str, Any]]) -> dict[int, str]:
+    """The job each planned submit ended with: its 202, or else its replay's answer.
+
+    A keyed submit whose first request failed (an injected fault) is accepted by its replay,
+    which made the job or found the one the failed request made."""
+    accepted = {o["index"]: o["jobId"] for o in outcomes if o["kind"] == "submit" and o["status"] == 202}
+    for outcome in outcomes:
+        if outcome["kind"] == "replay" and 200 <= outcome["status"] < 300:
+            accepted.setdefault(outcome["index"], outcome["jobId"])
+    return accepted
 
 
 def _figures(

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_demo_page import submit
+
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -39,8 +41,11 @@ def test_the_page_with_a_finished_job_has_no_axe_violations(
 ) -> None:
     page = open_page("/", viewport=WIDTHS[width])
     expect(page.get_by_role("button", name="Submit job")).to_be_enabled()
-    page.get_by_role("button", name="Submit job").click()
+    # A job that was retried, so that everything a finished job can show is on screen: the
+    # graph, the failed attempts (with their heading) and the event table.
+    submit(page, "demo.flaky", '{"failTimes": 1}')
     expect(page.locator("#job-status")).to_have_text("SUCCEEDED")
+    expect(page.locator(".execution[open] .failures li")).to_have_count(1)
     expect(page.locator(".execution[open] table.events")).to_contain_text("ExecutionSucceeded")
 
     violations = axe_violations(page)

@@ -153,3 +153,17 @@ def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
     assert result.exit_code == 2
     assert "unknown scenario 'nope'; choose from backlog" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not_a_mismatch():
+    from cloudqueue_local.bench_mixed import accepted_jobs
+
+    outcomes = [
+        {"kind": "submit", "index": 1, "status": 202, "jobId": "a"},
+        {"kind": "submit", "index": 2, "status": 500, "jobId": None},  # an injected fault
+        {"kind": "replay", "index": 1, "status": 200, "jobId": "a"},
+        {"kind": "replay", "index": 2, "status": 202, "jobId": "b"},  # the replay made the job
+        {"kind": "submit", "index": 3, "status": 503, "jobId": None},  # never accepted
+    ]
+
+    assert accepted_jobs(outcomes) == {1: "a", 2: "b"}
