@@ -36,6 +36,9 @@ def holds_no_message_of(stack: LocalStack, logical_id: str, job_id: str) -> bool
 
 LEASE = int(TEST_PARAMETERS["LeaseSeconds"])
 VISIBILITY = int(TEST_PARAMETERS["VisibilityTimeoutSeconds"])
+# These tests wait out a lease, then a visibility timeout: their own deadlines go past the
+# suite's 180 s safety net, so the net here is the longest of them plus a margin.
+pytestmark = pytest.mark.timeout(LEASE + VISIBILITY + 180)
 
 
 def job_of(api: httpx.Client, job_id: str) -> dict[str, Any]:
