@@ -38,7 +38,7 @@ LEASE = int(TEST_PARAMETERS["LeaseSeconds"])
 VISIBILITY = int(TEST_PARAMETERS["VisibilityTimeoutSeconds"])
 # These tests wait out a lease, then a visibility timeout: their own deadlines go past the
 # suite's 180 s safety net, so the net here is the longest of them plus a margin.
-pytestmark = pytest.mark.timeout(LEASE + VISIBILITY + 180)
+pytestmark = pytest.mark.timeout(2 * (LEASE + VISIBILITY) + 120)
 
 
 def job_of(api: httpx.Client, job_id: str) -> dict[str, Any]:
@@ -73,7 +73,8 @@ def test_a_worker_that_dies_mid_job_is_neither_failed_nor_stuck_whenever_its_mes
     # then while its lease is live the job is not failed (its message may be dead-lettered
     # and kept, never turned into a FAILED job), and once the lease expired it is re-claimed
     # and finished: the work was done once per claim.
-    done = finished(api, job["jobId"], timeout=LEASE + VISIBILITY + 60)
+    # A generous deadline: the lease, then the dead-letter queue's looks until it has expired.
+    done = finished(api, job["jobId"], timeout=2 * (LEASE + VISIBILITY))
     assert done["status"] == "SUCCEEDED", done
     assert done["result"] == {"sleptSeconds": 1}
     assert done["attempts"] == 2
