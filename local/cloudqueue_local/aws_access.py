@@ -81,40 +81,6 @@ def _sent_at(attributes: dict[str, str]) -> str:
     return datetime.fromtimestamp(millis / 1000).isoformat(timespec="seconds") if millis else ""
 
 
-def peek_dead_letters(where: Target, most: int = 1000) -> list[dict[str, Any]]:
-    """Every message in the dead-letter queue, left there (made visible again at once)."""
-    sqs = where.client("sqs")
-    seen: dict[str, dict[str, Any]] = {}
-    handles: list[str] = []
-    while len(seen) < most:
-        messages = sqs.receive_message(
-            QueueUrl=where.dead_letter_queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=30,
-            AttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            handles.append(message["ReceiptHandle"])
-            seen[message["MessageId"]] = {
-                "messageId": message["MessageId"],
-                "body": message["Body"],
-                "receiveCount": int(message.get("Attributes", {}).get("ApproximateReceiveCount", "0")),
-                "sentAt": _sent_at(message.get("Attributes", {})),
-            }
-    for start in range(0, len(handles), 10):
-        sqs.change_message_visibility_batch(
-            QueueUrl=where.dead_letter_queue_url,
-            Entries=[
-                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                for index, handle in enumerate(handles[start : start + 10])
-            ],
-        )
-    return list(seen.values())
-
-
 def redrive_dead_letters(where: Target) -> int:
     """Move every dead-lettered message back to the job queue."""
     sqs = where.client("sqs")
