@@ -277,7 +277,6 @@ class StateDir:
         self.resources = template_resources(template)
         self.loaded: Loaded | None = None
         self.restored = False
-        self.snapshots = 0
         self._snapshot: Snapshot | None = None
         self._lock_file: IO[str] | None = None
         self._last: Any = None
@@ -359,7 +358,6 @@ class StateDir:
             document = self._capture()
             self._write(document)
             self._last = fingerprint
-            self.snapshots += 1
             return True
 
     def _queues(self) -> list[Any]:
