@@ -171,7 +171,7 @@ def parse_json_argument(raw: str, what: str) -> Any:
 
 
 @app.command()
-def dev(
+def dev(  # noqa: PLR0915 - one option per line, each a few statements
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the API and the UI (0: any free port).")] = 3000,
     aws_port: Annotated[
@@ -203,10 +203,19 @@ def dev(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the functions' logs and Lambda's REPORT lines.")
     ] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Keep jobs, queued messages and logs in this directory across restarts "
+            "(snapshots every 2 s and at the stop).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
     from cloudqueue_local.chaos import parse_fault_rates
     from cloudqueue_local.stack import LocalStack, StackOptions
+    from cloudqueue_local.state import StateError, console_line
 
     if faults is not None:
         try:
@@ -233,11 +242,14 @@ def dev(
                 parameter_overrides=overrides,
                 faults=faults,
                 fault_seed=fault_seed,
+                state_dir=state_dir,
             )
         )
         stack.start()
     except TemplateError as error:
         fail(f"template.yaml: {error}", 2)
+    except StateError as error:
+        fail(f"--state-dir: {error}", 2)
     except OSError as error:
         fail(f"cannot listen on {host}:{port} or {aws_port}: {error.strerror or error}", 2)
 
@@ -251,6 +263,8 @@ def dev(
     out.print(f"       {hints.aws_cli_command(stack.aws_url)}", highlight=False, markup=False)
     if faults:
         out.print(f"  [yellow]chaos: {faults}[/yellow] of the functions' calls fail")
+    if state_dir is not None:
+        out.print(console_line(state_dir, stack.state_loaded), highlight=False, markup=False)
     out.print("Ctrl-C to stop.")
     while not stop.wait(0.5):
         pass

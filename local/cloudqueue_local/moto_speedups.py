@@ -28,7 +28,16 @@ from cloudqueue_local.sqs_speedups import SqsSpeedups
 
 
 class MotoSpeedups(SqsSpeedups):
-    """Installed and removed as ``SqsSpeedups`` (whose patching it shares)."""
+    """Installed and removed as ``SqsSpeedups`` (whose patching it shares).
+
+    ``dynamodb_lock`` is held by every DynamoDB write and ``dynamodb_writes`` counts them:
+    a state snapshot (state.py) reads the table under the lock, and skips when nothing was written.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dynamodb_lock = threading.RLock()
+        self.dynamodb_writes = 0
 
     def install(self) -> None:
         from moto.core import responses
@@ -46,12 +55,13 @@ class MotoSpeedups(SqsSpeedups):
     def _serialize_dynamodb_writes(self) -> None:
         from moto.dynamodb.models import DynamoDBBackend
 
-        lock = threading.RLock()
+        lock = self.dynamodb_lock
 
         def serialized(method: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(method)
             def write(*args: Any, **kwargs: Any) -> Any:
                 with lock:
+                    self.dynamodb_writes += 1
                     return method(*args, **kwargs)
 
             return write

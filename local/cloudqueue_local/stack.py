@@ -37,6 +37,7 @@ from cloudqueue_local.moto_speedups import MotoSpeedups
 from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.provision import provision
 from cloudqueue_local.sqs_speedups import SqsSpeedups
+from cloudqueue_local.state import Loaded, StateDir
 from cloudqueue_local.stepfunctions import LocalStepFunctions
 from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
 
@@ -67,6 +68,7 @@ class StackOptions:
     worker_cpus: frozenset[int] | None = None  # CPU affinity of the function environments
     fault_seed: int | None = None  # the chaos generator's seed, for repeatable runs
     prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
+    state_dir: Path | None = None  # keep the table, queues and logs there across restarts (state.py)
 
 
 class LocalStack:
@@ -88,6 +90,16 @@ class LocalStack:
         self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
         self.sqs_speedups = SqsSpeedups()
         self.moto_speedups = MotoSpeedups()
+        self.state: StateDir | None = None
+        if self.options.state_dir is not None:
+            self.state = StateDir(
+                self.options.state_dir,
+                self.template,
+                account=self.account,
+                region=self.region,
+                dynamodb_lock=self.moto_speedups.dynamodb_lock,
+                dynamodb_writes=lambda: self.moto_speedups.dynamodb_writes,
+            )
         self.pipes: list[LocalPipe] = []
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
@@ -127,7 +139,14 @@ class LocalStack:
             raise
         return self
 
+    @property
+    def state_loaded(self) -> Loaded | None:
+        """What ``--state-dir`` restored at the start (None: no flag, or a new directory)."""
+        return self.state.loaded if self.state is not None else None
+
     def _start(self) -> None:
+        if self.state is not None:
+            self.state.check()  # refuse a directory it cannot use before anything starts
         # For the stack's own boto3 clients, which moto answers in-process. The functions'
         # variables are their environments' own (environment.py), never set here.
         environment = {
@@ -150,6 +169,8 @@ class LocalStack:
         self.sqs_speedups.install()
         self.moto_speedups.install()
         self.resources = provision(self.template, region=self.region)
+        if self.state is not None:
+            self.state.restore()  # before anything can reach the backends: nothing polls yet
 
         self._aws = AwsEndpoint(self.options.host, self.options.aws_port or 0, self.chaos)
         self._aws.start()
@@ -183,6 +204,8 @@ class LocalStack:
         self._http.start()
         for loop in [*self.pipes, *self.triggers, *self.schedules]:
             loop.start()
+        if self.state is not None:
+            self.state.start()
         if self.options.prewarm:
             self.runtime.prewarm()
         self.started = True
@@ -200,6 +223,8 @@ class LocalStack:
         if self._aws is not None:
             self._aws.stop()
             self._aws = None
+        if self.state is not None:
+            self.state.close()  # the last snapshot: nothing runs any more, and moto still has it all
         self.stepfunctions.uninstall()
         self.sqs_speedups.uninstall()
         self.moto_speedups.uninstall()

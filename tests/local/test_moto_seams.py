@@ -109,3 +109,43 @@ def test_transactions_and_writes_at_once_all_succeed(local_stack: LocalStack) ->
     assert all(found)
     for index in range(200):
         dynamodb.delete_item(TableName=table, Key={"jobId": {"S": f"{prefix}{index}"}})
+
+
+def test_state_dir_seams_exist() -> None:
+    # state.py reads and restores these moto objects directly (SQS has no API to re-insert a
+    # message with its receive count, nor Logs one to keep an event's ingestion time).
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+    from moto.logs.models import LogEvent, LogGroup, LogStream
+    from moto.sqs.models import Message, Queue
+
+    message = Message("id", "body", {})
+    assert {
+        "message_attributes",
+        "sender_id",
+        "sent_timestamp",
+        "approximate_receive_count",
+        "approximate_first_receive_timestamp",
+        "visible_at",
+        "delayed_until",
+        "deduplication_id",
+        "group_id",
+        "sequence_number",
+        "system_attributes",
+    } <= set(vars(message))
+    assert {"_messages", "deleted_messages"} <= set(vars(Queue("q", "us-east-1", "123456789012")))
+    assert callable(Queue.__dict__["add_message"]) and isinstance(
+        Queue.__dict__["pending_messages"], property
+    )
+    assert list(inspect.signature(DynamoDBBackend.put_item).parameters)[:3] == [
+        "self",
+        "table_name",
+        "item_attrs",
+    ]
+    assert callable(Table.__dict__["all_items"])
+    event = LogEvent(1, {"timestamp": 2, "message": "m"})
+    assert (event.ingestion_time, event.timestamp, event.message) == (1, 2, "m")
+    group = LogGroup("123456789012", "us-east-1", "g")
+    group.create_log_stream("s")
+    assert isinstance(group.streams["s"], LogStream)
+    assert {"events", "creation_time", "stored_bytes", "last_ingestion_time"} <= set(vars(group.streams["s"]))
