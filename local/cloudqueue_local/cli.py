@@ -203,9 +203,16 @@ def dev(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the functions' logs and Lambda's REPORT lines.")
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch/--no-watch", help="Reload a function's code when a file under its CodeUri changes."
+        ),
+    ] = True,
 ) -> None:
     """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
     from cloudqueue_local.chaos import parse_fault_rates
+    from cloudqueue_local.reload import print_to
     from cloudqueue_local.stack import LocalStack, StackOptions
 
     if faults is not None:
@@ -218,8 +225,9 @@ def dev(
         logging.getLogger("cloudqueue.local").setLevel(logging.INFO)
 
     overrides = _overrides(param)
+    root = aws_access.project_root()
     try:  # refuse a parameter set that breaks the timing order before anything starts
-        load_local_template(aws_access.project_root() / "template.yaml", overrides)
+        load_local_template(root / "template.yaml", overrides)
     except TemplateError as error:
         fail(f"template.yaml: {error}", 2)
     started = time.perf_counter()
@@ -229,12 +237,15 @@ def dev(
                 host=host,
                 port=port,
                 aws_port=aws_port,
+                root=root,
                 pollers=pollers,
                 parameter_overrides=overrides,
                 faults=faults,
                 fault_seed=fault_seed,
+                watch=watch,
             )
         )
+        print_to(out)
         stack.start()
     except TemplateError as error:
         fail(f"template.yaml: {error}", 2)
