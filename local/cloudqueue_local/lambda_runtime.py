@@ -24,7 +24,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,6 +135,12 @@ class LocalFunction:
         """How many environments exist (busy, idle or starting)."""
         with self._available:
             return len(self._live) + self._starting
+
+    @property
+    def idle(self) -> int:
+        """How many environments are warm and free."""
+        with self._available:
+            return len(self._idle)
 
     @property
     def waiting(self) -> int:
@@ -470,13 +476,14 @@ class LambdaRuntime:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
             self._original_invoke = None
 
-    def prewarm(self) -> None:
-        """One warm environment per function, started one after the other in the background:
-        like provisioned concurrency of one, so that a first job does not pay three cold starts
-        in a row (on a busy laptop, longer than a short local lease)."""
+    def prewarm(self, logical_ids: Iterable[str] | None = None) -> None:
+        """One warm environment per function (or per one of ``logical_ids``), started one after
+        the other in the background: like provisioned concurrency of one, so that a first job
+        does not pay three cold starts in a row (on a busy laptop, longer than a short local lease)."""
+        functions = [self.functions[name] for name in logical_ids or self.functions]
 
         def warm() -> None:
-            for function in self.functions.values():
+            for function in functions:
                 try:
                     function.prewarm()
                 except Exception:

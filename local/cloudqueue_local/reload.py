@@ -3,7 +3,8 @@
 A deploy on Lambda retires a function's warm environments: invocations in flight finish on
 the code they started with, and the next one starts a fresh environment on the new code.
 ``CodeReloader`` does the same when a file changes under a function's ``CodeUri``
-(``LocalFunction.retire_environments``), for every function whose code it is. It watches
+(``LocalFunction.retire_environments``), for every function whose code it is, and (with
+``prewarm``, as the stack starts them) starts each again ahead of its next job. It watches
 with ``watchfiles`` (inotify, not polling), and ignores what Python writes itself
 (``__pycache__``, ``.pyc``) and editors' temporary files.
 
@@ -41,8 +42,9 @@ _IDLE_MS = 500
 class CodeReloader:
     """Watch each function's code and the template; retire environments whose code changed."""
 
-    def __init__(self, runtime: LambdaRuntime, root: Path) -> None:
+    def __init__(self, runtime: LambdaRuntime, root: Path, *, prewarm: bool = False) -> None:
         self.runtime = runtime
+        self.prewarm = prewarm  # start the reloaded functions again ahead of their next job
         self.root = root.resolve()
         self.template_path = runtime.template.path.resolve()
         self._template_text = _read(self.template_path)
@@ -125,6 +127,8 @@ class CodeReloader:
         if reloaded:
             self.reloads += 1
             logger.info("reloaded %s (%s changed)", ", ".join(sorted(reloaded)), self._names(files))
+            if self.prewarm:
+                self.runtime.prewarm(reloaded)
         return sorted(reloaded)
 
     def _template_changed(self) -> None:

@@ -185,7 +185,7 @@ class LocalStack:
         self._http = ServerThread(gateway, self.options.host, self.options.port)
         self._http.start()
         if self.options.watch:
-            self.reloader = CodeReloader(self.runtime, self.options.root)
+            self.reloader = CodeReloader(self.runtime, self.options.root, prewarm=self.options.prewarm)
             self.reloader.start()
         for loop in [*self.pipes, *self.triggers, *self.schedules]:
             loop.start()

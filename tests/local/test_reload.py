@@ -121,6 +121,21 @@ def test_an_edit_retires_idle_environments_and_the_next_invocation_runs_the_new_
     assert "reloaded Edited (code/app.py changed)" in caplog.messages
 
 
+def test_with_prewarm_an_edited_function_is_started_again_ahead_of_its_next_invocation(
+    watched: Watched,
+) -> None:
+    watched.reloader.prewarm = True
+    function = watched.runtime.functions["Edited"]
+    before = watched.invoke()
+
+    watched.edit(APP.format(version=2))
+    wait_for(lambda: function.cold_starts == 2 and function.idle == 1)
+    after = watched.invoke()
+
+    assert (after["version"], after["pid"] != before["pid"]) == (2, True)
+    assert function.cold_starts == 2  # the invocation found the environment started ahead
+
+
 def test_an_invocation_in_flight_finishes_on_the_old_code_and_its_environment_is_then_discarded(
     watched: Watched, tmp_path: Path
 ) -> None:
@@ -265,8 +280,9 @@ class DevConsole:
     def run_job(self, payload_text: str) -> dict[str, Any]:
         submitted = self.api.post("/jobs", json={"type": "text.transform", "payload": {"text": payload_text}})
         assert submitted.status_code == 202, submitted.text
-        job_id = submitted.json()["jobId"]
+        return self.wait_until_ended(submitted.json()["jobId"])
 
+    def wait_until_ended(self, job_id: str) -> dict[str, Any]:
         def ended() -> dict[str, Any] | None:
             job = self.api.get(f"/jobs/{job_id}").json()
             return job if job["status"] in ("SUCCEEDED", "FAILED") else None
@@ -343,6 +359,9 @@ def test_dev_survives_a_syntax_error_in_a_handler_and_runs_jobs_again_once_it_is
     serving = dev.api.get("/job-types")
     dev.edit(module, source)
     after = dev.run_job("once fixed")
+    rerun = dev.api.post(f"/jobs/{during['jobId']}/rerun")
+    assert rerun.status_code == 202, rerun.text
+    rerun_job = dev.wait_until_ended(during["jobId"])
 
     # The process step fails as Lambda fails an init error; the workflow's Catch on ProcessJob
     # takes every error its Retry does not, so that job ends FAILED, as it would on AWS.
@@ -350,6 +369,7 @@ def test_dev_survives_a_syntax_error_in_a_handler_and_runs_jobs_again_once_it_is
     assert during["error"]["type"] == "Runtime.UserCodeSyntaxError"
     warning = dev.wait_for_line(lambda text: "ProcessFunction failed to start" in text)
     assert f"Runtime.UserCodeSyntaxError in {module} line {line}:" in warning
-    # The stack kept serving, and the fixed code runs the next job.
+    # The stack kept serving, and the fixed code runs the next job, and the failed one rerun.
     assert serving.status_code == 200
     assert after["status"] == "SUCCEEDED", after
+    assert rerun_job["status"] == "SUCCEEDED", rerun_job
