@@ -211,9 +211,16 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
             "(snapshots every 2 s and at the stop).",
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch/--no-watch", help="Reload a function's code when a file under its CodeUri changes."
+        ),
+    ] = True,
 ) -> None:
     """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
     from cloudqueue_local.chaos import parse_fault_rates
+    from cloudqueue_local.reload import print_to
     from cloudqueue_local.stack import LocalStack, StackOptions
     from cloudqueue_local.state import StateError, console_line
 
@@ -227,8 +234,9 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
         logging.getLogger("cloudqueue.local").setLevel(logging.INFO)
 
     overrides = _overrides(param)
+    root = aws_access.project_root()
     try:  # refuse a parameter set that breaks the timing order before anything starts
-        load_local_template(aws_access.project_root() / "template.yaml", overrides)
+        load_local_template(root / "template.yaml", overrides)
     except TemplateError as error:
         fail(f"template.yaml: {error}", 2)
     started = time.perf_counter()
@@ -238,13 +246,16 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
                 host=host,
                 port=port,
                 aws_port=aws_port,
+                root=root,
                 pollers=pollers,
                 parameter_overrides=overrides,
                 faults=faults,
                 fault_seed=fault_seed,
                 state_dir=state_dir,
+                watch=watch,
             )
         )
+        print_to(out)
         stack.start()
     except TemplateError as error:
         fail(f"template.yaml: {error}", 2)

@@ -24,7 +24,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,7 +114,10 @@ class LocalFunction:
         self.settings = settings
         self.max_environments = max_environments
         self._idle: list[ExecutionEnvironment] = []
-        self._live: set[ExecutionEnvironment] = set()
+        # Every environment, with the generation of the code it started on. A new generation
+        # (``retire_environments``, after an edit) sends the older ones away once they are free.
+        self._live: dict[ExecutionEnvironment, int] = {}
+        self.generation = 0
         self._starting = 0
         self._queue: deque[_Waiter] = deque()
         self._closed = False
@@ -132,6 +135,12 @@ class LocalFunction:
         """How many environments exist (busy, idle or starting)."""
         with self._available:
             return len(self._live) + self._starting
+
+    @property
+    def idle(self) -> int:
+        """How many environments are warm and free."""
+        with self._available:
+            return len(self._idle)
 
     @property
     def waiting(self) -> int:
@@ -181,6 +190,7 @@ class LocalFunction:
 
     def _start_environment(self) -> ExecutionEnvironment:
         """A new environment's process (the caller has counted it in ``_starting``)."""
+        generation = self.generation  # read before the process imports the code
         try:
             environment = ExecutionEnvironment(self.spec, self.settings)
         except BaseException:
@@ -190,13 +200,13 @@ class LocalFunction:
             raise
         with self._available:
             self._starting -= 1
-            self._live.add(environment)
+            self._live[environment] = generation
             self.cold_starts += 1
         return environment
 
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._available:
-            if not self._closed:
+            if not self._closed and self._live.get(environment) == self.generation:
                 if self._queue:
                     waiter = self._queue.popleft()
                     waiter.environment = environment
@@ -204,13 +214,25 @@ class LocalFunction:
                 else:
                     self._idle.append(environment)
                 return
-        environment.kill()
+        self._retire(environment)  # stopped, or its code is out of date
 
     def _retire(self, environment: ExecutionEnvironment) -> None:
         environment.kill()
         with self._available:
-            self._live.discard(environment)
+            self._live.pop(environment, None)
             self._hand_room()
+
+    def retire_environments(self) -> int:
+        """Send away every environment, as a deploy does on Lambda: the idle ones now, the busy
+        ones when their invocation ends (on the code they started with). The next invocation
+        starts a fresh environment on the code as it is now. How many environments it retired."""
+        with self._available:
+            self.generation += 1
+            idle, self._idle = self._idle, []
+            count = len(self._live) + self._starting
+        for environment in idle:
+            self._retire(environment)
+        return count
 
     def prewarm(self) -> None:
         """Start one environment ahead of the first invocation, if the function has none."""
@@ -295,11 +317,9 @@ class LocalFunction:
             )
         if failure is not None:
             self._retire(environment)
-            logger.warning(
-                "%s failed to start: %s",
-                self.spec.logical_id,
-                failure.payload.decode(errors="replace")[:2000],
-            )
+            root = self.settings.root.resolve()
+            description = failure.describe((root / self.spec.code_uri).resolve(), root)
+            logger.warning("%s failed to start: %s", self.spec.logical_id, description)
             return self._failed(failure.payload)
         assert environment.init_duration_ms is not None
         with self._available:
@@ -456,13 +476,14 @@ class LambdaRuntime:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
             self._original_invoke = None
 
-    def prewarm(self) -> None:
-        """One warm environment per function, started one after the other in the background:
-        like provisioned concurrency of one, so that a first job does not pay three cold starts
-        in a row (on a busy laptop, longer than a short local lease)."""
+    def prewarm(self, logical_ids: Iterable[str] | None = None) -> None:
+        """One warm environment per function (or per one of ``logical_ids``), started one after
+        the other in the background: like provisioned concurrency of one, so that a first job
+        does not pay three cold starts in a row (on a busy laptop, longer than a short local lease)."""
+        functions = [self.functions[name] for name in logical_ids or self.functions]
 
         def warm() -> None:
-            for function in self.functions.values():
+            for function in functions:
                 try:
                     function.prewarm()
                 except Exception:

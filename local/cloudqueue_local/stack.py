@@ -36,6 +36,7 @@ from cloudqueue_local.lambda_runtime import LambdaRuntime
 from cloudqueue_local.moto_speedups import MotoSpeedups
 from cloudqueue_local.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.provision import provision
+from cloudqueue_local.reload import CodeReloader
 from cloudqueue_local.sqs_speedups import SqsSpeedups
 from cloudqueue_local.state import Loaded, StateDir
 from cloudqueue_local.stepfunctions import LocalStepFunctions
@@ -69,6 +70,7 @@ class StackOptions:
     fault_seed: int | None = None  # the chaos generator's seed, for repeatable runs
     prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
     state_dir: Path | None = None  # keep the table, queues and logs there across restarts (state.py)
+    watch: bool = False  # reload the functions' code when it changes (reload.py)
 
 
 class LocalStack:
@@ -104,6 +106,7 @@ class LocalStack:
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
         self.resources: dict[str, Any] = {}
+        self.reloader: CodeReloader | None = None
         self._mock: Any = None
         self._http: ServerThread | None = None
         self._aws: AwsEndpoint | None = None
@@ -202,6 +205,9 @@ class LocalStack:
         self.gateway = gateway
         self._http = ServerThread(gateway, self.options.host, self.options.port)
         self._http.start()
+        if self.options.watch:
+            self.reloader = CodeReloader(self.runtime, self.options.root, prewarm=self.options.prewarm)
+            self.reloader.start()
         for loop in [*self.pipes, *self.triggers, *self.schedules]:
             loop.start()
         if self.state is not None:
@@ -217,6 +223,9 @@ class LocalStack:
         drained = True
         for loop in self.loops:
             drained = loop.stop(drain_seconds) and drained
+        if self.reloader is not None:
+            self.reloader.stop()
+            self.reloader = None
         if self._http is not None:
             self._http.stop()
             self._http = None
