@@ -424,6 +424,30 @@ def test_lambda_unavailable_fails_the_execution_not_the_job(workflow: WorkflowHa
     assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
 
 
+@pytest.mark.parametrize(
+    "init_error", ["Runtime.UserCodeSyntaxError", "Runtime.ImportModuleError", "Runtime.HandlerNotFound"]
+)
+def test_process_code_that_cannot_start_fails_the_execution_not_the_job(
+    workflow: WorkflowHarness, init_error: str
+) -> None:
+    # A broken deploy (or a broken edit on the local stack) is not the job's fault: the
+    # message comes back after its visibility timeout, when the code may have been fixed.
+    job = workflow.new_job("text.transform", {"text": "broken deploy"})
+    init_failure = type(init_error, (Exception,), {})  # Lambda's errorType is the class name
+
+    def cannot_start(event: Any) -> None:
+        raise init_failure("cannot import the handler")
+
+    workflow.stack.runtime.faults["ProcessFunction"] = cannot_start
+
+    run = workflow.deliver()
+
+    assert run.status == "FAILED"
+    assert run.error == "WorkerUnavailable"
+    assert {failure["error"] for failure in run.step("ProcessJob")["failures"]} == {init_error}
+    assert workflow.job(job.job_id).status is JobStatus.IN_PROGRESS
+
+
 def test_store_outage_during_claim_fails_the_execution(workflow: WorkflowHarness) -> None:
     job = workflow.new_job("text.transform", {"text": "db down"})
 
