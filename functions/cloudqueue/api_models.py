@@ -20,7 +20,8 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
     )
     return create_model(
         model_name,
-        __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job"),
+        # defer_build: built on the first submit, not at the API's cold start.
+        __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job", defer_build=True),
         type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
     )

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
+
+from cloudqueue.camel import CamelModel
 
 JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 """A job id: a UUIDv7 in lower case (see ``cloudqueue.jobs.new_job_id``)."""
@@ -28,17 +30,6 @@ def format_timestamp(value: datetime) -> str:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
-
-
-class CamelModel(BaseModel):
-    # defer_build: a model's validator is built when it is first used, not at import, so a
-    # function pays only for the models it uses (cold starts; see `cloudqueue bench`).
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True
-    )
-
-    def to_json_dict(self, **kwargs: Any) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, **kwargs)
 
 
 class JobStatus(StrEnum):
@@ -219,14 +210,6 @@ class ClaimResponse(CamelModel):
     type: str | None = None
     payload: dict[str, Any] | None = None
     attempt: int | None = None
-
-
-class ProcessRequest(CamelModel):
-    job_id: str
-    type: str
-    payload: dict[str, Any]
-    attempt: int = 1
-    retry_count: int = 0
 
 
 class TaskFailure(CamelModel):
