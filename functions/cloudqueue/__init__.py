@@ -1,7 +1,8 @@
 """CloudQueue: everything deployed to Lambda.
 
     errors        the exception tree; class names are the state machine's error names
-    models        the job record, workflow messages and API views (pydantic)
+    models        the job record and workflow messages (pydantic)
+    api_models    the HTTP API's views and requests
     lifecycle     which status may follow which: pure rules
     jobtypes      the job-type registry: one module per type
     ports         the interfaces the domain talks through (store, queue, log, workflow)

@@ -1,4 +1,7 @@
-"""The shapes CloudQueue passes around: the job record, workflow messages and API views.
+"""The shapes CloudQueue passes around: the job record and the workflow's messages.
+
+The HTTP API's own views are in ``cloudqueue.api_models`` and the process step's request in
+``cloudqueue.processing``, so that each function defines at cold start only the models it uses.
 
 Field names are snake_case in Python and camelCase everywhere else (DynamoDB
 attributes, Lambda payloads, the HTTP API), through one alias generator.
@@ -92,71 +95,6 @@ class Job(CamelModel):
     payload_hash: str | None = None
     expires_at: int | None = None
     runs: list[JobRun] = Field(default_factory=list)
-
-
-# What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
-PRIVATE_JOB_FIELDS = frozenset(
-    {
-        "lease_token",
-        "payload_hash",
-        "expires_at",
-        "lease_message_id",
-        "lease_execution_id",
-        "pending_since",
-        "pending_shard",
-        "redrives",
-    }
-)
-
-
-class JobView(CamelModel):
-    """A job as the API answers it."""
-
-    job_id: str
-    type: str
-    payload: dict[str, Any]
-    status: JobStatus
-    attempts: int
-    created_at: Timestamp
-    updated_at: Timestamp
-    started_at: Timestamp | None = None
-    finished_at: Timestamp | None = None
-    result: dict[str, Any] | None = None
-    error: JobFailure | None = None
-    lease_expires_at: float | None = None
-    executions: list[str] = Field(default_factory=list)
-    idempotency_key: str | None = None
-    runs: list[JobRun] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, job: Job) -> JobView:
-        return cls.model_validate(job.model_dump(exclude=set(PRIVATE_JOB_FIELDS)))
-
-
-class JobPage(CamelModel):
-    jobs: list[JobView]
-    next_token: str | None = None
-
-
-class JobTypeInfo(CamelModel):
-    name: str
-    description: str
-    example: dict[str, Any]
-    payload_schema: dict[str, Any]
-
-
-class JobTypeList(CamelModel):
-    job_types: list[JobTypeInfo]
-
-
-class ErrorDetail(CamelModel):
-    code: str
-    message: str
-    details: Any | None = None
-
-
-class ErrorBody(CamelModel):
-    error: ErrorDetail
 
 
 # --- The workflow's messages -------------------------------------------------------------
