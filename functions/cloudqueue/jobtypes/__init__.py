@@ -33,6 +33,9 @@ class JobTypeRegistry(Mapping[str, JobType[Any]]):
         job_type: JobType[Any] = getattr(importlib.import_module(module), attribute)
         return job_type
 
+    def __contains__(self, name: object) -> bool:  # without importing the type's module
+        return name in self._registered
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._registered)
 
