@@ -1,12 +1,15 @@
 """CloudQueue: everything deployed to Lambda.
 
     errors        the exception tree; class names are the state machine's error names
-    models        the job record, workflow messages and API views (pydantic)
+    models        the job record and workflow messages (pydantic)
+    api_models    the HTTP API's views and requests
     lifecycle     which status may follow which: pure rules
     jobtypes      the job-type registry: one module per type
     ports         the interfaces the domain talks through (store, queue, log, workflow)
     jobs          what the API does: submit, get, list, cancel, history
-    workflow      the state machine's steps: claim_job, process_job, finalize_job
+    workflow      the state machine's steps that own a job: claim_job, finalize_job
+    processing    the process step: process_job (imports no job record, store or boto3)
+    camel         the base model: snake_case in Python, camelCase outside
     recovery      dead-lettered and stranded jobs
     history       execution log records → readable steps
     settings      each function's environment, read once
@@ -19,6 +22,7 @@ step loads no boto3 at all.
 
 __all__ = [
     "adapters",
+    "camel",
     "errors",
     "handlers",
     "history",
@@ -27,6 +31,7 @@ __all__ = [
     "lifecycle",
     "models",
     "ports",
+    "processing",
     "recovery",
     "settings",
     "workflow",

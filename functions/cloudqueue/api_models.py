@@ -1,4 +1,5 @@
-"""Request models of the HTTP API, built from the job-type registry.
+"""The HTTP API's own models: the views it answers with and its requests, built from the
+job-type registry. Apart from ``cloudqueue.models``, which the per-job functions import.
 
 ``SubmitJobRequest`` is a union of one model per job type, discriminated by ``type``, so
 the OpenAPI document shows every payload schema and an unknown type is refused with
@@ -11,7 +12,73 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
+from cloudqueue.models import Job, JobFailure, JobRun, JobStatus, Timestamp
+
+# What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
+PRIVATE_JOB_FIELDS = frozenset(
+    {
+        "lease_token",
+        "payload_hash",
+        "expires_at",
+        "lease_message_id",
+        "lease_execution_id",
+        "pending_since",
+        "pending_shard",
+        "redrives",
+    }
+)
+
+
+class JobView(CamelModel):
+    """A job as the API answers it."""
+
+    job_id: str
+    type: str
+    payload: dict[str, Any]
+    status: JobStatus
+    attempts: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    result: dict[str, Any] | None = None
+    error: JobFailure | None = None
+    lease_expires_at: float | None = None
+    executions: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = None
+    runs: list[JobRun] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        return cls.model_validate(job.model_dump(exclude=set(PRIVATE_JOB_FIELDS)))
+
+
+class JobPage(CamelModel):
+    jobs: list[JobView]
+    next_token: str | None = None
+
+
+class JobTypeInfo(CamelModel):
+    name: str
+    description: str
+    example: dict[str, Any]
+    payload_schema: dict[str, Any]
+
+
+class JobTypeList(CamelModel):
+    job_types: list[JobTypeInfo]
+
+
+class ErrorDetail(CamelModel):
+    code: str
+    message: str
+    details: Any | None = None
+
+
+class ErrorBody(CamelModel):
+    error: ErrorDetail
 
 
 def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
@@ -20,7 +87,8 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
     )
     return create_model(
         model_name,
-        __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job"),
+        # defer_build: built on the first submit, not at the API's cold start.
+        __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job", defer_build=True),
         type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
     )

@@ -13,8 +13,9 @@ from typing import Any
 import uuid_utils
 
 from cloudqueue import history
+from cloudqueue.api_models import JobPage, JobView
 from cloudqueue.errors import ApiError, EnqueueFailed, JobNotFoundError
-from cloudqueue.models import JOB_ID_PATTERN, Job, JobPage, JobStatus, JobView, utc_now
+from cloudqueue.models import JOB_ID_PATTERN, Job, JobStatus, utc_now
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,7 @@
-"""The shapes CloudQueue passes around: the job record, workflow messages and API views.
+"""The shapes CloudQueue passes around: the job record and the workflow's messages.
+
+The HTTP API's own views are in ``cloudqueue.api_models`` and the process step's request in
+``cloudqueue.processing``, so that each function defines at cold start only the models it uses.
 
 Field names are snake_case in Python and camelCase everywhere else (DynamoDB
 attributes, Lambda payloads, the HTTP API), through one alias generator.
@@ -11,8 +14,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
+
+from cloudqueue.camel import CamelModel
 
 JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 """A job id: a UUIDv7 in lower case (see ``cloudqueue.jobs.new_job_id``)."""
@@ -28,17 +33,6 @@ def format_timestamp(value: datetime) -> str:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
-
-
-class CamelModel(BaseModel):
-    # defer_build: a model's validator is built when it is first used, not at import, so a
-    # function pays only for the models it uses (cold starts; see `cloudqueue bench`).
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True
-    )
-
-    def to_json_dict(self, **kwargs: Any) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, **kwargs)
 
 
 class JobStatus(StrEnum):
@@ -103,71 +97,6 @@ class Job(CamelModel):
     runs: list[JobRun] = Field(default_factory=list)
 
 
-# What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
-PRIVATE_JOB_FIELDS = frozenset(
-    {
-        "lease_token",
-        "payload_hash",
-        "expires_at",
-        "lease_message_id",
-        "lease_execution_id",
-        "pending_since",
-        "pending_shard",
-        "redrives",
-    }
-)
-
-
-class JobView(CamelModel):
-    """A job as the API answers it."""
-
-    job_id: str
-    type: str
-    payload: dict[str, Any]
-    status: JobStatus
-    attempts: int
-    created_at: Timestamp
-    updated_at: Timestamp
-    started_at: Timestamp | None = None
-    finished_at: Timestamp | None = None
-    result: dict[str, Any] | None = None
-    error: JobFailure | None = None
-    lease_expires_at: float | None = None
-    executions: list[str] = Field(default_factory=list)
-    idempotency_key: str | None = None
-    runs: list[JobRun] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, job: Job) -> JobView:
-        return cls.model_validate(job.model_dump(exclude=set(PRIVATE_JOB_FIELDS)))
-
-
-class JobPage(CamelModel):
-    jobs: list[JobView]
-    next_token: str | None = None
-
-
-class JobTypeInfo(CamelModel):
-    name: str
-    description: str
-    example: dict[str, Any]
-    payload_schema: dict[str, Any]
-
-
-class JobTypeList(CamelModel):
-    job_types: list[JobTypeInfo]
-
-
-class ErrorDetail(CamelModel):
-    code: str
-    message: str
-    details: Any | None = None
-
-
-class ErrorBody(CamelModel):
-    error: ErrorDetail
-
-
 # --- The workflow's messages -------------------------------------------------------------
 
 
@@ -219,14 +148,6 @@ class ClaimResponse(CamelModel):
     type: str | None = None
     payload: dict[str, Any] | None = None
     attempt: int | None = None
-
-
-class ProcessRequest(CamelModel):
-    job_id: str
-    type: str
-    payload: dict[str, Any]
-    attempt: int = 1
-    retry_count: int = 0
 
 
 class TaskFailure(CamelModel):

@@ -1,21 +1,20 @@
-"""The three steps of the state machine: claim a job, process it, finalize it.
+"""The state machine's steps that own a job: claim it, then finalize it.
 
-Each is one function called by one thin Lambda handler. Errors raised here are the
-error names ``statemachine/jobs.asl.json`` retries and catches (see ``cloudqueue.errors``).
+Each is one function called by one thin Lambda handler; the step between them,
+``process_job``, is in ``cloudqueue.processing`` (the process function imports only that).
+Errors raised here are the error names ``statemachine/jobs.asl.json`` retries and catches
+(see ``cloudqueue.errors``).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
 
 from cloudqueue import lifecycle
-from cloudqueue.errors import InvalidMessage, JobLeased, JobNotYetWritten, PermanentJobError
-from cloudqueue.history import error_message
-from cloudqueue.jobtypes import JOB_TYPES, JobContext, JobType
+from cloudqueue.errors import InvalidMessage, JobLeased, JobNotYetWritten
 from cloudqueue.models import (
     JOB_ID_PATTERN,
     ClaimRequest,
@@ -25,7 +24,6 @@ from cloudqueue.models import (
     JobFailure,
     JobMessage,
     JobStatus,
-    ProcessRequest,
 )
 from cloudqueue.ports import JobStore
 
@@ -105,28 +103,12 @@ def _claim_of_missing_job(
     )
 
 
-def resolve_job_type(name: str) -> JobType[Any]:
-    job_type = JOB_TYPES.get(name)
-    if job_type is None:
-        raise PermanentJobError(f"unknown job type {name!r}; known types: {', '.join(sorted(JOB_TYPES))}")
-    return job_type
-
-
-def process_job(request: ProcessRequest) -> dict[str, Any]:
-    """Run the job's logic. Pure: reads and writes nothing but its arguments and result."""
-    job_type = resolve_job_type(request.type)
-    try:
-        payload = job_type.payload_model.model_validate(request.payload)
-    except ValidationError as error:
-        raise PermanentJobError(f"invalid payload for {request.type}: {error}") from error
-    context = JobContext(job_id=request.job_id, attempt=request.attempt, retry_count=request.retry_count)
-    return job_type.run(payload, context)
-
-
 def failure_of(request: FinalizeRequest) -> JobFailure:
     """The job's error from the state machine's Catch output: error name and readable message."""
     if request.failure is None:
         return JobFailure(type="UnknownError", message="the job failed without an error")
+    from cloudqueue.history import error_message  # only a failure reads a cause: not at cold start
+
     message = error_message(request.failure.cause) or request.failure.error
     return JobFailure(type=request.failure.error, message=message[:2000])
 

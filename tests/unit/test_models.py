@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from cloudqueue.api_models import JobView
 from cloudqueue.models import (
     ClaimResponse,
     FinalizeRequest,
     Job,
     JobMessage,
     JobStatus,
-    JobView,
     QueueRecord,
     TaskFailure,
     format_timestamp,

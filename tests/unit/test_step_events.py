@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cloudqueue.models import ClaimRequest, FinalizeRequest, ProcessRequest
+from cloudqueue.models import ClaimRequest, FinalizeRequest
+from cloudqueue.processing import ProcessRequest
 from cloudqueue_local.step_events import StepEventError, Workflow, build_event
 from tests.fakes import sqs_record
 

@@ -32,7 +32,8 @@ from cloudqueue.handlers.api import app as api_resolver
 from cloudqueue.handlers.process import handler as process_handler
 from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
-from cloudqueue.models import ClaimRequest, FinalizeRequest, ProcessRequest
+from cloudqueue.models import ClaimRequest, FinalizeRequest
+from cloudqueue.processing import ProcessRequest
 from cloudqueue.workflow import parse_job_message
 from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
 from cloudqueue_local.timing import TimingError, check_timing, retrier_backoff, timing_summary, worst_path

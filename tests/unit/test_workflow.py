@@ -19,9 +19,9 @@ from cloudqueue.models import (
     Job,
     JobFailure,
     JobStatus,
-    ProcessRequest,
 )
-from cloudqueue.workflow import claim_job, finalize_job, process_job
+from cloudqueue.processing import ProcessRequest, process_job
+from cloudqueue.workflow import claim_job, finalize_job
 from tests.fakes import (
     T0,
     FakeJobStore,

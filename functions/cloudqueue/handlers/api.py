@@ -23,19 +23,20 @@ from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
-from cloudqueue.api_models import SubmitJobRequest, payload_of, type_of
-from cloudqueue.errors import ApiError
-from cloudqueue.jobtypes import JOB_TYPES, demo
-from cloudqueue.models import (
+from cloudqueue.api_models import (
     ErrorBody,
     ErrorDetail,
     JobPage,
-    JobStatus,
     JobTypeInfo,
     JobTypeList,
     JobView,
-    utc_now,
+    SubmitJobRequest,
+    payload_of,
+    type_of,
 )
+from cloudqueue.errors import ApiError
+from cloudqueue.jobtypes import JOB_TYPES, demo
+from cloudqueue.models import JobStatus, utc_now
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
 from cloudqueue.settings import ApiSettings
 

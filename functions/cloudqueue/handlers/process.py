@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cloudqueue.jobtypes import demo
-from cloudqueue.models import ProcessRequest
+from cloudqueue.processing import ProcessRequest, process_job
 from cloudqueue.settings import ProcessSettings
-from cloudqueue.workflow import process_job
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # No Tracer here: it would import the X-Ray SDK and botocore into a function that needs
 # neither (see claim.py). Active tracing on the function still records its invocation.
+# Nor cloudqueue.models or workflow: this function needs one model (see cloudqueue.processing).
 logger = Logger()
 
 
 @cache
 def settings() -> ProcessSettings:
+    from cloudqueue.jobtypes import demo  # the job types load on first use (cloudqueue.jobtypes)
+
     config = ProcessSettings.from_env()
     demo.limit_sleep_to(config.process_timeout_seconds)
     return config
