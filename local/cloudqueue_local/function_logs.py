@@ -109,7 +109,10 @@ class FunctionLogs:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        self.flush()
+        try:
+            self.flush()
+        except Exception:  # stopping the stack goes on
+            logger.exception("function logs: could not write the last lines to CloudWatch Logs")
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -313,3 +313,32 @@ def test_logs_stack_name_finds_the_deployed_functions_group_through_cloudformati
 
     assert result.exit_code == 0, result.output
     assert [line.split(" ", 3)[3] for line in result.output.splitlines()] == mine
+
+
+def test_the_console_shows_a_cancel_and_a_rerun(
+    local_stack: LocalStack, api: httpx.Client, job_lines: list[str]
+) -> None:
+    local_stack.pause()  # the job stays QUEUED until cancelled
+    try:
+        cancelled = submit(api, "cancel me")
+        assert api.delete(f"/jobs/{cancelled}").status_code == 200
+    finally:
+        local_stack.resume()
+    failed = api.post("/jobs", json={"type": "demo.fail", "payload": {"reason": "again"}}).json()["jobId"]
+    wait_for(lambda: once_shown(job_lines, failed, "→ FAILED"), f"FAILED line for {failed}")
+
+    assert api.post(f"/jobs/{failed}/rerun").status_code == 202
+
+    events = [line.split(maxsplit=2)[2] for line in lines_of(job_lines, cancelled)]
+    # (its message, delivered after the resume, is skipped: a line of its own, maybe not yet)
+    assert [event for event in events if not event.startswith("skipped: ")] == [
+        "QUEUED",
+        "QUEUED → CANCELLED",
+    ]
+
+    def failures() -> list[str]:
+        return [line for line in lines_of(job_lines, failed) if "→ FAILED" in line]
+
+    wait_for(lambda: len(failures()) >= 2, f"the rerun's FAILED line for {failed}")
+    assert len(failures()) == 2
+    assert lines_of(job_lines, failed).count(f"{failed} demo.fail        FAILED → QUEUED (rerun)") == 1
