@@ -404,6 +404,9 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
     assert code == 0, output[-3000:]
     assert "in flight when stopping: 1 execution(s) succeeded, 0 failed\n" in output, output[-3000:]
     assert output.endswith("\nstopped\n"), output[-3000:]
+    # The console showed the job's events, and not the functions' logs (those need --verbose).
+    assert re.search(rf"{job['jobId']} demo\.sleep +QUEUED → IN_PROGRESS\n", output), output[-3000:]
+    assert "START RequestId" not in output
 
 
 def test_invoking_the_claim_with_an_event_for_no_job_says_how_to_use_a_real_one(
