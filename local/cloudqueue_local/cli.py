@@ -201,7 +201,10 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
         int | None, typer.Option("--fault-seed", help="Seed of the --faults draws (repeatable runs).")
     ] = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show the functions' logs and Lambda's REPORT lines.")
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show the functions' logs, with Lambda's START/END/REPORT lines."
+        ),
     ] = False,
     state_dir: Annotated[
         Path | None,
@@ -218,9 +221,14 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
         ),
     ] = True,
 ) -> None:
-    """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it."""
+    """Run the whole of CloudQueue on this machine, from template.yaml. Ctrl-C stops it.
+
+    The console shows one line per job event; the functions' logs are in their log groups
+    (`cloudqueue logs`), and here too with --verbose.
+    """
     from cloudqueue_local.chaos import parse_fault_rates
     from cloudqueue_local.reload import print_to
+    from cloudqueue_local.job_events import JobEvents
     from cloudqueue_local.stack import LocalStack, StackOptions
     from cloudqueue_local.state import StateError, console_line
 
@@ -256,6 +264,8 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
             )
         )
         print_to(out)
+        events = JobEvents(lambda line: out.print(line, markup=False, highlight=False))
+        stack.runtime.observers.append(events.observe)
         stack.start()
     except TemplateError as error:
         fail(f"template.yaml: {error}", 2)
@@ -531,6 +541,42 @@ def dlq_redrive(aws_url: AwsUrl = None, stack_name: StackName = None) -> None:
     target = aws_access.target(aws_url, stack_name)
     moved = aws_access.redrive_dead_letters(target)
     out.print(f"moved {moved} message(s) back to {target.job_queue_url}")
+
+
+@app.command()
+def logs(
+    logical_id: Annotated[str, typer.Argument(metavar="LOGICAL_ID", help="A function of template.yaml.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep showing new lines; Ctrl-C ends.")
+    ] = False,
+    job_id: Annotated[
+        str | None,
+        typer.Option("--job-id", help="Only the invocations (START..REPORT) that logged this job."),
+    ] = None,
+    since: Annotated[str, typer.Option(help="How far back: 30s, 10m, 2h, 1d.")] = "10m",
+    aws_url: AwsUrl = None,
+    stack_name: StackName = None,
+) -> None:
+    """A function's logs from /aws/lambda/<FunctionName>, like `sam logs`."""
+    from cloudqueue_local import logs_command
+
+    try:
+        since_seconds = logs_command.parse_since(since)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--since") from None
+    try:
+        source = logs_command.source(logical_id, aws_url, stack_name)
+        if not follow:
+            for line in logs_command.read(source, since_seconds=since_seconds, job_id=job_id):
+                typer.echo(line.render())  # as written, not through rich: a REPORT line's tabs stay
+            return
+        err.print(f"following {source.group} (Ctrl-C to stop)", highlight=False, markup=False)
+        show = lambda line: typer.echo(line.render())  # noqa: E731
+        logs_command.follow(source, since_seconds=since_seconds, job_id=job_id, show=show)
+    except logs_command.LogsError as error:
+        fail(str(error), error.code)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends --follow: not an error
 
 
 @app.command()

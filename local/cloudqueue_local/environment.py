@@ -9,30 +9,37 @@ because a process runs one invocation at a time.
 
 Its runtime talks to a Runtime API endpoint of its own (``runtime_api``). What its process
 prints (the function's logs) goes to the logger ``cloudqueue.local.functions.<LogicalId>``,
-with the platform's ``START`` / ``END`` / ``REPORT`` lines, as CloudWatch Logs gets them.
+with the platform's ``START`` / ``END`` / ``REPORT`` lines, as CloudWatch Logs gets them, and,
+when the runtime has a ``FunctionLogs``, to the environment's log stream in
+``/aws/lambda/<FunctionName>`` (``function_logs``). The platform's lines are written only once
+the process's output so far has been read (``_drain``), so that each lands after what the
+function printed before it, as on Lambda.
 """
 
 from __future__ import annotations
 
 import ast
+import fcntl
 import json
 import logging
 import math
 import os
 import re
 import secrets
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO
 
+from cloudqueue_local.function_logs import FunctionLogs, LogStream
 from cloudqueue_local.runtime_api import (
     ERROR_TYPE_HEADER,
     INIT_ERROR,
@@ -44,6 +51,9 @@ from cloudqueue_local.template import REGION, FunctionSpec
 
 # Every environment's access key starts so: the AWS endpoint tells functions' calls by it.
 ACCESS_KEY_PREFIX = "LOCALENV"
+
+# How long a platform line waits at most for the process's output before it to be read.
+DRAIN_SECONDS = 0.5
 
 # Lambda gives a function's initialisation 10 s; past that it retries it within the
 # invocation, against the function's timeout.
@@ -70,6 +80,7 @@ class RuntimeSettings:
     endpoint_url: str | None = None  # the local AWS endpoint; None: AWS, with your credentials
     region: str = REGION
     cpus: frozenset[int] | None = None  # CPU affinity of the environments' processes
+    logs: FunctionLogs | None = None  # where the functions' log groups are written; None: nowhere
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,11 @@ class ExecutionEnvironment:
         self._reported = False  # the first REPORT line carries the init duration
         self._next: RuntimeRequest | None = None  # the runtime's pending GET /next
         self._started = time.perf_counter()
+        self.log_stream = LogStream.for_function(spec.name)
+        self._logs = settings.logs
+        self._output_read = threading.Condition()
+        self._reading = False  # the reader holds bytes taken from the pipe and not yet logged
+        self._output_fd = -1
         task_root = (settings.root / spec.code_uri).resolve()
         try:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module
@@ -192,6 +208,7 @@ class ExecutionEnvironment:
             os.sched_setaffinity(self.process.pid, settings.cpus)
         self.endpoint.watch(self.process.pid)
         assert self.process.stdout is not None
+        self._output_fd = self.process.stdout.fileno()
         self._output = threading.Thread(
             target=self._forward_output,
             args=(self.process.stdout,),
@@ -207,7 +224,6 @@ class ExecutionEnvironment:
     def variables(self, settings: RuntimeSettings, task_root: Path) -> dict[str, str]:
         """The environment variables of this environment's process, as Lambda sets them."""
         spec = self.spec
-        now = datetime.now(UTC)
         variables = {
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "en_US.UTF-8",
@@ -219,8 +235,8 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"{now:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": self.log_stream.group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream.name,
             "AWS_LAMBDA_RUNTIME_API": self.endpoint.address,
             "AWS_REGION": settings.region,
             "AWS_DEFAULT_REGION": settings.region,
@@ -325,10 +341,16 @@ class ExecutionEnvironment:
         except subprocess.TimeoutExpired:
             self.log.warning("environment %s did not stop after SIGKILL", self.pid)
         self.endpoint.close()
+        if self._logs is not None:
+            self._logs.forget(self.log_stream)
+
+    def start(self, request_id: str) -> None:
+        """Lambda's ``START`` line, before the invocation is handed to the runtime."""
+        self._platform_line(f"START RequestId: {request_id} Version: $LATEST")
 
     def report(self, request_id: str, duration_ms: float, status: str | None = None) -> None:
         """Lambda's ``END`` and ``REPORT`` lines (``Init Duration`` on an environment's first)."""
-        if not self.log.isEnabledFor(logging.INFO):
+        if self._logs is None and not self.log.isEnabledFor(logging.INFO):
             self._reported = True
             return
         parts = [
@@ -343,8 +365,8 @@ class ExecutionEnvironment:
         self._reported = True
         if status is not None:
             parts.append(f"Status: {status}")
-        self.log.info("END RequestId: %s", request_id)
-        self.log.info("\t".join(parts))
+        self._platform_line(f"END RequestId: {request_id}")
+        self._platform_line("\t".join(parts))
 
     def _max_memory_mb(self) -> int:
         try:
@@ -356,10 +378,58 @@ class ExecutionEnvironment:
             pass
         return 0
 
+    def _line(self, text: str) -> None:
+        self.log.info("%s", text)
+        if self._logs is not None:
+            self._logs.put(self.log_stream, text)
+
+    def _platform_line(self, text: str) -> None:
+        self._drain()
+        self._line(text)
+
+    def _drain(self) -> None:
+        """Wait (briefly) until what the process has printed so far has been logged."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        with self._output_read:
+            while self._reading or _unread_bytes(self._output_fd) > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._output_read.wait(min(remaining, 0.01))
+
     def _forward_output(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self.log.info("%s", line.decode("utf-8", errors="replace").rstrip("\r\n"))
-        stream.close()
+        # Reads the pipe itself (not line by line from a buffer), so that ``_drain`` can tell
+        # unread output (in the pipe) and output being logged (``_reading``) from none.
+        fd = stream.fileno()
+        ready = select.poll()
+        ready.register(fd, select.POLLIN)
+        pending = b""
+        while True:
+            ready.poll()
+            with self._output_read:
+                self._reading = True
+            chunk = os.read(fd, 65536)
+            *lines, pending = (pending + chunk).split(b"\n")
+            if not chunk and pending:
+                lines, pending = [pending], b""
+            for line in lines:
+                self._line(line.decode("utf-8", errors="replace").rstrip("\r"))
+            with self._output_read:
+                self._reading = False
+                self._output_read.notify_all()
+            if not chunk:
+                break
+        with self._output_read:  # under the lock: ``_drain`` never asks a reused descriptor
+            self._output_fd = -1
+            stream.close()
+
+
+def _unread_bytes(fd: int) -> int:
+    """Bytes written to the pipe ``fd`` and not read yet."""
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+    except OSError:  # closed: nothing more will come
+        return 0
 
 
 def _trace_id() -> str:

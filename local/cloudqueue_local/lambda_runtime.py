@@ -335,7 +335,7 @@ class LocalFunction:
         timeout_fault: bool,
         cold: bool,
     ) -> Invocation:
-        environment.log.info("START RequestId: %s Version: $LATEST", request_id)
+        environment.start(request_id)
         began = time.perf_counter()
         deadline = time.monotonic() + self.spec.timeout
         try:
@@ -400,6 +400,9 @@ class LambdaRuntime:
         self._original_invoke: Any = None
         # Fault injection for tests and demos: logical id → a callable run before the handler.
         self.faults: dict[str, Callable[[Any], None]] = {}
+        # Called after every invocation that reached a function, in the invoking thread:
+        # (logical id, payload, invocation). The dev console's job events read them.
+        self.observers: list[Callable[[str, bytes, Invocation], None]] = []
 
     def use_endpoint(self, endpoint_url: str | None) -> None:
         """Where the environments started from now on send their AWS calls."""
@@ -431,9 +434,14 @@ class LambdaRuntime:
 
     def _invoke(self, function: LocalFunction, payload: bytes) -> Invocation:
         chaos = self.chaos.lambda_fault() if self.chaos is not None else None
-        return function.run(
-            payload, str(uuid.uuid4()), fault=self.faults.get(function.spec.logical_id), chaos=chaos
-        )
+        logical_id = function.spec.logical_id
+        invocation = function.run(payload, str(uuid.uuid4()), fault=self.faults.get(logical_id), chaos=chaos)
+        for observer in self.observers:
+            try:
+                observer(logical_id, payload, invocation)
+            except Exception:  # an observer's bug must not fail the invocation
+                logger.exception("%s: an invocation observer failed", logical_id)
+        return invocation
 
     # --- the moto seam ---------------------------------------------------------------------
 

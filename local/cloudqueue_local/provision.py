@@ -66,6 +66,8 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     logs = boto3.client("logs", region_name=region)
     for group in template.log_groups.values():
         logs.create_log_group(logGroupName=group.name)
+        if group.retention_days is not None:
+            logs.put_retention_policy(logGroupName=group.name, retentionInDays=group.retention_days)
         made["logGroups"][group.logical_id] = group.name
 
     iam = boto3.client("iam", region_name=region)

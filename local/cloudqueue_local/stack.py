@@ -11,6 +11,7 @@ HTTP gateway ─► ApiFunction ─┐
       moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime ─► environments
               │
       execution history ─► moto CloudWatch Logs (the state machine's log group)
+      functions' output ─► moto CloudWatch Logs (/aws/lambda/<FunctionName>, function_logs)
 
 The stack's own plumbing (provisioning, the Pipe, the state machine) uses moto's backends
 in-process; the functions, the AWS CLI and boto3 use the same backends over HTTP.
@@ -31,6 +32,7 @@ from cloudqueue_local.aws_endpoint import AwsEndpoint
 from cloudqueue_local.chaos import Chaos
 from cloudqueue_local.direct_sqs import DirectSqs
 from cloudqueue_local.environment import RuntimeSettings
+from cloudqueue_local.function_logs import FunctionLogs
 from cloudqueue_local.gateway import HttpGateway, ServerThread
 from cloudqueue_local.lambda_runtime import LambdaRuntime
 from cloudqueue_local.moto_speedups import MotoSpeedups
@@ -84,9 +86,15 @@ class LocalStack:
         self.region = REGION
         self.account = ACCOUNT_ID
         self.chaos = Chaos.from_spec(self.options.faults, self.options.fault_seed)
+        self.function_logs = FunctionLogs(account=self.account, region=self.region)
         self.runtime = LambdaRuntime(
             self.template,
-            RuntimeSettings(root=self.options.root, region=self.region, cpus=self.options.worker_cpus),
+            RuntimeSettings(
+                root=self.options.root,
+                region=self.region,
+                cpus=self.options.worker_cpus,
+                logs=self.function_logs,
+            ),
             chaos=self.chaos,
         )
         self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
@@ -174,6 +182,7 @@ class LocalStack:
         self.resources = provision(self.template, region=self.region)
         if self.state is not None:
             self.state.restore()  # before anything can reach the backends: nothing polls yet
+        self.function_logs.start()
 
         self._aws = AwsEndpoint(self.options.host, self.options.aws_port or 0, self.chaos)
         self._aws.start()
@@ -232,12 +241,13 @@ class LocalStack:
         if self._aws is not None:
             self._aws.stop()
             self._aws = None
+        self.runtime.close()
+        self.function_logs.close()  # the last lines, while moto's backends are still there
         if self.state is not None:
             self.state.close()  # the last snapshot: nothing runs any more, and moto still has it all
         self.stepfunctions.uninstall()
         self.sqs_speedups.uninstall()
         self.moto_speedups.uninstall()
-        self.runtime.close()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -142,6 +142,7 @@ class LogGroupSpec:
     logical_id: str
     name: str
     arn: str
+    retention_days: int | None = None  # RetentionInDays; None: kept forever
 
 
 @dataclass(frozen=True)
@@ -500,7 +501,10 @@ def _read_queue(reading: _Reading, logical_id: str, properties: dict[str, Any]) 
 
 def _read_log_group(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:
     physical = reading.resolver.physical(logical_id)
-    reading.template.log_groups[logical_id] = LogGroupSpec(logical_id, physical["Ref"], physical["Arn"])
+    retention = reading.resolver.resolve(properties).get("RetentionInDays")
+    reading.template.log_groups[logical_id] = LogGroupSpec(
+        logical_id, physical["Ref"], physical["Arn"], _optional_int(retention)
+    )
 
 
 def _read_state_machine(reading: _Reading, logical_id: str, properties: dict[str, Any]) -> None:

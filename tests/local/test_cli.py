@@ -24,21 +24,38 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 
 
-def cloudqueue(
-    stack: LocalStack | None, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
+def cli_environment(stack: LocalStack | None) -> dict[str, str]:
+    """This process's variables, pointing the CLI at ``stack`` (None: at no stack given)."""
     env = dict(os.environ)
     env.pop("AWS_ENDPOINT_URL", None)
     if stack is not None:
         env |= {"CLOUDQUEUE_API_URL": stack.api_url, "CLOUDQUEUE_AWS_URL": str(stack.aws_url)}
+    return env
+
+
+def cloudqueue(
+    stack: LocalStack | None, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cloudqueue_local.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=cli_environment(stack),
         cwd=ROOT,
         check=False,
+    )
+
+
+def start_cloudqueue(stack: LocalStack | None, *args: str) -> subprocess.Popen[str]:
+    """``cloudqueue ARGS`` running in the background, its stderr merged into its stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cloudqueue_local.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=cli_environment(stack),
     )
 
 
@@ -350,16 +367,7 @@ def test_execute_runs_the_state_machine_once_and_prints_its_history(
 
 
 def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
-    env = dict(os.environ)
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cloudqueue_local.cli", "dev", "--port", "0", "--aws-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
+    process = start_cloudqueue(None, "dev", "--port", "0", "--aws-port", "0")
     lines: list[str] = []
     ready = threading.Event()
 
@@ -396,6 +404,9 @@ def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
     assert code == 0, output[-3000:]
     assert "in flight when stopping: 1 execution(s) succeeded, 0 failed\n" in output, output[-3000:]
     assert output.endswith("\nstopped\n"), output[-3000:]
+    # The console showed the job's events, and not the functions' logs (those need --verbose).
+    assert re.search(rf"{job['jobId']} demo\.sleep +QUEUED → IN_PROGRESS\n", output), output[-3000:]
+    assert "START RequestId" not in output
 
 
 def test_invoking_the_claim_with_an_event_for_no_job_says_how_to_use_a_real_one(

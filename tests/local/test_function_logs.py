@@ -1,0 +1,344 @@
+"""The functions' logs where AWS keeps them (/aws/lambda/<FunctionName> on the local AWS
+endpoint), `cloudqueue logs`, and the dev console's one line per job event."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from cloudqueue_local.job_events import JobEvents
+from cloudqueue_local.logs_command import parse_since
+from cloudqueue_local.stack import LocalStack
+from tests.local.test_cli import cloudqueue, no_traceback, start_cloudqueue, wait_until_succeeded
+
+STREAM_NAME = re.compile(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}")
+
+
+def report_line(request_id: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"REPORT RequestId: {request_id}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms"
+        r"\tMemory Size: 512 MB\tMax Memory Used: \d+ MB(\tInit Duration: \d+\.\d\d ms)?"
+    )
+
+
+@pytest.fixture
+def logs(local_stack: LocalStack) -> Any:
+    return boto3.client(
+        "logs",
+        endpoint_url=local_stack.aws_url,
+        region_name=local_stack.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def group_of(stack: LocalStack, logical_id: str) -> str:
+    return f"/aws/lambda/{stack.template.functions[logical_id].name}"
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"still no {what} after {timeout}s"
+        time.sleep(0.1)
+    return value
+
+
+def submit(api: httpx.Client, text: str) -> str:
+    response = api.post("/jobs", json={"type": "text.transform", "payload": {"text": text}})
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["jobId"]
+    return job_id
+
+
+def stream_lines(logs: Any, group: str, stream: str) -> list[str]:
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+    return [event["message"] for event in events]
+
+
+def invocation_of(logs: Any, group: str, job_id: str) -> tuple[str, str, list[str]]:
+    """The stream, request id and lines (START..REPORT) of the invocation that logged ``job_id``
+    as its Powertools correlation id."""
+
+    def found() -> tuple[str, str, list[str]] | None:
+        events = logs.filter_log_events(logGroupName=group, filterPattern=f'"{job_id}"')["events"]
+        mine = [event for event in events if f'"correlation_id":"{job_id}"' in event["message"]]
+        if not mine:
+            return None
+        stream = mine[0]["logStreamName"]
+        request_id = json.loads(mine[0]["message"])["function_request_id"]
+        lines = stream_lines(logs, group, stream)
+        starts = [i for i, line in enumerate(lines) if line.startswith(f"START RequestId: {request_id}")]
+        reports = [i for i, line in enumerate(lines) if line.startswith(f"REPORT RequestId: {request_id}")]
+        if not starts or not reports:
+            return None  # its REPORT line is not written yet
+        return stream, request_id, lines[starts[0] : reports[0] + 1]
+
+    result: tuple[str, str, list[str]] = wait_for(found, f"invocation logging {job_id} in {group}")
+    return result
+
+
+def run_job(api: httpx.Client, logs: Any, group: str, text: str) -> tuple[str, tuple[str, str, list[str]]]:
+    """Submit a job; once it SUCCEEDED and its invocation's lines are in ``group``, its id and them."""
+    job_id = submit(api, text)
+    wait_until_succeeded(api, job_id)
+    return job_id, invocation_of(logs, group, job_id)
+
+
+def test_the_claim_functions_log_group_has_lambdas_lines_around_its_powertools_lines(
+    local_stack: LocalStack, api: httpx.Client, logs: Any
+) -> None:
+    group = group_of(local_stack, "ClaimFunction")
+
+    job_id, (stream, request_id, lines) = run_job(api, logs, group, "logged where AWS keeps it")
+
+    assert STREAM_NAME.fullmatch(stream)
+    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert lines[-2] == f"END RequestId: {request_id}"
+    assert report_line(request_id).fullmatch(lines[-1]), lines[-1]
+    between = [json.loads(line) for line in lines[1:-2]]  # Powertools: Logger's lines, Metrics' EMF
+    logged = [line for line in between if "level" in line]
+    assert logged, f"no Powertools Logger lines between START and END: {lines}"
+    assert all(line["function_request_id"] == request_id for line in logged)
+    assert any(line["message"] == "claim" and line.get("correlation_id") == job_id for line in logged)
+    described = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert [each.get("retentionInDays") for each in described] == [14]  # FunctionLogRetentionDays
+
+
+def test_init_duration_is_on_the_first_report_of_each_environment_only(
+    local_stack: LocalStack, api: httpx.Client, logs: Any
+) -> None:
+    group = group_of(local_stack, "ClaimFunction")
+    run_job(api, logs, group, "an environment's reports")  # its environment's stream is written
+
+    for each in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+        reports = [
+            line
+            for line in stream_lines(logs, group, each["logStreamName"])
+            if line.startswith("REPORT RequestId: ")
+        ]
+        if not reports:
+            continue
+        assert "\tInit Duration: " in reports[0], each["logStreamName"]
+        assert not [report for report in reports[1:] if "Init Duration" in report], each["logStreamName"]
+
+
+def test_cloudqueue_logs_job_id_prints_that_jobs_invocations_and_not_anothers(
+    local_stack: LocalStack, api: httpx.Client, logs: Any
+) -> None:
+    group = group_of(local_stack, "ClaimFunction")
+    mine, _ = run_job(api, logs, group, "mine")
+    other, _ = run_job(api, logs, group, "another")
+
+    result = cloudqueue(local_stack, "logs", "ClaimFunction", "--job-id", mine)
+
+    assert result.returncode == 0, result.stderr
+    assert mine in result.stdout
+    assert other not in result.stdout
+    assert "START RequestId: " in result.stdout
+    assert "REPORT RequestId: " in result.stdout
+
+
+def test_cloudqueue_logs_prints_the_functions_lines_of_the_last_minutes(
+    local_stack: LocalStack, api: httpx.Client, logs: Any
+) -> None:
+    job_id, _ = run_job(api, logs, group_of(local_stack, "ProcessFunction"), "the process step's logs")
+
+    result = cloudqueue(local_stack, "logs", "ProcessFunction", "--since", "5m")
+
+    assert result.returncode == 0, result.stderr
+    assert job_id in result.stdout
+    assert "REPORT RequestId: " in result.stdout
+
+
+def test_logs_follow_shows_new_lines_as_they_come_and_ctrl_c_ends_it_cleanly(
+    local_stack: LocalStack, api: httpx.Client
+) -> None:
+    process = start_cloudqueue(local_stack, "logs", "ClaimFunction", "--follow", "--since", "1s")
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
+    try:
+        # Given a follower, when a job runs after it started,
+        wait_for(lambda: any(line.startswith("following ") for line in lines), "following line")
+        job_id = submit(api, "followed")
+        # then its claim's lines show up, up to the REPORT line,
+        wait_for(lambda: any(job_id in line for line in lines), f"a line of {job_id}")
+        wait_for(lambda: any("REPORT RequestId: " in line for line in lines), "a REPORT line")
+        # and Ctrl-C ends it with no error.
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert code == 0, "".join(lines)[-3000:]
+    assert "Traceback" not in "".join(lines)
+
+
+@pytest.mark.parametrize("since", ["tenminutes", "10x", "0m", "m10", "-5m"])
+def test_logs_since_with_a_bad_value_is_refused_clearly(since: str) -> None:
+    result = cloudqueue(None, "logs", "ClaimFunction", f"--since={since}")
+
+    assert result.returncode == 2
+    assert "--since" in result.stderr
+    no_traceback(result)
+
+
+@pytest.mark.parametrize(("since", "seconds"), [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400)])
+def test_since_reads_seconds_minutes_hours_and_days(since: str, seconds: float) -> None:
+    assert parse_since(since) == seconds
+
+
+def test_logs_of_an_unknown_function_names_the_known_ones(local_stack: LocalStack) -> None:
+    result = cloudqueue(local_stack, "logs", "NoSuchFunction")
+
+    assert result.returncode == 1
+    assert "no function 'NoSuchFunction'" in result.stderr
+    assert "ClaimFunction" in result.stderr
+    no_traceback(result)
+
+
+def test_logs_with_no_stack_running_says_so_in_one_line() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+
+    result = cloudqueue(None, "logs", "ClaimFunction", "--aws-url", f"http://127.0.0.1:{free_port}")
+
+    assert result.returncode == 2
+    assert "cannot reach the AWS endpoint" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    no_traceback(result)
+
+
+@pytest.fixture
+def job_lines(local_stack: LocalStack) -> Iterator[list[str]]:
+    """The dev console's job-event lines while the test runs."""
+    lines: list[str] = []
+    events = JobEvents(lines.append)
+    local_stack.runtime.observers.append(events.observe)
+    yield lines
+    local_stack.runtime.observers.remove(events.observe)
+
+
+def lines_of(lines: list[str], job_id: str) -> list[str]:
+    """The job's lines, without their time."""
+    return [line.split(" ", 1)[1] for line in lines if f" {job_id} " in line]
+
+
+def once_shown(lines: list[str], job_id: str, word: str) -> list[str] | None:
+    """The job's lines, once one of them says ``word``."""
+    shown = lines_of(lines, job_id)
+    return shown if any(word in line for line in shown) else None
+
+
+def test_the_console_shows_each_event_of_a_job_once(api: httpx.Client, job_lines: list[str]) -> None:
+    job_id = submit(api, "console")
+
+    shown = wait_for(lambda: once_shown(job_lines, job_id, "SUCCEEDED"), f"SUCCEEDED line for {job_id}")
+
+    assert [line.split(maxsplit=2)[2] for line in shown[:2]] == ["QUEUED", "QUEUED → IN_PROGRESS"]
+    assert re.fullmatch(rf"{job_id} text\.transform +IN_PROGRESS → SUCCEEDED \d+\.\ds", shown[2])
+    assert len(shown) == 3
+
+
+def test_the_console_shows_a_failed_jobs_error(api: httpx.Client, job_lines: list[str]) -> None:
+    response = api.post("/jobs", json={"type": "demo.fail", "payload": {"reason": "nope"}})
+    job_id = response.json()["jobId"]
+
+    shown = wait_for(lambda: once_shown(job_lines, job_id, "→ FAILED"), f"FAILED line for {job_id}")
+
+    assert shown[-1] == f"{job_id} demo.fail        IN_PROGRESS → FAILED PermanentJobError: nope"
+
+
+def test_logs_stack_name_finds_the_deployed_functions_group_through_cloudformation(
+    local_stack: LocalStack,
+) -> None:
+    # The session's moto answers boto3 in this process, as AWS would answer `--stack-name`.
+    from typer.testing import CliRunner
+
+    from cloudqueue_local.cli import app
+
+    stack_name, function_name = f"deployed-{id(local_stack)}", f"deployed-claim-{id(local_stack)}"
+    boto3.client("cloudformation").create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "ClaimFunction": {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "FunctionName": function_name,
+                            "Runtime": "python3.12",
+                            "Handler": "index.handler",
+                            "Role": f"arn:aws:iam::{local_stack.account}:role/cloudqueue-local-role",
+                            "Code": {"ZipFile": "def handler(event, context): pass"},
+                        },
+                    }
+                }
+            }
+        ),
+    )
+    logs = boto3.client("logs")
+    group, stream = f"/aws/lambda/{function_name}", "2026/01/01/[$LATEST]" + "0" * 32
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    mine = [
+        "START RequestId: r1 Version: $LATEST",
+        '{"correlation_id":"deployed-job"}',
+        "END RequestId: r1",
+        "REPORT RequestId: r1\tDuration: 1.00 ms",
+    ]
+    another = [line.replace("r1", "r2").replace("deployed-job", "another-job") for line in mine]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now, "message": message} for message in [*mine, *another]],
+    )
+
+    result = CliRunner().invoke(
+        app, ["logs", "ClaimFunction", "--stack-name", stack_name, "--job-id", "deployed-job"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert [line.split(" ", 3)[3] for line in result.output.splitlines()] == mine
+
+
+def test_the_console_shows_a_cancel_and_a_rerun(
+    local_stack: LocalStack, api: httpx.Client, job_lines: list[str]
+) -> None:
+    local_stack.pause()  # the job stays QUEUED until cancelled
+    try:
+        cancelled = submit(api, "cancel me")
+        assert api.delete(f"/jobs/{cancelled}").status_code == 200
+    finally:
+        local_stack.resume()
+    failed = api.post("/jobs", json={"type": "demo.fail", "payload": {"reason": "again"}}).json()["jobId"]
+    wait_for(lambda: once_shown(job_lines, failed, "→ FAILED"), f"FAILED line for {failed}")
+
+    assert api.post(f"/jobs/{failed}/rerun").status_code == 202
+
+    events = [line.split(maxsplit=2)[2] for line in lines_of(job_lines, cancelled)]
+    # (its message, delivered after the resume, is skipped: a line of its own, maybe not yet)
+    assert [event for event in events if not event.startswith("skipped: ")] == [
+        "QUEUED",
+        "QUEUED → CANCELLED",
+    ]
+
+    def failures() -> list[str]:
+        return [line for line in lines_of(job_lines, failed) if "→ FAILED" in line]
+
+    wait_for(lambda: len(failures()) >= 2, f"the rerun's FAILED line for {failed}")
+    assert len(failures()) == 2
+    assert lines_of(job_lines, failed).count(f"{failed} demo.fail        FAILED → QUEUED (rerun)") == 1
