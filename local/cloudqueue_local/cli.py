@@ -227,8 +227,8 @@ def dev(  # noqa: PLR0915 - one option per line, each a few statements
     (`cloudqueue logs`), and here too with --verbose.
     """
     from cloudqueue_local.chaos import parse_fault_rates
-    from cloudqueue_local.reload import print_to
     from cloudqueue_local.job_events import JobEvents
+    from cloudqueue_local.reload import print_to
     from cloudqueue_local.stack import LocalStack, StackOptions
     from cloudqueue_local.state import StateError, console_line
 
