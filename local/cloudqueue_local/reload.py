@@ -24,12 +24,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import watchfiles
 from rich.console import Console
-from rich.logging import RichHandler
 
 from cloudqueue_local.lambda_runtime import LambdaRuntime
 
@@ -139,7 +139,9 @@ class CodeReloader:
         logger.warning("%s changed: restart cloudqueue dev to apply it", self._name(self.template_path))
 
     def _names(self, files: set[Path]) -> str:
-        names = sorted(self._name(path) for path in files)
+        # An editor's or sed's temporary file, gone by now, is not worth naming (unless alone).
+        kept = {path for path in files if path.exists()} or files
+        names = sorted(self._name(path) for path in kept)
         if len(names) > _SHOWN_FILES:
             return f"{', '.join(names[:_SHOWN_FILES])} and {len(names) - _SHOWN_FILES} more"
         return ", ".join(names)
@@ -164,9 +166,25 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+class _ConsoleLines(logging.Handler):
+    """One line per message, with the time, as the console's job events are printed."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(
+            f"{time.strftime('%H:%M:%S')} {record.getMessage()}",
+            style="yellow" if record.levelno >= logging.WARNING else None,
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def print_to(console: Console) -> None:
     """Show what the reloader does on ``console`` (``cloudqueue dev``), whatever else is logged."""
-    handler = RichHandler(console=console, show_time=False, show_path=False, markup=False, keywords=[])
-    logger.addHandler(handler)
+    logger.addHandler(_ConsoleLines(console))
     logger.setLevel(logging.INFO)
     logger.propagate = False
