@@ -14,7 +14,10 @@ And one fidelity fix: DynamoDB runs a transaction in isolation from other writes
 moto's ``transact_write_items`` deep-copies the table for its rollback while the server's
 other threads write to it ("dictionary changed size during iteration", a 500 for the
 caller). The writes of the DynamoDB backend are therefore serialized by one lock; they
-held the GIL throughout anyway.
+held the GIL throughout anyway. Reads take it too, for the whole request: moto turns an item
+into its answer after the backend has returned it, while another thread's update may be
+changing that same item (the same error, seen on a ``GetItem`` racing a claim). DynamoDB
+never returns half of a write, so each request reads or writes whole, as there.
 """
 
 from __future__ import annotations
@@ -68,6 +71,17 @@ class MotoSpeedups(SqsSpeedups):
 
         for name in DYNAMODB_WRITES:
             self._replace(DynamoDBBackend, name, serialized(DynamoDBBackend.__dict__[name]))
+
+        from moto.dynamodb.responses import DynamoHandler
+
+        call_action = DynamoHandler.__dict__["call_action"]
+
+        @functools.wraps(call_action)
+        def whole_request(handler: Any) -> Any:
+            with lock:
+                return call_action(handler)
+
+        self._replace(DynamoHandler, "call_action", whole_request)
 
 
 # The DynamoDB backend's methods that change items (tests/local/test_moto_seams.py checks them).

@@ -69,6 +69,54 @@ def test_dynamodb_backend_write_seams_exist() -> None:
     assert all(callable(DynamoDBBackend.__dict__.get(name)) for name in DYNAMODB_WRITES)
 
 
+def test_dynamodb_request_seam_exists() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    assert callable(DynamoHandler.__dict__.get("call_action"))
+
+
+def test_reads_of_an_item_being_updated_all_succeed(local_stack: LocalStack) -> None:
+    # Given one item, updated by some threads (each update adds an attribute) and read by others,
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.config import Config
+
+    table = local_stack.table_name()
+    key = {"jobId": {"S": f"seam-read-{id(local_stack)}"}}
+
+    def client() -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=local_stack.aws_url,
+            region_name=local_stack.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"total_max_attempts": 1}),  # a 500 must fail, not be retried away
+        )
+
+    def update_or_read(index: int) -> int:
+        dynamodb = client()
+        if index % 2:
+            dynamodb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression=f"SET a{index} = :value",
+                ExpressionAttributeValues={":value": {"S": "x" * 100}},
+            )
+            return 0
+        return len(dynamodb.get_item(TableName=table, Key=key).get("Item", {}))
+
+    # When they run at once,
+    with ThreadPoolExecutor(8) as pool:
+        sizes = list(pool.map(update_or_read, range(400)))
+
+    # then every request succeeded (no "dictionary changed size during iteration" 500), and the
+    # item ends with every attribute written.
+    assert len(sizes) == 400
+    item = client().get_item(TableName=table, Key=key)["Item"]
+    assert len(item) == 1 + 200
+
+
 def test_transactions_and_writes_at_once_all_succeed(local_stack: LocalStack) -> None:
     # Given one client per thread on the local endpoint and a table of its own rows,
     from concurrent.futures import ThreadPoolExecutor

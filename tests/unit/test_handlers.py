@@ -132,14 +132,15 @@ def test_the_process_handler_raises_permanent_job_error_for_the_state_machine_to
 
 
 def test_every_error_name_the_state_machine_matches_is_an_error_the_handlers_raise():
-    # Given the names the ASL's Retry and Catch fields match, besides the States.* and Lambda.* ones
+    # Given the names the ASL's Retry and Catch fields match, besides the ones AWS names
+    # (States.*, Lambda.*, Sandbox.*, and Runtime.* for code that cannot start)
     definition = json.loads(load_template(TEMPLATE).state_machines["JobStateMachine"].definition)
     matched = {
         name
         for state in definition["States"].values()
         for rule in state.get("Retry", []) + state.get("Catch", [])
         for name in rule["ErrorEquals"]
-        if not name.startswith(("States.", "Lambda.", "Sandbox."))
+        if not name.startswith(("States.", "Lambda.", "Sandbox.", "Runtime."))
     }
 
     # Then each is a job error class in cloudqueue.errors, so a rename breaks this test

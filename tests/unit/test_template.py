@@ -481,12 +481,13 @@ def test_every_catch_keeps_the_job_data_and_writes_the_error_beside_it(definitio
 
 def test_error_names_the_workflow_matches_are_job_error_classes(definition: dict[str, Any]) -> None:
     # Given the error names in every Retry and Catch that are not Step Functions' or Lambda's own
+    # (Runtime.*: the runtime's init errors, for code that cannot start)
     names = {
         error
         for _, state in all_states(definition["States"])
         for handler in [*state.get("Retry", []), *state.get("Catch", [])]
         for error in handler["ErrorEquals"]
-        if not error.startswith(("States.", "Lambda.", "Sandbox."))
+        if not error.startswith(("States.", "Lambda.", "Sandbox.", "Runtime."))
     }
 
     # Then each is the name of an exception class the handlers raise (cloudqueue.errors)
