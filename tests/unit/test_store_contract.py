@@ -918,6 +918,37 @@ def test_two_racing_reruns_of_a_failed_job_queue_it_once(dynamo_store):
     assert queued.pending_since == int(later(1, START).timestamp())
 
 
+def test_a_rerun_is_refused_when_the_job_was_rerun_and_failed_again_meanwhile(dynamo_store):
+    # Given a failed job that another request reruns, a worker claims and fails again, all
+    # between this rerun's read and its write: FAILED as read, but not the same run
+    job = given_failed(dynamo_store)
+
+    def rerun_and_fail_again() -> None:
+        rerun(dynamo_store, job, at=later(1, START))
+        claim(dynamo_store, job, at=later(2, START), token="second-run")
+        dynamo_store.finish_job(
+            job.job_id,
+            lease_token="second-run",
+            status=JobStatus.FAILED,
+            result=None,
+            error=DEAD,
+            now=later(3, START),
+        )
+
+    racing = DynamoJobStore(
+        TABLE, shards=4, client=_RacingClient(dynamo_store.client, "get_item", rerun_and_fail_again)
+    )
+
+    # When this rerun writes: refused (the condition is the status AND the updatedAt it read)
+    with pytest.raises(JobNotRerunnable):
+        rerun(racing, job, at=later(4, START))
+
+    # Then the job is as the second run left it: FAILED, its first run kept once
+    again = stored(dynamo_store, job)
+    assert (again.status, again.finished_at) == (JobStatus.FAILED, later(3, START))
+    assert [run.run for run in again.runs] == [1]
+
+
 class _Throttled:
     """A DynamoDB client whose ``operation`` is refused for throughput, as under a spike."""
 
