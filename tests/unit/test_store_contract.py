@@ -120,6 +120,13 @@ def claim(
     )
 
 
+def fail_as(store: JobStore, job: Job, *, token: str, at: datetime) -> Job:
+    """The worker holding ``token`` finishes the job FAILED (dead-lettered)."""
+    return store.finish_job(
+        job.job_id, lease_token=token, status=JobStatus.FAILED, result=None, error=DEAD, now=at
+    )
+
+
 def stored(store: JobStore, job: Job) -> Job:
     found = store.get_job(job.job_id)
     assert found is not None
@@ -220,14 +227,7 @@ def test_a_finalize_retried_after_its_write_returns_the_job_as_written(store):
         job.job_id, lease_token="holder", status=JobStatus.SUCCEEDED, result={"n": 1}, error=None, now=START
     )
 
-    again = store.finish_job(
-        job.job_id,
-        lease_token="holder",
-        status=JobStatus.FAILED,
-        result=None,
-        error=DEAD,
-        now=later(1, START),
-    )
+    again = fail_as(store, job, token="holder", at=later(1, START))
 
     assert again == first
     assert stored(store, job) == first
@@ -255,14 +255,7 @@ def test_a_job_not_in_progress_cannot_be_finished_by_a_worker_whose_token_it_no_
     before = stored(store, job)
 
     with pytest.raises(LeaseLost):
-        store.finish_job(
-            job.job_id,
-            lease_token="earlier-holder",
-            status=JobStatus.FAILED,
-            result=None,
-            error=DEAD,
-            now=START,
-        )
+        fail_as(store, job, token="earlier-holder", at=START)
 
     assert stored(store, job) == before
 
@@ -926,14 +919,7 @@ def test_a_rerun_is_refused_when_the_job_was_rerun_and_failed_again_meanwhile(dy
     def rerun_and_fail_again() -> None:
         rerun(dynamo_store, job, at=later(1, START))
         claim(dynamo_store, job, at=later(2, START), token="second-run")
-        dynamo_store.finish_job(
-            job.job_id,
-            lease_token="second-run",
-            status=JobStatus.FAILED,
-            result=None,
-            error=DEAD,
-            now=later(3, START),
-        )
+        fail_as(dynamo_store, job, token="second-run", at=later(3, START))
 
     racing = DynamoJobStore(
         TABLE, shards=4, client=_RacingClient(dynamo_store.client, "get_item", rerun_and_fail_again)
