@@ -25,8 +25,9 @@ from cloudqueue_local.pollers import (
     REDELIVER_AT_ONCE,
     LocalPipe,
     LocalQueueTrigger,
+    LocalSchedule,
 )
-from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec
+from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
 REGION = "us-east-1"
 
@@ -330,3 +331,37 @@ def test_pause_waits_for_the_batch_in_hand_and_stop_for_the_threads(sqs, job_que
     assert len(the_pipe._threads) == 2
     assert [record["body"] for (record,) in machine.inputs] == ["a"]
     assert visible_in(sqs, job_queue) == ["b"]
+
+
+# --- the schedule -----------------------------------------------------------------------
+
+
+def schedule(function: StandInFunction) -> LocalSchedule:
+    spec = ScheduleSpec(function="RequeueFunction", every_seconds=0.01)
+    return LocalSchedule(spec, function, region=REGION, account="123456789012")  # type: ignore[arg-type]
+
+
+def test_a_schedule_step_fires_its_function_once_with_a_scheduled_event():
+    function = StandInFunction(lambda _: Answer({}))
+
+    schedule(function).step()
+
+    (event,) = function.events
+    assert (event["source"], event["detail-type"], event["account"]) == (
+        "aws.events",
+        "Scheduled Event",
+        "123456789012",
+    )
+    assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/RequeueFunction-schedule"]
+
+
+def test_a_paused_or_stopping_schedule_does_not_fire():
+    function = StandInFunction(lambda _: Answer({}))
+    paused, stopping = schedule(function), schedule(function)
+
+    paused.pause()
+    paused.step()
+    stopping.signal_stop()
+    stopping.step()
+
+    assert function.events == []
