@@ -314,7 +314,7 @@ def test_a_tombstoned_id_refuses_a_later_create_and_stays_unwritten(store):
 
     assert store.write_tombstone(missing.job_id, START)
 
-    with pytest.raises(EnqueueFailed, match="retry"):
+    with pytest.raises(EnqueueFailed, match="given up on before it was stored; retry"):
         store.create_job(missing)
     assert store.get_job(missing.job_id) is None
 
@@ -323,7 +323,8 @@ def test_a_tombstoned_id_refuses_a_later_create_with_an_idempotency_key_and_keep
     missing = make_job(idempotency_key="k-1")
     assert store.write_tombstone(missing.job_id, START)
 
-    with pytest.raises(EnqueueFailed, match="retry"):
+    # refused for the tombstone (not taken for a reused key whose record went meanwhile)
+    with pytest.raises(EnqueueFailed, match="given up on before it was stored; retry"):
         store.create_job(missing)
 
     assert store.job_for_idempotency_key("k-1", missing.payload_hash) is None
@@ -370,7 +371,7 @@ def test_a_reused_key_whose_job_is_not_written_yet_asks_the_client_to_retry(stor
 
     # When the same request comes again with the same key
     again = make_job(idempotency_key="k-1")
-    with pytest.raises(EnqueueFailed, match="retry"):
+    with pytest.raises(EnqueueFailed, match="is being created; retry"):
         store.create_job(again)
 
     # Then it made no job
@@ -405,7 +406,7 @@ def test_an_idempotency_key_looked_up_with_another_request_is_a_conflict_naming_
 def test_an_idempotency_key_whose_job_is_not_written_yet_asks_the_client_to_retry(store):
     given_key_record(store, "k-1", target=job_id(9), payload_hash="h")
 
-    with pytest.raises(EnqueueFailed, match="retry"):
+    with pytest.raises(EnqueueFailed, match="is being created; retry"):
         store.job_for_idempotency_key("k-1", "h")
 
 
