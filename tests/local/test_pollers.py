@@ -20,6 +20,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cloudqueue_local import pollers
 from cloudqueue_local.pollers import (
     REDELIVER_AFTER_VISIBILITY,
     REDELIVER_AT_ONCE,
@@ -336,8 +337,8 @@ def test_pause_waits_for_the_batch_in_hand_and_stop_for_the_threads(sqs, job_que
 # --- the schedule -----------------------------------------------------------------------
 
 
-def schedule(function: StandInFunction) -> LocalSchedule:
-    spec = ScheduleSpec(function="RequeueFunction", every_seconds=0.01)
+def schedule(function: StandInFunction, every_seconds: float = 0.01) -> LocalSchedule:
+    spec = ScheduleSpec(function="RequeueFunction", every_seconds=every_seconds)
     return LocalSchedule(spec, function, region=REGION, account="123456789012")  # type: ignore[arg-type]
 
 
@@ -353,6 +354,31 @@ def test_a_schedule_step_fires_its_function_once_with_a_scheduled_event():
         "123456789012",
     )
     assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/RequeueFunction-schedule"]
+
+
+class FakeClock:
+    """``time`` for the pollers module: ``sleep`` moves ``monotonic`` on, at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_schedule_step_waits_its_whole_period_then_fires(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pollers, "time", clock)
+    function = StandInFunction(lambda _: Answer({}))
+    every_30_seconds = schedule(function, every_seconds=30)
+
+    every_30_seconds.step()
+
+    assert len(function.events) == 1
+    assert 30 <= clock.now < 30.2  # short naps, so that pause() and stop() need not wait a period
 
 
 def test_a_paused_or_stopping_schedule_does_not_fire():

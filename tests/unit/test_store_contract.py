@@ -309,6 +309,14 @@ def test_cancelling_a_missing_job_is_not_found_and_creates_none(store):
 # --- tombstones: a submit whose write came too late ----------------------------------------
 
 
+@pytest.mark.parametrize("key", [None, "k-1"])
+def test_a_new_job_is_created_and_says_so(store, key):
+    job = make_job(idempotency_key=key)
+
+    assert store.create_job(job) == (job, True)
+    assert stored(store, job) == job
+
+
 def test_a_tombstoned_id_refuses_a_later_create_and_stays_unwritten(store):
     missing = make_job()
 
