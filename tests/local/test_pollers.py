@@ -334,6 +334,26 @@ def test_pause_waits_for_the_batch_in_hand_and_stop_for_the_threads(sqs, job_que
     assert visible_in(sqs, job_queue) == ["b"]
 
 
+def test_a_poller_whose_step_fails_goes_on_polling(sqs, queue):
+    class FailsOnce(StandInStateMachine):
+        def run_sync(self, state_machine_arn: str, execution_input: str, name: str) -> Execution:
+            if not self.inputs:
+                self.inputs.append([])
+                raise ConnectionError("the state machine is unreachable, once")
+            return super().run_sync(state_machine_arn, execution_input, name)
+
+    send(sqs, queue, "a")  # visibility timeout 0: back at once after the failed step
+    the_pipe = pipe(sqs, queue, FailsOnce("SUCCEEDED"))
+    the_pipe.wait_seconds = 0
+    the_pipe.start()
+    try:
+        wait_until(lambda: the_pipe.executions_succeeded == 1)
+    finally:
+        assert the_pipe.stop(timeout=30)
+
+    assert left_in_queue(sqs, queue) == []
+
+
 # --- the schedule -----------------------------------------------------------------------
 
 

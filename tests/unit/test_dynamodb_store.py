@@ -603,6 +603,21 @@ def test_a_pending_index_entry_without_its_since_is_skipped_and_the_sweep_walks_
     assert all_pending(store)[0] == [marked.job_id]
 
 
+@pytest.mark.parametrize("cursor", [f"{SHARDS + 3}|", "x|"], ids=["a shard this store has not", "garbage"])
+def test_a_sweep_cursor_naming_no_shard_of_this_store_starts_again_at_the_first(client, store, cursor):
+    # e.g. saved before the number of shards was lowered
+    jobs = [created(store, job_id=job_id(n)) for n in range(9)]
+    for job in jobs:
+        mark_pending(client, store, job, T0)
+    first_shard = [job.job_id for job in jobs if store.pending_shard(job.job_id) == "PENDING#0"]
+    assert first_shard, "no job fell in the first shard"
+
+    page, after = store.pending_sends(cursor, 100)
+
+    assert [pending.job_id for pending in page] == first_shard
+    assert after == "1|"
+
+
 def test_the_claim_and_a_cleared_send_remove_the_pending_marker(client, store):
     claimed, sent, resent = (created(store, job_id=job_id(n)) for n in range(3))
     for job in (claimed, sent, resent):
