@@ -1005,6 +1005,16 @@ def test_a_reused_key_finds_the_first_job_even_when_plain_reads_lag(dynamo_store
     assert lagging.create_job(again) == (stored(dynamo_store, first), False)
 
 
+def test_a_job_that_just_failed_is_rerun_even_when_plain_reads_lag(dynamo_store):
+    job = given_failed(dynamo_store)
+    lagging = DynamoJobStore(TABLE, shards=4, client=_StaleReads(dynamo_store.client))
+
+    queued, changed = rerun(lagging, job, at=later(5, START))
+
+    assert changed and queued.status is JobStatus.QUEUED
+    assert stored(dynamo_store, job).status is JobStatus.QUEUED
+
+
 # --- the recovery design (core branch): claim owner, tombstones, pending sends --------------
 #
 # These cases go through ``workflow.claim_job`` (the port plus the claim rules), on both
