@@ -344,7 +344,7 @@ def test_a_poller_whose_step_fails_goes_on_polling(sqs, queue):
 
     send(sqs, queue, "a")  # visibility timeout 0: back at once after the failed step
     the_pipe = pipe(sqs, queue, FailsOnce("SUCCEEDED"))
-    the_pipe.wait_seconds = 0
+    the_pipe.thread_count, the_pipe.wait_seconds = 1, 0  # one thread: the message is run once
     the_pipe.start()
     try:
         wait_until(lambda: the_pipe.executions_succeeded == 1)
@@ -352,6 +352,36 @@ def test_a_poller_whose_step_fails_goes_on_polling(sqs, queue):
         assert the_pipe.stop(timeout=30)
 
     assert left_in_queue(sqs, queue) == []
+
+
+class CountedEvent(threading.Event):
+    """An Event that counts the waits that timed out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        woken = super().wait(timeout)
+        self.timeouts += not woken
+        return woken
+
+
+def test_a_poller_paused_for_a_while_takes_work_again_once_resumed(sqs, queue):
+    the_pipe = pipe(sqs, queue, StandInStateMachine("SUCCEEDED"))
+    the_pipe.thread_count, the_pipe.wait_seconds = 1, 0  # one thread: the message is run once
+    resumed = CountedEvent()
+    resumed.set()
+    the_pipe._resumed = resumed
+    the_pipe.start()
+    try:
+        the_pipe.pause()
+        wait_until(lambda: resumed.timeouts >= 1)  # its thread waited, paused, and timed out
+        send(sqs, queue, "a")
+        the_pipe.resume()
+        wait_until(lambda: the_pipe.executions_succeeded == 1)
+    finally:
+        assert the_pipe.stop(timeout=30)
 
 
 # --- the schedule -----------------------------------------------------------------------
@@ -401,9 +431,11 @@ def test_a_schedule_step_waits_its_whole_period_then_fires(monkeypatch):
     assert 30 <= clock.now < 30.2  # short naps, so that pause() and stop() need not wait a period
 
 
-def test_a_paused_or_stopping_schedule_does_not_fire():
+def test_a_paused_or_stopping_schedule_returns_at_once_without_firing(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pollers, "time", clock)
     function = StandInFunction(lambda _: Answer({}))
-    paused, stopping = schedule(function), schedule(function)
+    paused, stopping = schedule(function, every_seconds=30), schedule(function, every_seconds=30)
 
     paused.pause()
     paused.step()
@@ -411,3 +443,4 @@ def test_a_paused_or_stopping_schedule_does_not_fire():
     stopping.step()
 
     assert function.events == []
+    assert clock.now < 30  # neither waited out its period
