@@ -920,6 +920,29 @@ def test_two_racing_reruns_of_a_failed_job_queue_it_once(dynamo_store):
     assert queued.pending_since == int(later(1, START).timestamp())
 
 
+def test_a_rerun_that_loses_a_race_to_its_own_retry_is_a_replay_not_a_second_rerun(dynamo_store):
+    # Given a rerun with key r-1 whose retry (same key, same request) lands between its read and
+    # its write
+    job = given_failed(dynamo_store)
+    racing = DynamoJobStore(
+        TABLE,
+        shards=4,
+        client=_RacingClient(
+            dynamo_store.client,
+            "get_item",
+            lambda: rerun(dynamo_store, job, at=later(1, START), key="r-1"),
+            when=lambda read: read["Key"]["jobId"] == {"S": job.job_id},  # after the job's read
+        ),
+    )
+
+    # When the first one writes: refused, and it answers as a replay of the retry's rerun
+    queued, changed = rerun(racing, job, at=later(2, START), key="r-1")
+
+    assert not changed
+    assert queued == stored(dynamo_store, job)
+    assert (queued.status, len(queued.runs)) == (JobStatus.QUEUED, 1)
+
+
 def test_a_rerun_is_refused_when_the_job_was_rerun_and_failed_again_meanwhile(dynamo_store):
     # Given a failed job that another request reruns, a worker claims and fails again, all
     # between this rerun's read and its write: FAILED as read, but not the same run
