@@ -815,6 +815,16 @@ class _RacingClient:
         return call
 
 
+def racing_store(
+    store: DynamoJobStore,
+    operation: str,
+    meanwhile: Callable[[], object],
+    when: Callable[[dict[str, Any]], bool] = lambda _: True,
+) -> DynamoJobStore:
+    """``store``'s table through a client that runs ``meanwhile`` once after ``operation``."""
+    return DynamoJobStore(TABLE, shards=4, client=_RacingClient(store.client, operation, meanwhile, when))
+
+
 @pytest.fixture
 def dynamo_store(dynamodb) -> Iterator[DynamoJobStore]:
     create_jobs_table(dynamodb, TABLE)
@@ -828,15 +838,11 @@ def test_a_job_that_changes_status_mid_listing_is_listed_once_in_its_newest_stat
     # Given a queued job that a worker claims while the listing is between two status queries
     job = given(dynamo_store)
     queued_shard = dynamo_store.status_shard(job.job_id, JobStatus.QUEUED)
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client,
-            "query",
-            lambda: claim(dynamo_store, job, at=later(1, START)),
-            when=lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": queued_shard},
-        ),
+    racing = racing_store(
+        dynamo_store,
+        "query",
+        lambda: claim(dynamo_store, job, at=later(1, START)),
+        when=lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": queued_shard},
     )
 
     page, after = racing.list_jobs(None, 10, None)
@@ -880,14 +886,10 @@ def test_a_reused_key_whose_record_vanished_meanwhile_asks_the_client_to_retry(d
     # ... whose key record goes (its time to live ran out) just after the second request's
     # write was refused because of it
     key_item = {"jobId": {"S": dynamo_store.idempotency_item_key("k-1")}}
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client,
-            "transact_write_items",
-            lambda: dynamo_store.client.delete_item(TableName=TABLE, Key=key_item),
-        ),
+    racing = racing_store(
+        dynamo_store,
+        "transact_write_items",
+        lambda: dynamo_store.client.delete_item(TableName=TABLE, Key=key_item),
     )
 
     again = make_job(idempotency_key="k-1")
@@ -901,13 +903,7 @@ def test_a_reused_key_whose_record_vanished_meanwhile_asks_the_client_to_retry(d
 def test_two_racing_reruns_of_a_failed_job_queue_it_once(dynamo_store):
     # Given a failed job, and a second rerun that lands between the first one's read and write
     job = given_failed(dynamo_store)
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client, "get_item", lambda: rerun(dynamo_store, job, at=later(1, START))
-        ),
-    )
+    racing = racing_store(dynamo_store, "get_item", lambda: rerun(dynamo_store, job, at=later(1, START)))
 
     # When the first rerun writes: refused, the job changed under it
     with pytest.raises(JobNotRerunnable):
@@ -924,15 +920,11 @@ def test_a_rerun_that_loses_a_race_to_its_own_retry_is_a_replay_not_a_second_rer
     # Given a rerun with key r-1 whose retry (same key, same request) lands between its read and
     # its write
     job = given_failed(dynamo_store)
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client,
-            "get_item",
-            lambda: rerun(dynamo_store, job, at=later(1, START), key="r-1"),
-            when=lambda read: read["Key"]["jobId"] == {"S": job.job_id},  # after the job's read
-        ),
+    racing = racing_store(
+        dynamo_store,
+        "get_item",
+        lambda: rerun(dynamo_store, job, at=later(1, START), key="r-1"),
+        when=lambda read: read["Key"]["jobId"] == {"S": job.job_id},  # after the job's read
     )
 
     # When the first one writes: refused, and it answers as a replay of the retry's rerun
@@ -953,9 +945,7 @@ def test_a_rerun_is_refused_when_the_job_was_rerun_and_failed_again_meanwhile(dy
         claim(dynamo_store, job, at=later(2, START), token="second-run")
         fail_as(dynamo_store, job, token="second-run", at=later(3, START))
 
-    racing = DynamoJobStore(
-        TABLE, shards=4, client=_RacingClient(dynamo_store.client, "get_item", rerun_and_fail_again)
-    )
+    racing = racing_store(dynamo_store, "get_item", rerun_and_fail_again)
 
     # When this rerun writes: refused (the condition is the status AND the updatedAt it read)
     with pytest.raises(JobNotRerunnable):
