@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,8 +87,9 @@ def queue(sqs) -> QueueSpec:
 
 @pytest.fixture
 def job_queue(sqs) -> QueueSpec:
-    """A queue whose received messages stay invisible far longer than any test."""
-    return make_queue(sqs, "jobs", 600)
+    """A queue whose received messages stay invisible far longer than any test. Named anew for
+    each test: beside the session's local stack, moto's backends outlive ``mock_aws``."""
+    return make_queue(sqs, f"jobs-{uuid.uuid4().hex}", 600)
 
 
 def trigger(sqs, queue: QueueSpec, function: StandInFunction, *, report_failures: bool = True):
