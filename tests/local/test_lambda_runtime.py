@@ -147,14 +147,23 @@ def test_init_duration_is_reported_on_an_environments_first_invocation_only(
     assert "Init Duration" not in reports[1]
 
 
+@pytest.mark.parametrize(
+    "holder_ends",
+    [
+        pytest.param({}, id="the busy environment is handed on"),
+        pytest.param({"then_exit": 3}, id="the room its crash leaves is handed on"),
+    ],
+)
 def test_invocations_waiting_for_an_environment_are_served_first_come_first_served(
-    probes: LambdaRuntime, tmp_path: Path
+    probes: LambdaRuntime, tmp_path: Path, holder_ends: dict[str, int]
 ) -> None:
     release, order = tmp_path / "release", tmp_path / "order"
     single = probes.functions["Single"]  # ReservedConcurrentExecutions: 1
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        holder = pool.submit(probes.invoke, "Single", {"action": "wait_for", "path": str(release)})
+        holder = pool.submit(
+            probes.invoke, "Single", {"action": "wait_for", "path": str(release), **holder_ends}
+        )
         wait_until(lambda: single.environments == 1)
         waiters = []
         for n in range(5):
@@ -165,7 +174,8 @@ def test_invocations_waiting_for_an_environment_are_served_first_come_first_serv
         release.touch()
         results = [holder.result(), *(waiter.result() for waiter in waiters)]
 
-    assert all(result.function_error is None for result in results)
+    assert results[0].function_error == ("Unhandled" if holder_ends else None)
+    assert all(result.function_error is None for result in results[1:])
     assert order.read_text().split() == ["0", "1", "2", "3", "4"]
 
 

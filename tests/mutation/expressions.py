@@ -8,7 +8,9 @@ The guarded writes of ``adapters/dynamodb.py`` are condition and update expressi
 that no Python mutation tool changes. This changes one operator in one string at a time
 (``<`` into ``<=``, ``AND`` into ``OR``, ``attribute_not_exists`` into ``attribute_exists``, an
 attribute dropped from a ``REMOVE``...), runs the config's test command, and reports the kill
-rate and the survivors. It works on its own copy of the work tree (``.mutation/tree-expressions``).
+rate and the survivors. It works on its own copy of the work tree (``.mutation/expressions``),
+and resumes where it stopped: each outcome is kept in ``.mutation/expressions.results``
+(``make mutation-clean`` starts afresh).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import subprocess
 import sys
 import tokenize
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import HERE, SESSIONS, copy_tree, environment
 
 TREE = SESSIONS / "expressions"
+RESULTS = SESSIONS / "expressions.results"
 # (pattern, replacement): each match in an expression string is one mutant.
 SWAPS = [
     (r" < ", " <= "),
@@ -75,16 +79,27 @@ def main(config_path: Path, revision: str | None) -> None:
     original = target.read_text()
     survivors: list[str] = []
     all_mutants = mutants(original)
+    # "line N: description #k" -> outcome, for the mutants already run on this source
+    done = dict(
+        entry.rsplit(": ", 1) for entry in (RESULTS.read_text().splitlines() if RESULTS.exists() else [])
+    )
+    seen: Counter[str] = Counter()
     try:
         for line, description, mutated in all_mutants:
-            target.write_text(mutated)
-            result = subprocess.run(
-                command, cwd=TREE, env=environment(TREE), capture_output=True, check=False
-            )
-            outcome = "killed" if result.returncode else "SURVIVED"
-            print(f"  line {line}: {description}: {outcome}", file=sys.stderr, flush=True)
-            if result.returncode == 0:
-                survivors.append(f"  line {line}: {description}\n")
+            name = f"line {line}: {description}"
+            seen[name] += 1
+            key = f"{name} #{seen[name]}"
+            if key not in done:
+                target.write_text(mutated)
+                result = subprocess.run(
+                    command, cwd=TREE, env=environment(TREE), capture_output=True, check=False
+                )
+                done[key] = "killed" if result.returncode else "SURVIVED"
+                with RESULTS.open("a") as results:
+                    results.write(f"{key}: {done[key]}\n")
+            print(f"  {key}: {done[key]}", file=sys.stderr, flush=True)
+            if done[key] == "SURVIVED":
+                survivors.append(f"  {name}\n")
     finally:
         target.write_text(original)
     killed = len(all_mutants) - len(survivors)

@@ -585,6 +585,39 @@ def test_only_jobs_marked_pending_are_in_the_pending_index_and_a_walk_visits_eac
     assert calls >= SHARDS  # every shard is walked, a page at a time
 
 
+def test_a_pending_index_entry_without_its_since_is_skipped_and_the_sweep_walks_on(client, store):
+    # Given a job in the index with a pendingShard but no pendingSince (half a marker, as no
+    # writer of this store leaves it) beside a job marked in full
+    half, marked = (created(store, job_id=job_id(n)) for n in range(2))
+    mark_pending(client, store, marked, T0)
+    client.update_item(
+        TableName=TABLE,
+        Key={"jobId": {"S": half.job_id}},
+        UpdateExpression="SET pendingShard = :shard",
+        ExpressionAttributeValues=to_item(
+            {":shard": store.pending_send_marker(half.job_id, T0)["pendingShard"]}
+        ),
+    )
+
+    # Then the walk lists the marked job only, instead of failing every sweep on the half one
+    assert all_pending(store)[0] == [marked.job_id]
+
+
+@pytest.mark.parametrize("cursor", [f"{SHARDS + 3}|", "x|"], ids=["a shard this store has not", "garbage"])
+def test_a_sweep_cursor_naming_no_shard_of_this_store_starts_again_at_the_first(client, store, cursor):
+    # e.g. saved before the number of shards was lowered
+    jobs = [created(store, job_id=job_id(n)) for n in range(9)]
+    for job in jobs:
+        mark_pending(client, store, job, T0)
+    first_shard = [job.job_id for job in jobs if store.pending_shard(job.job_id) == "PENDING#0"]
+    assert first_shard, "no job fell in the first shard"
+
+    page, after = store.pending_sends(cursor, 100)
+
+    assert [pending.job_id for pending in page] == first_shard
+    assert after == "1|"
+
+
 def test_the_claim_and_a_cleared_send_remove_the_pending_marker(client, store):
     claimed, sent, resent = (created(store, job_id=job_id(n)) for n in range(3))
     for job in (claimed, sent, resent):

@@ -7,13 +7,15 @@ import pytest
 from cloudqueue.lifecycle import (
     TERMINAL_STATUSES,
     ClaimVerdict,
+    DeadLetterVerdict,
     can_fail_dead_lettered,
     can_transition,
     decide_claim,
+    decide_dead_letter,
     is_terminal,
     lease_is_live,
 )
-from cloudqueue.models import JobStatus
+from cloudqueue.models import JobRun, JobStatus
 from tests.fakes import make_job
 
 QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = (
@@ -120,3 +122,41 @@ def test_a_dead_lettered_job_is_failed_unless_finished_or_held_by_a_live_worker(
     job = make_job(status=status, lease_expires_at=lease_expires_at)
 
     assert can_fail_dead_lettered(job, NOW) is may_fail
+
+
+def earlier_run(last_attempt: int | None) -> JobRun:
+    """A finished run before a rerun; ``last_attempt`` None: it was never claimed."""
+    first = None if last_attempt is None else 1
+    return JobRun(run=1, status=FAILED, first_attempt=first, last_attempt=last_attempt)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "redrives", "runs", "verdict"),
+    [
+        pytest.param(2, 0, [], DeadLetterVerdict.REDRIVE, id="fewer claims than receives: redriven"),
+        pytest.param(3, 0, [], DeadLetterVerdict.FAIL, id="claimed as often as SQS receives: failed"),
+        pytest.param(0, 2, [], DeadLetterVerdict.REDRIVE, id="fewer redrives than receives: redriven"),
+        pytest.param(0, 3, [], DeadLetterVerdict.FAIL, id="redriven as often as SQS receives: failed"),
+        pytest.param(
+            4, 0, [earlier_run(3)], DeadLetterVerdict.REDRIVE, id="a rerun counts only its own claims"
+        ),
+        pytest.param(
+            6, 0, [earlier_run(3)], DeadLetterVerdict.FAIL, id="a rerun claimed three times: failed"
+        ),
+        pytest.param(1, 0, [earlier_run(None)], DeadLetterVerdict.REDRIVE, id="after a run never claimed"),
+    ],
+)
+def test_a_dead_lettered_job_is_redriven_until_this_runs_claims_or_its_redrives_reach_the_receive_count(
+    attempts, redrives, runs, verdict
+):
+    job = make_job(status=QUEUED, attempts=attempts, redrives=redrives, runs=runs)
+
+    assert decide_dead_letter(job, NOW, max_receive_count=3) is verdict
+
+
+def test_a_dead_lettered_job_that_is_finished_is_consumed_and_one_a_live_worker_holds_is_kept():
+    finished = make_job(status=SUCCEEDED, attempts=1)
+    held = make_job(status=IN_PROGRESS, attempts=5, lease_expires_at=NOW + 30)
+
+    assert decide_dead_letter(finished, NOW, max_receive_count=3) is DeadLetterVerdict.CONSUME
+    assert decide_dead_letter(held, NOW, max_receive_count=3) is DeadLetterVerdict.KEEP

@@ -185,6 +185,23 @@ def test_a_pending_send_older_than_the_grace_is_sent_once_and_its_marker_removed
     assert store.get_job(job_id(1)).pending_since is None
 
 
+@pytest.mark.parametrize(
+    ("seconds", "sent"),
+    [
+        pytest.param(14, False, id="a second before its grace ends"),
+        pytest.param(15, True, id="the instant its grace ends"),
+    ],
+)
+def test_a_pending_send_is_sent_from_the_instant_its_grace_ends(seconds, sent):
+    # As a lease expires at leaseExpiresAt: the writer had `grace` seconds to send, not more.
+    store, queue = FakeJobStore(pending(1, since=T0)), FakeJobQueue()
+
+    report = sweep(store, queue, at=later(seconds))
+
+    assert queue.sent == ([job_id(1)] if sent else [])
+    assert (report.waiting, store.get_job(job_id(1)).pending_since is None) == (int(not sent), sent)
+
+
 def test_a_pending_send_within_the_grace_is_left_to_its_writer():
     store, queue = FakeJobStore(pending(1, since=T0)), FakeJobQueue()
 

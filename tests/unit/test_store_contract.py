@@ -120,6 +120,13 @@ def claim(
     )
 
 
+def fail_as(store: JobStore, job: Job, *, token: str, at: datetime) -> Job:
+    """The worker holding ``token`` finishes the job FAILED (dead-lettered)."""
+    return store.finish_job(
+        job.job_id, lease_token=token, status=JobStatus.FAILED, result=None, error=DEAD, now=at
+    )
+
+
 def stored(store: JobStore, job: Job) -> Job:
     found = store.get_job(job.job_id)
     assert found is not None
@@ -220,14 +227,7 @@ def test_a_finalize_retried_after_its_write_returns_the_job_as_written(store):
         job.job_id, lease_token="holder", status=JobStatus.SUCCEEDED, result={"n": 1}, error=None, now=START
     )
 
-    again = store.finish_job(
-        job.job_id,
-        lease_token="holder",
-        status=JobStatus.FAILED,
-        result=None,
-        error=DEAD,
-        now=later(1, START),
-    )
+    again = fail_as(store, job, token="holder", at=later(1, START))
 
     assert again == first
     assert stored(store, job) == first
@@ -255,14 +255,7 @@ def test_a_job_not_in_progress_cannot_be_finished_by_a_worker_whose_token_it_no_
     before = stored(store, job)
 
     with pytest.raises(LeaseLost):
-        store.finish_job(
-            job.job_id,
-            lease_token="earlier-holder",
-            status=JobStatus.FAILED,
-            result=None,
-            error=DEAD,
-            now=START,
-        )
+        fail_as(store, job, token="earlier-holder", at=START)
 
     assert stored(store, job) == before
 
@@ -316,12 +309,20 @@ def test_cancelling_a_missing_job_is_not_found_and_creates_none(store):
 # --- tombstones: a submit whose write came too late ----------------------------------------
 
 
+@pytest.mark.parametrize("key", [None, "k-1"])
+def test_a_new_job_is_created_and_says_so(store, key):
+    job = make_job(idempotency_key=key)
+
+    assert store.create_job(job) == (job, True)
+    assert stored(store, job) == job
+
+
 def test_a_tombstoned_id_refuses_a_later_create_and_stays_unwritten(store):
     missing = make_job()
 
     assert store.write_tombstone(missing.job_id, START)
 
-    with pytest.raises(EnqueueFailed, match="retry"):
+    with pytest.raises(EnqueueFailed, match="given up on before it was stored; retry"):
         store.create_job(missing)
     assert store.get_job(missing.job_id) is None
 
@@ -330,7 +331,8 @@ def test_a_tombstoned_id_refuses_a_later_create_with_an_idempotency_key_and_keep
     missing = make_job(idempotency_key="k-1")
     assert store.write_tombstone(missing.job_id, START)
 
-    with pytest.raises(EnqueueFailed, match="retry"):
+    # refused for the tombstone (not taken for a reused key whose record went meanwhile)
+    with pytest.raises(EnqueueFailed, match="given up on before it was stored; retry"):
         store.create_job(missing)
 
     assert store.job_for_idempotency_key("k-1", missing.payload_hash) is None
@@ -377,7 +379,7 @@ def test_a_reused_key_whose_job_is_not_written_yet_asks_the_client_to_retry(stor
 
     # When the same request comes again with the same key
     again = make_job(idempotency_key="k-1")
-    with pytest.raises(EnqueueFailed, match="retry"):
+    with pytest.raises(EnqueueFailed, match="is being created; retry"):
         store.create_job(again)
 
     # Then it made no job
@@ -412,7 +414,7 @@ def test_an_idempotency_key_looked_up_with_another_request_is_a_conflict_naming_
 def test_an_idempotency_key_whose_job_is_not_written_yet_asks_the_client_to_retry(store):
     given_key_record(store, "k-1", target=job_id(9), payload_hash="h")
 
-    with pytest.raises(EnqueueFailed, match="retry"):
+    with pytest.raises(EnqueueFailed, match="is being created; retry"):
         store.job_for_idempotency_key("k-1", "h")
 
 
@@ -813,6 +815,16 @@ class _RacingClient:
         return call
 
 
+def racing_store(
+    store: DynamoJobStore,
+    operation: str,
+    meanwhile: Callable[[], object],
+    when: Callable[[dict[str, Any]], bool] = lambda _: True,
+) -> DynamoJobStore:
+    """``store``'s table through a client that runs ``meanwhile`` once after ``operation``."""
+    return DynamoJobStore(TABLE, shards=4, client=_RacingClient(store.client, operation, meanwhile, when))
+
+
 @pytest.fixture
 def dynamo_store(dynamodb) -> Iterator[DynamoJobStore]:
     create_jobs_table(dynamodb, TABLE)
@@ -826,15 +838,11 @@ def test_a_job_that_changes_status_mid_listing_is_listed_once_in_its_newest_stat
     # Given a queued job that a worker claims while the listing is between two status queries
     job = given(dynamo_store)
     queued_shard = dynamo_store.status_shard(job.job_id, JobStatus.QUEUED)
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client,
-            "query",
-            lambda: claim(dynamo_store, job, at=later(1, START)),
-            when=lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": queued_shard},
-        ),
+    racing = racing_store(
+        dynamo_store,
+        "query",
+        lambda: claim(dynamo_store, job, at=later(1, START)),
+        when=lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": queued_shard},
     )
 
     page, after = racing.list_jobs(None, 10, None)
@@ -878,14 +886,10 @@ def test_a_reused_key_whose_record_vanished_meanwhile_asks_the_client_to_retry(d
     # ... whose key record goes (its time to live ran out) just after the second request's
     # write was refused because of it
     key_item = {"jobId": {"S": dynamo_store.idempotency_item_key("k-1")}}
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client,
-            "transact_write_items",
-            lambda: dynamo_store.client.delete_item(TableName=TABLE, Key=key_item),
-        ),
+    racing = racing_store(
+        dynamo_store,
+        "transact_write_items",
+        lambda: dynamo_store.client.delete_item(TableName=TABLE, Key=key_item),
     )
 
     again = make_job(idempotency_key="k-1")
@@ -899,13 +903,7 @@ def test_a_reused_key_whose_record_vanished_meanwhile_asks_the_client_to_retry(d
 def test_two_racing_reruns_of_a_failed_job_queue_it_once(dynamo_store):
     # Given a failed job, and a second rerun that lands between the first one's read and write
     job = given_failed(dynamo_store)
-    racing = DynamoJobStore(
-        TABLE,
-        shards=4,
-        client=_RacingClient(
-            dynamo_store.client, "get_item", lambda: rerun(dynamo_store, job, at=later(1, START))
-        ),
-    )
+    racing = racing_store(dynamo_store, "get_item", lambda: rerun(dynamo_store, job, at=later(1, START)))
 
     # When the first rerun writes: refused, the job changed under it
     with pytest.raises(JobNotRerunnable):
@@ -916,6 +914,47 @@ def test_two_racing_reruns_of_a_failed_job_queue_it_once(dynamo_store):
     assert queued.status is JobStatus.QUEUED
     assert len(queued.runs) == 1
     assert queued.pending_since == int(later(1, START).timestamp())
+
+
+def test_a_rerun_that_loses_a_race_to_its_own_retry_is_a_replay_not_a_second_rerun(dynamo_store):
+    # Given a rerun with key r-1 whose retry (same key, same request) lands between its read and
+    # its write
+    job = given_failed(dynamo_store)
+    racing = racing_store(
+        dynamo_store,
+        "get_item",
+        lambda: rerun(dynamo_store, job, at=later(1, START), key="r-1"),
+        when=lambda read: read["Key"]["jobId"] == {"S": job.job_id},  # after the job's read
+    )
+
+    # When the first one writes: refused, and it answers as a replay of the retry's rerun
+    queued, changed = rerun(racing, job, at=later(2, START), key="r-1")
+
+    assert not changed
+    assert queued == stored(dynamo_store, job)
+    assert (queued.status, len(queued.runs)) == (JobStatus.QUEUED, 1)
+
+
+def test_a_rerun_is_refused_when_the_job_was_rerun_and_failed_again_meanwhile(dynamo_store):
+    # Given a failed job that another request reruns, a worker claims and fails again, all
+    # between this rerun's read and its write: FAILED as read, but not the same run
+    job = given_failed(dynamo_store)
+
+    def rerun_and_fail_again() -> None:
+        rerun(dynamo_store, job, at=later(1, START))
+        claim(dynamo_store, job, at=later(2, START), token="second-run")
+        fail_as(dynamo_store, job, token="second-run", at=later(3, START))
+
+    racing = racing_store(dynamo_store, "get_item", rerun_and_fail_again)
+
+    # When this rerun writes: refused (the condition is the status AND the updatedAt it read)
+    with pytest.raises(JobNotRerunnable):
+        rerun(racing, job, at=later(4, START))
+
+    # Then the job is as the second run left it: FAILED, its first run kept once
+    again = stored(dynamo_store, job)
+    assert (again.status, again.finished_at) == (JobStatus.FAILED, later(3, START))
+    assert [run.run for run in again.runs] == [1]
 
 
 class _Throttled:
@@ -977,6 +1016,16 @@ def test_a_reused_key_finds_the_first_job_even_when_plain_reads_lag(dynamo_store
     again = make_job(idempotency_key="k-1")
 
     assert lagging.create_job(again) == (stored(dynamo_store, first), False)
+
+
+def test_a_job_that_just_failed_is_rerun_even_when_plain_reads_lag(dynamo_store):
+    job = given_failed(dynamo_store)
+    lagging = DynamoJobStore(TABLE, shards=4, client=_StaleReads(dynamo_store.client))
+
+    queued, changed = rerun(lagging, job, at=later(5, START))
+
+    assert changed and queued.status is JobStatus.QUEUED
+    assert stored(dynamo_store, job).status is JobStatus.QUEUED
 
 
 # --- the recovery design (core branch): claim owner, tombstones, pending sends --------------

@@ -22,6 +22,8 @@ def handler(event: dict[str, Any], context: Any) -> Any:
         deadline = time.monotonic() + 30
         while not Path(event["path"]).exists() and time.monotonic() < deadline:
             time.sleep(0.01)
+        if "then_exit" in event:
+            os._exit(int(event["then_exit"]))
     elif action == "append":
         with open(event["path"], "a", encoding="utf-8") as log:
             log.write(f"{event['n']}\n")
