@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 
 if TYPE_CHECKING:
     from cloudqueue_local.stack import LocalStack
@@ -83,8 +83,25 @@ def open_page(browser: Browser, local_stack: LocalStack) -> Iterator[Callable[..
         if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOOPBACK:
             outside.append(url)
 
+    def hold_deliveries_until_answered(route: Route) -> None:
+        # The API sends a job's message before it writes the job (enqueue-before-write): on a
+        # busy machine the Pipe could deliver first, and the page would show the claim retried
+        # (JobNotYetWritten), true but not the path these tests draw. Hold the Pipe until the
+        # API has answered.
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        for pipe in local_stack.pipes:
+            pipe.pause()
+        try:
+            route.fulfill(response=route.fetch())
+        finally:
+            for pipe in local_stack.pipes:
+                pipe.resume()
+
     def open_(path: str = "/", *, viewport: dict[str, int] | None = None) -> Page:
         context = browser.new_context(viewport=viewport or DESKTOP, base_url=local_stack.api_url)
+        context.route(f"{local_stack.api_url}/jobs", hold_deliveries_until_answered)
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
