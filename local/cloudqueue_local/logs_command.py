@@ -33,8 +33,11 @@ _START = re.compile(r"START RequestId: (\S+)")
 _REPORT = re.compile(r"REPORT RequestId: (\S+)")
 # CloudWatch's limit of stream names in one FilterLogEvents call.
 _STREAMS_PER_CALL = 100
-# How late a line may reach the group after lines written after it (``follow``).
-_LATE_MS = 5000
+# How late a line may reach the group after lines written after it (``follow``): each
+# environment's lines arrive in batches, and on a busy machine (or CloudWatch's ingestion) a
+# batch can land seconds after another stream's newer lines were read. The ids of the lines
+# shown in this window keep them from showing twice.
+_LATE_MS = 30_000
 
 
 class LogsError(Exception):
