@@ -1028,6 +1028,15 @@ def test_a_job_that_just_failed_is_rerun_even_when_plain_reads_lag(dynamo_store)
     assert stored(dynamo_store, job).status is JobStatus.QUEUED
 
 
+def test_the_sweeper_resumes_where_it_stopped_even_when_plain_reads_lag(dynamo_store):
+    # A lagging read of the cursor would walk the pending-send index again from its start
+    # every run, never reaching what lies past the first pages of a long index.
+    dynamo_store.save_sweep_cursor("2|" + job_id(5))
+    lagging = DynamoJobStore(TABLE, shards=4, client=_StaleReads(dynamo_store.client))
+
+    assert lagging.sweep_cursor() == dynamo_store.sweep_cursor() is not None
+
+
 # --- the recovery design (core branch): claim owner, tombstones, pending sends --------------
 #
 # These cases go through ``workflow.claim_job`` (the port plus the claim rules), on both
