@@ -603,7 +603,11 @@ def test_a_pending_index_entry_without_its_since_is_skipped_and_the_sweep_walks_
     assert all_pending(store)[0] == [marked.job_id]
 
 
-@pytest.mark.parametrize("cursor", [f"{SHARDS + 3}|", "x|"], ids=["a shard this store has not", "garbage"])
+@pytest.mark.parametrize(
+    "cursor",
+    [f"{SHARDS + 3}|", f"{SHARDS}|", "x|"],
+    ids=["a shard this store has not", "the first shard past its last", "garbage"],
+)
 def test_a_sweep_cursor_naming_no_shard_of_this_store_starts_again_at_the_first(client, store, cursor):
     # e.g. saved before the number of shards was lowered
     jobs = [created(store, job_id=job_id(n)) for n in range(9)]
