@@ -652,6 +652,20 @@ def test_a_rerun_is_not_undone_once_its_marker_is_gone(store):
     assert replay == before
 
 
+def test_undoing_a_job_that_carries_no_rerun_marker_undoes_nothing(store):
+    job = given_failed(store)
+    queued, _ = rerun(store, job)
+    store.clear_pending_send(job.job_id, queued.pending_since)  # sent: the marker is gone
+    sent = stored(store, job)  # the job as read now: no marker
+    never_rerun = given_failed(store)
+
+    assert not store.undo_rerun(sent, now=later(2, START), idempotency_key=None)
+    assert not store.undo_rerun(never_rerun, now=later(2, START), idempotency_key=None)
+
+    assert stored(store, job) == sent
+    assert stored(store, never_rerun) == never_rerun
+
+
 def test_a_rerun_whose_message_the_sweeper_sent_is_not_undone(store):
     job = given_failed(store)
     queued, _ = rerun(store, job)
@@ -933,6 +947,25 @@ def test_a_rerun_that_loses_a_race_to_its_own_retry_is_a_replay_not_a_second_rer
     assert not changed
     assert queued == stored(dynamo_store, job)
     assert (queued.status, len(queued.runs)) == (JobStatus.QUEUED, 1)
+
+
+def test_a_rerun_that_loses_a_race_to_its_own_retry_is_a_replay_even_when_plain_reads_lag(dynamo_store):
+    # Given the same race, on a table whose plain reads have not yet seen the retry's key
+    job = given_failed(dynamo_store)
+    racing = _RacingClient(
+        dynamo_store.client,
+        "get_item",
+        lambda: rerun(dynamo_store, job, at=later(1, START), key="r-1"),
+        lambda read: read["Key"]["jobId"] == {"S": job.job_id},
+    )
+    lagging = DynamoJobStore(TABLE, shards=4, client=_StaleReads(racing))
+
+    # When the first one writes: refused, and it still finds the key (a consistent read) and
+    # answers as a replay, not 409 "not rerunnable" for the job its own retry queued
+    queued, changed = rerun(lagging, job, at=later(2, START), key="r-1")
+
+    assert not changed
+    assert queued == stored(dynamo_store, job)
 
 
 def test_a_rerun_is_refused_when_the_job_was_rerun_and_failed_again_meanwhile(dynamo_store):
