@@ -571,6 +571,10 @@ def logs(
                 typer.echo(line.render())  # as written, not through rich: a REPORT line's tabs stay
             return
         err.print(f"following {source.group} (Ctrl-C to stop)", highlight=False, markup=False)
+        # Ctrl-C or SIGTERM ends it, even when started from a shell that ignores SIGINT for
+        # background jobs (Python then leaves SIGINT ignored), as `dev` does with its own handler.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.default_int_handler)
         show = lambda line: typer.echo(line.render())  # noqa: E731
         logs_command.follow(source, since_seconds=since_seconds, job_id=job_id, show=show)
     except logs_command.LogsError as error:
