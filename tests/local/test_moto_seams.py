@@ -61,6 +61,20 @@ def test_function_errors_come_back_as_lambda_function_errors(local_stack: LocalS
     assert json.loads(response["Payload"].read())["errorType"] == "PermanentJobError"
 
 
+def unretried_dynamodb(stack: LocalStack) -> Any:
+    """A DynamoDB client on the stack's endpoint whose 500s fail instead of being retried away."""
+    from botocore.config import Config
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_url,
+        region_name=stack.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
 def test_dynamodb_backend_write_seams_exist() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -79,20 +93,11 @@ def test_reads_of_an_item_being_updated_all_succeed(local_stack: LocalStack) -> 
     # Given one item, updated by some threads (each update adds an attribute) and read by others,
     from concurrent.futures import ThreadPoolExecutor
 
-    from botocore.config import Config
-
     table = local_stack.table_name()
     key = {"jobId": {"S": f"seam-read-{id(local_stack)}"}}
 
     def client() -> Any:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=local_stack.aws_url,
-            region_name=local_stack.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            config=Config(retries={"total_max_attempts": 1}),  # a 500 must fail, not be retried away
-        )
+        return unretried_dynamodb(local_stack)
 
     def update_or_read(index: int) -> int:
         dynamodb = client()
@@ -121,20 +126,11 @@ def test_transactions_and_writes_at_once_all_succeed(local_stack: LocalStack) ->
     # Given one client per thread on the local endpoint and a table of its own rows,
     from concurrent.futures import ThreadPoolExecutor
 
-    from botocore.config import Config
-
     table = local_stack.table_name()
     prefix = f"seam-{id(local_stack)}-"
 
     def client() -> Any:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=local_stack.aws_url,
-            region_name=local_stack.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            config=Config(retries={"total_max_attempts": 1}),  # a 500 must fail, not be retried away
-        )
+        return unretried_dynamodb(local_stack)
 
     def write(index: int) -> None:
         dynamodb = client()
