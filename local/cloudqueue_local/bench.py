@@ -10,7 +10,9 @@ Scenarios (``--scenario``, comma separated):
 - ``mixed``: correctness and responsiveness under load (``bench_mixed``), on a stack of its
   own; its correctness figures decide the exit status;
 - ``imports``: each handler's import time as a ratio of ``import boto3`` in a fresh
-  interpreter (ratios, because the machine's speed cancels out);
+  interpreter (ratios, because the machine's speed cancels out), and its cold import from a
+  copy of its Lambda package without bytecode ÷ with the bytecode the build compiles
+  (``bench_bytecode``);
 - ``history``: one job's history read from a log group holding 100,000 executions, with
   and without the read bound (``bench_history``; not run by default).
 
@@ -91,6 +93,17 @@ def import_ratios(runs: int = 7) -> dict[str, tuple[float, float]]:
             ratios[name].append(import_seconds(module, functions[name].environment) / baseline)
     baseline = statistics.median(baselines)
     return {name: (statistics.median(values), baseline) for name, values in ratios.items()}
+
+
+def package_bytecode_ratios(runs: int = 5) -> dict[str, dict[str, float]]:
+    """``bench_bytecode.bytecode_ratios`` for the handlers, each with its template environment."""
+    from cloudqueue_local.aws_access import local_template, project_root
+    from cloudqueue_local.bench_bytecode import bytecode_ratios
+
+    functions = local_template().functions
+    package = project_root() / functions["ClaimFunction"].code_uri / "cloudqueue"
+    environments = {name: functions[name].environment for name in HANDLERS}
+    return bytecode_ratios(HANDLERS, environments, package, runs=runs)
 
 
 # --- the load generator for POST /jobs (runs in its own process) --------------------------
@@ -347,6 +360,8 @@ def main(
     if "imports" in scenarios:
         console.print("import times (fresh interpreter, median of 7 rounds)...")
         report["imports"] = import_ratios()
+        console.print("cold imports from the function package, without and with bytecode...")
+        report["bytecode"] = package_bytecode_ratios()
     if {"backlog", "latency", "burst"} & set(scenarios):
         with Bench(options) as bench:
             report |= bench.run(
@@ -443,6 +458,12 @@ def figures_table(report: dict[str, Any], *, clients: int) -> Table:
             table.add_row(f"import {name} / import boto3", f"{ratio:.2f}×", f"≤ {target}× ({verdict})")
         table.add_row(
             "import boto3 (reference)", f"{next(iter(report['imports'].values()))[1] * 1000:.0f} ms", ""
+        )
+    for name, cold in report.get("bytecode", {}).items():
+        table.add_row(
+            f"cold import {name} from its package, no .pyc ÷ built .pyc",
+            f"{cold['ratio']:.2f}× ({cold['without_ms']:.0f} / {cold['with_ms']:.0f} ms)",
+            "what compiling in the build saves",
         )
     return table
 
