@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cloudqueue_local.lambda_runtime import LambdaRuntime
 from cloudqueue_local.stepfunctions import LocalStepFunctions
@@ -253,23 +253,42 @@ class LocalQueueTrigger(_QueuePoller):
             self.delete(done)
 
 
-class LocalSchedule(_Loop):
-    """EventBridge ``rate(...)`` schedule invoking a function."""
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+    def sleep(self, seconds: float, /) -> None: ...
 
-    def __init__(self, spec: ScheduleSpec, runtime: LambdaRuntime, *, region: str, account: str) -> None:
+
+class LocalSchedule(_Loop):
+    """EventBridge ``rate(...)`` schedule invoking a function.
+
+    ``clock`` is this schedule's own (the ``time`` module unless a test gives a fake), so that
+    a fake clock never reaches the other loops running in the same process.
+    """
+
+    def __init__(
+        self,
+        spec: ScheduleSpec,
+        runtime: LambdaRuntime,
+        *,
+        region: str,
+        account: str,
+        clock: Clock = time,
+    ) -> None:
         super().__init__(f"schedule-{spec.function}", 1)
         self.spec = spec
         self.runtime = runtime
         self.region = region
         self.account = account
+        self.clock = clock
 
     def step(self) -> None:
         # Wait for the next tick in short naps, so that pause() and stop() need not wait for it.
-        deadline = time.monotonic() + self.spec.every_seconds
-        while time.monotonic() < deadline:
+        clock = self.clock
+        deadline = clock.monotonic() + self.spec.every_seconds
+        while clock.monotonic() < deadline:
             if self._stopping.is_set() or not self._resumed.is_set():
                 return
-            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            clock.sleep(min(0.1, max(0.0, deadline - clock.monotonic())))
         if self.begin_work():
             try:
                 self.fire()

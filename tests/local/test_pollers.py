@@ -21,7 +21,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cloudqueue_local import pollers
 from cloudqueue_local.pollers import (
     REDELIVER_AFTER_VISIBILITY,
     REDELIVER_AT_ONCE,
@@ -389,9 +388,9 @@ def test_a_poller_paused_for_a_while_takes_work_again_once_resumed(sqs, queue):
 # --- the schedule -----------------------------------------------------------------------
 
 
-def schedule(function: StandInFunction, every_seconds: float = 0.01) -> LocalSchedule:
+def schedule(function: StandInFunction, every_seconds: float = 0.01, clock: Any = time) -> LocalSchedule:
     spec = ScheduleSpec(function="RequeueFunction", every_seconds=every_seconds)
-    return LocalSchedule(spec, function, region=REGION, account="123456789012")  # type: ignore[arg-type]
+    return LocalSchedule(spec, function, region=REGION, account="123456789012", clock=clock)  # type: ignore[arg-type]
 
 
 def test_a_schedule_step_fires_its_function_once_with_a_scheduled_event():
@@ -409,7 +408,9 @@ def test_a_schedule_step_fires_its_function_once_with_a_scheduled_event():
 
 
 class FakeClock:
-    """``time`` for the pollers module: ``sleep`` moves ``monotonic`` on, at once."""
+    """A schedule's clock whose ``sleep`` moves ``monotonic`` on, at once. Given to the one
+    schedule under test, never patched into the module: the other loops in this process (a
+    stack's pollers) would sleep on it too, and move it on by minutes."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -421,11 +422,10 @@ class FakeClock:
         self.now += seconds
 
 
-def test_a_schedule_step_waits_its_whole_period_then_fires(monkeypatch):
+def test_a_schedule_step_waits_its_whole_period_then_fires():
     clock = FakeClock()
-    monkeypatch.setattr(pollers, "time", clock)
     function = StandInFunction(lambda _: Answer({}))
-    every_30_seconds = schedule(function, every_seconds=30)
+    every_30_seconds = schedule(function, every_seconds=30, clock=clock)
 
     every_30_seconds.step()
 
@@ -433,11 +433,11 @@ def test_a_schedule_step_waits_its_whole_period_then_fires(monkeypatch):
     assert 30 <= clock.now < 30.2  # short naps, so that pause() and stop() need not wait a period
 
 
-def test_a_paused_or_stopping_schedule_returns_at_once_without_firing(monkeypatch):
+def test_a_paused_or_stopping_schedule_returns_at_once_without_firing():
     clock = FakeClock()
-    monkeypatch.setattr(pollers, "time", clock)
     function = StandInFunction(lambda _: Answer({}))
-    paused, stopping = schedule(function, every_seconds=30), schedule(function, every_seconds=30)
+    paused = schedule(function, every_seconds=30, clock=clock)
+    stopping = schedule(function, every_seconds=30, clock=clock)
 
     paused.pause()
     paused.step()
