@@ -60,11 +60,20 @@ def percentile(values: list[float], fraction: float) -> float:
 # --- import times ------------------------------------------------------------------------
 
 
-def import_seconds(module: str, environment: dict[str, str] | None = None) -> float:
-    """Wall time of ``import module`` in a fresh interpreter with ``environment`` added."""
+def import_seconds(
+    module: str,
+    environment: dict[str, str] | None = None,
+    *,
+    path: Path | None = None,
+    flags: tuple[str, ...] = (),
+) -> float:
+    """Wall time of ``import module`` in a fresh interpreter with ``environment`` added, given
+    the interpreter's ``flags`` and ``path`` first on ``sys.path``."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    if path is not None:
+        code = f"import sys; sys.path.insert(0, {str(path)!r}); {code}"
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *flags, "-c", code],
         capture_output=True,
         text=True,
         check=True,

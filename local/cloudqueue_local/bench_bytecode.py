@@ -22,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -40,21 +41,17 @@ print(json.dumps(sorted(names)))
 """
 
 
-def installed_packages(modules: list[str], environment: dict[str, str]) -> set[Path]:
-    """The site-packages entries (package folders, single modules, extensions) ``modules`` load."""
-    import sysconfig
-
+def installed_packages(module: str, environment: dict[str, str]) -> set[Path]:
+    """The site-packages entries (package folders, single modules, extensions) ``module`` loads."""
+    result = subprocess.run(
+        [sys.executable, "-c", _TOP_LEVELS, module],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | environment,
+    )
+    names = json.loads(result.stdout.strip().splitlines()[-1])
     root = Path(sysconfig.get_paths()["purelib"])
-    names: set[str] = set()
-    for module in modules:
-        result = subprocess.run(
-            [sys.executable, "-c", _TOP_LEVELS, module],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=os.environ | environment,
-        )
-        names |= set(json.loads(result.stdout.strip().splitlines()[-1]))
     return {root / name for name in names if not name.startswith("__editable__")}
 
 
@@ -79,18 +76,9 @@ def compile_package(target: Path) -> None:
 
 def cold_import_seconds(package: Path, module: str, environment: dict[str, str]) -> float:
     """``import module`` from ``package`` alone, in an interpreter that writes no bytecode."""
-    code = (
-        f"import sys, time; sys.path.insert(0, {str(package)!r}); "
-        f"t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-B", "-S", "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=os.environ | environment,
-    )
-    return float(result.stdout.strip().splitlines()[-1])
+    from cloudqueue_local.bench import import_seconds
+
+    return import_seconds(module, environment, path=package, flags=("-B", "-S"))
 
 
 def bytecode_ratios(
@@ -103,7 +91,7 @@ def bytecode_ratios(
     """
     installed: set[Path] = set()
     for name, module in handlers.items():
-        installed |= installed_packages([module], environments[name])
+        installed |= installed_packages(module, environments[name])
     with tempfile.TemporaryDirectory(prefix="cloudqueue-package-") as scratch:
         bare = build_package(Path(scratch) / "without", project_package, installed)
         compiled = build_package(Path(scratch) / "with", project_package, installed)

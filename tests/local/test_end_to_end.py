@@ -49,13 +49,15 @@ def finished(api: httpx.Client, job_id: str, timeout: float = 30) -> dict[str, A
     return dict(wait_for(done, timeout))
 
 
-def aws(stack: LocalStack, service: str) -> Any:
+def aws(stack: LocalStack, service: str, **options: Any) -> Any:
+    """A client for ``service`` on the stack's AWS endpoint; ``options`` as boto3's (``config``)."""
     return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=stack.aws_url,
-        region_name="us-east-1",
+        region_name=stack.region,
         aws_access_key_id="local",
         aws_secret_access_key="local",
+        **options,
     )
 
 

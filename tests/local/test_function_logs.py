@@ -20,6 +20,7 @@ from cloudqueue_local.job_events import JobEvents
 from cloudqueue_local.logs_command import parse_since
 from cloudqueue_local.stack import LocalStack
 from tests.local.test_cli import cloudqueue, no_traceback, start_cloudqueue, wait_until_succeeded
+from tests.local.test_end_to_end import aws
 
 STREAM_NAME = re.compile(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}")
 
@@ -33,13 +34,7 @@ def report_line(request_id: str) -> re.Pattern[str]:
 
 @pytest.fixture
 def logs(local_stack: LocalStack) -> Any:
-    return boto3.client(
-        "logs",
-        endpoint_url=local_stack.aws_url,
-        region_name=local_stack.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return aws(local_stack, "logs")
 
 
 def group_of(stack: LocalStack, logical_id: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 
 from cloudqueue_local.stack import LocalStack
+from tests.local.test_end_to_end import aws
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -65,14 +66,7 @@ def unretried_dynamodb(stack: LocalStack) -> Any:
     """A DynamoDB client on the stack's endpoint whose 500s fail instead of being retried away."""
     from botocore.config import Config
 
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_url,
-        region_name=stack.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    return aws(stack, "dynamodb", config=Config(retries={"total_max_attempts": 1}))
 
 
 def test_dynamodb_backend_write_seams_exist() -> None:

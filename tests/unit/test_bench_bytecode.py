@@ -30,7 +30,7 @@ def environment() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def installed(environment) -> set[Path]:
-    return installed_packages([PROCESS], environment)
+    return installed_packages(PROCESS, environment)
 
 
 def test_the_package_holds_what_the_handler_imports_and_nothing_from_the_project_venv(installed):
