@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -816,6 +817,12 @@ def cost(
     reads_per_job: Annotated[float, typer.Option(min=0, help="GET /jobs/{id} requests per job.")] = 1.0,
     payload_chars: Annotated[int, typer.Option(min=1, help="Characters of a job's text payload.")] = 16,
     as_json: AsJson = False,
+    as_markdown: Annotated[
+        bool,
+        typer.Option(
+            "--markdown", help="Print the README's Cost figures as Markdown (with ten times the jobs beside)."
+        ),
+    ] = False,
 ) -> None:
     """The monthly AWS bill of the stack in template.yaml, line by line, and its capacity."""
     from cloudqueue_local import cost as pricing
@@ -850,7 +857,12 @@ def cost(
             else bills[0].to_json() | {"byLogLevel": {b.log_level: b.to_json() for b in bills}}
         )
         return
-    pricing.render(bills, pricing.load_prices(root / "pricing" / "us-east-1.yaml"), out)
+    prices = pricing.load_prices(root / "pricing" / "us-east-1.yaml")
+    if as_markdown:
+        tenfold = replace(usage, jobs_per_month=10 * jobs_per_month)
+        print(pricing.markdown(bills, list(pricing.bills_by_level(root, tenfold, chosen)), prices), end="")
+        return
+    pricing.render(bills, prices, out)
 
 
 def main() -> None:

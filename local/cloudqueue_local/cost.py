@@ -322,8 +322,14 @@ class Stack:
         return sum(1 for resource in self.document["Resources"].values() if resource["Type"] == resource_type)
 
     def frontend_files(self) -> list[Path]:
+        """What the README's deploy steps sync to the bucket: the folder but its screenshots and
+        the local ``config.json`` (the deploy writes its own, of a few bytes, beside them)."""
         folder = self.root / "frontend"
-        return sorted(path for path in folder.rglob("*") if path.is_file() and path.suffix != ".png")
+        return sorted(
+            path
+            for path in folder.rglob("*")
+            if path.is_file() and path.suffix != ".png" and path.name != "config.json"
+        )
 
     def parameter(self, name: str, default: float = 0) -> float:
         return float(self.template.parameters.get(name, default))
@@ -798,3 +804,66 @@ def render(bills: list[Bill], prices: dict[str, Price], console: Any) -> None:
         capacity.add_row(f"{limit.jobs_per_second:,.0f}", limit.what, raise_by)
     console.print(capacity)
     console.print("Assumptions: " + "; ".join(first.assumptions))
+
+
+def _quantity(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(bills: list[Bill], tenfold: list[Bill], prices: dict[str, Price]) -> str:
+    """The README's Cost figures: the bills side by side as a Markdown table, what they come to
+    per million jobs here and at ten times the volume (``tenfold``), the free tier, capacity."""
+    first = bills[0]
+    levels = [bill.log_level for bill in bills]
+    out = [
+        _row(["service", "line", "quantity", "unit", *(f"{level} $/month" for level in levels)]),
+        _row(["---", "---", "---:", "---", *("---:" for _ in levels)]),
+    ]
+    for index, line in enumerate(first.lines):
+        items = dict.fromkeys(bill.lines[index].item for bill in bills)
+        quantities = dict.fromkeys(_quantity(bill.lines[index].quantity) for bill in bills)
+        out.append(
+            _row(
+                [line.service, " / ".join(items), " / ".join(quantities), line.unit]
+                + [f"{bill.lines[index].usd:,.3f}" for bill in bills]
+            )
+        )
+    monthly = [f"**{bill.monthly_usd:,.2f}**" for bill in bills]
+    per_million = [f"**{bill.per_million_jobs_usd:,.2f}**" for bill in bills]
+    if monthly == per_million:
+        out.append(_row(["**total**", "**per month = per million jobs**", "", "", *monthly]))
+    else:
+        out.append(_row(["**total**", "**per month**", "", "", *monthly]))
+        out.append(_row(["**total**", "**per million jobs**", "", "", *per_million]))
+    free = [f"-{bill.free_usd:,.2f}" for bill in bills]
+    out.append(_row(["free tier", "always-free allowances take off", "", "", *free]))
+
+    def figures(group: list[Bill]) -> str:
+        return ", ".join(f"${bill.per_million_jobs_usd:,.2f} at {bill.log_level}" for bill in group)
+
+    out += [
+        "",
+        f"**Per million jobs: {figures(bills)}** at {first.usage.jobs_per_month:,.0f} jobs a month; "
+        f"{figures(tenfold)} at {tenfold[0].usage.jobs_per_month:,.0f} a month, where the fixed lines "
+        "(idle polling, metrics, alarms) weigh less.",
+        "",
+        "Jobs a month that each always-free allowance covers on its own: "
+        + "; ".join(
+            f"{prices[name].what.split(' (')[0]} {covered:,.0f}"
+            for name, covered in sorted(first.free_tier_jobs.items(), key=lambda item: item[1])
+        )
+        + ".",
+        "",
+        _row(["jobs/s", "what binds first under default quotas", "to go ten times further, raise"]),
+        _row(["---:", "---", "---"]),
+    ]
+    bound = first.capacity[0].jobs_per_second
+    for limit in first.capacity:
+        raise_by = limit.raise_by if limit.jobs_per_second < 10 * bound else "enough"
+        out.append(_row([f"{limit.jobs_per_second:,.0f}", limit.what, raise_by]))
+    out += ["", "Assumptions: " + "; ".join(first.assumptions) + "."]
+    return "\n".join(out) + "\n"

@@ -149,3 +149,37 @@ def test_the_bench_results_file_replaces_the_default_durations(tmp_path: Path) -
     # Then the file's figure and the given one win over the defaults
     assert (durations["ClaimFunction"], durations["ProcessFunction"]) == (42.0, 7.0)
     assert durations["FinalizeFunction"] == cost.DEFAULT_DURATIONS_MS["FinalizeFunction"]
+
+
+def markdown_of(*options: str) -> str:
+    """``cloudqueue cost --markdown`` with the default durations, whatever bench results lie about."""
+    durations = [f"--duration={name}={ms:g}" for name, ms in cost.DEFAULT_DURATIONS_MS.items()]
+    result = CliRunner().invoke(app, ["cost", "--markdown", *durations, *options])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_readme_shows_the_figures_the_command_prints_today() -> None:
+    # Given the README's copy of the cost figures
+    readme = (ROOT / "README.md").read_text()
+    begin, end = "<!-- begin: cloudqueue cost --markdown -->\n", "<!-- end: cloudqueue cost --markdown -->"
+    copy = readme[readme.index(begin) + len(begin) : readme.index(end)]
+
+    # Then it is what the command prints from today's template, prices and code
+    stale = "the README's Cost figures are stale: paste `cloudqueue cost --markdown` again"
+    assert copy == markdown_of(), stale
+
+
+def test_the_markdown_totals_split_per_month_and_per_million_when_a_month_is_not_a_million_jobs() -> None:
+    # When two million jobs a month are priced
+    text = markdown_of("--jobs-per-month", "2000000")
+
+    # Then the month's total is twice the per-million figure, on rows of their own, and the
+    # tenfold figures are for twenty million jobs
+    rows = text.splitlines()
+    (monthly,) = [row for row in rows if row.startswith("| **total** | **per month** |")]
+    (per_million,) = [row for row in rows if row.startswith("| **total** | **per million jobs** |")]
+    month_usd = [float(cell.strip(" *")) for cell in monthly.split("|")[5:7]]
+    million_usd = [float(cell.strip(" *")) for cell in per_million.split("|")[5:7]]
+    assert month_usd == pytest.approx([2 * usd for usd in million_usd], abs=0.011)
+    assert "at 20,000,000 a month" in text
