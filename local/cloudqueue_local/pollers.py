@@ -26,7 +26,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from cloudqueue_local.lambda_runtime import LambdaRuntime
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cloudqueue_local.lambda_runtime import LambdaRuntime, ServiceFault
 from cloudqueue_local.stepfunctions import LocalStepFunctions
 from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
@@ -34,6 +36,16 @@ logger = logging.getLogger("cloudqueue.local")
 
 REDELIVER_AFTER_VISIBILITY = "visibility"
 REDELIVER_AT_ONCE = "immediate"
+
+
+def aws_error(error: ServiceFault | ClientError | BotoCoreError) -> str:
+    """A failed AWS call in one line: which service or operation, its error code, its message."""
+    if isinstance(error, ServiceFault):
+        return f"Lambda Invoke failed: {error.code}: {error.message}"
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{error.operation_name} failed: {details.get('Code', '?')}: {details.get('Message', '')}"
+    return f"{type(error).__name__}: {error}"
 
 
 def sqs_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[str, Any]:
@@ -76,6 +88,12 @@ class _Loop:
                 continue
             try:
                 self.step()
+            except (ServiceFault, ClientError, BotoCoreError) as error:
+                # An AWS call the step made failed, as AWS calls do (and as --faults makes them):
+                # the next step tries again, as AWS's pollers and schedules do. One line: the
+                # console is for what happened, not for where in this code.
+                logger.warning("%s: %s; the next step tries again", self.name, aws_error(error))
+                self._stopping.wait(0.5)
             except Exception:
                 logger.exception("%s: step failed", self.name)
                 self._stopping.wait(0.5)

@@ -16,11 +16,16 @@ What this module changes, each at one named seam in moto 5.2.5:
   directly, with the same payloads, function errors and service errors as through moto.
 - **Memory**: Express executions are not kept by AWS; moto keeps all of them and scans the
   list on each start, so finished ones past ``keep_executions`` are dropped.
+- **A quiet console**: the interpreter logs each failure of a state at ERROR with the state's
+  whole parse tree, thousands of characters a line. The Pipe says in one line how each
+  execution ended, and the execution history has the error, so while installed the
+  interpreter's logger lets only CRITICAL through.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
     from cloudqueue_local.lambda_runtime import LambdaRuntime
 
 _sync = threading.local()
+INTERPRETER_LOG = logging.getLogger("moto.stepfunctions.parser")
 
 
 @contextmanager
@@ -74,6 +80,7 @@ class LocalStepFunctions:
         self.keep_executions = keep_executions
         self._patches: list[_Patch] = []
         self._prune_lock = threading.Lock()
+        self._interpreter_log_level = logging.NOTSET
 
     # --- installing -----------------------------------------------------------------------
 
@@ -123,12 +130,12 @@ class LocalStepFunctions:
 
         def make_worker(execution: Any) -> Any:
             config = getattr(execution.state_machine, "loggingConfiguration", None) or {}
-            logging = CloudWatchLoggingConfiguration.from_logging_configuration(
+            logs_config = CloudWatchLoggingConfiguration.from_logging_configuration(
                 state_machine_arn=execution.state_machine.arn, logging_configuration=config
             )
-            if logging is not None:
+            if logs_config is not None:
                 execution._cloud_watch_logging_session = LogsSession(
-                    execution_arn=execution.exec_arn, configuration=logging
+                    execution_arn=execution.exec_arn, configuration=logs_config
                 )
             return original_make_worker(execution)
 
@@ -157,11 +164,14 @@ class LocalStepFunctions:
             )
         for patch in self._patches:
             patch.apply()
+        self._interpreter_log_level = INTERPRETER_LOG.level
+        INTERPRETER_LOG.setLevel(logging.CRITICAL)
 
     def uninstall(self) -> None:
         for patch in reversed(self._patches):
             patch.revert()
         self._patches = []
+        INTERPRETER_LOG.setLevel(self._interpreter_log_level)
 
     # --- running --------------------------------------------------------------------------
 

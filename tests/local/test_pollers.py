@@ -10,6 +10,7 @@ made it visible. The last tests run the loops' threads, and wait for what they d
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -19,8 +20,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from cloudqueue_local.lambda_runtime import ServiceFault
 from cloudqueue_local.pollers import (
     REDELIVER_AFTER_VISIBILITY,
     REDELIVER_AT_ONCE,
@@ -446,3 +449,56 @@ def test_a_paused_or_stopping_schedule_returns_at_once_without_firing():
 
     assert function.events == []
     assert clock.now < 30  # neither waited out its period
+
+
+LAMBDA_DOWN = ServiceFault("ServiceException", 500, "The Lambda service encountered an internal error.")
+THROTTLED = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Invoke")
+
+
+def first_fire_raising(error: Exception, name: str, caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
+    """Run a schedule whose first invocation raises ``error`` until it has fired again; the one
+    record its loop logged."""
+
+    def answer(event: dict[str, Any]) -> Answer:
+        if len(function.events) == 1:
+            raise error
+        return Answer({})
+
+    function = StandInFunction(answer)
+    spec = ScheduleSpec(function=name, every_seconds=0.01)
+    loop = LocalSchedule(spec, function, region=REGION, account="123456789012")  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="cloudqueue.local"):
+        loop.start()
+        try:
+            wait_until(lambda: len(function.events) >= 2)  # the schedule went on
+        finally:
+            assert loop.stop(timeout=30)
+    (record,) = [each for each in caplog.records if each.getMessage().startswith(f"schedule-{name}")]
+    return record
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            LAMBDA_DOWN,
+            "Lambda Invoke failed: ServiceException: The Lambda service encountered an internal error.",
+        ),
+        (THROTTLED, "Invoke failed: ThrottlingException: Rate exceeded"),
+    ],
+    ids=["lambda-service-fault", "aws-client-error"],
+)
+def test_a_step_whose_aws_call_fails_says_so_in_one_line_and_the_next_step_runs(
+    error: Exception, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = first_fire_raising(error, "FailsOnceFunction", caplog)
+
+    assert record.getMessage() == f"schedule-FailsOnceFunction: {said}; the next step tries again"
+    assert (record.levelno, record.exc_info) == (logging.WARNING, None)
+
+
+def test_a_step_that_fails_in_this_code_keeps_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    record = first_fire_raising(KeyError("a bug, not an AWS error"), "BuggyFunction", caplog)
+
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None and record.exc_info[0] is KeyError

@@ -387,6 +387,17 @@ def test_input_that_is_not_a_record_array_fails_the_execution(workflow: Workflow
     assert run.error == "States.Runtime"
 
 
+def test_a_failed_execution_leaves_no_interpreter_dump_in_the_log(
+    workflow: WorkflowHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # moto's interpreter logs each failed state at ERROR with its whole parse tree, thousands
+    # of characters a line, which the dev console and the bench would print.
+    run = workflow.run(json.dumps({"jobId": "not an array"}))
+
+    assert run.status == "FAILED"
+    assert [record.name for record in caplog.records if record.name.startswith("moto.stepfunctions")] == []
+
+
 def test_lambda_throttling_is_retried(workflow: WorkflowHarness) -> None:
     job = workflow.new_job("text.transform", {"text": "throttled"})
     throttles = iter([ServiceFault(), ServiceFault()])
