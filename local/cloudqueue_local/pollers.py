@@ -41,11 +41,13 @@ REDELIVER_AT_ONCE = "immediate"
 def aws_error(error: ServiceFault | ClientError | BotoCoreError) -> str:
     """A failed AWS call in one line: which service or operation, its error code, its message."""
     if isinstance(error, ServiceFault):
-        return f"Lambda Invoke failed: {error.code}: {error.message}"
-    if isinstance(error, ClientError):
+        said = f"Lambda Invoke failed: {error.code}: {error.message}"
+    elif isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return f"{error.operation_name} failed: {details.get('Code', '?')}: {details.get('Message', '')}"
-    return f"{type(error).__name__}: {error}"
+        said = f"{error.operation_name} failed: {details.get('Code', '?')}: {details.get('Message', '')}"
+    else:
+        said = f"{type(error).__name__}: {error}"
+    return said.rstrip(".")
 
 
 def sqs_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[str, Any]:

@@ -482,7 +482,7 @@ def first_fire_raising(error: Exception, name: str, caplog: pytest.LogCaptureFix
     [
         (
             LAMBDA_DOWN,
-            "Lambda Invoke failed: ServiceException: The Lambda service encountered an internal error.",
+            "Lambda Invoke failed: ServiceException: The Lambda service encountered an internal error",
         ),
         (THROTTLED, "Invoke failed: ThrottlingException: Rate exceeded"),
     ],
