@@ -486,6 +486,11 @@ def _mixed_rows(table: Table, mixed: dict[str, Any]) -> None:
         "0 / 0 / 0",
     )
     table.add_row(
+        "mixed: claimed again once a failed execution's lease expired",
+        f"{mixed['reclaimed_after_failure']} (executions ended {mixed['execution_statuses']})",
+        "reported",
+    )
+    table.add_row(
         "mixed: extra executions / duplicates injected",
         f"{mixed['extra_executions']} / {mixed['duplicates_injected']} "
         f"(sent while {mixed['duplicates_by_status_at_send']})",

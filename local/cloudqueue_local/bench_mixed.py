@@ -29,7 +29,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -379,12 +379,26 @@ class ExecutionFigures:
     per_job: Counter[str]
     statuses: Counter[str]
     task_seconds: dict[str, list[float]]
+    # Executions of each job that called the claim function and then ended other than SUCCEEDED.
+    failed_after_claim: Counter[str] = field(default_factory=Counter)
+
+
+def unexplained_claims(attempts: int, failed_after_claim: int) -> int:
+    """A job's claims beyond the first that no failed execution explains.
+
+    An execution that reached the claim and then failed may have left its claim unfinished:
+    its process step could not be invoked, or its result could not be recorded. Once that
+    lease expires the job is claimed again, by design (at-least-once, as the README says).
+    Any other second claim gave one job to two workers.
+    """
+    return max(0, attempts - 1 - failed_after_claim)
 
 
 def read_executions(records: list[dict[str, Any]], functions_by_arn: dict[str, str]) -> ExecutionFigures:
     """Executions per job, their end statuses, and each Lambda task's duration by function."""
     per_job: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
+    failed_after_claim: Counter[str] = Counter()
     task_seconds: dict[str, list[float]] = defaultdict(list)
     by_execution: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
@@ -392,6 +406,8 @@ def read_executions(records: list[dict[str, Any]], functions_by_arn: dict[str, s
     for events in by_execution.values():
         events.sort(key=lambda event: int(event.get("id", 0)))
         scheduled: tuple[str, int] | None = None
+        job_id: str | None = None
+        claimed = False
         for event in events:
             kind = str(event.get("type", ""))
             details = event.get("details") or {}
@@ -399,14 +415,17 @@ def read_executions(records: list[dict[str, Any]], functions_by_arn: dict[str, s
             if kind == "ExecutionStarted":
                 job_id = _job_of_execution(event)
                 per_job[job_id or "?"] += 1
-            elif kind.startswith("Execution") and kind != "ExecutionStarted":
+            elif kind.startswith("Execution"):
                 statuses[kind.removeprefix("Execution").upper()] += 1
+                if kind != "ExecutionSucceeded" and claimed:
+                    failed_after_claim[job_id or "?"] += 1
             elif kind == "TaskScheduled":
                 scheduled = (_function_of(details, functions_by_arn), millis)
+                claimed = claimed or scheduled[0] == "ClaimFunction"
             elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut") and scheduled is not None:
                 task_seconds[scheduled[0]].append((millis - scheduled[1]) / 1000)
                 scheduled = None
-    return ExecutionFigures(per_job, statuses, dict(task_seconds))
+    return ExecutionFigures(per_job, statuses, dict(task_seconds), failed_after_claim)
 
 
 def _function_of(details: dict[str, Any], functions_by_arn: dict[str, str]) -> str:
@@ -559,14 +578,16 @@ def _figures(
         and 200 <= outcome["status"] < 300
         and outcome["jobId"] != accepted_ids.get(outcome["index"])
     ]
-    lost, twice, wrong = [], [], []
+    lost, twice, reclaimed, wrong = [], [], [], []
     for index, job_id in accepted_ids.items():
         job = final.get(job_id)
         if job is None or job.get("status") not in TERMINAL:
             lost.append({"jobId": job_id, "status": job and job.get("status")})
             continue
-        if int(job.get("attempts", 0)) > 1:
-            twice.append({"jobId": job_id, "attempts": job["attempts"]})
+        attempts, failed = int(job.get("attempts", 0)), executions.failed_after_claim[job_id]
+        if attempts > 1:
+            entry = {"jobId": job_id, "attempts": attempts, "failedAfterClaim": failed}
+            (twice if unexplained_claims(attempts, failed) else reclaimed).append(entry)
         problem = problem_with(by_index[index], job, faults=faults)
         if problem:
             wrong.append({"jobId": job_id, "type": by_index[index].type, "problem": problem})
@@ -588,6 +609,7 @@ def _figures(
         "accepted": len(accepted_ids),
         "lost": len(lost),
         "claimed_twice": len(twice),
+        "reclaimed_after_failure": len(reclaimed),
         "wrong": len(wrong),
         "replay_mismatch": len(replay_mismatch),
         "non_2xx": len(non_2xx),
@@ -615,6 +637,7 @@ def _figures(
         "samples": {
             "lost": lost[:SAMPLES],
             "claimed_twice": twice[:SAMPLES],
+            "reclaimed_after_failure": reclaimed[:SAMPLES],
             "wrong": wrong[:SAMPLES],
             "non_2xx": [{key: o[key] for key in ("kind", "status", "text")} for o in non_2xx[:SAMPLES]],
             "replay_mismatch": [

@@ -11,6 +11,7 @@ from cloudqueue_local.bench_mixed import (
     plan_jobs,
     problem_with,
     read_executions,
+    unexplained_claims,
 )
 from tests.fakes import execution_arn
 
@@ -140,6 +141,37 @@ def test_executions_are_counted_per_job_from_their_started_input_with_task_durat
     assert read.per_job == {"a": 2, "b": 1}
     assert read.statuses == {"SUCCEEDED": 1, "FAILED": 1}
     assert sorted(read.task_seconds["ClaimFunction"]) == [0.02, 0.04]
+
+
+def test_an_execution_that_failed_after_calling_the_claim_is_counted_for_its_job():
+    # Given job a's execution that failed after its claim, job b's that failed before calling
+    # any function (its input unreadable to the state machine), and job c's that succeeded
+    claimed_then_failed, failed_first, succeeded = (execution_arn(name) for name in ("e1", "e2", "e3"))
+    parameters = json.dumps({"FunctionName": CLAIM_ARN, "Payload": {}})
+    records = [
+        started(claimed_then_failed, "a", 1000),
+        history_record(claimed_then_failed, 2, "TaskScheduled", 1001, parameters=parameters),
+        history_record(claimed_then_failed, 3, "TaskSucceeded", 1041),
+        history_record(claimed_then_failed, 4, "ExecutionFailed", 1050),
+        started(failed_first, "b", 2000),
+        history_record(failed_first, 2, "ExecutionFailed", 2001),
+        started(succeeded, "c", 3000),
+        history_record(succeeded, 2, "TaskScheduled", 3001, parameters=parameters),
+        history_record(succeeded, 3, "TaskSucceeded", 3041),
+        history_record(succeeded, 4, "ExecutionSucceeded", 3050),
+    ]
+
+    read = read_executions(records, FUNCTIONS)
+
+    assert read.failed_after_claim == {"a": 1}
+
+
+def test_a_second_claim_is_double_work_unless_a_failed_execution_left_the_first_unfinished():
+    assert unexplained_claims(attempts=1, failed_after_claim=0) == 0
+    assert unexplained_claims(attempts=2, failed_after_claim=0) == 1  # two workers got the job
+    assert unexplained_claims(attempts=2, failed_after_claim=1) == 0  # claimed again after the lease
+    assert unexplained_claims(attempts=3, failed_after_claim=1) == 1
+    assert unexplained_claims(attempts=1, failed_after_claim=2) == 0
 
 
 def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
