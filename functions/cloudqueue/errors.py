@@ -22,7 +22,8 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
         ├── JobNotCancellable       409: the job has left QUEUED
         ├── JobNotRerunnable        409: only a FAILED job can be rerun
         ├── IdempotencyConflict     409: the key was used with another request body
-        └── EnqueueFailed           503: the job could not be queued; nothing was kept
+        ├── EnqueueFailed           503: the job could not be queued; nothing was kept
+        └── StoreBusy               503: the table left part of a read undone; retry
 """
 
 from __future__ import annotations
@@ -102,3 +103,10 @@ class IdempotencyConflict(ApiError):
 class EnqueueFailed(ApiError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "enqueue_failed"
+
+
+class StoreBusy(ApiError):
+    """The table would not answer a whole read (throttled, or over a batch's size) in time."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "store_busy"

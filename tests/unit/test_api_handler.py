@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from cloudqueue.errors import StoreBusy
 from cloudqueue.handlers import api
 from cloudqueue.jobtypes import JOB_TYPES
 from cloudqueue.models import JobStatus
@@ -294,6 +295,18 @@ def test_listing_filters_by_status_newest_first(ports):
     assert answer.status == 200
     assert [job["jobId"] for job in answer.body["jobs"]] == [job_id(5), job_id(3), job_id(1)]
     assert answer.body["nextToken"] is None
+
+
+def test_a_listing_the_table_leaves_half_read_answers_503_store_busy(ports, monkeypatch):
+    # Given a table that keeps leaving part of a listing's jobs unread (throttled)
+    def busy(*args: Any, **kwargs: Any) -> None:
+        raise StoreBusy("the jobs table left 3 of 10 jobs unread; retry")
+
+    monkeypatch.setattr(ports.store, "list_jobs", busy)
+
+    # When a client lists jobs  Then it is told to retry, not given a short page or a 500
+    message = assert_error(call("GET", "/jobs"), 503, "store_busy")
+    assert "retry" in message
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten"])

@@ -34,6 +34,7 @@ from cloudqueue.errors import (
     JobNotFoundError,
     JobNotRerunnable,
     LeaseLost,
+    StoreBusy,
 )
 from cloudqueue.jobs import request_hash
 from cloudqueue.models import ClaimRequest, Job, JobFailure, JobStatus
@@ -866,6 +867,100 @@ def test_a_job_that_changes_status_mid_listing_is_listed_once_in_its_newest_stat
     assert after is None
 
 
+def after_the_last_index_query(
+    store: DynamoJobStore, status: JobStatus | None
+) -> Callable[[dict[str, Any]], bool]:
+    """Whether a query is the listing's last one: the jobs are read from the table next."""
+    last = f"{(status or list(JobStatus)[-1]).value}#{store.shards - 1}"
+    return lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": last}
+
+
+def test_a_listed_job_is_shown_as_the_table_holds_it_now_not_as_the_index_saw_it(dynamo_store):
+    # Given a queued job that a worker claims after the listing read the index, before it read the jobs
+    job = given(dynamo_store)
+    racing = racing_store(
+        dynamo_store,
+        "query",
+        lambda: claim(dynamo_store, job, at=later(1, START)),
+        when=after_the_last_index_query(dynamo_store, None),
+    )
+
+    # When every status is listed
+    page, after = racing.list_jobs(None, 10, None)
+
+    # Then the index found it QUEUED, and the page shows the claimed job
+    [listed] = page
+    assert (listed.job_id, listed.status, listed.attempts) == (job.job_id, JobStatus.IN_PROGRESS, 1)
+    assert after is None
+
+
+def test_a_job_that_left_the_listed_status_before_it_was_read_is_not_listed_under_it(dynamo_store):
+    # Given two queued jobs, the newer claimed between the listing's index queries and its read
+    older, newer = given(dynamo_store, job_id=job_id(1)), given(dynamo_store, job_id=job_id(2))
+    racing = racing_store(
+        dynamo_store,
+        "query",
+        lambda: claim(dynamo_store, newer, at=later(1, START)),
+        when=after_the_last_index_query(dynamo_store, JobStatus.QUEUED),
+    )
+
+    # When the QUEUED jobs are listed, one a page
+    page, after = racing.list_jobs(JobStatus.QUEUED, 1, None)
+
+    # Then the first page holds no job that is not QUEUED, and the next page goes on after it
+    assert page == []
+    assert after == newer.job_id
+    assert [each.job_id for each in dynamo_store.list_jobs(JobStatus.QUEUED, 1, after)[0]] == [older.job_id]
+
+
+class _LeavesKeysUnprocessed:
+    """DynamoDB's BatchGetItem under throttling: the first ``times`` answers read only ``reads``
+    of the keys asked for and leave the rest unprocessed (moto always answers whole)."""
+
+    def __init__(self, client: Any, times: int, reads: int = 1) -> None:
+        self._client = client
+        self.times = times
+        self.reads = reads
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls > self.times:
+            return self._client.batch_get_item(**kwargs)
+        ((table, request),) = kwargs["RequestItems"].items()
+        first, rest = request["Keys"][: self.reads], request["Keys"][self.reads :]
+        response = (
+            self._client.batch_get_item(RequestItems={table: {**request, "Keys": first}})
+            if first
+            else {"Responses": {table: []}}
+        )
+        response["UnprocessedKeys"] = {table: {**request, "Keys": rest}} if rest else {}
+        return response
+
+
+def test_keys_a_batch_read_leaves_unprocessed_are_asked_for_again_until_every_job_is_read(dynamo_store):
+    jobs = [given(dynamo_store, job_id=job_id(n)) for n in range(5)]
+    client = _LeavesKeysUnprocessed(dynamo_store.client, times=2)
+
+    page, _ = DynamoJobStore(TABLE, shards=4, client=client).list_jobs(None, 10, None)
+
+    assert [each.job_id for each in page] == [job.job_id for job in reversed(jobs)]
+    assert client.calls == 3
+
+
+def test_a_batch_read_that_never_finishes_is_store_busy_not_a_short_page(dynamo_store):
+    for n in range(3):
+        given(dynamo_store, job_id=job_id(n))
+    client = _LeavesKeysUnprocessed(dynamo_store.client, times=1_000, reads=0)
+
+    with pytest.raises(StoreBusy, match="left 3 of 3 jobs unread"):
+        DynamoJobStore(TABLE, shards=4, client=client).list_jobs(None, 10, None)
+    assert client.calls == 6
+
+
 class _StopsAtLimit:
     """DynamoDB's paging, which moto does not copy: a query that stops at its Limit returns a
     LastEvaluatedKey even when nothing is left."""
@@ -879,8 +974,12 @@ class _StopsAtLimit:
     def query(self, **kwargs: Any) -> Any:
         response = self._client.query(**kwargs)
         if len(response["Items"]) == kwargs.get("Limit") and "LastEvaluatedKey" not in response:
+            # DynamoDB's LastEvaluatedKey holds the index's keys whatever the query projects.
             last = response["Items"][-1]
-            response["LastEvaluatedKey"] = {key: last[key] for key in ("jobId", "statusShard")}
+            response["LastEvaluatedKey"] = {
+                "jobId": last["jobId"],
+                "statusShard": kwargs["ExpressionAttributeValues"][":shard"],
+            }
         return response
 
 

@@ -61,6 +61,7 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     "ApiFunction": {
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:GetItem", TABLE),
+        ("dynamodb:BatchGetItem", TABLE),  # a listing's jobs (the index holds keys only)
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:DeleteItem", TABLE),
         ("dynamodb:Query", INDEX),

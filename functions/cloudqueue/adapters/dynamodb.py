@@ -3,8 +3,9 @@
 Items:
 - a job: key ``jobId`` (a ULID, so ids sort by creation time), the ``Job`` fields in
   camelCase, and ``statusShard`` = ``<STATUS>#<n>``, the partition key of the
-  ``ByStatus`` index (sort key ``jobId``). Sharding the status keeps one status's writes
-  spread over ``shards`` partitions, past one partition's 1,000 writes/s.
+  ``ByStatus`` index (sort key ``jobId``; keys only, so a listing reads its jobs from the
+  table). Sharding the status keeps one status's writes spread over ``shards`` partitions,
+  past one partition's 1,000 writes/s.
 - an idempotency record: key ``idem#<sha256 of the key>``, naming the job it made and the
   hash of the request. It has no ``statusShard``, so the index never sees it.
 - a tombstone: key ``jobId`` with no ``status``, written by a claim for a message whose job
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ from cloudqueue.errors import (
     JobNotFoundError,
     JobNotRerunnable,
     LeaseLost,
+    StoreBusy,
 )
 from cloudqueue.models import Job, JobFailure, JobStatus, format_timestamp
 from cloudqueue.ports import ClaimAttempt, PendingSend
@@ -51,6 +54,8 @@ _IDEMPOTENCY_PREFIX = "idem#"
 _SWEEP_CURSOR_KEY = "sweep#pending"
 _TOMBSTONE_DAYS = 1
 _MAX_RECORDED_EXECUTIONS = 25
+_BATCH_GET_ATTEMPTS = 6  # the first and five retries: 1.55 s of backoff at most
+_BATCH_GET_BACKOFF_SECONDS = 0.05
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -436,31 +441,35 @@ class DynamoJobStore:
     def list_jobs(
         self, status: JobStatus | None, limit: int, after_job_id: str | None
     ) -> tuple[list[Job], str | None]:
+        # The index holds keys only (KEYS_ONLY: a job's writes are not paid twice at its full
+        # size), so the page is the newest ids across the shards, then the jobs themselves,
+        # read from the table: each in its state now, never an index copy that lags.
         statuses = [status] if status is not None else list(JobStatus)
-        found: list[Job] = []
+        ids: set[str] = set()
         more_remain = False
         for each_status in statuses:
             for shard in range(self.shards):
                 # One more than a page, so that "more remain" is known, not guessed: DynamoDB
                 # gives a LastEvaluatedKey whenever it stops at Limit, even with nothing left.
-                page, truncated = self._query_shard(f"{each_status.value}#{shard}", limit + 1, after_job_id)
-                found.extend(page)
+                found, truncated = self._query_shard(f"{each_status.value}#{shard}", limit + 1, after_job_id)
+                ids.update(found)
                 # A shard cut short by the 1 MB page size may still hold some.
-                more_remain = more_remain or (truncated and len(page) <= limit)
-        # A job that changed status between two of these queries shows up under both: keep
-        # its newest state.
-        newest: dict[str, Job] = {}
-        for job in found:
-            if job.job_id not in newest or job.updated_at > newest[job.job_id].updated_at:
-                newest[job.job_id] = job
-        found = sorted(newest.values(), key=lambda job: job.job_id, reverse=True)
-        page = found[:limit]
-        more_remain = more_remain or len(found) > limit
-        return page, (page[-1].job_id if more_remain and page else None)
+                more_remain = more_remain or (truncated and len(found) <= limit)
+        # A job that changed status between two of these queries shows up under both: one id.
+        newest_first = sorted(ids, reverse=True)
+        wanted = newest_first[:limit]
+        more_remain = more_remain or len(newest_first) > limit
+        jobs = self._get_jobs(wanted)
+        # A job that left the status asked for since the index was read is not listed under
+        # it; the next page still starts after the last id looked at.
+        page = [
+            job for job_id in wanted if (job := jobs.get(job_id)) is not None and status in (None, job.status)
+        ]
+        return page, (wanted[-1] if more_remain and wanted else None)
 
     def _query_shard(
         self, status_shard: str, limit: int, before_job_id: str | None
-    ) -> tuple[list[Job], bool]:
+    ) -> tuple[list[str], bool]:
         condition = "statusShard = :shard"
         values: dict[str, Any] = {"shard": status_shard}
         if before_job_id is not None:
@@ -471,11 +480,35 @@ class DynamoJobStore:
             IndexName=STATUS_INDEX,
             KeyConditionExpression=condition,
             ExpressionAttributeValues=_values(**values),
+            ProjectionExpression="jobId",
             ScanIndexForward=False,
             Limit=limit,
         )
-        jobs = [job for item in response.get("Items", []) if (job := self._job_from(item)) is not None]
-        return jobs, "LastEvaluatedKey" in response
+        return [item["jobId"]["S"] for item in response.get("Items", [])], "LastEvaluatedKey" in response
+
+    def _get_jobs(self, job_ids: list[str]) -> dict[str, Job]:
+        """The jobs of these ids (at most 100) that exist, read in one BatchGetItem and its retries.
+
+        DynamoDB may leave some keys unprocessed (16 MB per answer, or throttling); they are
+        asked for again with exponential backoff, a bounded number of times, then
+        ``StoreBusy``.
+        """
+        jobs: dict[str, Job] = {}
+        keys: list[Any] = [{"jobId": {"S": job_id}} for job_id in job_ids]
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            if not keys:
+                return jobs
+            if attempt:
+                time.sleep(_BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            response = self.client.batch_get_item(RequestItems={self.table_name: {"Keys": keys}})
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                if (job := self._job_from(item)) is not None:
+                    jobs[job.job_id] = job
+            unprocessed = response.get("UnprocessedKeys", {}).get(self.table_name)
+            keys = list(unprocessed["Keys"]) if unprocessed else []
+        if keys:
+            raise StoreBusy(f"the jobs table left {len(keys)} of {len(job_ids)} jobs unread; retry")
+        return jobs
 
     # --- the workflow's writes ----------------------------------------------------------
 

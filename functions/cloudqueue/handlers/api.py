@@ -75,7 +75,7 @@ _ERRORS: dict[int, OpenAPIResponse] = {
         409: "Conflict with the job's state or an earlier request",
         413: "Request body too large",
         422: "Request does not match the schema",
-        503: "The job could not be queued; retry",
+        503: "The job could not be queued, or the table is busy; retry",
     }.items()
 }
 
