@@ -199,3 +199,42 @@ def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not
     ]
 
     assert accepted_jobs(outcomes) == {1: "a", 2: "b"}
+
+
+def test_an_import_goal_is_met_unmet_or_below_the_libraries_floor():
+    from cloudqueue_local.bench import import_verdict
+
+    assert import_verdict(ratio=1.1, floor=0.9, goal=1.2) == "met"
+    assert import_verdict(ratio=1.2, floor=0.9, goal=1.2) == "met"  # at most the goal
+    assert import_verdict(ratio=2.26, floor=1.5, goal=1.6) == "unmet"  # CloudQueue's own is the gap
+    assert import_verdict(ratio=1.3, floor=1.2, goal=1.2) == "unmet"  # a floor at the goal leaves 0
+    assert import_verdict(ratio=1.57, floor=1.46, goal=1.2) == "unmet, goal below the libraries' floor"
+
+
+def test_the_imports_report_gives_each_function_its_floor_goal_and_own_share():
+    from rich.console import Console
+
+    from cloudqueue_local.bench import figures_table, judge_imports
+
+    measured = {
+        "ClaimFunction": {"ratio": 1.57, "floor": 1.46, "boto3_seconds": 0.2},
+        "ApiFunction": {"ratio": 2.26, "floor": 1.5, "boto3_seconds": 0.2},
+        "ProcessFunction": {"ratio": 0.45, "floor": 0.6, "boto3_seconds": 0.2},
+    }
+
+    judged = judge_imports(measured)
+
+    claim = judged["ClaimFunction"]
+    assert claim["goal"] == 1.2
+    assert round(claim["own"], 2) == 0.11
+    assert claim["verdict"] == "unmet, goal below the libraries' floor"
+    assert (claim["ratio"], claim["floor"], claim["boto3_seconds"]) == (1.57, 1.46, 0.2)  # kept
+    assert judged["ApiFunction"]["verdict"] == "unmet"
+    assert judged["ProcessFunction"]["verdict"] == "met"
+    console = Console(record=True, width=200)
+    console.print(figures_table({"machine": {"imports_python": "3.12.1"}, "imports": judged}, clients=32))
+    text = console.export_text().replace("\N{MULTIPLICATION SIGN}", "x")
+    assert "1.57x (floor 1.46x, CloudQueue's own +0.11x)" in text
+    assert "1.2x (unmet, goal below the libraries' floor)" in text
+    assert "1.6x (unmet)" in text
+    assert "import boto3 (reference, Python 3.12.1)" in text
