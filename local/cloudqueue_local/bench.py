@@ -13,7 +13,7 @@ Scenarios (``--scenario``, comma separated):
   interpreter (ratios, because the machine's speed cancels out), beside its floor (the same
   ratio for the libraries it must load, ``IMPORT_FLOORS``), and its cold import from a copy
   of its Lambda package without bytecode ÷ with the bytecode the build compiles
-  (``bench_bytecode``);
+  (``bench_bytecode``); under another interpreter with ``python``;
 - ``history``: one job's history read from a log group holding 100,000 executions, with
   and without the read bound (``bench_history``; not run by default).
 
@@ -121,14 +121,15 @@ def snippet_seconds(
     *,
     path: Path | None = None,
     flags: tuple[str, ...] = (),
+    python: str | None = None,
 ) -> float:
-    """Wall time of ``snippet`` in a fresh interpreter with ``environment`` added, given the
-    interpreter's ``flags`` and ``path`` first on ``sys.path``."""
+    """Wall time of ``snippet`` in a fresh interpreter (``python``, by default this one) with
+    ``environment`` added, given the interpreter's ``flags`` and ``path`` first on ``sys.path``."""
     code = f"import time\n_started = time.perf_counter()\n{snippet}\nprint(time.perf_counter() - _started)"
     if path is not None:
         code = f"import sys; sys.path.insert(0, {str(path)!r})\n{code}"
     result = subprocess.run(
-        [sys.executable, *flags, "-c", code],
+        [python or sys.executable, *flags, "-c", code],
         capture_output=True,
         text=True,
         check=True,
@@ -143,12 +144,13 @@ def import_seconds(
     *,
     path: Path | None = None,
     flags: tuple[str, ...] = (),
+    python: str | None = None,
 ) -> float:
     """Wall time of ``import module``, as ``snippet_seconds`` measures it."""
-    return snippet_seconds(f"import {module}", environment, path=path, flags=flags)
+    return snippet_seconds(f"import {module}", environment, path=path, flags=flags, python=python)
 
 
-def import_ratios(runs: int = 7) -> dict[str, dict[str, float]]:
+def import_ratios(runs: int = 7, *, python: str | None = None) -> dict[str, dict[str, float]]:
     """Each handler imported with its function's environment from template.yaml, as on Lambda,
     and its floor (``IMPORT_FLOORS``) with the same environment, each as a ratio of ``import
     boto3``: ``{Function: {"ratio", "floor", "boto3_seconds"}}``, medians.
@@ -165,12 +167,12 @@ def import_ratios(runs: int = 7) -> dict[str, dict[str, float]]:
     ratios: dict[str, list[float]] = {name: [] for name in HANDLERS}
     floors: dict[str, list[float]] = {name: [] for name in HANDLERS}
     for _ in range(runs):
-        baseline = import_seconds("boto3")
+        baseline = import_seconds("boto3", python=python)
         baselines.append(baseline)
         for name, module in HANDLERS.items():
             environment = functions[name].environment
-            ratios[name].append(import_seconds(module, environment) / baseline)
-            floors[name].append(snippet_seconds(floor_snippet(name), environment) / baseline)
+            ratios[name].append(import_seconds(module, environment, python=python) / baseline)
+            floors[name].append(snippet_seconds(floor_snippet(name), environment, python=python) / baseline)
     baseline = statistics.median(baselines)
     return {
         name: {
@@ -196,7 +198,52 @@ def judge_imports(measured: dict[str, dict[str, float]]) -> dict[str, dict[str, 
     return judged
 
 
-def package_bytecode_ratios(runs: int = 5) -> dict[str, dict[str, float]]:
+_PROBE = "import json, sys; print(json.dumps({'python': sys.version.split()[0]}))"
+# What the handlers and their floors import: the libraries, then CloudQueue itself.
+_NEEDED = ("boto3", "pydantic", "aws_lambda_powertools", "uuid_utils", "cloudqueue")
+_FIRST_MISSING = """import importlib, sys
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        print(name)
+        break"""
+
+
+def _run(python: str, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """``python`` run with ``args``, or None when it cannot be run or does not end in time."""
+    try:
+        return subprocess.run([python, *args], check=False, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def interpreter_version(python: str) -> str | None:
+    """The Python version ``python`` runs, or None if it is not an executable Python."""
+    result = _run(python, "-c", _PROBE)
+    if result is None or result.returncode != 0:
+        return None
+    try:
+        return str(json.loads(result.stdout.strip().splitlines()[-1])["python"])
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None
+
+
+def interpreter_problem(python: str) -> str | None:
+    """Why the imports scenario cannot run under ``python``, in one line, or None."""
+    if not Path(python).is_file() or not os.access(python, os.X_OK) or interpreter_version(python) is None:
+        return f"{python} is not an executable Python"
+    result = _run(python, "-c", _FIRST_MISSING, *_NEEDED)
+    missing = result.stdout.strip() if result is not None else ""
+    if result is None or result.returncode != 0 or missing:
+        return (
+            f"{python} cannot import {missing or 'the handlers'}: install functions/requirements.txt "
+            "into it and put functions/ on PYTHONPATH"
+        )
+    return None
+
+
+def package_bytecode_ratios(runs: int = 5, *, python: str | None = None) -> dict[str, dict[str, float]]:
     """``bench_bytecode.bytecode_ratios`` for the handlers, each with its template environment."""
     from cloudqueue_local.aws_access import local_template, project_root
     from cloudqueue_local.bench_bytecode import bytecode_ratios
@@ -204,7 +251,7 @@ def package_bytecode_ratios(runs: int = 5) -> dict[str, dict[str, float]]:
     functions = local_template().functions
     package = project_root() / functions["ClaimFunction"].code_uri / "cloudqueue"
     environments = {name: functions[name].environment for name in HANDLERS}
-    return bytecode_ratios(HANDLERS, environments, package, runs=runs)
+    return bytecode_ratios(HANDLERS, environments, package, runs=runs, python=python)
 
 
 # --- the load generator for POST /jobs (runs in its own process) --------------------------
@@ -434,17 +481,24 @@ def main(
     options: BenchOptions | None = None,
     mixed: MixedOptions | None = None,
     history_executions: int = 100_000,
+    python: str | None = None,
     json_path: Path | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Run the scenarios; print a table; write the figures to ``json_path``; return them."""
+    """Run the scenarios; print a table; write the figures to ``json_path``; return them.
+
+    ``python``: the interpreter the imports scenario runs (by default this one)."""
     console = console or Console()
     options = options or BenchOptions()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     cpus = sorted(options.worker_cpus) if options.worker_cpus is not None else None
     machine: dict[str, Any] = {"cpus": multiprocessing.cpu_count(), "python": sys.version.split()[0]}
+    imports_under = ""
     if "imports" in scenarios:  # the interpreter the import figures come from
         machine["imports_python"] = machine["python"]
+        if python is not None:
+            machine["imports_python"] = interpreter_version(python) or "unknown"
+            imports_under = f", imports under Python {machine['imports_python']} ({python})"
     report: dict[str, Any] = {
         "machine": machine,
         "options": {
@@ -460,12 +514,13 @@ def main(
         f"Python {report['machine']['python']}"
         f"{f', faults {options.faults}' if options.faults else ''}"
         f"{f', workers on CPUs {cpus}' if cpus is not None else ''}"
+        f"{imports_under}"
     )
     if "imports" in scenarios:
         console.print("import times, handlers and their floors (fresh interpreter, median of 7 rounds)...")
-        report["imports"] = judge_imports(import_ratios())
+        report["imports"] = judge_imports(import_ratios(python=python))
         console.print("cold imports from the function package, without and with bytecode...")
-        report["bytecode"] = package_bytecode_ratios()
+        report["bytecode"] = package_bytecode_ratios(python=python)
     if {"backlog", "latency", "burst"} & set(scenarios):
         with Bench(options) as bench:
             report |= bench.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from cloudqueue_local.bench_mixed import (
@@ -238,3 +239,40 @@ def test_the_imports_report_gives_each_function_its_floor_goal_and_own_share():
     assert "1.2x (unmet, goal below the libraries' floor)" in text
     assert "1.6x (unmet)" in text
     assert "import boto3 (reference, Python 3.12.1)" in text
+
+
+def test_bench_refuses_a_python_that_is_not_an_executable_python_in_one_line(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from cloudqueue_local.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the message to the terminal's width
+    not_python = tmp_path / "not-python"
+    not_python.write_text("#!/bin/sh\necho hello\n")
+    not_python.chmod(0o755)
+    not_executable = tmp_path / "python3"
+    not_executable.write_text("")
+
+    for python in (tmp_path / "missing", not_executable, not_python):
+        result = CliRunner().invoke(app, ["bench", "--scenario", "imports", "--python", str(python)])
+
+        assert result.exit_code == 2
+        assert f"{python} is not an executable Python" in result.output
+        assert "Traceback" not in result.output
+    other = CliRunner().invoke(app, ["bench", "--scenario", "mixed", "--python", sys.executable])
+    assert other.exit_code == 2
+    assert "applies to the imports scenario only" in other.output
+
+
+def test_an_interpreter_that_cannot_import_the_handlers_is_named_with_what_it_lacks(tmp_path):
+    from cloudqueue_local.bench import interpreter_problem
+
+    assert interpreter_problem(sys.executable) is None
+    # Python itself without site-packages or CloudQueue on the path: it runs, but lacks them.
+    bare = tmp_path / "python"
+    bare.write_text(f'#!/bin/sh\nexec {sys.executable} -S -I "$@"\n')
+    bare.chmod(0o755)
+    assert interpreter_problem(str(bare)) == (
+        f"{bare} cannot import boto3: install functions/requirements.txt into it and put "
+        "functions/ on PYTHONPATH"
+    )
