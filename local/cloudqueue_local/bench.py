@@ -139,15 +139,10 @@ def snippet_seconds(
 
 
 def import_seconds(
-    module: str,
-    environment: dict[str, str] | None = None,
-    *,
-    path: Path | None = None,
-    flags: tuple[str, ...] = (),
-    python: str | None = None,
+    module: str, environment: dict[str, str] | None = None, *, python: str | None = None
 ) -> float:
     """Wall time of ``import module``, as ``snippet_seconds`` measures it."""
-    return snippet_seconds(f"import {module}", environment, path=path, flags=flags, python=python)
+    return snippet_seconds(f"import {module}", environment, python=python)
 
 
 def import_ratios(runs: int = 7, *, python: str | None = None) -> dict[str, dict[str, float]]:

@@ -86,9 +86,9 @@ def cold_import_seconds(
     package: Path, module: str, environment: dict[str, str], *, python: str | None = None
 ) -> float:
     """``import module`` from ``package`` alone, in an interpreter that writes no bytecode."""
-    from cloudqueue_local.bench import import_seconds
+    from cloudqueue_local.bench import snippet_seconds
 
-    return import_seconds(module, environment, path=package, flags=("-B", "-S"), python=python)
+    return snippet_seconds(f"import {module}", environment, path=package, flags=("-B", "-S"), python=python)
 
 
 def bytecode_ratios(
