@@ -743,6 +743,13 @@ def bench(
         list[str] | None,
         typer.Option("--param", help="Override a template parameter: Name=Value (repeatable)."),
     ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            help="Interpreter for the imports scenario (default: this one), e.g. a python3.12 venv with "
+            "functions/requirements.txt and functions/ on PYTHONPATH."
+        ),
+    ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file.")] = None,
 ) -> None:
     """Measure this machine; exit 1 if the mixed scenario finds a job lost, run twice or wrong."""
@@ -756,6 +763,12 @@ def bench(
             f"choose from {', '.join(benchmark.SCENARIOS)}",
             param_hint="--scenario",
         )
+    if python is not None:
+        if "imports" not in chosen:
+            raise typer.BadParameter("applies to the imports scenario only", param_hint="--python")
+        problem = benchmark.interpreter_problem(python)
+        if problem is not None:
+            raise typer.BadParameter(problem, param_hint="--python")
     sizes = _numbers(backlogs, "--backlogs")
     cpus = frozenset(_numbers(worker_cpus, "--worker-cpus")) if worker_cpus is not None else None
     report = benchmark.main(
@@ -771,6 +784,7 @@ def bench(
             jobs=jobs, clients=clients, duplicates=duplicates, deadline_seconds=deadline
         ),
         history_executions=history_executions,
+        python=python,
         json_path=json_file,
         console=out,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from cloudqueue_local.bench_mixed import (
@@ -199,3 +200,79 @@ def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not
     ]
 
     assert accepted_jobs(outcomes) == {1: "a", 2: "b"}
+
+
+def test_an_import_goal_is_met_unmet_or_below_the_libraries_floor():
+    from cloudqueue_local.bench import import_verdict
+
+    assert import_verdict(ratio=1.1, floor=0.9, goal=1.2) == "met"
+    assert import_verdict(ratio=1.2, floor=0.9, goal=1.2) == "met"  # at most the goal
+    assert import_verdict(ratio=2.26, floor=1.5, goal=1.6) == "unmet"  # CloudQueue's own is the gap
+    assert import_verdict(ratio=1.3, floor=1.2, goal=1.2) == "unmet"  # a floor at the goal leaves 0
+    assert import_verdict(ratio=1.57, floor=1.46, goal=1.2) == "unmet, goal below the libraries' floor"
+
+
+def test_the_imports_report_gives_each_function_its_floor_goal_and_own_share():
+    from rich.console import Console
+
+    from cloudqueue_local.bench import figures_table, judge_imports
+
+    measured = {
+        "ClaimFunction": {"ratio": 1.57, "floor": 1.46, "boto3_seconds": 0.2},
+        "ApiFunction": {"ratio": 2.26, "floor": 1.5, "boto3_seconds": 0.2},
+        "ProcessFunction": {"ratio": 0.45, "floor": 0.6, "boto3_seconds": 0.2},
+    }
+
+    judged = judge_imports(measured)
+
+    claim = judged["ClaimFunction"]
+    assert claim["goal"] == 1.2
+    assert round(claim["own"], 2) == 0.11
+    assert claim["verdict"] == "unmet, goal below the libraries' floor"
+    assert (claim["ratio"], claim["floor"], claim["boto3_seconds"]) == (1.57, 1.46, 0.2)  # kept
+    assert judged["ApiFunction"]["verdict"] == "unmet"
+    assert judged["ProcessFunction"]["verdict"] == "met"
+    console = Console(record=True, width=200)
+    console.print(figures_table({"machine": {"imports_python": "3.12.1"}, "imports": judged}, clients=32))
+    text = console.export_text().replace("\N{MULTIPLICATION SIGN}", "x")
+    assert "1.57x (floor 1.46x, CloudQueue's own +0.11x)" in text
+    assert "1.2x (unmet, goal below the libraries' floor)" in text
+    assert "1.6x (unmet)" in text
+    assert "import boto3 (reference, Python 3.12.1)" in text
+
+
+def test_bench_refuses_a_python_that_is_not_an_executable_python_in_one_line(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from cloudqueue_local.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps the message to the terminal's width
+    not_python = tmp_path / "not-python"
+    not_python.write_text("#!/bin/sh\necho hello\n")
+    not_python.chmod(0o755)
+    not_executable = tmp_path / "python3"
+    not_executable.write_text("")
+
+    for python in (tmp_path / "missing", not_executable, not_python):
+        result = CliRunner().invoke(app, ["bench", "--scenario", "imports", "--python", str(python)])
+
+        assert result.exit_code == 2
+        assert f"{python} is not an executable Python" in result.output
+        assert "Traceback" not in result.output
+    other = CliRunner().invoke(app, ["bench", "--scenario", "mixed", "--python", sys.executable])
+    assert other.exit_code == 2
+    assert "applies to the imports scenario only" in other.output
+
+
+def test_an_interpreter_that_cannot_import_the_handlers_is_named_with_what_it_lacks(tmp_path):
+    from cloudqueue_local.bench import interpreter_problem
+
+    assert interpreter_problem(sys.executable) is None
+    # Python itself without site-packages or CloudQueue on the path: it runs, but lacks them.
+    bare = tmp_path / "python"
+    bare.write_text(f'#!/bin/sh\nexec {sys.executable} -S -I "$@"\n')
+    bare.chmod(0o755)
+    assert interpreter_problem(str(bare)) == (
+        f"{bare} cannot import boto3: install functions/requirements.txt into it and put "
+        "functions/ on PYTHONPATH"
+    )
