@@ -66,10 +66,13 @@ JOB_WRITES: tuple[tuple[str, frozenset[str]], ...] = (
 ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead
 
 # CloudWatch Logs bytes (each event also counts 26 bytes of metadata at ingestion).
+# Line sizes measured on the local stack, whose functions print what they print on Lambda and
+# whose START, END and REPORT lines follow Lambda's format; tests/local/test_function_logs.py
+# checks the per-job total against a real job's invocations.
 EVENT_METADATA_BYTES = 26
-PLATFORM_LOG_BYTES = 3 * EVENT_METADATA_BYTES + 330  # START, END, REPORT lines of every invocation
-INFO_LINE_BYTES = EVENT_METADATA_BYTES + 550  # one Powertools JSON log line (keys, ARNs, ids)
-EMF_LINE_BYTES = EVENT_METADATA_BYTES + 400  # one Powertools metrics (EMF) line
+PLATFORM_LOG_BYTES = 3 * EVENT_METADATA_BYTES + 265  # START (70), END (51), REPORT (~144) of every invocation
+INFO_LINE_BYTES = EVENT_METADATA_BYTES + 560  # one Powertools JSON log line (keys, ARNs, ids)
+EMF_LINE_BYTES = EVENT_METADATA_BYTES + 215  # one Powertools metrics (EMF) line, one metric
 # Per invocation, at LogLevel INFO: (info lines, EMF lines), from the handlers' code.
 LOG_LINES: dict[str, tuple[float, float]] = {
     "submit": (1, 1),  # "job submitted", JobsSubmitted
@@ -168,6 +171,7 @@ class Bill:
     free_tier_jobs: dict[str, float]  # price name -> jobs a month its always-free allowance covers
     capacity: list[Limit]
     assumptions: list[str]
+    floor: dict[str, float]  # design_floor: USD per million jobs by part
 
     @property
     def monthly_usd(self) -> float:
@@ -188,6 +192,10 @@ class Bill:
             "freeTierJobsPerMonth": {name: math.floor(jobs) for name, jobs in self.free_tier_jobs.items()},
             "capacity": [asdict(limit) for limit in self.capacity],
             "assumptions": self.assumptions,
+            "floorPerMillionJobsUsd": round(sum(self.floor.values()), 4),
+            "floorParts": [
+                {"part": part, "perMillionJobsUsd": round(usd, 4)} for part, usd in self.floor.items()
+            ],
         }
 
 
@@ -423,11 +431,29 @@ def _api_and_functions(month: _Month) -> None:
         )
 
 
+def _pipe_batch(stack: Stack) -> int:
+    return max((pipe.batch_size for pipe in stack.template.pipes.values()), default=1)
+
+
+def sqs_requests_per_job(stack: Stack) -> float:
+    """The submit's send, and the Pipe's receive and delete, shared by a batch."""
+    return 1 + 2 / _pipe_batch(stack)
+
+
+def pipe_requests_per_job(stack: Stack) -> float:
+    return 1 / _pipe_batch(stack) if stack.template.pipes else 0.0
+
+
 def _messaging(month: _Month) -> None:
     """SQS requests, the Pipe's requests, and the Express executions."""
     template = month.stack.template
-    batch = max((pipe.batch_size for pipe in template.pipes.values()), default=1)
-    month.add("SQS", "send, receive, delete per job", month.jobs * (1 + 2 / batch), "requests", "sqs_request")
+    month.add(
+        "SQS",
+        "send, receive, delete per job",
+        month.jobs * sqs_requests_per_job(month.stack),
+        "requests",
+        "sqs_request",
+    )
     polled = len(template.pipes) + len(template.queue_triggers)
     month.add(
         "SQS",
@@ -438,7 +464,13 @@ def _messaging(month: _Month) -> None:
         fixed=True,
     )
     if template.pipes:
-        month.add("EventBridge Pipes", "requests", month.jobs / batch, "requests", "pipes_request")
+        month.add(
+            "EventBridge Pipes",
+            "requests",
+            month.jobs * pipe_requests_per_job(month.stack),
+            "requests",
+            "pipes_request",
+        )
     run_ms = sum(month.durations[name] + TASK_OVERHEAD_MS for name in WORKFLOW_FUNCTIONS)
     billed_ms = math.ceil(run_ms / EXPRESS_DURATION_STEP_MS) * EXPRESS_DURATION_STEP_MS
     month.add(
@@ -523,6 +555,21 @@ def execution_log_bytes(stack: Stack, log_level: str, failure_rate: float, paylo
     return failure_rate * failure_events * (HISTORY_EVENT_BYTES + job)
 
 
+def function_log_bytes(stack: Stack, reads_per_job: float) -> float:
+    """Bytes the functions log per job, as CloudWatch Logs ingests them: the submit, the reads,
+    the claim, process and finalize invocations."""
+    info = 0.0 if stack.template.parameters.get("LogLevel") in ("WARNING", "ERROR") else 1.0
+    per_call = {
+        key: PLATFORM_LOG_BYTES + info * lines * INFO_LINE_BYTES + emf * EMF_LINE_BYTES
+        for key, (lines, emf) in LOG_LINES.items()
+    }
+    return (
+        per_call["submit"]
+        + reads_per_job * per_call["read"]
+        + sum(per_call[name] for name in WORKFLOW_FUNCTIONS)
+    )
+
+
 def _logs_and_metrics(month: _Month, log_level: str) -> None:
     """Execution history at the log level, the functions' logs, metrics and alarms."""
     stack, jobs = month.stack, month.jobs
@@ -543,16 +590,7 @@ def _logs_and_metrics(month: _Month, log_level: str) -> None:
         "GB-month",
         "logs_storage_gb_month",
     )
-    info = 0.0 if stack.template.parameters.get("LogLevel") in ("WARNING", "ERROR") else 1.0
-    per_call = {
-        key: PLATFORM_LOG_BYTES + info * lines * INFO_LINE_BYTES + emf * EMF_LINE_BYTES
-        for key, (lines, emf) in LOG_LINES.items()
-    }
-    per_job = (
-        per_call["submit"]
-        + month.usage.reads_per_job * per_call["read"]
-        + sum(per_call[name] for name in WORKFLOW_FUNCTIONS)
-    )
+    per_job = function_log_bytes(stack, month.usage.reads_per_job)
     function_gb = jobs * per_job / GB
     month.add(
         "CloudWatch Logs", f"functions' logs ({per_job:,.0f} B/job)", function_gb, "GB", "logs_ingestion_gb"
@@ -639,6 +677,28 @@ def _traces_recorded(traces_per_month: float) -> float:
     return SECONDS_PER_MONTH * (min(rate, 1.0) + 0.05 * max(rate - 1.0, 0.0))
 
 
+def design_floor(stack: Stack, prices: dict[str, Price]) -> dict[str, float]:
+    """What every job pays under this design in requests and writes alone, per million jobs, at
+    list prices, by part: before any duration, index write, read, log, metric or free tier.
+    No tuning of the template goes below it; only a change of design does."""
+    workflow = [name for name in WORKFLOW_FUNCTIONS if name in stack.template.functions]
+    parts = {
+        "an HTTP API request (the submit)": prices["apigateway_http_request"].of(1),
+        f"{1 + len(workflow)} Lambda requests (API, {', '.join(workflow)})": prices["lambda_request"].of(
+            1 + len(workflow)
+        ),
+        f"{sqs_requests_per_job(stack):g} SQS requests (send, receive, delete)": prices["sqs_request"].of(
+            sqs_requests_per_job(stack)
+        ),
+        "a Pipe request": prices["pipes_request"].of(pipe_requests_per_job(stack)),
+        "an Express execution": prices["stepfunctions_express_request"].of(1),
+        f"{len(JOB_WRITES)} writes of the job (one unit each)": prices["dynamodb_write_request_unit"].of(
+            len(JOB_WRITES)
+        ),
+    }
+    return {part: usd * 1_000_000 for part, usd in parts.items() if usd}
+
+
 def compute_bill(stack: Stack, prices: dict[str, Price], usage: Usage) -> Bill:
     """The month's bill for ``usage`` on the stack ``stack`` describes."""
     log_level = usage.log_level or str((stack.state_machine().get("Logging") or {}).get("Level", "OFF"))
@@ -658,6 +718,7 @@ def compute_bill(stack: Stack, prices: dict[str, Price], usage: Usage) -> Bill:
         free_tier_jobs=free_jobs,
         capacity=capacity(stack, usage, month.durations),
         assumptions=_assumptions(month.durations, usage),
+        floor=design_floor(stack, prices),
     )
 
 
@@ -790,7 +851,15 @@ def render(bills: list[Bill], prices: dict[str, Price], console: Any) -> None:
     table.add_row(
         "free tier", "always-free allowances take off", "", "", *(f"-{bill.free_usd:,.2f}" for bill in bills)
     )
+    table.add_row(
+        "floor",
+        "this design's requests and writes, per million jobs",
+        "",
+        "",
+        *(f"{sum(bill.floor.values()):,.2f}" for bill in bills),
+    )
     console.print(table)
+    console.print(floor_sentence(first).replace("**", ""))
     console.print("Jobs a month each always-free allowance covers on its own:")
     for name, covered in sorted(first.free_tier_jobs.items(), key=lambda item: item[1]):
         console.print(f"  {prices[name].what.split(' (')[0]}: {covered:,.0f}")
@@ -804,6 +873,14 @@ def render(bills: list[Bill], prices: dict[str, Price], console: Any) -> None:
         capacity.add_row(f"{limit.jobs_per_second:,.0f}", limit.what, raise_by)
     console.print(capacity)
     console.print("Assumptions: " + "; ".join(first.assumptions))
+
+
+def floor_sentence(bill: Bill) -> str:
+    parts = "; ".join(f"{part} ${usd:,.2f}" for part, usd in bill.floor.items())
+    return (
+        f"**This design's floor: ${sum(bill.floor.values()):,.2f} per million jobs**, what every job "
+        f"pays in requests and writes alone, before any duration, index write, read, log or metric: {parts}."
+    )
 
 
 def _quantity(value: float) -> str:
@@ -850,6 +927,8 @@ def markdown(bills: list[Bill], tenfold: list[Bill], prices: dict[str, Price]) -
         f"**Per million jobs: {figures(bills)}** at {first.usage.jobs_per_month:,.0f} jobs a month; "
         f"{figures(tenfold)} at {tenfold[0].usage.jobs_per_month:,.0f} a month, where the fixed lines "
         "(idle polling, metrics, alarms) weigh less.",
+        "",
+        floor_sentence(first),
         "",
         "Jobs a month that each always-free allowance covers on its own: "
         + "; ".join(

@@ -16,8 +16,9 @@ import boto3
 import httpx
 import pytest
 
+from cloudqueue_local import cost
 from cloudqueue_local.job_events import JobEvents
-from cloudqueue_local.logs_command import parse_since
+from cloudqueue_local.logs_command import Source, parse_since, read
 from cloudqueue_local.stack import LocalStack
 from tests.local.test_cli import cloudqueue, no_traceback, start_cloudqueue, wait_until_succeeded
 from tests.local.test_end_to_end import aws
@@ -88,6 +89,48 @@ def run_job(api: httpx.Client, logs: Any, group: str, text: str) -> tuple[str, t
     job_id = submit(api, text)
     wait_until_succeeded(api, job_id)
     return job_id, invocation_of(logs, group, job_id)
+
+
+def logged_bytes(invocation: list[str]) -> int:
+    """What CloudWatch Logs ingests for these lines: each message and its event's metadata."""
+    return sum(len(line.encode()) + cost.EVENT_METADATA_BYTES for line in invocation)
+
+
+def last_invocation_of(logs: Any, group: str, job_id: str) -> list[str]:
+    """The lines (START..REPORT) of the last invocation in ``group`` that logged ``job_id``, read
+    as `cloudqueue logs --job-id` reads them."""
+
+    def found() -> list[str] | None:
+        lines = list(read(Source(logs, group), since_seconds=600, job_id=job_id))
+        reports = [i for i, line in enumerate(lines) if line.message.startswith("REPORT RequestId: ")]
+        if not reports:
+            return None
+        starts = [i for i, line in enumerate(lines[: reports[-1]]) if line.message.startswith("START ")]
+        return [line.message for line in lines[starts[-1] : reports[-1] + 1]]
+
+    invocation: list[str] = wait_for(found, f"an invocation logging {job_id} in {group}")
+    return invocation
+
+
+def test_the_cost_models_function_log_bytes_per_job_are_within_a_tenth_of_what_a_job_logs(
+    local_stack: LocalStack, api: httpx.Client, logs: Any
+) -> None:
+    # Given one job run end to end, and the invocations that logged it: its submit, and the
+    # claim, process and finalize that ran it (a claim retried before the API's write is
+    # logged too, so the last of each)
+    job_id = submit(api, "hello cloudqueue")
+    wait_until_succeeded(api, job_id)
+    functions = ("ApiFunction", "ClaimFunction", "ProcessFunction", "FinalizeFunction")
+    logged = sum(
+        logged_bytes(last_invocation_of(logs, group_of(local_stack, name), job_id)) for name in functions
+    )
+
+    # When the cost model estimates the same job's function logs (the reads are the test's own)
+    estimate = cost.function_log_bytes(cost.Stack.read(local_stack.template.path), reads_per_job=0)
+
+    # Then it is near what was logged (the lines differ by a few digits of duration, and a cold
+    # start's Init Duration; the uncalibrated estimate was 1.16 times this)
+    assert 0.9 * logged <= estimate <= 1.1 * logged, (estimate, logged)
 
 
 def test_the_claim_functions_log_group_has_lambdas_lines_around_its_powertools_lines(

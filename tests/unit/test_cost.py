@@ -183,3 +183,42 @@ def test_the_markdown_totals_split_per_month_and_per_million_when_a_month_is_not
     million_usd = [float(cell.strip(" *")) for cell in per_million.split("|")[5:7]]
     assert month_usd == pytest.approx([2 * usd for usd in million_usd], abs=0.011)
     assert "at 20,000,000 a month" in text
+
+
+def test_the_design_floor_is_the_listed_price_of_each_request_and_write_a_job_makes() -> None:
+    # Given the repository's stack and the prices file, read here on their own
+    raw = {name: price.usd / price.per for name, price in PRICES.items()}
+
+    # When the bill is priced
+    bill = cost.compute_bill(cost.Stack.read(ROOT / "template.yaml"), PRICES, cost.Usage(log_level="ERROR"))
+
+    # Then the floor is one HTTP API request, four Lambda requests, three SQS requests, a Pipe
+    # request, an Express execution and three write units, and the bill is above it
+    per_job = (
+        raw["apigateway_http_request"]
+        + 4 * raw["lambda_request"]
+        + 3 * raw["sqs_request"]
+        + raw["pipes_request"]
+        + raw["stepfunctions_express_request"]
+        + 3 * raw["dynamodb_write_request_unit"]
+    )
+    assert sum(bill.floor.values()) == pytest.approx(per_job * 1_000_000)
+    assert sum(bill.floor.values()) < bill.per_million_jobs_usd
+    assert bill.to_json()["floorPerMillionJobsUsd"] == pytest.approx(per_job * 1_000_000, abs=1e-4)
+
+
+def test_a_pipe_batch_of_ten_lowers_the_floor_by_what_the_receives_deletes_and_pipe_requests_cost(
+    tmp_path: Path,
+) -> None:
+    # Given the stack as it is, and the same with the Pipe handing over ten messages at a time
+    one = cost.design_floor(stack_with(tmp_path / "a"), PRICES)
+    batch = "          BatchSize: 1\n"
+    ten = cost.design_floor(stack_with(tmp_path / "b", (batch, "          BatchSize: 10\n")), PRICES)
+
+    # Then the SQS and Pipe parts shrink as the bill's lines do, and nothing else moves
+    saved = sum(one.values()) - sum(ten.values())
+    sqs, pipes = PRICES["sqs_request"], PRICES["pipes_request"]
+    assert saved == pytest.approx(1_000_000 * (sqs.usd / sqs.per * 2 * 0.9 + pipes.usd / pipes.per * 0.9))
+    assert [usd for part, usd in one.items() if "SQS" not in part and "Pipe" not in part] == [
+        usd for part, usd in ten.items() if "SQS" not in part and "Pipe" not in part
+    ]
