@@ -28,7 +28,7 @@ node_modules/axe-core/axe.min.js: package-lock.json
 
 ## Redraw diagrams/architecture.{dot,svg,png} from template.yaml (needs Graphviz: apt-get install graphviz).
 diagram: venv
-	$(BIN)/python -m cloudqueue_local.diagram .
+	$(BIN)/python -m cloudqueue_local.ops.diagram .
 
 ## The monthly AWS bill for 1 M jobs at ExecutionLogLevel ERROR and ALL (see README, Cost).
 cost: venv

@@ -17,7 +17,7 @@ import pytest
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-# As short as the timing order allows (cloudqueue_local.timing): the state machine's worst
+# As short as the timing order allows (cloudqueue_local.template.timing): the state machine's worst
 # case is 125 s with these timeouts, so a dead worker's job is retaken after about 2 minutes.
 # Step and process timeouts stay generous enough for a loaded 2-core machine. A poison
 # message reaches the dead-letter queue after 3 receives.
@@ -34,7 +34,7 @@ TEST_PARAMETERS = {
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:  # noqa: F821 - imported lazily: unit tests need no moto
-    from cloudqueue_local.stack import LocalStack, StackOptions
+    from cloudqueue_local.devtools.stack import LocalStack, StackOptions
 
     stack = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides=TEST_PARAMETERS)).start()
     try:

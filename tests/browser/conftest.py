@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 
 if TYPE_CHECKING:
-    from cloudqueue_local.stack import LocalStack
+    from cloudqueue_local.devtools.stack import LocalStack
 
 CHROMIUM_ARGS = [
     "--headless=new",

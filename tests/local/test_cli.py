@@ -18,7 +18,7 @@ import pytest
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.models import Job, JobStatus, utc_now
-from cloudqueue_local.stack import LocalStack
+from cloudqueue_local.devtools.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -19,7 +19,7 @@ import boto3
 import httpx
 
 from cloudqueue.jobs import new_job_id
-from cloudqueue_local.stack import LocalStack
+from cloudqueue_local.devtools.stack import LocalStack
 
 HAPPY_PATH = ["ParseMessage", "ClaimJob", "IsClaimed", "ProcessJob", "RecordSuccess", "Done"]
 

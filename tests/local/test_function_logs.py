@@ -16,10 +16,10 @@ import boto3
 import httpx
 import pytest
 
-from cloudqueue_local import cost
-from cloudqueue_local.job_events import JobEvents
-from cloudqueue_local.logs_command import Source, parse_since, read
-from cloudqueue_local.stack import LocalStack
+from cloudqueue_local.client.logs import Source, parse_since, read
+from cloudqueue_local.devtools.console import JobEvents
+from cloudqueue_local.devtools.stack import LocalStack
+from cloudqueue_local.ops import cost
 from tests.local.test_cli import cloudqueue, no_traceback, start_cloudqueue, wait_until_succeeded
 from tests.local.test_end_to_end import aws
 
@@ -308,7 +308,7 @@ def test_logs_stack_name_finds_the_deployed_functions_group_through_cloudformati
     # The session's moto answers boto3 in this process, as AWS would answer `--stack-name`.
     from typer.testing import CliRunner
 
-    from cloudqueue_local.cli import app
+    from cloudqueue_local.cli.app import app
 
     stack_name, function_name = f"deployed-{id(local_stack)}", f"deployed-claim-{id(local_stack)}"
     boto3.client("cloudformation").create_stack(

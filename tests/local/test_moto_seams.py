@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from cloudqueue_local.stack import LocalStack
+from cloudqueue_local.devtools.stack import LocalStack
 from tests.local.test_end_to_end import aws
 
 
@@ -72,7 +72,7 @@ def unretried_dynamodb(stack: LocalStack) -> Any:
 def test_dynamodb_backend_write_seams_exist() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
-    from cloudqueue_local.moto_speedups import DYNAMODB_WRITES
+    from cloudqueue_local.emulator.patches.speedups import DYNAMODB_WRITES
 
     assert all(callable(DynamoDBBackend.__dict__.get(name)) for name in DYNAMODB_WRITES)
 

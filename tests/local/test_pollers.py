@@ -23,15 +23,15 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from cloudqueue_local.lambda_runtime import ServiceFault
-from cloudqueue_local.pollers import (
+from cloudqueue_local.emulator.awslambda.runtime import ServiceFault
+from cloudqueue_local.emulator.pollers import (
     REDELIVER_AFTER_VISIBILITY,
     REDELIVER_AT_ONCE,
     LocalPipe,
     LocalQueueTrigger,
     LocalSchedule,
 )
-from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
+from cloudqueue_local.template.reader import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
 REGION = "us-east-1"
 

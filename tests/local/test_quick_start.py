@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudqueue_local.stack import LocalStack
+from cloudqueue_local.devtools.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -98,7 +98,7 @@ def test_the_readme_submit_waits_for_the_result_as_printed(local_stack: LocalSta
 
 
 def test_cloudqueue_dev_prints_the_readme_aws_cli_line() -> None:
-    from cloudqueue_local.hints import aws_cli_command
+    from cloudqueue_local.client.hints import aws_cli_command
 
     assert aws_cli_command("http://127.0.0.1:4566") == quick_start_line("aws")
 

@@ -17,7 +17,7 @@ import pytest
 from cloudqueue.adapters.dynamodb import DynamoJobStore, to_item
 from cloudqueue.jobs import new_job_id
 from cloudqueue.models import Job, JobStatus, format_timestamp, utc_now
-from cloudqueue_local.stack import LocalStack
+from cloudqueue_local.devtools.stack import LocalStack
 from tests.conftest import TEST_PARAMETERS
 
 from .test_end_to_end import aws, finished, submit, wait_for

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cloudqueue_local import state
-from cloudqueue_local.template import load_local_template
+from cloudqueue_local.devtools import state
+from cloudqueue_local.template.reader import load_local_template
 from tests.conftest import TEST_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def _restart_scenario(directory: Path) -> dict[str, Any]:
     """Runs in a fresh interpreter: two stacks, one after the other, on the same directory."""
     import boto3
 
-    from cloudqueue_local.stack import LocalStack, StackOptions
+    from cloudqueue_local.devtools.stack import LocalStack, StackOptions
 
     def options() -> StackOptions:
         return StackOptions(port=0, aws_port=0, parameter_overrides=TEST_PARAMETERS, state_dir=directory)

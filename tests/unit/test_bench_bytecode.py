@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from cloudqueue_local.bench import HANDLERS
-from cloudqueue_local.bench_bytecode import (
+from cloudqueue_local.bench.bytecode import (
     build_package,
     cold_import_seconds,
     compile_package,
     installed_packages,
 )
-from cloudqueue_local.template import load_template
+from cloudqueue_local.bench.runner import HANDLERS
+from cloudqueue_local.template.reader import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESS = HANDLERS["ProcessFunction"]

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from cloudqueue_local.bench_mixed import (
+from cloudqueue_local.bench.mixed import (
     PlannedJob,
     correctness_failures,
     plan_jobs,
@@ -178,7 +178,7 @@ def test_a_second_claim_is_double_work_unless_a_failed_execution_left_the_first_
 def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
     from typer.testing import CliRunner
 
-    from cloudqueue_local.cli import app
+    from cloudqueue_local.cli.app import app
 
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps the message to the terminal's width
     result = CliRunner().invoke(app, ["bench", "--scenario", "mixed,nope"])
@@ -189,7 +189,7 @@ def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
 
 
 def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not_a_mismatch():
-    from cloudqueue_local.bench_mixed import accepted_jobs
+    from cloudqueue_local.bench.mixed import accepted_jobs
 
     outcomes = [
         {"kind": "submit", "index": 1, "status": 202, "jobId": "a"},
@@ -203,7 +203,7 @@ def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not
 
 
 def test_an_import_goal_is_met_unmet_or_below_the_libraries_floor():
-    from cloudqueue_local.bench import import_verdict
+    from cloudqueue_local.bench.runner import import_verdict
 
     assert import_verdict(ratio=1.1, floor=0.9, goal=1.2) == "met"
     assert import_verdict(ratio=1.2, floor=0.9, goal=1.2) == "met"  # at most the goal
@@ -215,7 +215,7 @@ def test_an_import_goal_is_met_unmet_or_below_the_libraries_floor():
 def test_the_imports_report_gives_each_function_its_floor_goal_and_own_share():
     from rich.console import Console
 
-    from cloudqueue_local.bench import figures_table, judge_imports
+    from cloudqueue_local.bench.runner import figures_table, judge_imports
 
     measured = {
         "ClaimFunction": {"ratio": 1.57, "floor": 1.46, "boto3_seconds": 0.2},
@@ -244,7 +244,7 @@ def test_the_imports_report_gives_each_function_its_floor_goal_and_own_share():
 def test_bench_refuses_a_python_that_is_not_an_executable_python_in_one_line(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from cloudqueue_local.cli import app
+    from cloudqueue_local.cli.app import app
 
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps the message to the terminal's width
     not_python = tmp_path / "not-python"
@@ -265,7 +265,7 @@ def test_bench_refuses_a_python_that_is_not_an_executable_python_in_one_line(mon
 
 
 def test_an_interpreter_that_cannot_import_the_handlers_is_named_with_what_it_lacks(tmp_path):
-    from cloudqueue_local.bench import interpreter_problem
+    from cloudqueue_local.bench.runner import interpreter_problem
 
     assert interpreter_problem(sys.executable) is None
     # Python itself without site-packages or CloudQueue on the path: it runs, but lacks them.

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cloudqueue_local import cost
-from cloudqueue_local.cli import app
+from cloudqueue_local.cli.app import app
+from cloudqueue_local.ops import cost
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = cost.load_prices(ROOT / "pricing" / "us-east-1.yaml")

@@ -10,7 +10,7 @@ import pytest
 
 from cloudqueue.models import ClaimRequest, FinalizeRequest
 from cloudqueue.processing import ProcessRequest
-from cloudqueue_local.step_events import StepEventError, Workflow, build_event
+from cloudqueue_local.client.step_events import StepEventError, Workflow, build_event
 from tests.fakes import sqs_record
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -35,8 +35,14 @@ from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import ClaimRequest, FinalizeRequest
 from cloudqueue.processing import ProcessRequest
 from cloudqueue.workflow import parse_job_message
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
-from cloudqueue_local.timing import TimingError, check_timing, retrier_backoff, timing_summary, worst_path
+from cloudqueue_local.template.reader import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
+from cloudqueue_local.template.timing import (
+    TimingError,
+    check_timing,
+    retrier_backoff,
+    timing_summary,
+    worst_path,
+)
 from tests.conftest import TEST_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]

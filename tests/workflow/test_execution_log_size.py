@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cloudqueue_local import cost
+from cloudqueue_local.ops import cost
 from tests.workflow.conftest import WorkflowHarness
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,289 @@
+"""The whole of CloudQueue on one machine: ``cloudqueue dev``.
+
+HTTP gateway ─► ApiFunction ─┐
+                             │ (each function in its own environment processes,
+         LocalPipe pollers   │  reaching AWS through the local AWS endpoint)
+              │              ▼
+              │     AWS endpoint (moto server) ─► moto DynamoDB, SQS, Logs, ...
+              │                                         ▲
+              │ (receive, run the Express state machine, delete: in-process)
+              ▼
+      moto's ASL interpreter ─► Lambda Invoke ─► LambdaRuntime ─► environments
+              │
+      execution history ─► moto CloudWatch Logs (the state machine's log group)
+      functions' output ─► moto CloudWatch Logs (/aws/lambda/<FunctionName>, function_logs)
+
+The stack's own plumbing (provisioning, the Pipe, the state machine) uses moto's backends
+in-process; the functions, the AWS CLI and boto3 use the same backends over HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moto import mock_aws
+
+from cloudqueue_local.devtools.reload import CodeReloader
+from cloudqueue_local.devtools.state import Loaded, StateDir
+from cloudqueue_local.emulator.apigateway import HttpGateway, ServerThread
+from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
+from cloudqueue_local.emulator.awslambda.logs import FunctionLogs
+from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
+from cloudqueue_local.emulator.endpoint import AwsEndpoint
+from cloudqueue_local.emulator.faults import Chaos
+from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
+from cloudqueue_local.emulator.patches.speedups import MotoSpeedups
+from cloudqueue_local.emulator.patches.sqs import SqsSpeedups
+from cloudqueue_local.emulator.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
+from cloudqueue_local.emulator.provision import provision
+from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
+from cloudqueue_local.project import PROJECT_ROOT
+from cloudqueue_local.template.reader import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
+
+logger = logging.getLogger("cloudqueue.local")
+
+MOTO_CONFIG = {
+    "lambda": {"use_docker": False},
+    "stepfunctions": {"execute_state_machine": True},
+    "core": {"reset_boto3_session": True, "service_whitelist": None},
+}
+
+_one_stack = threading.Lock()
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    port: int = 3000  # 0 picks a free port
+    aws_port: int | None = 4566  # the AWS endpoint's port; None or 0: a free one
+    root: Path = PROJECT_ROOT
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    pollers: int = 4
+    serve_frontend: bool = True
+    schedules: bool = True
+    faults: str | None = None  # chaos: "lambda=0.05,dynamodb=0.02,sqs=0.02" (see chaos.py)
+    worker_cpus: frozenset[int] | None = None  # CPU affinity of the function environments
+    fault_seed: int | None = None  # the chaos generator's seed, for repeatable runs
+    prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
+    state_dir: Path | None = None  # keep the table, queues and logs there across restarts (state.py)
+    watch: bool = False  # reload the functions' code when it changes (reload.py)
+
+
+class LocalStack:
+    """Start, use, stop. One per process: moto's backends are process-wide."""
+
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.template: LocalTemplate = load_local_template(
+            self.options.root / "template.yaml", self.options.parameter_overrides
+        )
+        self.region = REGION
+        self.account = ACCOUNT_ID
+        self.chaos = Chaos.from_spec(self.options.faults, self.options.fault_seed)
+        self.function_logs = FunctionLogs(account=self.account, region=self.region)
+        self.runtime = LambdaRuntime(
+            self.template,
+            RuntimeSettings(
+                root=self.options.root,
+                region=self.region,
+                cpus=self.options.worker_cpus,
+                logs=self.function_logs,
+            ),
+            chaos=self.chaos,
+        )
+        self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
+        self.sqs_speedups = SqsSpeedups()
+        self.moto_speedups = MotoSpeedups()
+        self.state: StateDir | None = None
+        if self.options.state_dir is not None:
+            self.state = StateDir(
+                self.options.state_dir,
+                self.template,
+                account=self.account,
+                region=self.region,
+                dynamodb_lock=self.moto_speedups.dynamodb_lock,
+                dynamodb_writes=lambda: self.moto_speedups.dynamodb_writes,
+            )
+        self.pipes: list[LocalPipe] = []
+        self.triggers: list[LocalQueueTrigger] = []
+        self.schedules: list[LocalSchedule] = []
+        self.resources: dict[str, Any] = {}
+        self.reloader: CodeReloader | None = None
+        self._mock: Any = None
+        self._http: ServerThread | None = None
+        self._aws: AwsEndpoint | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._owns_lock = False
+        self.started = False
+
+    # --- addresses ------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        assert self._http is not None
+        return f"http://{self.options.host}:{self._http.port}"
+
+    @property
+    def aws_url(self) -> str:
+        assert self._aws is not None
+        return self._aws.url
+
+    def frontend_config(self) -> dict[str, Any]:
+        return {"apiUrl": self.api_url, "environment": "local", "region": self.region}
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        if not _one_stack.acquire(blocking=False):
+            raise RuntimeError("a local stack is already running in this process")
+        self._owns_lock = True
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def state_loaded(self) -> Loaded | None:
+        """What ``--state-dir`` restored at the start (None: no flag, or a new directory)."""
+        return self.state.loaded if self.state is not None else None
+
+    def _start(self) -> None:
+        if self.state is not None:
+            self.state.check()  # refuse a directory it cannot use before anything starts
+        # For the stack's own boto3 clients, which moto answers in-process. The functions'
+        # variables are their environments' own (environment.py), never set here.
+        environment = {
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+        }
+        for key in [*environment, "AWS_ENDPOINT_URL", "AWS_PROFILE"]:
+            self._saved_env[key] = os.environ.get(key)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(environment)
+
+        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock.start()
+        self.runtime.install()
+        self.stepfunctions.install(self.runtime)
+        self.sqs_speedups.install()
+        self.moto_speedups.install()
+        self.resources = provision(self.template, region=self.region)
+        if self.state is not None:
+            self.state.restore()  # before anything can reach the backends: nothing polls yet
+        self.function_logs.start()
+
+        self._aws = AwsEndpoint(self.options.host, self.options.aws_port or 0, self.chaos)
+        self._aws.start()
+        self.runtime.use_endpoint(self._aws.url)
+
+        sqs = DirectSqs(self.account, self.region)
+        for pipe in self.template.pipes.values():
+            queue = self.template.queue_by_arn(pipe.source_arn)
+            self.pipes.append(
+                LocalPipe(
+                    pipe, queue, self.stepfunctions, sqs, region=self.region, pollers=self.options.pollers
+                )
+            )
+        for trigger in self.template.queue_triggers:
+            queue = self.template.queue_by_arn(trigger.queue_arn)
+            self.triggers.append(LocalQueueTrigger(trigger, queue, self.runtime, sqs, region=self.region))
+        if self.options.schedules:
+            self.schedules = [
+                LocalSchedule(spec, self.runtime, region=self.region, account=self.account)
+                for spec in self.template.schedules
+            ]
+
+        gateway = HttpGateway(
+            self.template,
+            self.runtime,
+            frontend_dir=self.options.root / "frontend" if self.options.serve_frontend else None,
+            config=self.frontend_config,
+        )
+        self.gateway = gateway
+        self._http = ServerThread(gateway, self.options.host, self.options.port)
+        self._http.start()
+        if self.options.watch:
+            self.reloader = CodeReloader(self.runtime, self.options.root, prewarm=self.options.prewarm)
+            self.reloader.start()
+        for loop in [*self.pipes, *self.triggers, *self.schedules]:
+            loop.start()
+        if self.state is not None:
+            self.state.start()
+        if self.options.prewarm:
+            self.runtime.prewarm()
+        self.started = True
+
+    def stop(self, drain_seconds: float = 10.0) -> bool:
+        """Stop taking work, let executions in flight finish, and shut down. True if all ended in time."""
+        for loop in self.loops:
+            loop.signal_stop()  # all stop taking work at once, then each drains
+        drained = True
+        for loop in self.loops:
+            drained = loop.stop(drain_seconds) and drained
+        if self.reloader is not None:
+            self.reloader.stop()
+            self.reloader = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None
+        self.runtime.close()
+        self.function_logs.close()  # the last lines, while moto's backends are still there
+        if self.state is not None:
+            self.state.close()  # the last snapshot: nothing runs any more, and moto still has it all
+        self.stepfunctions.uninstall()
+        self.sqs_speedups.uninstall()
+        self.moto_speedups.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self.started = False
+        if self._owns_lock:
+            self._owns_lock = False
+            _one_stack.release()
+        return drained
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- handy for tests and the CLI -------------------------------------------------------
+
+    @property
+    def loops(self) -> list[Any]:
+        return [*self.pipes, *self.triggers, *self.schedules]
+
+    def pause(self) -> None:
+        """Stop polling and scheduling (work in hand finishes): the caller drives deliveries."""
+        for loop in self.loops:
+            loop.pause()
+
+    def resume(self) -> None:
+        for loop in self.loops:
+            loop.resume()
+
+    def queue_url(self, logical_id: str) -> str:
+        return str(self.resources["queues"][logical_id])
+
+    def table_name(self) -> str:
+        return next(iter(self.template.tables.values())).name
