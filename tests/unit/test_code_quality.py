@@ -28,3 +28,15 @@ def test_code_is_formatted() -> None:
 def test_mypy_strict_passes_on_the_deployed_package() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_imports_point_one_way_and_never_in_a_cycle() -> None:
+    """The contracts in pyproject.toml ([tool.importlinter]): the rooms' direction, no cycle."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
