@@ -16,7 +16,7 @@ from cloudqueue_local.bench.bytecode import (
     compile_package,
     installed_packages,
 )
-from cloudqueue_local.bench.runner import HANDLERS
+from cloudqueue_local.bench.imports import HANDLERS
 from cloudqueue_local.template.reader import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

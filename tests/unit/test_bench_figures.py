@@ -6,14 +6,13 @@ import json
 import sys
 from typing import Any
 
-from cloudqueue_local.bench.mixed import (
-    PlannedJob,
+from cloudqueue_local.bench.mixed_checks import (
     correctness_failures,
-    plan_jobs,
     problem_with,
     read_executions,
     unexplained_claims,
 )
+from cloudqueue_local.bench.mixed_load import PlannedJob, plan_jobs
 from tests.fakes import execution_arn
 
 CLAIM_ARN = "arn:aws:lambda:us-east-1:123456789012:function:cloudqueue-local-ClaimFunction"
@@ -189,7 +188,7 @@ def test_bench_refuses_an_unknown_scenario_in_one_line(monkeypatch):
 
 
 def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not_a_mismatch():
-    from cloudqueue_local.bench.mixed import accepted_jobs
+    from cloudqueue_local.bench.mixed_checks import accepted_jobs
 
     outcomes = [
         {"kind": "submit", "index": 1, "status": 202, "jobId": "a"},
@@ -203,7 +202,7 @@ def test_a_keyed_job_whose_first_submit_failed_is_accepted_by_its_replay_and_not
 
 
 def test_an_import_goal_is_met_unmet_or_below_the_libraries_floor():
-    from cloudqueue_local.bench.runner import import_verdict
+    from cloudqueue_local.bench.imports import import_verdict
 
     assert import_verdict(ratio=1.1, floor=0.9, goal=1.2) == "met"
     assert import_verdict(ratio=1.2, floor=0.9, goal=1.2) == "met"  # at most the goal
@@ -215,7 +214,8 @@ def test_an_import_goal_is_met_unmet_or_below_the_libraries_floor():
 def test_the_imports_report_gives_each_function_its_floor_goal_and_own_share():
     from rich.console import Console
 
-    from cloudqueue_local.bench.runner import figures_table, judge_imports
+    from cloudqueue_local.bench.imports import judge_imports
+    from cloudqueue_local.bench.report import figures_table
 
     measured = {
         "ClaimFunction": {"ratio": 1.57, "floor": 1.46, "boto3_seconds": 0.2},
@@ -265,7 +265,7 @@ def test_bench_refuses_a_python_that_is_not_an_executable_python_in_one_line(mon
 
 
 def test_an_interpreter_that_cannot_import_the_handlers_is_named_with_what_it_lacks(tmp_path):
-    from cloudqueue_local.bench.runner import interpreter_problem
+    from cloudqueue_local.bench.imports import interpreter_problem
 
     assert interpreter_problem(sys.executable) is None
     # Python itself without site-packages or CloudQueue on the path: it runs, but lacks them.

@@ -2,7 +2,7 @@
 
 Lambda's ``/var/task`` is read-only, so Python cannot write the ``__pycache__`` it writes on
 a laptop: a package that ships no ``.pyc`` compiles every module it imports on every cold
-start, and a laptop's warm cache hides that cost from ``import_ratios``. ``functions/Makefile``
+start, and a laptop's warm cache hides that cost from ``imports.import_ratios``. ``functions/Makefile``
 therefore compiles the package with the runtime's Python. This measures what that saves, on
 this machine's interpreter (or the bench's ``--python``): the ``cloudqueue`` package and the
 installed packages the handlers import are copied, without bytecode, to a scratch directory
@@ -10,6 +10,8 @@ that stands for ``/var/task``; each handler is imported from it in a fresh inter
 can write no bytecode (``-B``) and sees no other packages (``-S``; the standard library keeps
 its bytecode, as the runtime's does); then again after compiling the copy as the build does
 (unchecked-hash ``.pyc``, which needs no source timestamps and zips reproducibly).
+
+``package_bytecode_ratios`` is the scenario: ``bytecode_ratios`` for the four handlers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from cloudqueue_local.bench.imports import HANDLERS
+from cloudqueue_local.bench.timing import snippet_seconds
 
 # Prints the site-packages entries (paths) holding every module the import loaded.
 _TOP_LEVELS = """
@@ -86,8 +91,6 @@ def cold_import_seconds(
     package: Path, module: str, environment: dict[str, str], *, python: str | None = None
 ) -> float:
     """``import module`` from ``package`` alone, in an interpreter that writes no bytecode."""
-    from cloudqueue_local.bench.runner import snippet_seconds
-
     return snippet_seconds(f"import {module}", environment, path=package, flags=("-B", "-S"), python=python)
 
 
@@ -103,7 +106,7 @@ def bytecode_ratios(
     ``python`` (by default this interpreter).
 
     Both packages exist side by side and each round imports from one and then the other, so
-    each ratio is taken within a round (see ``import_ratios`` for why).
+    each ratio is taken within a round (see ``imports.import_ratios`` for why).
     """
     installed: set[Path] = set()
     for name, module in handlers.items():
@@ -126,3 +129,14 @@ def bytecode_ratios(
         }
         for name, rounds in samples.items()
     }
+
+
+def package_bytecode_ratios(runs: int = 5, *, python: str | None = None) -> dict[str, dict[str, float]]:
+    """``bytecode_ratios`` for the handlers, each with its template environment."""
+    from cloudqueue_local.client.aws import local_template
+    from cloudqueue_local.project import project_root
+
+    functions = local_template().functions
+    package = project_root() / functions["ClaimFunction"].code_uri / "cloudqueue"
+    environments = {name: functions[name].environment for name in HANDLERS}
+    return bytecode_ratios(HANDLERS, environments, package, runs=runs, python=python)
