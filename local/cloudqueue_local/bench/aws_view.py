@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
+
+if TYPE_CHECKING:
+    from cloudqueue_local.devtools.stack import LocalStack
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 
@@ -27,13 +30,13 @@ def _plain(value: Any) -> Any:
 class AwsView:
     """The table, the queues and the log group of a local stack, seen through its AWS endpoint."""
 
-    def __init__(self, stack: Any) -> None:
+    def __init__(self, stack: LocalStack) -> None:
         if stack.aws_url is None:
             raise ValueError("the bench needs the local stack's AWS endpoint")
-        options = {"region_name": stack.region, "endpoint_url": stack.aws_url}
-        self.dynamodb = boto3.client("dynamodb", **options)
-        self.sqs = boto3.client("sqs", **options)
-        self.logs = boto3.client("logs", **options)
+        region, endpoint = stack.region, stack.aws_url
+        self.dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint)
+        self.sqs = boto3.client("sqs", region_name=region, endpoint_url=endpoint)
+        self.logs = boto3.client("logs", region_name=region, endpoint_url=endpoint)
         self.table = stack.table_name()
         self.queue_url = stack.queue_url("JobQueue")
         self.dlq_url = stack.queue_url("DeadLetterQueue")

@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudqueue_local.bench.aws_view import AwsView
 from cloudqueue_local.bench.mixed_checks import accepted_jobs, read_executions
@@ -27,6 +27,9 @@ from cloudqueue_local.bench.mixed_load import DUPLICATE_PHASES, DuplicateInjecto
 from cloudqueue_local.bench.mixed_report import mixed_figures
 from cloudqueue_local.bench.options import BenchOptions, MixedOptions
 from cloudqueue_local.bench.timing import wait_until
+
+if TYPE_CHECKING:
+    from cloudqueue_local.devtools.stack import LocalStack
 
 
 def mixed_scenario(
@@ -50,7 +53,7 @@ def mixed_scenario(
 
 
 def run_mixed(
-    stack: Any,
+    stack: LocalStack,
     *,
     jobs: int = 2000,
     clients: int = 32,
@@ -129,7 +132,7 @@ def _result_of(process: Any, results: Any, *, until: float) -> dict[str, Any]:
         return report
 
 
-def _settle_seconds(stack: Any) -> float:
+def _settle_seconds(stack: LocalStack) -> float:
     """Long enough for a message left invisible by a failed execution to come back and be handled."""
     parameters = stack.template.parameters
     visibility = float(parameters.get("VisibilityTimeoutSeconds", 30))

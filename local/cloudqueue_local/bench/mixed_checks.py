@@ -128,7 +128,8 @@ def accepted_jobs(outcomes: list[dict[str, Any]]) -> dict[int, str]:
 
 def is_2xx(outcome: dict[str, Any]) -> bool:
     """Whether a request's answer was a success (a connection error counts as status 0)."""
-    return 200 <= outcome["status"] < 300
+    status: int = outcome["status"]
+    return 200 <= status < 300
 
 
 def non_2xx_answers(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:

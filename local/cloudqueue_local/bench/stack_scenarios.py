@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
@@ -21,6 +22,9 @@ from cloudqueue_local.bench.aws_view import AwsView
 from cloudqueue_local.bench.burst import submit_rate
 from cloudqueue_local.bench.options import BenchOptions
 from cloudqueue_local.bench.timing import epoch, percentile, wait_until
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 
 class Bench:
@@ -58,10 +62,10 @@ class Bench:
             client=self.aws.dynamodb,
         )
         stack.pause()
-        ids = []
+        ids: list[str] = []
         fill_started = time.perf_counter()
         for start in range(0, size, 10):
-            batch = []
+            batch: list[SendMessageBatchRequestEntryTypeDef] = []
             for _ in range(min(10, size - start)):
                 now = utc_now()
                 job = Job(
@@ -113,17 +117,19 @@ class Bench:
 
     def idle_latency(self, count: int) -> dict[str, float]:
         """One job at a time through the HTTP API: submit → SUCCEEDED (its ``finishedAt``)."""
-        latencies = []
+        latencies: list[float] = []
+
+        def ended(job_id: str) -> bool:
+            return self.aws.unfinished([job_id]) == 0
+
         with httpx.Client(base_url=self.stack.api_url, timeout=30) as http:
             for index in range(count):
                 started = time.time()
-                job_id = http.post(
+                job_id: str = http.post(
                     "/jobs", json={"type": "text.transform", "payload": {"text": f"idle {index}"}}
                 ).json()["jobId"]
                 # The figure is finishedAt - submit, so polling less often only spares the stack.
-                self.wait_for(
-                    lambda job_id=job_id: self.aws.unfinished([job_id]) == 0, timeout=30, every=0.05
-                )
+                self.wait_for(partial(ended, job_id), timeout=30, every=0.05)
                 finished = epoch(self.aws.jobs([job_id])[job_id].get("finishedAt")) or time.time()
                 latencies.append(finished - started)
         return {"p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
