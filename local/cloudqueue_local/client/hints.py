@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-from cloudqueue_local.template.reader import REGION
+from cloudqueue_local.template import REGION
 
 # The local stack accepts any credentials; the AWS CLI refuses to run without some, and
 # without a region. As an inline prefix they work on a machine with no AWS configuration and

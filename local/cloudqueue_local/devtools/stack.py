@@ -43,7 +43,7 @@ from cloudqueue_local.emulator.pollers import LocalPipe, LocalQueueTrigger, Loca
 from cloudqueue_local.emulator.provision import provision
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.project import PROJECT_ROOT
-from cloudqueue_local.template.reader import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
+from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
 
 logger = logging.getLogger("cloudqueue.local")
 

@@ -58,7 +58,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cloudqueue_local.template.reader import LocalTemplate
+from cloudqueue_local.template import LocalTemplate
 
 logger = logging.getLogger("cloudqueue.local")
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from cloudqueue_local.template.reader import (
+from cloudqueue_local.template import (
     ACCOUNT_ID,
     REGION,
     STACK_NAME,

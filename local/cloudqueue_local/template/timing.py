@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cloudqueue_local.template.reader import LocalTemplate, TemplateError
+from cloudqueue_local.template.specs import LocalTemplate, TemplateError
 
 PIPE_TARGET_LIMIT_SECONDS = 300
 DEFAULT_MAX_ATTEMPTS = 3  # Step Functions' default for a retrier without MaxAttempts
