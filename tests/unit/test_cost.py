@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cloudqueue_local.cli.app import app
 from cloudqueue_local.ops import cost
+from cloudqueue_local.ops.cost.lines import index_writes
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = cost.load_prices(ROOT / "pricing" / "us-east-1.yaml")
@@ -83,11 +84,11 @@ def test_each_dynamodb_write_of_the_job_and_of_its_status_index_is_counted() -> 
 
     # Then the index is written at submit, twice at the claim and twice at the end; a sparse one never
     assert size < 1024
-    assert cost._index_writes(status_index, item, size)[0] == 5
-    assert cost._index_writes(sparse, item, size)[0] == 0
+    assert index_writes(status_index, item, size)[0] == 5
+    assert index_writes(sparse, item, size)[0] == 0
     # And a payload past 1 KB costs a unit more on every write
     big = cost.sample_job_item(600)
-    assert cost._index_writes(status_index, big, cost.item_bytes(big))[0] == 10
+    assert index_writes(status_index, big, cost.item_bytes(big))[0] == 10
 
 
 def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:

@@ -116,6 +116,8 @@ class FunctionSpec:
     code_uri: str
     events: dict[str, dict[str, Any]]
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: its environments at most
+    architecture: str = "x86_64"  # the first of Architectures, as Lambda bills it
+    tracing: str | None = None  # Tracing: Active or PassThrough; None when the template says nothing
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class StateMachineSpec:
     log_level: str
     include_execution_data: bool
     log_group_arn: str | None
+    tracing_enabled: bool = False  # Tracing.Enabled: X-Ray records each execution
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ class LocalTemplate:
     schedules: list[ScheduleSpec] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     cors: dict[str, Any] = field(default_factory=dict)
+    # Every resource the stack creates (its Condition holds), logical id -> Type, including
+    # those the local stack does not build (alarms, the page's bucket and distribution).
+    resource_types: dict[str, str] = field(default_factory=dict)
 
     def function_by_arn_or_name(self, name: str) -> FunctionSpec | None:
         for spec in self.functions.values():
@@ -469,6 +475,8 @@ def _read_function(reading: _Reading, logical_id: str, properties: dict[str, Any
         code_uri=str(merged.get("CodeUri", ".")),
         events=merged.get("Events") or {},
         reserved_concurrency=_optional_int(merged.get("ReservedConcurrentExecutions")),
+        architecture=str((merged.get("Architectures") or ["x86_64"])[0]),
+        tracing=merged.get("Tracing"),
     )
 
 
@@ -527,6 +535,7 @@ def _read_state_machine(reading: _Reading, logical_id: str, properties: dict[str
         log_level=logging.get("Level", "OFF"),
         include_execution_data=bool(logging.get("IncludeExecutionData", False)),
         log_group_arn=(destinations[0].get("CloudWatchLogsLogGroup") or {}).get("LogGroupArn"),
+        tracing_enabled=(resolved.get("Tracing") or {}).get("Enabled") is True,
     )
 
 
@@ -606,6 +615,7 @@ def load_template(
         reader = _READERS.get(resource["Type"])
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
+        template.resource_types[logical_id] = resource["Type"]
         if reader is not None:
             reader(reading, logical_id, resource.get("Properties") or {})
     for logical_id, spec in template.functions.items():
