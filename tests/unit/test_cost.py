@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -150,6 +151,34 @@ def test_the_bench_results_file_replaces_the_default_durations(tmp_path: Path) -
     # Then the file's figure and the given one win over the defaults
     assert (durations["ClaimFunction"], durations["ProcessFunction"]) == (42.0, 7.0)
     assert durations["FinalizeFunction"] == cost.DEFAULT_DURATIONS_MS["FinalizeFunction"]
+
+
+def test_the_durations_a_bench_run_writes_are_the_ones_cost_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a mixed-load run whose claims took 18.5 ms on average and whose clients' POSTs took 400
+    from rich.console import Console
+
+    from cloudqueue_local.bench import runner
+    from cloudqueue_local.bench.mixed import summary_ms
+
+    mixed = {
+        "functions": {"ClaimFunction": summary_ms([0.018, 0.019]), "ApiFunction": summary_ms([0.4])},
+        "failures": [],
+        "samples": {},
+    }
+    monkeypatch.setattr(runner, "mixed_scenario", lambda *_: mixed)
+    monkeypatch.setattr(runner, "figures_table", lambda *_, **__: "")
+
+    # When the bench writes its figures where cost looks for them
+    runner.main(
+        scenarios=("mixed",), json_path=tmp_path / cost.BENCH_RESULTS, console=Console(file=io.StringIO())
+    )
+    durations = cost.durations_from(tmp_path, {})
+
+    # Then cost prices the measured claim, and not the clients' latency as the API's duration
+    assert durations["ClaimFunction"] == 18.5
+    assert durations["ApiFunction"] == cost.DEFAULT_DURATIONS_MS["ApiFunction"]
 
 
 def markdown_of(*options: str) -> str:
