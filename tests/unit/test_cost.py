@@ -252,3 +252,26 @@ def test_a_pipe_batch_of_ten_lowers_the_floor_by_what_the_receives_deletes_and_p
     assert [usd for part, usd in one.items() if "SQS" not in part and "Pipe" not in part] == [
         usd for part, usd in ten.items() if "SQS" not in part and "Pipe" not in part
     ]
+
+
+def test_a_function_on_x86_is_priced_at_the_x86_rate_and_the_others_stay_on_arm(tmp_path: Path) -> None:
+    # Given the stack (Globals: arm64) with ClaimFunction moved to x86_64
+    handler = "      Handler: cloudqueue.handlers.claim.handler\n"
+    stack = stack_with(tmp_path, (handler, handler + "      Architectures: [x86_64]\n"))
+
+    # When it is priced
+    bill = cost.compute_bill(stack, PRICES, cost.Usage())
+
+    # Then the claim's GB-seconds take the x86 price and the process step's keep arm64's
+    assert line(bill, "Lambda", "ClaimFunction 512 MB x86_64").price == "lambda_gb_second_x86_64"
+    assert line(bill, "Lambda", "ProcessFunction 512 MB arm64").price == "lambda_gb_second_arm64"
+
+
+def test_json_report_is_what_cost_json_prints() -> None:
+    # Given the command's JSON for both default log levels
+    printed = CliRunner().invoke(app, ["cost", "--json"])
+    assert printed.exit_code == 0, printed.output
+
+    # Then the renderer gives the same document for the same bills
+    usage = cost.Usage(durations_ms=cost.durations_from(ROOT, {}))
+    assert json.loads(printed.output) == cost.json_report(list(cost.bills_by_level(ROOT, usage)))
