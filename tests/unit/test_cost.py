@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from cloudqueue_local.cli.app import app
 from cloudqueue_local.ops import cost
+from cloudqueue_local.ops.cost.lines import index_writes
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = cost.load_prices(ROOT / "pricing" / "us-east-1.yaml")
@@ -83,11 +85,11 @@ def test_each_dynamodb_write_of_the_job_and_of_its_status_index_is_counted() -> 
 
     # Then the index is written at submit, twice at the claim and twice at the end; a sparse one never
     assert size < 1024
-    assert cost._index_writes(status_index, item, size)[0] == 5
-    assert cost._index_writes(sparse, item, size)[0] == 0
+    assert index_writes(status_index, item, size)[0] == 5
+    assert index_writes(sparse, item, size)[0] == 0
     # And a payload past 1 KB costs a unit more on every write
     big = cost.sample_job_item(600)
-    assert cost._index_writes(status_index, big, cost.item_bytes(big))[0] == 10
+    assert index_writes(status_index, big, cost.item_bytes(big))[0] == 10
 
 
 def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:
@@ -149,6 +151,34 @@ def test_the_bench_results_file_replaces_the_default_durations(tmp_path: Path) -
     # Then the file's figure and the given one win over the defaults
     assert (durations["ClaimFunction"], durations["ProcessFunction"]) == (42.0, 7.0)
     assert durations["FinalizeFunction"] == cost.DEFAULT_DURATIONS_MS["FinalizeFunction"]
+
+
+def test_the_durations_a_bench_run_writes_are_the_ones_cost_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a mixed-load run whose claims took 18.5 ms on average and whose clients' POSTs took 400
+    from rich.console import Console
+
+    from cloudqueue_local.bench import runner
+    from cloudqueue_local.bench.mixed import summary_ms
+
+    mixed = {
+        "functions": {"ClaimFunction": summary_ms([0.018, 0.019]), "ApiFunction": summary_ms([0.4])},
+        "failures": [],
+        "samples": {},
+    }
+    monkeypatch.setattr(runner, "mixed_scenario", lambda *_: mixed)
+    monkeypatch.setattr(runner, "figures_table", lambda *_, **__: "")
+
+    # When the bench writes its figures where cost looks for them
+    runner.main(
+        scenarios=("mixed",), json_path=tmp_path / cost.BENCH_RESULTS, console=Console(file=io.StringIO())
+    )
+    durations = cost.durations_from(tmp_path, {})
+
+    # Then cost prices the measured claim, and not the clients' latency as the API's duration
+    assert durations["ClaimFunction"] == 18.5
+    assert durations["ApiFunction"] == cost.DEFAULT_DURATIONS_MS["ApiFunction"]
 
 
 def markdown_of(*options: str) -> str:
@@ -222,3 +252,26 @@ def test_a_pipe_batch_of_ten_lowers_the_floor_by_what_the_receives_deletes_and_p
     assert [usd for part, usd in one.items() if "SQS" not in part and "Pipe" not in part] == [
         usd for part, usd in ten.items() if "SQS" not in part and "Pipe" not in part
     ]
+
+
+def test_a_function_on_x86_is_priced_at_the_x86_rate_and_the_others_stay_on_arm(tmp_path: Path) -> None:
+    # Given the stack (Globals: arm64) with ClaimFunction moved to x86_64
+    handler = "      Handler: cloudqueue.handlers.claim.handler\n"
+    stack = stack_with(tmp_path, (handler, handler + "      Architectures: [x86_64]\n"))
+
+    # When it is priced
+    bill = cost.compute_bill(stack, PRICES, cost.Usage())
+
+    # Then the claim's GB-seconds take the x86 price and the process step's keep arm64's
+    assert line(bill, "Lambda", "ClaimFunction 512 MB x86_64").price == "lambda_gb_second_x86_64"
+    assert line(bill, "Lambda", "ProcessFunction 512 MB arm64").price == "lambda_gb_second_arm64"
+
+
+def test_json_report_is_what_cost_json_prints() -> None:
+    # Given the command's JSON for both default log levels
+    printed = CliRunner().invoke(app, ["cost", "--json"])
+    assert printed.exit_code == 0, printed.output
+
+    # Then the renderer gives the same document for the same bills
+    usage = cost.Usage(durations_ms=cost.durations_from(ROOT, {}))
+    assert json.loads(printed.output) == cost.json_report(list(cost.bills_by_level(ROOT, usage)))

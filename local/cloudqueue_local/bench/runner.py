@@ -40,6 +40,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from cloudqueue_local.ops.cost import BENCH_DURATIONS_KEY
+
 HANDLERS = {
     "ApiFunction": "cloudqueue.handlers.api",
     "ClaimFunction": "cloudqueue.handlers.claim",
@@ -529,6 +531,7 @@ def main(
             )
     if "mixed" in scenarios:
         report["mixed"] = mixed_scenario(options, mixed or MixedOptions(), console)
+        report[BENCH_DURATIONS_KEY] = function_durations(report["mixed"])
     if "history" in scenarios:
         from cloudqueue_local.bench.history import measure_history_read
 
@@ -545,6 +548,17 @@ def main(
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return report
+
+
+def function_durations(mixed: dict[str, Any]) -> dict[str, float]:
+    """Each function's mean duration (ms) in the mixed scenario, where ``cloudqueue cost`` reads
+    it from a results file: the workflow functions' tasks as the execution log times them. The
+    API's figure is its clients' POST latency, an upper bound, so it is left out."""
+    return {
+        name: float(figure["mean_ms"])
+        for name, figure in mixed["functions"].items()
+        if name != "ApiFunction" and figure.get("count")
+    }
 
 
 def mixed_scenario(options: BenchOptions, mixed: MixedOptions, console: Console) -> dict[str, Any]:

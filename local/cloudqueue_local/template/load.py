@@ -61,6 +61,7 @@ def load_template(
         reader = READERS.get(resource["Type"])
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
+        template.resource_types[logical_id] = resource["Type"]
         if reader is not None:
             reader(reading, logical_id, resource.get("Properties") or {})
     for logical_id, spec in template.functions.items():

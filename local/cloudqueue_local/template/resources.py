@@ -72,6 +72,8 @@ def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]
         code_uri=str(merged.get("CodeUri", ".")),
         events=merged.get("Events") or {},
         reserved_concurrency=_optional_int(merged.get("ReservedConcurrentExecutions")),
+        architecture=str((merged.get("Architectures") or ["x86_64"])[0]),
+        tracing=merged.get("Tracing"),
     )
 
 
@@ -130,6 +132,7 @@ def _read_state_machine(reading: Reading, logical_id: str, properties: dict[str,
         log_level=logging.get("Level", "OFF"),
         include_execution_data=bool(logging.get("IncludeExecutionData", False)),
         log_group_arn=(destinations[0].get("CloudWatchLogsLogGroup") or {}).get("LogGroupArn"),
+        tracing_enabled=(resolved.get("Tracing") or {}).get("Enabled") is True,
     )
 
 

@@ -25,6 +25,8 @@ class FunctionSpec:
     code_uri: str
     events: dict[str, dict[str, Any]]
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: its environments at most
+    architecture: str = "x86_64"  # the first of Architectures, as Lambda bills it
+    tracing: str | None = None  # Tracing: Active or PassThrough; None when the template says nothing
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class StateMachineSpec:
     log_level: str
     include_execution_data: bool
     log_group_arn: str | None
+    tracing_enabled: bool = False  # Tracing.Enabled: X-Ray records each execution
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class LocalTemplate:
     schedules: list[ScheduleSpec] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     cors: dict[str, Any] = field(default_factory=dict)
+    # Every resource the stack creates (its Condition holds), logical id -> Type, including
+    # those the local stack does not build (alarms, the page's bucket and distribution).
+    resource_types: dict[str, str] = field(default_factory=dict)
 
     def function_by_arn_or_name(self, name: str) -> FunctionSpec | None:
         """The function a name, an ARN (qualified or not) or a logical id refers to."""
