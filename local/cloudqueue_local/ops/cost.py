@@ -83,7 +83,7 @@ LOG_LINES: dict[str, tuple[float, float]] = {
 }
 HISTORY_EVENT_BYTES = EVENT_METADATA_BYTES + 330  # an execution log record without data
 LOG_COMPRESSION = 0.2  # stored (compressed) bytes per ingested byte
-# Powertools metrics the code emits, each with its "service" dimension (README, Observability).
+# Powertools metrics the code emits, each with its "service" dimension (docs/design.md#observability).
 CUSTOM_METRICS = 10
 ERROR_EVENTS_PER_FAILURE = 3  # e.g. LambdaFunctionFailed, TaskFailed, ExecutionFailed
 
@@ -330,8 +330,8 @@ class Stack:
         return sum(1 for resource in self.document["Resources"].values() if resource["Type"] == resource_type)
 
     def frontend_files(self) -> list[Path]:
-        """What the README's deploy steps sync to the bucket: the folder but its screenshots and
-        the local ``config.json`` (the deploy writes its own, of a few bytes, beside them)."""
+        """What docs/deploying.md#the-demo-page syncs to the bucket: the folder but its screenshots
+        and the local ``config.json`` (the deploy writes its own, of a few bytes, beside them)."""
         folder = self.root / "frontend"
         return sorted(
             path
@@ -892,7 +892,7 @@ def _row(cells: list[str]) -> str:
 
 
 def markdown(bills: list[Bill], tenfold: list[Bill], prices: dict[str, Price]) -> str:
-    """The README's Cost figures: the bills side by side as a Markdown table, what they come to
+    """The figures of docs/cost.md#the-bill: the bills side by side as a Markdown table, what they come to
     per million jobs here and at ten times the volume (``tenfold``), the free tier, capacity."""
     first = bills[0]
     levels = [bill.log_level for bill in bills]
