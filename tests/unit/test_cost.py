@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -189,15 +190,28 @@ def markdown_of(*options: str) -> str:
     return result.output
 
 
-def test_the_readme_shows_the_figures_the_command_prints_today() -> None:
-    # Given the README's copy of the cost figures
-    readme = (ROOT / "README.md").read_text()
+def test_the_cost_page_shows_the_figures_the_command_prints_today() -> None:
+    # Given the cost page's copy of the cost figures
+    page = (ROOT / "docs" / "cost.md").read_text()
     begin, end = "<!-- begin: cloudqueue cost --markdown -->\n", "<!-- end: cloudqueue cost --markdown -->"
-    copy = readme[readme.index(begin) + len(begin) : readme.index(end)]
+    copy = page[page.index(begin) + len(begin) : page.index(end)]
 
     # Then it is what the command prints from today's template, prices and code
-    stale = "the README's Cost figures are stale: paste `cloudqueue cost --markdown` again"
+    stale = "docs/cost.md's figures are stale: paste `cloudqueue cost --markdown` between its markers again"
     assert copy == markdown_of(), stale
+
+
+def test_the_readme_headline_quotes_the_figures_the_command_prints_today() -> None:
+    # Given the per-million and floor figures the command prints today
+    text = markdown_of()
+    per_million = re.search(r"Per million jobs: \$[\d.]+ at ERROR, \$[\d.]+ at ALL", text)
+    floor = re.search(r"floor: (\$[\d.]+ per million jobs)", text)
+    assert per_million is not None and floor is not None, text
+
+    # Then the README's cost headline quotes both as printed
+    readme = (ROOT / "README.md").read_text()
+    stale = "the README's cost headline is stale: quote docs/cost.md's figures again"
+    assert per_million.group(0) in readme and f"floor: {floor.group(1)}" in readme, stale
 
 
 def test_the_markdown_totals_split_per_month_and_per_million_when_a_month_is_not_a_million_jobs() -> None:

@@ -17,7 +17,7 @@ Scenarios (``--scenario``, comma separated):
 - ``history``: one job's history read from a log group holding 100,000 executions, with
   and without the read bound (``bench_history``; not run by default).
 
-``--json FILE`` writes every figure (shape in the README's Benchmark section).
+``--json FILE`` writes every figure (shape in docs/benchmarks.md#the-json-file).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the CLI tells a newcomer: how to reach the local stack with the AWS CLI, and what to do
 when the stack is not running. One place, so that `cloudqueue dev`, the errors and the README
-say the same thing (tests/local/test_quick_start.py runs the README's commands as printed)."""
+say the same thing (tests/local/test_quick_start.py runs the README's tour as printed)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ LOG_LINES: dict[str, tuple[float, float]] = {
 }
 HISTORY_EVENT_BYTES = EVENT_METADATA_BYTES + 330  # an execution log record without data
 LOG_COMPRESSION = 0.2  # stored (compressed) bytes per ingested byte
-# Powertools metrics the code emits, each with its "service" dimension (README, Observability).
+# Powertools metrics the code emits, each with its "service" dimension (docs/design.md#observability).
 CUSTOM_METRICS = 10
 ERROR_EVENTS_PER_FAILURE = 3  # e.g. LambdaFunctionFailed, TaskFailed, ExecutionFailed
 

@@ -1,4 +1,4 @@
-"""The bill printed three ways: a terminal table, the README's Markdown, and JSON."""
+"""The bill printed three ways: a terminal table, the Markdown of docs/cost.md, and JSON."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _row(cells: list[str]) -> str:
 
 
 def markdown(bills: list[Bill], tenfold: list[Bill], prices: dict[str, Price]) -> str:
-    """The README's Cost figures: the bills side by side as a Markdown table, what they come to
+    """The figures of docs/cost.md#the-bill: the bills side by side as a Markdown table, what they come to
     per million jobs here and at ten times the volume (``tenfold``), the free tier, capacity."""
     first = bills[0]
     levels = [bill.log_level for bill in bills]

@@ -63,7 +63,7 @@ class Stack:
         return sum(1 for kind in self.template.resource_types.values() if kind == resource_type)
 
     def frontend_files(self) -> list[Path]:
-        """What the README's deploy steps sync to the bucket: the folder but its screenshots and
+        """What docs/deploying.md#the-demo-page syncs to the bucket: the folder but its screenshots and
         the local ``config.json`` (the deploy writes its own, of a few bytes, beside them)."""
         folder = self.root / "frontend"
         return sorted(
