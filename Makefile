@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test venv lint diagram cost mutation mutation-clean screenshot
+.PHONY: dev test venv lint diagram cost docs mutation mutation-clean screenshot
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ node_modules/axe-core/axe.min.js: package-lock.json
 diagram: venv
 	$(BIN)/python -m cloudqueue_local.ops.diagram .
 
-## The monthly AWS bill for 1 M jobs at ExecutionLogLevel ERROR and ALL (see README, Cost).
+## Build the docs site (docs/, mkdocs.yml) into site/, failing on any broken link or anchor.
+docs: venv
+	$(BIN)/mkdocs build --strict
+
+## The monthly AWS bill for 1 M jobs at ExecutionLogLevel ERROR and ALL (see docs/cost.md).
 cost: venv
 	$(BIN)/cloudqueue cost
 

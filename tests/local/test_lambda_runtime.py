@@ -26,7 +26,7 @@ from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime, ServiceFault
 from cloudqueue_local.emulator.endpoint import is_function_key
 from cloudqueue_local.emulator.faults import AwsFaultMiddleware, Chaos, parse_fault_rates
-from cloudqueue_local.template.reader import FunctionSpec, LocalTemplate
+from cloudqueue_local.template import FunctionSpec, LocalTemplate
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE_CODE = str(Path(__file__).parent.relative_to(ROOT) / "probe_function")

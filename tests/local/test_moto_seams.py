@@ -150,7 +150,7 @@ def test_transactions_and_writes_at_once_all_succeed(local_stack: LocalStack) ->
 
 
 def test_state_dir_seams_exist() -> None:
-    # state.py reads and restores these moto objects directly (SQS has no API to re-insert a
+    # devtools.state reads and restores these moto objects directly (SQS has no API to re-insert a
     # message with its receive count, nor Logs one to keep an event's ingestion time).
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table

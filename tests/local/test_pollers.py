@@ -31,7 +31,7 @@ from cloudqueue_local.emulator.pollers import (
     LocalQueueTrigger,
     LocalSchedule,
 )
-from cloudqueue_local.template.reader import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
+from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
 REGION = "us-east-1"
 

@@ -1,5 +1,5 @@
-"""The README's first-ten-minutes commands, run as printed: parsed out of README.md, so that the
-suite fails when the README and the code drift apart.
+"""The README's tour and the CLI page's walk-through, run as printed: parsed out of README.md and
+docs/cli.md, so that the suite fails when the docs and the code drift apart.
 
 The only change made to a printed command is the ports: the tests' stacks listen on free
 ports, so ``:3000`` and ``:4566`` are replaced by theirs.
@@ -18,19 +18,22 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cloudqueue_local.devtools.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+README = ROOT / "README.md"
+CLI_PAGE = ROOT / "docs" / "cli.md"
 
 
-def shell_block_after(marker: str) -> list[str]:
-    """The command lines of the first ```sh block after ``marker`` in the README."""
-    start = README.index(marker)
-    block = re.search(r"```sh\n(.*?)```", README[start:], re.DOTALL)
-    assert block is not None, f"no ```sh block after {marker!r} in README.md"
+def shell_block_after(page: Path, marker: str) -> list[str]:
+    """The command lines of the first ```sh block after ``marker`` in ``page``."""
+    text = page.read_text()
+    start = text.index(marker)
+    block = re.search(r"```sh\n(.*?)```", text[start:], re.DOTALL)
+    assert block is not None, f"no ```sh block after {marker!r} in {page.name}"
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
@@ -52,7 +55,8 @@ def run(command: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.Compl
     )
 
 
-QUICK_START = shell_block_after("Then open http://127.0.0.1:3000/, or:")
+QUICK_START = shell_block_after(README, "## A 30-second tour")
+FLAKY_TOUR = shell_block_after(README, "Watch a job fail, retry and succeed")
 
 
 def quick_start_line(program: str) -> str:
@@ -103,9 +107,31 @@ def test_cloudqueue_dev_prints_the_readme_aws_cli_line() -> None:
     assert aws_cli_command("http://127.0.0.1:4566") == quick_start_line("aws")
 
 
+def test_the_readme_tour_shows_a_flaky_job_retried_in_its_history(
+    local_stack: LocalStack, api: httpx.Client
+) -> None:
+    submit, status, history = FLAKY_TOUR
+    env = dict(os.environ) | {"CLOUDQUEUE_API_URL": local_stack.api_url, "COLUMNS": "250"}
+
+    # When the tour's submit and status lines run as printed
+    submitted = run(f'{submit}\n{status}\necho "JOB=$JOB"', env)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip().splitlines()[-1].removeprefix("JOB=")
+    deadline = time.monotonic() + 120
+    while api.get(f"/jobs/{job_id}").json()["status"] in ("QUEUED", "IN_PROGRESS"):
+        assert time.monotonic() < deadline, f"job {job_id} did not end"
+        time.sleep(0.2)
+
+    # Then its history line shows the process step's transient failures and the success
+    shown = run(history, env | {"JOB": job_id})
+    assert shown.returncode == 0, shown.stderr
+    assert "ProcessJob" in shown.stdout and "SUCCEEDED" in shown.stdout
+    assert shown.stdout.count("TransientJobError") == 2, shown.stdout
+
+
 # --- the walk-through: one job stepped through claim, process and finalize by hand ----------
 
-WALK = shell_block_after("### Step one job through the workflow by hand")
+WALK = shell_block_after(CLI_PAGE, "## Step one job through the workflow by hand")
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +160,7 @@ def pipeless_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             process.kill()
 
 
-def test_the_readme_walk_through_steps_one_job_to_succeeded_by_hand(
+def test_the_cli_page_walk_through_steps_one_job_to_succeeded_by_hand(
     pipeless_stack: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")

@@ -30,7 +30,7 @@ import pytest
 from cloudqueue_local.devtools.reload import CodeReloader
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
-from cloudqueue_local.template.reader import FunctionSpec, LocalTemplate
+from cloudqueue_local.template import FunctionSpec, LocalTemplate
 from tests.conftest import TEST_PARAMETERS
 from tests.local.test_end_to_end import wait_for
 from tests.local.test_lambda_runtime import process_exists

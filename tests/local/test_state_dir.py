@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from cloudqueue_local.devtools import state
-from cloudqueue_local.template.reader import load_local_template
+from cloudqueue_local.template import load_local_template
 from tests.conftest import TEST_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 from cloudqueue_local.emulator.apigateway import HttpGateway
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
-from cloudqueue_local.template.reader import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

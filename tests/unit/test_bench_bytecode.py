@@ -17,7 +17,7 @@ from cloudqueue_local.bench.bytecode import (
     installed_packages,
 )
 from cloudqueue_local.bench.imports import HANDLERS
-from cloudqueue_local.template.reader import load_template
+from cloudqueue_local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESS = HANDLERS["ProcessFunction"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cloudqueue_local.bench.imports import HANDLERS, IMPORT_FLOORS, floor_snippet
-from cloudqueue_local.template.reader import load_template
+from cloudqueue_local.template import load_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 JOB_TYPE_MODULES = {"cloudqueue.jobtypes.demo", "cloudqueue.jobtypes.text_transform"}

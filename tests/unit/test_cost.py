@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 
 from cloudqueue_local.cli.app import app
 from cloudqueue_local.ops import cost
+from cloudqueue_local.ops.cost.lines import index_writes
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = cost.load_prices(ROOT / "pricing" / "us-east-1.yaml")
@@ -83,11 +86,11 @@ def test_each_dynamodb_write_of_the_job_and_of_its_status_index_is_counted() -> 
 
     # Then the index is written at submit, twice at the claim and twice at the end; a sparse one never
     assert size < 1024
-    assert cost._index_writes(status_index, item, size)[0] == 5
-    assert cost._index_writes(sparse, item, size)[0] == 0
+    assert index_writes(status_index, item, size)[0] == 5
+    assert index_writes(sparse, item, size)[0] == 0
     # And a payload past 1 KB costs a unit more on every write
     big = cost.sample_job_item(600)
-    assert cost._index_writes(status_index, big, cost.item_bytes(big))[0] == 10
+    assert index_writes(status_index, big, cost.item_bytes(big))[0] == 10
 
 
 def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:
@@ -151,6 +154,34 @@ def test_the_bench_results_file_replaces_the_default_durations(tmp_path: Path) -
     assert durations["FinalizeFunction"] == cost.DEFAULT_DURATIONS_MS["FinalizeFunction"]
 
 
+def test_the_durations_a_bench_run_writes_are_the_ones_cost_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a mixed-load run whose claims took 18.5 ms on average and whose clients' POSTs took 400
+    from rich.console import Console
+
+    from cloudqueue_local.bench import runner
+    from cloudqueue_local.bench.timing import summary_ms
+
+    mixed = {
+        "functions": {"ClaimFunction": summary_ms([0.018, 0.019]), "ApiFunction": summary_ms([0.4])},
+        "failures": [],
+        "samples": {},
+    }
+    monkeypatch.setattr(runner, "mixed_scenario", lambda *_: mixed)
+    monkeypatch.setattr(runner, "figures_table", lambda *_, **__: "")
+
+    # When the bench writes its figures where cost looks for them
+    runner.main(
+        scenarios=("mixed",), json_path=tmp_path / cost.BENCH_RESULTS, console=Console(file=io.StringIO())
+    )
+    durations = cost.durations_from(tmp_path, {})
+
+    # Then cost prices the measured claim, and not the clients' latency as the API's duration
+    assert durations["ClaimFunction"] == 18.5
+    assert durations["ApiFunction"] == cost.DEFAULT_DURATIONS_MS["ApiFunction"]
+
+
 def markdown_of(*options: str) -> str:
     """``cloudqueue cost --markdown`` with the default durations, whatever bench results lie about."""
     durations = [f"--duration={name}={ms:g}" for name, ms in cost.DEFAULT_DURATIONS_MS.items()]
@@ -159,15 +190,28 @@ def markdown_of(*options: str) -> str:
     return result.output
 
 
-def test_the_readme_shows_the_figures_the_command_prints_today() -> None:
-    # Given the README's copy of the cost figures
-    readme = (ROOT / "README.md").read_text()
+def test_the_cost_page_shows_the_figures_the_command_prints_today() -> None:
+    # Given the cost page's copy of the cost figures
+    page = (ROOT / "docs" / "cost.md").read_text()
     begin, end = "<!-- begin: cloudqueue cost --markdown -->\n", "<!-- end: cloudqueue cost --markdown -->"
-    copy = readme[readme.index(begin) + len(begin) : readme.index(end)]
+    copy = page[page.index(begin) + len(begin) : page.index(end)]
 
     # Then it is what the command prints from today's template, prices and code
-    stale = "the README's Cost figures are stale: paste `cloudqueue cost --markdown` again"
+    stale = "docs/cost.md's figures are stale: paste `cloudqueue cost --markdown` between its markers again"
     assert copy == markdown_of(), stale
+
+
+def test_the_readme_headline_quotes_the_figures_the_command_prints_today() -> None:
+    # Given the per-million and floor figures the command prints today
+    text = markdown_of()
+    per_million = re.search(r"Per million jobs: \$[\d.]+ at ERROR, \$[\d.]+ at ALL", text)
+    floor = re.search(r"floor: (\$[\d.]+ per million jobs)", text)
+    assert per_million is not None and floor is not None, text
+
+    # Then the README's cost headline quotes both as printed
+    readme = (ROOT / "README.md").read_text()
+    stale = "the README's cost headline is stale: quote docs/cost.md's figures again"
+    assert per_million.group(0) in readme and f"floor: {floor.group(1)}" in readme, stale
 
 
 def test_the_markdown_totals_split_per_month_and_per_million_when_a_month_is_not_a_million_jobs() -> None:
@@ -222,3 +266,26 @@ def test_a_pipe_batch_of_ten_lowers_the_floor_by_what_the_receives_deletes_and_p
     assert [usd for part, usd in one.items() if "SQS" not in part and "Pipe" not in part] == [
         usd for part, usd in ten.items() if "SQS" not in part and "Pipe" not in part
     ]
+
+
+def test_a_function_on_x86_is_priced_at_the_x86_rate_and_the_others_stay_on_arm(tmp_path: Path) -> None:
+    # Given the stack (Globals: arm64) with ClaimFunction moved to x86_64
+    handler = "      Handler: cloudqueue.handlers.claim.handler\n"
+    stack = stack_with(tmp_path, (handler, handler + "      Architectures: [x86_64]\n"))
+
+    # When it is priced
+    bill = cost.compute_bill(stack, PRICES, cost.Usage())
+
+    # Then the claim's GB-seconds take the x86 price and the process step's keep arm64's
+    assert line(bill, "Lambda", "ClaimFunction 512 MB x86_64").price == "lambda_gb_second_x86_64"
+    assert line(bill, "Lambda", "ProcessFunction 512 MB arm64").price == "lambda_gb_second_arm64"
+
+
+def test_json_report_is_what_cost_json_prints() -> None:
+    # Given the command's JSON for both default log levels
+    printed = CliRunner().invoke(app, ["cost", "--json"])
+    assert printed.exit_code == 0, printed.output
+
+    # Then the renderer gives the same document for the same bills
+    usage = cost.Usage(durations_ms=cost.durations_from(ROOT, {}))
+    assert json.loads(printed.output) == cost.json_report(list(cost.bills_by_level(ROOT, usage)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloudqueue_local.ops import diagram
-from cloudqueue_local.template.reader import read_template
+from cloudqueue_local.template import read_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = read_template(ROOT / "template.yaml")

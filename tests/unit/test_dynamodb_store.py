@@ -24,7 +24,7 @@ from cloudqueue.errors import (
 from cloudqueue.jobs import request_hash
 from cloudqueue.models import Job, JobFailure, JobStatus
 from cloudqueue.rerun import rerun_request_hash
-from cloudqueue_local.template.reader import read_template
+from cloudqueue_local.template import read_template
 from tests.fakes import T0, job_id, later, make_job
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

@@ -12,7 +12,7 @@ from cloudqueue import errors
 from cloudqueue.errors import JobError, LeaseLost, PermanentJobError, TransientJobError
 from cloudqueue.handlers import claim, dead_letter, finalize, process, requeue
 from cloudqueue.models import JobStatus, utc_now
-from cloudqueue_local.template.reader import load_template
+from cloudqueue_local.template import load_template
 from tests.fakes import (
     FakeJobQueue,
     FakeJobStore,

@@ -35,7 +35,7 @@ from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import ClaimRequest, FinalizeRequest
 from cloudqueue.processing import ProcessRequest
 from cloudqueue.workflow import parse_job_message
-from cloudqueue_local.template.reader import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
 from cloudqueue_local.template.timing import (
     TimingError,
     check_timing,

@@ -25,7 +25,7 @@ from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.models import Job, JobStatus, utc_now
 from cloudqueue_local.emulator.pollers import sqs_record
-from cloudqueue_local.template.reader import QueueSpec
+from cloudqueue_local.template import QueueSpec
 
 
 @dataclass

@@ -66,7 +66,7 @@ def unexplained_claims(attempts: int, failed_after_claim: int) -> int:
 
     An execution that reached the claim and then failed may have left its claim unfinished:
     its process step could not be invoked, or its result could not be recorded. Once that
-    lease expires the job is claimed again, by design (at-least-once, as the README says).
+    lease expires the job is claimed again, by design (at-least-once: docs/design.md#correctness).
     Any other second claim gave one job to two workers.
     """
     return max(0, attempts - 1 - failed_after_claim)

@@ -104,6 +104,17 @@ def mixed_figures(
     return figures
 
 
+def function_durations(mixed: dict[str, Any]) -> dict[str, float]:
+    """Each function's mean duration (ms) in the mixed scenario, where ``cloudqueue cost`` reads
+    it from a results file: the workflow functions' tasks as the execution log times them. The
+    API's figure is its clients' POST latency, an upper bound, so it is left out."""
+    return {
+        name: float(figure["mean_ms"])
+        for name, figure in mixed["functions"].items()
+        if name != "ApiFunction" and figure.get("count")
+    }
+
+
 def mixed_rows(table: Table, mixed: dict[str, Any]) -> None:
     """The mixed run's rows in the figures table: correctness, then responsiveness."""
     settings = mixed["settings"]

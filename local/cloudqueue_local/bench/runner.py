@@ -20,7 +20,7 @@ Scenarios (``--scenario``, comma separated), each in the module named after it:
   and without the read bound (``history``; not run by default).
 
 This module runs the chosen scenarios in order and prints the figures table (``report``).
-``--json FILE`` writes every figure (shape in the README's Benchmark section).
+``--json FILE`` writes every figure (shape in docs/benchmarks.md#the-json-file).
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ from cloudqueue_local.bench.imports import (
     judge_imports,
 )
 from cloudqueue_local.bench.mixed import mixed_scenario
+from cloudqueue_local.bench.mixed_report import function_durations
 from cloudqueue_local.bench.options import BenchOptions, MixedOptions
 from cloudqueue_local.bench.report import figures_table
 from cloudqueue_local.bench.stack_scenarios import Bench
+from cloudqueue_local.ops.cost import BENCH_DURATIONS_KEY
 
 # What the CLI reads from here: the run, its options, its scenarios, and the ``--python`` check.
 __all__ = [
@@ -122,6 +124,7 @@ def main(
             )
     if "mixed" in scenarios:
         report["mixed"] = mixed_scenario(options, mixed or MixedOptions(), console.print)
+        report[BENCH_DURATIONS_KEY] = function_durations(report["mixed"])
     if "history" in scenarios:
         from cloudqueue_local.bench.history import measure_history_read
 

@@ -28,7 +28,7 @@ from rich.table import Table
 from cloudqueue_local.client import aws as aws_access
 from cloudqueue_local.client import hints
 from cloudqueue_local.project import project_root
-from cloudqueue_local.template.reader import TemplateError, load_local_template
+from cloudqueue_local.template import TemplateError, load_local_template
 
 app = typer.Typer(
     help="CloudQueue: serverless job processing. Run it locally (`cloudqueue dev`) and use it.",
@@ -836,7 +836,7 @@ def cost(
     as_markdown: Annotated[
         bool,
         typer.Option(
-            "--markdown", help="Print the README's Cost figures as Markdown (with ten times the jobs beside)."
+            "--markdown", help="Print docs/cost.md's figures as Markdown (with ten times the jobs beside)."
         ),
     ] = False,
 ) -> None:

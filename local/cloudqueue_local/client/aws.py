@@ -18,7 +18,7 @@ import boto3
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import Invocation, LambdaRuntime
 from cloudqueue_local.project import project_root
-from cloudqueue_local.template.reader import (
+from cloudqueue_local.template import (
     REGION,
     FunctionSpec,
     LocalTemplate,

@@ -1,13 +1,13 @@
 """What the CLI tells a newcomer: how to reach the local stack with the AWS CLI, and what to do
 when the stack is not running. One place, so that `cloudqueue dev`, the errors and the README
-say the same thing (tests/local/test_quick_start.py runs the README's commands as printed)."""
+say the same thing (tests/local/test_quick_start.py runs the README's tour as printed)."""
 
 from __future__ import annotations
 
 import socket
 from urllib.parse import urlsplit
 
-from cloudqueue_local.template.reader import REGION
+from cloudqueue_local.template import REGION
 
 # The local stack accepts any credentials; the AWS CLI refuses to run without some, and
 # without a region. As an inline prefix they work on a machine with no AWS configuration and

@@ -43,7 +43,7 @@ from cloudqueue_local.emulator.pollers import LocalPipe, LocalQueueTrigger, Loca
 from cloudqueue_local.emulator.provision import provision
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.project import PROJECT_ROOT
-from cloudqueue_local.template.reader import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
+from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
 
 logger = logging.getLogger("cloudqueue.local")
 
@@ -70,7 +70,7 @@ class StackOptions:
     worker_cpus: frozenset[int] | None = None  # CPU affinity of the function environments
     fault_seed: int | None = None  # the chaos generator's seed, for repeatable runs
     prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
-    state_dir: Path | None = None  # keep the table, queues and logs there across restarts (state.py)
+    state_dir: Path | None = None  # keep the table, queues and logs there across restarts (devtools/state)
     watch: bool = False  # reload the functions' code when it changes (reload.py)
 
 

@@ -23,7 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime, ServiceFault
-from cloudqueue_local.template.reader import LocalTemplate, RouteSpec
+from cloudqueue_local.template import LocalTemplate, RouteSpec
 
 logger = logging.getLogger("cloudqueue.local")
 

@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime, ServiceFault
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
-from cloudqueue_local.template.reader import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
+from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
 logger = logging.getLogger("cloudqueue.local")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from cloudqueue_local.template.reader import LocalTemplate
+from cloudqueue_local.template import LocalTemplate
 
 _TABLE_KEYS = (
     "AttributeDefinitions",

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cloudqueue_local.template.reader import read_template
+from cloudqueue_local.template import read_template
 
 # Resources drawn inside another node, and why.
 FOLDED: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The timing order of the template, checked before anything runs (see README, Correctness).
+"""The timing order of the template, checked before anything runs (docs/design.md#timing-order).
 
 A live execution must always hold a live lease, and a redelivered message must find a dead
 worker's lease expired. That holds when, in every configuration:
@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cloudqueue_local.template.reader import LocalTemplate, TemplateError
+from cloudqueue_local.template.specs import LocalTemplate, TemplateError
 
 PIPE_TARGET_LIMIT_SECONDS = 300
 DEFAULT_MAX_ATTEMPTS = 3  # Step Functions' default for a retrier without MaxAttempts
@@ -190,7 +190,7 @@ def check_timing(template: LocalTemplate, state_machine: str = "JobStateMachine"
 
 
 def timing_summary(template: LocalTemplate, state_machine: str = "JobStateMachine") -> dict[str, float]:
-    """The figures ``check_timing`` compares, for tests and the README."""
+    """The figures ``check_timing`` compares, for tests and docs/design.md#timing-order."""
     definition = json.loads(template.state_machines[state_machine].definition)
     worst, _ = worst_path(definition, template)
     to_claim, _ = worst_path(definition, template, stop_after_first_task=True)

@@ -47,7 +47,7 @@ from cloudqueue_local.emulator.awslambda.runtime_api import (
     RuntimeApiEndpoint,
     RuntimeRequest,
 )
-from cloudqueue_local.template.reader import REGION, FunctionSpec
+from cloudqueue_local.template import REGION, FunctionSpec
 
 # Every environment's access key starts so: the AWS endpoint tells functions' calls by it.
 ACCESS_KEY_PREFIX = "LOCALENV"

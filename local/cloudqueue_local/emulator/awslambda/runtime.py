@@ -36,7 +36,7 @@ from cloudqueue_local.emulator.awslambda.environment import (
     error_body,
 )
 from cloudqueue_local.emulator.faults import Chaos, LambdaFault
-from cloudqueue_local.template.reader import FunctionSpec, LocalTemplate
+from cloudqueue_local.template import FunctionSpec, LocalTemplate
 
 logger = logging.getLogger("cloudqueue.local")
 

@@ -34,7 +34,7 @@ class MotoSpeedups(SqsSpeedups):
     """Installed and removed as ``SqsSpeedups`` (whose patching it shares).
 
     ``dynamodb_lock`` is held by every DynamoDB write and ``dynamodb_writes`` counts them:
-    a state snapshot (state.py) reads the table under the lock, and skips when nothing was written.
+    a state snapshot (devtools.state) reads the table under the lock, and skips when nothing was written.
     """
 
     def __init__(self) -> None:
