@@ -156,6 +156,9 @@ _ENTRIES = [
     Seam("sqs.backend.change_visibility_batch", _SQS, "SQSBackend", "change_message_visibility_batch",
          "method", "calls", "The Pipe hands a failed execution's message back without botocore.",
          ("self", "queue_name", "entries")),
+    Seam("sqs.response.receive", "moto.sqs.responses", "SQSResponse", "receive_message", "method",
+         "calls", "The pollers' direct receive answers in the shape this builds, attributes and all.",
+         ("self",), "0027050ecd12"),
     Seam("sqs.backends", _SQS, None, "sqs_backends", "value", "calls",
          "The process-wide SQS backends the pollers and the state dir read."),
     # --- moto's core and DynamoDB (moto_core.py, moto_dynamodb.py) --------------------------
