@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import inspect
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from cloudqueue_local.emulator.patches.registry import PATCHABLE, SEAMS, Seam
@@ -65,7 +66,7 @@ def _function_of(seam: Seam, value: Any) -> Any:
     return value
 
 
-_KIND_TESTS = {
+_KIND_TESTS: dict[str, Callable[[Any], bool]] = {
     "function": inspect.isfunction,
     "method": inspect.isfunction,
     "property": lambda value: isinstance(value, property),
