@@ -23,7 +23,8 @@ from werkzeug.wrappers import Response
 
 from cloudqueue_local.devtools.stack import LocalStack
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
-from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime, ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
+from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.endpoint import is_function_key
 from cloudqueue_local.emulator.faults import AwsFaultMiddleware, Chaos, parse_fault_rates
 from cloudqueue_local.template import FunctionSpec, LocalTemplate

@@ -1,44 +1,98 @@
-"""The places where the local stack changes moto. If a moto upgrade moves one, these fail
-loudly here instead of the local stack quietly answering Lambda calls with canned payloads."""
+"""The places where the local stack changes moto. If an upgrade moves one, these fail loudly
+here, naming the registry entry, instead of the local stack quietly answering Lambda calls
+with canned payloads or dropping execution history."""
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
+import tomllib
+from dataclasses import replace
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from cloudqueue_local.devtools.stack import LocalStack
+from cloudqueue_local.emulator.patches.registry import SEAMS, Seam
+from cloudqueue_local.emulator.patches.seams import Patcher, check
 from tests.local.test_end_to_end import aws
 
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
-def test_moto_is_the_pinned_version() -> None:
-    # pyproject.toml pins moto; the seams below were read in this version.
-    assert version("moto") == "5.2.5"
-
-
-def test_lambda_simple_backend_invoke_keeps_its_signature() -> None:
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    invoke = LambdaSimpleBackend.__dict__["invoke"]
-    original = getattr(invoke, "replaces", invoke)  # a running local stack has swapped it
-    parameters = list(inspect.signature(original).parameters)
-
-    assert parameters == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+# The libraries whose internals the registry's targets are, or whose results it caches.
+TOUCHED = ("moto", "jsonpath-ng", "antlr4-python3-runtime")
 
 
-def test_interpreter_seams_exist() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-    from moto.stepfunctions.parser.asl.eval.event.logging import CloudWatchLoggingSession
-    from moto.stepfunctions.parser.backend.execution import Execution
-    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+def test_every_library_the_stack_reaches_into_is_pinned_to_the_installed_version() -> None:
+    # Given the local stack's requirements,
+    requirements = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["local"]
+    pin = re.compile(r"([\w.-]+)(?:\[[\w,]+\])?==(\S+)")
+    pins = dict(match.groups() for line in requirements if (match := pin.fullmatch(line)))
 
-    assert callable(lambda_eval_utils.__dict__["boto_client_for"])
-    assert {"_get_evaluation_entrypoint", "start", "_execution_logic"} <= set(ExecutionWorker.__dict__)
-    assert "_get_start_execution_worker" in Execution.__dict__
-    assert "_publish_history_log_or_setup" in CloudWatchLoggingSession.__dict__
+    # then each library reached into is pinned exactly, to the version the seams were read in.
+    assert {name: pins.get(name) for name in TOUCHED} == {name: version(name) for name in TOUCHED}
+
+
+@pytest.mark.parametrize("seam", SEAMS.values(), ids=lambda seam: seam.name)
+def test_registry_entry_matches_the_installed_library(seam: Seam) -> None:
+    # The target exists, is the kind the patch expects, takes the parameters it was written
+    # for and, where a patch copies its logic, has the source it was read in.
+    assert check(seam) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"attribute": "invoke_renamed"}, "does not exist"),
+        ({"module": "moto.awslambda_simple.renamed"}, "cannot be imported"),
+        ({"owner": "RenamedBackend"}, "has no RenamedBackend"),
+        ({"kind": "property"}, "not a property"),
+        ({"parameters": ("self", "function_name", "body")}, "the patch was written for"),
+        ({"fingerprint": "000000000000"}, "changed"),
+    ],
+)
+def test_the_check_names_the_entry_that_moved(change: dict[str, Any], problem: str) -> None:
+    # Given the Lambda seam's entry, as if moto had moved or re-signed its target,
+    moved = replace(SEAMS["lambda.invoke"], **change)
+
+    # when it is checked, the one problem names the entry and what moved.
+    problems = check(moved)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("lambda.invoke: ")
+    assert problem in problems[0]
+
+
+def test_a_patch_reaches_only_targets_the_registry_lets_it_set() -> None:
+    patcher = Patcher()
+
+    with pytest.raises(KeyError):
+        patcher.replace("sqs.queue.unlisted", object())
+    with pytest.raises(ValueError, match="calls"):
+        patcher.replace("sqs.backend.receive_message", object())
+
+
+def test_a_patcher_puts_back_what_it_replaced() -> None:
+    # Given moto's own retention check (a running stack may have replaced it already),
+    from moto.sqs.models import SQSBackend
+
+    before = SQSBackend.__dict__["is_message_valid_based_on_retention_period"]
+    patcher = Patcher()
+
+    # when a patcher replaces it and reverts,
+    patcher.replace("sqs.backend.retention", lambda *args: True)
+    replaced = SQSBackend.__dict__["is_message_valid_based_on_retention_period"]
+    checked_meanwhile = check(SEAMS["sqs.backend.retention"])
+    patcher.revert()
+
+    # then it was replaced, and is back as it was; the seam's check held meanwhile.
+    assert replaced is not before
+    assert checked_meanwhile == []
+    assert SQSBackend.__dict__["is_message_valid_based_on_retention_period"] is before
 
 
 def test_lambda_invoke_through_moto_reaches_the_local_runtime(local_stack: LocalStack) -> None:
@@ -67,20 +121,6 @@ def unretried_dynamodb(stack: LocalStack) -> Any:
     from botocore.config import Config
 
     return aws(stack, "dynamodb", config=Config(retries={"total_max_attempts": 1}))
-
-
-def test_dynamodb_backend_write_seams_exist() -> None:
-    from moto.dynamodb.models import DynamoDBBackend
-
-    from cloudqueue_local.emulator.patches.speedups import DYNAMODB_WRITES
-
-    assert all(callable(DynamoDBBackend.__dict__.get(name)) for name in DYNAMODB_WRITES)
-
-
-def test_dynamodb_request_seam_exists() -> None:
-    from moto.dynamodb.responses import DynamoHandler
-
-    assert callable(DynamoHandler.__dict__.get("call_action"))
 
 
 def test_reads_of_an_item_being_updated_all_succeed(local_stack: LocalStack) -> None:

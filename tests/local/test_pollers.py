@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from cloudqueue_local.emulator.awslambda.runtime import ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
 from cloudqueue_local.emulator.pollers import (
     REDELIVER_AFTER_VISIBILITY,
     REDELIVER_AT_ONCE,

@@ -18,7 +18,7 @@ import pytest
 from cloudqueue.errors import EnqueueFailed
 from cloudqueue.jobs import new_job_id
 from cloudqueue.models import ClaimRequest, Job, JobStatus, QueueRecord, utc_now
-from cloudqueue_local.emulator.awslambda.runtime import InjectedTimeout, ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import InjectedTimeout, ServiceFault
 
 from .conftest import Run, WorkflowHarness
 

@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
-from cloudqueue_local.emulator.awslambda.runtime import Invocation, LambdaRuntime
+from cloudqueue_local.emulator.awslambda.invocation import Invocation
+from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.project import project_root
 from cloudqueue_local.template import (
     REGION,

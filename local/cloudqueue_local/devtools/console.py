@@ -37,7 +37,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from cloudqueue_local.emulator.awslambda.runtime import Invocation
+from cloudqueue_local.emulator.awslambda.invocation import Invocation
 
 API = "ApiFunction"
 CLAIM = "ClaimFunction"

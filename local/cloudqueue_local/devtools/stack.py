@@ -37,8 +37,7 @@ from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.endpoint import AwsEndpoint
 from cloudqueue_local.emulator.faults import Chaos
 from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
-from cloudqueue_local.emulator.patches.speedups import MotoSpeedups
-from cloudqueue_local.emulator.patches.sqs import SqsSpeedups
+from cloudqueue_local.emulator.patches.install import MotoPatches
 from cloudqueue_local.emulator.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
 from cloudqueue_local.emulator.provision import provision
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
@@ -97,8 +96,7 @@ class LocalStack:
             chaos=self.chaos,
         )
         self.stepfunctions = LocalStepFunctions(account=self.account, region=self.region)
-        self.sqs_speedups = SqsSpeedups()
-        self.moto_speedups = MotoSpeedups()
+        self.patches = MotoPatches(self.runtime)
         self.state: StateDir | None = None
         if self.options.state_dir is not None:
             self.state = StateDir(
@@ -106,8 +104,8 @@ class LocalStack:
                 self.template,
                 account=self.account,
                 region=self.region,
-                dynamodb_lock=self.moto_speedups.dynamodb_lock,
-                dynamodb_writes=lambda: self.moto_speedups.dynamodb_writes,
+                dynamodb_lock=self.patches.dynamodb.lock,
+                dynamodb_writes=lambda: self.patches.dynamodb.writes,
             )
         self.pipes: list[LocalPipe] = []
         self.triggers: list[LocalQueueTrigger] = []
@@ -174,10 +172,7 @@ class LocalStack:
 
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
         self._mock.start()
-        self.runtime.install()
-        self.stepfunctions.install(self.runtime)
-        self.sqs_speedups.install()
-        self.moto_speedups.install()
+        self.patches.install()
         self.resources = provision(self.template, region=self.region)
         if self.state is not None:
             self.state.restore()  # before anything can reach the backends: nothing polls yet
@@ -244,9 +239,7 @@ class LocalStack:
         self.function_logs.close()  # the last lines, while moto's backends are still there
         if self.state is not None:
             self.state.close()  # the last snapshot: nothing runs any more, and moto still has it all
-        self.stepfunctions.uninstall()
-        self.sqs_speedups.uninstall()
-        self.moto_speedups.uninstall()
+        self.patches.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime, ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
+from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.template import LocalTemplate, RouteSpec
 
 logger = logging.getLogger("cloudqueue.local")

@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime, ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
+from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 

@@ -31,7 +31,7 @@ more when a snapshot itself takes long (the next one waits four times as long as
 took, so that snapshots never take more than a fifth of the stack's time).
 
 A snapshot is one consistent cut of the table and the queues: it reads them while holding the
-lock every DynamoDB write takes (``MotoSpeedups.dynamodb_lock``), so no job changes state
+lock every DynamoDB write takes (``MotoDynamoDb.lock``), so no job changes state
 meanwhile, and reads the source queues before their dead-letter queues, so a message moved to
 a dead-letter queue during the read is read at least once. Since the API sends a job's
 message before it writes the job, every job that is not finished in the snapshot has its

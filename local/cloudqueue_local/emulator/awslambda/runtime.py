@@ -1,18 +1,13 @@
-"""The template's Lambda functions, run as Lambda runs them, and moto's Lambda made to call them.
+"""The template's Lambda functions, run as Lambda runs them.
 
-Each function has a pool of execution environments (``environment.ExecutionEnvironment``:
-one process each, AWS's runtime interface client inside, a Runtime API of its own). An
-invocation takes a warm environment, or starts one (a cold start) while the function has
-fewer than its limit (``ReservedConcurrentExecutions``, else a default); past the limit it
-waits, first come first served. A handler past its timeout has its environment killed and
-replaced, and the invocation answers what Lambda answers (``Sandbox.Timedout``); a process
-that dies mid-invocation answers ``Runtime.ExitError``.
+Each function (``function.LocalFunction``) has a pool of execution environments
+(``environment.ExecutionEnvironment``: one process each, AWS's runtime interface client
+inside, a Runtime API of its own). ``LambdaRuntime`` finds a function by name or ARN,
+invokes it with the stack's injected faults, and tells its observers.
 
-Without Docker, moto answers Lambda ``Invoke`` from ``LambdaSimpleBackend.invoke`` with a
-canned payload. ``LambdaRuntime.install`` replaces that method so that every Invoke that
-reaches moto (from boto3 or the AWS CLI on the local endpoint) runs the function here;
-the state machine's tasks come straight here (``stepfunctions.py``).
-``tests/local/test_moto_seams.py`` fails loudly if moto moves this seam.
+Without Docker, moto answers Lambda ``Invoke`` with a canned payload; the stack routes it
+here instead (``patches/moto_lambda.py``), and the state machine's tasks come straight here
+(``patches/moto_stepfunctions.py``).
 """
 
 from __future__ import annotations
@@ -20,359 +15,22 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-import traceback
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from cloudqueue_local.emulator.awslambda.environment import (
-    INIT_SECONDS,
-    EnvironmentGone,
-    ExecutionEnvironment,
-    RuntimeSettings,
-    error_body,
-)
-from cloudqueue_local.emulator.faults import Chaos, LambdaFault
-from cloudqueue_local.template import FunctionSpec, LocalTemplate
+from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
+from cloudqueue_local.emulator.awslambda.function import LocalFunction
+from cloudqueue_local.emulator.awslambda.invocation import FunctionNotFound, Invocation, ServiceFault
+from cloudqueue_local.emulator.faults import Chaos
+from cloudqueue_local.template import LocalTemplate
 
 logger = logging.getLogger("cloudqueue.local")
 
 # Environments per function when the template reserves no concurrency for it. Lambda would
 # start more, on more machines; on a laptop a herd of cold starts only slows every request.
 DEFAULT_ENVIRONMENTS = 4
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """A finished invocation: its JSON payload and, when the function failed, ``Unhandled``."""
-
-    payload: bytes
-    function_error: str | None = None
-    duration_ms: float = 0.0
-    init_duration_ms: float | None = None  # set on an environment's first invocation
-
-    def json(self) -> Any:
-        return json.loads(self.payload)
-
-
-def error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
-    """The payload Lambda's Python runtime returns for an unhandled exception."""
-    return {
-        "errorMessage": str(error),
-        "errorType": type(error).__name__,
-        "requestId": request_id,
-        "stackTrace": traceback.format_tb(error.__traceback__)[-10:],
-    }
-
-
-class FunctionNotFound(LookupError):
-    pass
-
-
-class ServiceFault(Exception):
-    """The Lambda *service* fails the Invoke call (throttling, service errors), as opposed
-    to the function failing. Raised by injected faults; moto's seam and the state machine
-    turn it into the API error (``Lambda.<code>`` in the state machine)."""
-
-    def __init__(
-        self, code: str = "TooManyRequestsException", status: int = 429, message: str = "Rate exceeded"
-    ):
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-
-
-class _Waiter:
-    """An invocation queued for an environment: woken with one, or with room to start one."""
-
-    __slots__ = ("environment", "event", "start")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.environment: ExecutionEnvironment | None = None
-        self.start = False
-
-
-class InjectedTimeout(Exception):
-    """Raised by a test's fault: this invocation times out as on Lambda (the handler runs, its
-    answer never comes back, ``Sandbox.Timedout`` at the deadline, the environment replaced)."""
-
-
-def _stopped() -> ServiceFault:
-    return ServiceFault("ServiceException", 500, "the local Lambda runtime is stopped")
-
-
-class LocalFunction:
-    """One function: its pool of execution environments, and the record of its invocations."""
-
-    def __init__(self, spec: FunctionSpec, settings: RuntimeSettings, max_environments: int) -> None:
-        self.spec = spec
-        self.settings = settings
-        self.max_environments = max_environments
-        self._idle: list[ExecutionEnvironment] = []
-        # Every environment, with the generation of the code it started on. A new generation
-        # (``retire_environments``, after an edit) sends the older ones away once they are free.
-        self._live: dict[ExecutionEnvironment, int] = {}
-        self.generation = 0
-        self._starting = 0
-        self._queue: deque[_Waiter] = deque()
-        self._closed = False
-        self._available = threading.Lock()
-        # The record the bench and the tests read.
-        self.invocations = 0
-        self.errors = 0
-        self.timeouts = 0
-        self.cold_starts = 0
-        self.init_durations_ms: list[float] = []
-        self.total_duration_ms = 0.0
-
-    @property
-    def environments(self) -> int:
-        """How many environments exist (busy, idle or starting)."""
-        with self._available:
-            return len(self._live) + self._starting
-
-    @property
-    def idle(self) -> int:
-        """How many environments are warm and free."""
-        with self._available:
-            return len(self._idle)
-
-    @property
-    def waiting(self) -> int:
-        """How many invocations wait for an environment."""
-        with self._available:
-            return len(self._queue)
-
-    # --- the pool -----------------------------------------------------------------------
-    # Invocations that find no environment queue up, first come first served. Whoever frees
-    # an environment (or room for a new one) hands it to the head of the queue and wakes
-    # that invocation alone: no herd of waiters woken on every release.
-
-    def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
-        """A warm environment, or a new one (``True``: cold)."""
-        with self._available:
-            if self._closed:
-                raise _stopped()
-            waiter = None
-            if self._queue:
-                waiter = self._enqueue()
-            elif self._idle:
-                return self._idle.pop(), False  # the most recently used: warm caches stay warm
-            elif len(self._live) + self._starting < self.max_environments:
-                self._starting += 1
-            else:
-                waiter = self._enqueue()
-        if waiter is not None:
-            waiter.event.wait()
-            if waiter.environment is not None:
-                return waiter.environment, False
-            if not waiter.start:
-                raise _stopped()
-        return self._start_environment(), True
-
-    def _enqueue(self) -> _Waiter:
-        waiter = _Waiter()
-        self._queue.append(waiter)
-        return waiter
-
-    def _hand_room(self) -> None:
-        """With the lock held: room for one more environment goes to the head of the queue."""
-        if self._queue and len(self._live) + self._starting < self.max_environments:
-            waiter = self._queue.popleft()
-            self._starting += 1
-            waiter.start = True
-            waiter.event.set()
-
-    def _start_environment(self) -> ExecutionEnvironment:
-        """A new environment's process (the caller has counted it in ``_starting``)."""
-        generation = self.generation  # read before the process imports the code
-        try:
-            environment = ExecutionEnvironment(self.spec, self.settings)
-        except BaseException:
-            with self._available:
-                self._starting -= 1
-                self._hand_room()
-            raise
-        with self._available:
-            self._starting -= 1
-            self._live[environment] = generation
-            self.cold_starts += 1
-        return environment
-
-    def _release(self, environment: ExecutionEnvironment) -> None:
-        with self._available:
-            if not self._closed and self._live.get(environment) == self.generation:
-                if self._queue:
-                    waiter = self._queue.popleft()
-                    waiter.environment = environment
-                    waiter.event.set()
-                else:
-                    self._idle.append(environment)
-                return
-        self._retire(environment)  # stopped, or its code is out of date
-
-    def _retire(self, environment: ExecutionEnvironment) -> None:
-        environment.kill()
-        with self._available:
-            self._live.pop(environment, None)
-            self._hand_room()
-
-    def retire_environments(self) -> int:
-        """Send away every environment, as a deploy does on Lambda: the idle ones now, the busy
-        ones when their invocation ends (on the code they started with). The next invocation
-        starts a fresh environment on the code as it is now. How many environments it retired."""
-        with self._available:
-            self.generation += 1
-            idle, self._idle = self._idle, []
-            count = len(self._live) + self._starting
-        for environment in idle:
-            self._retire(environment)
-        return count
-
-    def prewarm(self) -> None:
-        """Start one environment ahead of the first invocation, if the function has none."""
-        with self._available:
-            if self._closed or self._live or self._starting or self.max_environments == 0:
-                return
-            self._starting += 1
-        environment = self._start_environment()
-        failed = self._initialise(environment, "prewarm")
-        if failed is None:
-            self._release(environment)
-
-    def close(self) -> None:
-        with self._available:
-            self._closed = True
-            environments = list(self._live)
-            self._idle = []
-            while self._queue:
-                self._queue.popleft().event.set()  # neither an environment nor room: stopped
-        for environment in environments:
-            environment.kill()
-
-    # --- invoking -----------------------------------------------------------------------
-
-    def run(
-        self,
-        payload: bytes,
-        request_id: str,
-        *,
-        fault: Callable[[Any], None] | None = None,
-        chaos: LambdaFault | None = None,
-    ) -> Invocation:
-        """Invoke once. ``fault`` runs first (a ServiceFault it raises fails the call, any
-        other exception fails the function); ``chaos`` is an injected service fault or timeout."""
-        with self._available:
-            self.invocations += 1
-        timeout_fault = chaos is not None and chaos.service_error is None
-        if fault is not None:
-            try:
-                fault(json.loads(payload))
-            except ServiceFault:
-                raise
-            except InjectedTimeout:
-                timeout_fault = True
-            except Exception as failure:
-                return self._failed(json.dumps(error_payload(failure, request_id)).encode())
-        if self.max_environments == 0:  # ReservedConcurrentExecutions: 0 stops a function
-            raise ServiceFault("TooManyRequestsException", 429, "Rate Exceeded.")
-        if chaos is not None and chaos.service_error is not None:
-            code, status, message = chaos.service_error
-            raise ServiceFault(code, status, message)
-        for _ in range(3):  # a warm environment found dead is replaced, as Lambda would
-            environment, cold = self._acquire()
-            try:
-                if cold:
-                    failed = self._initialise(environment, request_id)
-                    if failed is not None:
-                        return failed
-                else:
-                    environment.ready(time.monotonic() + INIT_SECONDS)
-            except (EnvironmentGone, TimeoutError):
-                self._retire(environment)
-                continue
-            return self._dispatch(environment, payload, request_id, timeout_fault=timeout_fault, cold=cold)
-        raise ServiceFault("ServiceException", 500, f"{self.spec.logical_id}: its environments keep dying")
-
-    def _initialise(self, environment: ExecutionEnvironment, request_id: str) -> Invocation | None:
-        """Start ``environment``'s runtime; an Invocation when that failed (it is then retired)."""
-        try:
-            failure = environment.initialise(time.monotonic() + INIT_SECONDS + self.spec.timeout)
-        except TimeoutError:
-            self._retire(environment)
-            self.timeouts += 1
-            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
-            return self._failed(error_body("Sandbox.Timedout", message, request_id))
-        except EnvironmentGone:
-            reason = environment.exit_reason()
-            self._retire(environment)
-            logger.warning("%s: its runtime exited while starting (%s)", self.spec.logical_id, reason)
-            return self._failed(
-                error_body("Runtime.ExitError", f"Runtime exited with error: {reason}", request_id)
-            )
-        if failure is not None:
-            self._retire(environment)
-            root = self.settings.root.resolve()
-            description = failure.describe((root / self.spec.code_uri).resolve(), root)
-            logger.warning("%s failed to start: %s", self.spec.logical_id, description)
-            return self._failed(failure.payload)
-        assert environment.init_duration_ms is not None
-        with self._available:
-            self.init_durations_ms.append(environment.init_duration_ms)
-        return None
-
-    def _dispatch(
-        self,
-        environment: ExecutionEnvironment,
-        payload: bytes,
-        request_id: str,
-        *,
-        timeout_fault: bool,
-        cold: bool,
-    ) -> Invocation:
-        environment.start(request_id)
-        began = time.perf_counter()
-        deadline = time.monotonic() + self.spec.timeout
-        try:
-            answer = environment.invoke(request_id, payload, deadline)
-            if timeout_fault:
-                # An injected timeout: the handler ran, but its answer never comes back.
-                time.sleep(max(0.0, deadline - time.monotonic()))
-                raise TimeoutError
-        except TimeoutError:
-            duration = (time.perf_counter() - began) * 1000
-            environment.report(request_id, duration, "timeout")
-            self._retire(environment)
-            self.timeouts += 1
-            message = f"Task timed out after {self.spec.timeout:.2f} seconds"
-            return self._failed(error_body("Sandbox.Timedout", message, request_id), duration)
-        except EnvironmentGone:
-            duration = (time.perf_counter() - began) * 1000
-            reason = environment.exit_reason()
-            environment.report(request_id, duration, "error")
-            self._retire(environment)
-            message = f"Runtime exited with error: {reason}"
-            return self._failed(error_body("Runtime.ExitError", message, request_id), duration)
-        duration = (time.perf_counter() - began) * 1000
-        environment.report(request_id, duration)
-        self._release(environment)
-        init = environment.init_duration_ms if cold else None
-        if answer.error_type is not None:
-            return self._failed(answer.payload, duration, init)
-        with self._available:
-            self.total_duration_ms += duration
-        return Invocation(answer.payload, None, duration, init)
-
-    def _failed(self, payload: bytes, duration_ms: float = 0.0, init_ms: float | None = None) -> Invocation:
-        with self._available:
-            self.errors += 1
-            self.total_duration_ms += duration_ms
-        return Invocation(payload, "Unhandled", duration_ms, init_ms)
 
 
 class LambdaRuntime:
@@ -397,7 +55,6 @@ class LambdaRuntime:
             )
             for logical_id, spec in template.functions.items()
         }
-        self._original_invoke: Any = None
         # Fault injection for tests and demos: logical id → a callable run before the handler.
         self.faults: dict[str, Callable[[Any], None]] = {}
         # Called after every invocation that reached a function, in the invoking thread:
@@ -411,6 +68,7 @@ class LambdaRuntime:
             function.settings = self.settings
 
     def function(self, name_or_arn: str) -> LocalFunction:
+        """The function named ``name_or_arn`` (its name, logical id or ARN); FunctionNotFound if none."""
         spec = self.template.function_by_arn_or_name(name_or_arn)
         if spec is None:
             raise FunctionNotFound(name_or_arn)
@@ -443,47 +101,6 @@ class LambdaRuntime:
                 logger.exception("%s: an invocation observer failed", logical_id)
         return invocation
 
-    # --- the moto seam ---------------------------------------------------------------------
-
-    def install(self) -> None:
-        """Route moto's Lambda Invoke (no-Docker backend) to this runtime."""
-        from moto.awslambda.exceptions import UnknownFunctionException
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-        from moto.core.exceptions import JsonRESTError
-
-        runtime = self
-        self._original_invoke = LambdaSimpleBackend.__dict__["invoke"]
-
-        def invoke(  # noqa: PLR0917 - moto's signature
-            backend: Any,
-            function_name: str,
-            qualifier: str | None,
-            body: Any,
-            headers: Any,
-            response_headers: Any,
-        ) -> bytes:
-            try:
-                result = runtime.invoke_bytes(function_name, body)
-            except FunctionNotFound:
-                raise UnknownFunctionException(function_name) from None
-            except ServiceFault as fault:
-                error = JsonRESTError(fault.code, fault.message)
-                error.code = fault.status
-                raise error from None
-            if result.function_error:
-                response_headers["x-amz-function-error"] = result.function_error
-            return result.payload
-
-        invoke.replaces = self._original_invoke  # type: ignore[attr-defined]
-        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-
-        if self._original_invoke is not None:
-            LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
-            self._original_invoke = None
-
     def prewarm(self, logical_ids: Iterable[str] | None = None) -> None:
         """One warm environment per function (or per one of ``logical_ids``), started one after
         the other in the background: like provisioned concurrency of one, so that a first job
@@ -501,6 +118,5 @@ class LambdaRuntime:
 
     def close(self) -> None:
         """Stop every environment (an invocation in flight ends with ``Runtime.ExitError``)."""
-        self.uninstall()
         for function in self.functions.values():
             function.close()

@@ -1,4 +1,4 @@
-"""moto's SQS (5.2.5), made to cost the same per message whatever the backlog.
+"""moto's SQS, made to cost the same per message whatever the backlog.
 
 As moto ships it, a queue of N messages costs O(N) on every call, several times over:
 ``Queue.messages`` builds the list of every visible message on each receive (and each
@@ -19,6 +19,8 @@ import json
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+from cloudqueue_local.emulator.patches.seams import Patcher, original
 
 _COUNTS = (
     "ApproximateNumberOfMessages",
@@ -49,15 +51,18 @@ class VisibleMessages:
 
 
 class SqsSpeedups:
+    """Installs the changes above into moto's SQS; ``uninstall`` puts moto's own back."""
+
     def __init__(self) -> None:
-        self._saved: list[tuple[Any, str, Any]] = []
+        self._patcher = Patcher()
 
     def install(self) -> None:
+        """Replace the O(N) parts of moto's SQS (registry: ``sqs.*``)."""
         from moto.core.utils import camelcase_to_underscores
-        from moto.sqs.models import Queue, SQSBackend
+        from moto.sqs.models import Queue
 
-        original_attributes = Queue.__dict__["attributes"].fget
-        original_get_queue_attributes = SQSBackend.__dict__["get_queue_attributes"]
+        original_attributes = original("sqs.queue.attributes").fget
+        original_get_queue_attributes = original("sqs.backend.get_queue_attributes")
 
         def attributes(queue: Any) -> dict[str, Any]:
             if getattr(_full_attributes, "on", False):
@@ -112,21 +117,16 @@ class SqsSpeedups:
                     return
             raise ReceiptHandleIsInvalid()
 
-        self._replace(Queue, "messages", property(VisibleMessages))
-        self._replace(Queue, "attributes", property(attributes))
-        self._replace(Queue, "delete_message", delete_message)
-        self._replace(SQSBackend, "get_queue_attributes", get_queue_attributes)
-        self._replace(
-            SQSBackend,
-            "is_message_valid_based_on_retention_period",
-            is_message_valid_based_on_retention_period,
-        )
-
-    def _replace(self, owner: Any, name: str, value: Any) -> None:
-        self._saved.append((owner, name, owner.__dict__[name]))
-        setattr(owner, name, value)
+        patch = self._patcher.replace
+        patch("sqs.queue.messages", property(VisibleMessages))
+        patch("sqs.queue.attributes", property(attributes))
+        patch("sqs.queue.delete_message", delete_message)
+        patch("sqs.backend.get_queue_attributes", get_queue_attributes)
+        patch("sqs.backend.retention", is_message_valid_based_on_retention_period)
 
     def uninstall(self) -> None:
-        for owner, name, original in reversed(self._saved):
-            setattr(owner, name, original)
-        self._saved = []
+        """Put back moto's own SQS."""
+        self._patcher.revert()
+
+
+__all__ = ["SqsSpeedups", "VisibleMessages"]
