@@ -14,6 +14,8 @@ context (``api.current_store()``...). ``http_errors`` and ``http_body`` are the 
 answers and raw-body guard.
 """
 
+from __future__ import annotations
+
 import warnings
 
 # A request that adds no metric (a GET, a failed claim) is normal; Powertools warns about it.
