@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloudqueue import lifecycle, rerun
+from cloudqueue import lifecycle
 from cloudqueue.errors import (
     EnqueueFailed,
     IdempotencyConflict,
@@ -178,13 +178,13 @@ class FakeJobStore:
                 )
             return self._existing(job_id), False
         job = self._existing(job_id)
-        rerun.check_rerunnable(job)
+        lifecycle.check_rerunnable(job)
         if idempotency_key is not None:
             self.keys[idempotency_key] = (job_id, request_hash)
         queued = job.model_copy(
             update={
                 "status": JobStatus.QUEUED,
-                "runs": [*job.runs, rerun.finished_run(job)],
+                "runs": [*job.runs, lifecycle.finished_run(job)],
                 "error": None,
                 "result": None,
                 "started_at": None,

@@ -8,7 +8,7 @@ and so that a failed conditional write can be explained to its caller.
       │                  │    ▲
       │                  └────┘ re-claim once the lease has expired (its worker died)
       ├──cancel──► CANCELLED
-      └──dead-lettered──► FAILED
+      └──dead-lettered──► FAILED ──rerun──► QUEUED (the same jobId; the run that failed kept in ``runs``)
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cloudqueue.models import Job, JobStatus
+from cloudqueue.errors import JobNotRerunnable
+from cloudqueue.models import Job, JobRun, JobStatus
 
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
@@ -122,3 +123,35 @@ def decide_dead_letter(job: Job, now: float, *, max_receive_count: int) -> DeadL
 def is_finished_by(job: Job, lease_token: str) -> bool:
     """True when ``job`` was finished by the worker holding ``lease_token`` (a finalize retried)."""
     return is_terminal(job.status) and job.lease_token == lease_token
+
+
+# --- rerun: FAILED -> QUEUED (see cloudqueue.rerun) -------------------------------------
+
+RERUNNABLE = frozenset({JobStatus.FAILED})
+
+
+def check_rerunnable(job: Job) -> None:
+    """Raise JobNotRerunnable unless ``job`` may be rerun (only a FAILED job may)."""
+    if job.status not in RERUNNABLE:
+        raise JobNotRerunnable(
+            f"job {job.job_id} is {job.status.value}; only a FAILED job can be rerun",
+            details={"status": job.status.value},
+        )
+
+
+def finished_run(job: Job) -> JobRun:
+    """The facts of ``job``'s run that just ended, as kept in ``runs`` when it is rerun."""
+    earlier_attempts = max((run.last_attempt or 0 for run in job.runs), default=0)
+    earlier_executions = {arn for run in job.runs for arn in run.executions}
+    attempted = job.attempts > earlier_attempts
+    return JobRun(
+        run=len(job.runs) + 1,
+        status=job.status,
+        error=job.error,
+        result=job.result,
+        first_attempt=earlier_attempts + 1 if attempted else None,
+        last_attempt=job.attempts if attempted else None,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        executions=[arn for arn in job.executions if arn not in earlier_executions],
+    )

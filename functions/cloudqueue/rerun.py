@@ -22,40 +22,11 @@ import hashlib
 import logging
 from datetime import datetime
 
-from cloudqueue.errors import EnqueueFailed, JobNotFoundError, JobNotRerunnable
-from cloudqueue.models import JOB_ID_PATTERN, Job, JobRun, JobStatus
+from cloudqueue.errors import EnqueueFailed, JobNotFoundError
+from cloudqueue.models import JOB_ID_PATTERN, Job
 from cloudqueue.ports import JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
-
-RERUNNABLE = frozenset({JobStatus.FAILED})
-
-
-def check_rerunnable(job: Job) -> None:
-    """Raise JobNotRerunnable unless ``job`` may be rerun (only a FAILED job may)."""
-    if job.status not in RERUNNABLE:
-        raise JobNotRerunnable(
-            f"job {job.job_id} is {job.status.value}; only a FAILED job can be rerun",
-            details={"status": job.status.value},
-        )
-
-
-def finished_run(job: Job) -> JobRun:
-    """The facts of ``job``'s run that just ended, as kept in ``runs`` when it is rerun."""
-    earlier_attempts = max((run.last_attempt or 0 for run in job.runs), default=0)
-    earlier_executions = {arn for run in job.runs for arn in run.executions}
-    attempted = job.attempts > earlier_attempts
-    return JobRun(
-        run=len(job.runs) + 1,
-        status=job.status,
-        error=job.error,
-        result=job.result,
-        first_attempt=earlier_attempts + 1 if attempted else None,
-        last_attempt=job.attempts if attempted else None,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        executions=[arn for arn in job.executions if arn not in earlier_executions],
-    )
 
 
 def rerun_request_hash(job_id: str) -> str:

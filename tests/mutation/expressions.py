@@ -4,8 +4,8 @@
         # default: tests/mutation/dynamodb.toml on the work tree as it is;
         # with a git REVISION, on the tracked tree of that revision
 
-The guarded writes of ``adapters/dynamodb.py`` are condition and update expressions: text
-that no Python mutation tool changes. This changes one operator in one string at a time
+The guarded writes of the ``adapters/dynamodb`` package are condition and update expressions:
+text that no Python mutation tool changes. This changes one operator in one string at a time
 (``<`` into ``<=``, ``AND`` into ``OR``, ``attribute_not_exists`` into ``attribute_exists``, an
 attribute dropped from a ``REMOVE``...), runs the config's test command, and reports the kill
 rate and the survivors. It works on its own copy of the work tree (``.mutation/expressions``),
@@ -70,43 +70,49 @@ def mutants(source: str) -> list[tuple[int, str, str]]:
     return found
 
 
+def sources(root: Path) -> list[Path]:
+    """The module at ``root``, or every module of the package there."""
+    return [root] if root.is_file() else sorted(root.rglob("*.py"))
+
+
 def main(config_path: Path, revision: str | None) -> None:
     config = tomllib.loads(config_path.read_text())["cosmic-ray"]
     module = config["module-path"]
     command = shlex.split(config["test-command"])
     copy_tree(TREE, revision)
-    target = TREE / module
-    original = target.read_text()
     survivors: list[str] = []
-    all_mutants = mutants(original)
-    # "line N: description #k" -> outcome, for the mutants already run on this source
+    total = 0
+    # "path line N: description #k" -> outcome, for the mutants already run on this source
     done = dict(
         entry.rsplit(": ", 1) for entry in (RESULTS.read_text().splitlines() if RESULTS.exists() else [])
     )
-    seen: Counter[str] = Counter()
-    try:
-        for line, description, mutated in all_mutants:
-            name = f"line {line}: {description}"
-            seen[name] += 1
-            key = f"{name} #{seen[name]}"
-            if key not in done:
-                target.write_text(mutated)
-                result = subprocess.run(
-                    command, cwd=TREE, env=environment(TREE), capture_output=True, check=False
-                )
-                done[key] = "killed" if result.returncode else "SURVIVED"
-                with RESULTS.open("a") as results:
-                    results.write(f"{key}: {done[key]}\n")
-            print(f"  {key}: {done[key]}", file=sys.stderr, flush=True)
-            if done[key] == "SURVIVED":
-                survivors.append(f"  {name}\n")
-    finally:
-        target.write_text(original)
-    killed = len(all_mutants) - len(survivors)
-    rate = 100 * killed / len(all_mutants) if all_mutants else 0.0
-    print(
-        f"{module} expressions: {killed}/{len(all_mutants)} killed ({rate:.0f}%), {len(survivors)} survived"
-    )
+    for target in sources(TREE / module):
+        original = target.read_text()
+        all_mutants = mutants(original)
+        total += len(all_mutants)
+        where = target.relative_to(TREE / module).as_posix() if target != TREE / module else ""
+        seen: Counter[str] = Counter()
+        try:
+            for line, description, mutated in all_mutants:
+                name = f"{where} line {line}: {description}".lstrip()
+                seen[name] += 1
+                key = f"{name} #{seen[name]}"
+                if key not in done:
+                    target.write_text(mutated)
+                    result = subprocess.run(
+                        command, cwd=TREE, env=environment(TREE), capture_output=True, check=False
+                    )
+                    done[key] = "killed" if result.returncode else "SURVIVED"
+                    with RESULTS.open("a") as results:
+                        results.write(f"{key}: {done[key]}\n")
+                print(f"  {key}: {done[key]}", file=sys.stderr, flush=True)
+                if done[key] == "SURVIVED":
+                    survivors.append(f"  {name}\n")
+        finally:
+            target.write_text(original)
+    killed = total - len(survivors)
+    rate = 100 * killed / total if total else 0.0
+    print(f"{module} expressions: {killed}/{total} killed ({rate:.0f}%), {len(survivors)} survived")
     print("".join(survivors), end="")
 
 

@@ -2,7 +2,7 @@
 
     python tests/mutation/sample.py MODULE [DEFINITION ...]
 
-On a busy 2-core machine a module like ``adapters/dynamodb.py`` (several hundred mutants, a
+On a busy 2-core machine a module like the ``adapters/dynamodb`` package (several hundred mutants, a
 minute each when one survives) does not fit an evening. This marks as skipped, in
 ``.mutation/MODULE.sqlite`` (after ``cosmic-ray init``; ``run.py`` then runs what is left):
 

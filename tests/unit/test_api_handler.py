@@ -40,23 +40,22 @@ class Ports:
     workflow: FakeWorkflow
 
 
+# The fakes the `ports` fixture made for the running test, handed to every `call`.
+handed_in: Ports | None = None
+
+
 @pytest.fixture
 def ports(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ports]:
+    global handed_in  # noqa: PLW0603  # the running test's fakes, for `call`
     monkeypatch.setenv("TABLE_NAME", "cloudqueue-jobs")
     monkeypatch.setenv("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-jobs")
     monkeypatch.setenv("EXECUTION_LOG_GROUP", "/aws/vendedlogs/states/cloudqueue-jobs")
     monkeypatch.setenv("MAX_BODY_BYTES", str(MAX_BODY_BYTES))
     monkeypatch.delenv("CONSOLE_LINKS", raising=False)  # a local stack in this session may have set it
     api.settings.cache_clear()
-    fakes = Ports(FakeJobStore(), FakeJobQueue(), FakeExecutionLog(), FakeWorkflow())
-    api.Ports.store, api.Ports.queue, api.Ports.log, api.Ports.workflow = (
-        fakes.store,
-        fakes.queue,
-        fakes.log,
-        fakes.workflow,
-    )
-    yield fakes
-    api.Ports.store = api.Ports.queue = api.Ports.log = api.Ports.workflow = None
+    handed_in = Ports(FakeJobStore(), FakeJobQueue(), FakeExecutionLog(), FakeWorkflow())
+    yield handed_in
+    handed_in = None
     api.settings.cache_clear()
 
 
@@ -68,7 +67,15 @@ class Answer:
 
 
 def call(method: str = "GET", path: str = "/jobs", **event: Any) -> Answer:
-    response = api.handler(http_event(method, path, **event), FakeLambdaContext())
+    assert handed_in is not None, "use the `ports` fixture"
+    response = api.handler(
+        http_event(method, path, **event),
+        FakeLambdaContext(),
+        store=handed_in.store,
+        queue=handed_in.queue,
+        log=handed_in.log,
+        workflow=handed_in.workflow,
+    )
     raw = response.get("body") or ""
     if response.get("isBase64Encoded"):
         raw = base64.b64decode(raw).decode()

@@ -45,7 +45,7 @@ def environment(monkeypatch: pytest.MonkeyPatch):
         "POISON_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-poison"
     )
     monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
-    cached = (claim.settings, requeue.settings, dead_letter.settings)
+    cached = (claim.settings, finalize.settings, requeue.settings, dead_letter.settings)
     for settings in cached:
         settings.cache_clear()
     yield

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from cloudqueue.errors import JobNotRerunnable
 from cloudqueue.lifecycle import (
     TERMINAL_STATUSES,
     ClaimVerdict,
     DeadLetterVerdict,
     can_fail_dead_lettered,
     can_transition,
+    check_rerunnable,
     decide_claim,
     decide_dead_letter,
+    finished_run,
     is_terminal,
     lease_is_live,
 )
@@ -160,3 +163,39 @@ def test_a_dead_lettered_job_that_is_finished_is_consumed_and_one_a_live_worker_
 
     assert decide_dead_letter(finished, NOW, max_receive_count=3) is DeadLetterVerdict.CONSUME
     assert decide_dead_letter(held, NOW, max_receive_count=3) is DeadLetterVerdict.KEEP
+
+
+# --- rerun ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [QUEUED, IN_PROGRESS, SUCCEEDED, CANCELLED])
+def test_only_a_failed_job_may_be_rerun(status):
+    check_rerunnable(make_job(status=FAILED))
+
+    with pytest.raises(JobNotRerunnable) as refused:
+        check_rerunnable(make_job(status=status))
+
+    assert refused.value.details == {"status": status.value}
+
+
+def test_a_finished_run_names_only_its_own_attempts_and_executions():
+    # Given a job on its second run: the first run took attempts 1-2 and execution "a"
+    first = JobRun(run=1, status=FAILED, first_attempt=1, last_attempt=2, executions=["a"])
+    job = make_job(status=FAILED, attempts=4, runs=[first], executions=["a", "b", "c"])
+
+    # When the second run ends
+    run = finished_run(job)
+
+    # Then it is run 2, with attempts 3-4 and the executions the first run did not have
+    assert (run.run, run.status, run.first_attempt, run.last_attempt) == (2, FAILED, 3, 4)
+    assert run.executions == ["b", "c"]
+
+
+def test_a_run_that_was_never_claimed_names_no_attempts():
+    job = make_job(
+        status=FAILED, attempts=2, runs=[JobRun(run=1, status=FAILED, first_attempt=1, last_attempt=2)]
+    )
+
+    run = finished_run(job)
+
+    assert (run.run, run.first_attempt, run.last_attempt) == (2, None, None)

@@ -1,8 +1,20 @@
 """Thin Lambda handlers: parse the event, call one domain function, shape the answer.
 
-Each takes its ports (store, queue, ...) as optional keyword arguments and builds the
-real AWS adapters only when none are given, once per container.
+Every handler gets its dependencies the same way:
+
+- ``settings()``: the function's typed settings (``cloudqueue.settings``), read once (cached);
+- ``default_<port>()``: the real AWS adapter of each port, built on first use, once per
+  container (cached);
+- ``handler(event, context, *, <port>=None, ...)``: the ports as optional keyword
+  arguments; a port not given is the default one. Tests and the local stack hand in what
+  they need without patching.
+
+The API's routes reach the ports handed to ``handler`` through the resolver's per-event
+context (``api.current_store()``...). ``http_errors`` and ``http_body`` are the API's error
+answers and raw-body guard.
 """
+
+from __future__ import annotations
 
 import warnings
 

@@ -24,8 +24,13 @@ metrics = Metrics(namespace="CloudQueue")
 
 
 @cache
+def settings() -> FinalizeSettings:
+    return FinalizeSettings.from_env()
+
+
+@cache
 def default_store() -> JobStore:
-    return DynamoJobStore.from_settings(FinalizeSettings.from_env())
+    return DynamoJobStore.from_settings(settings())
 
 
 @logger.inject_lambda_context(correlation_id_path="jobId")

@@ -1,0 +1,83 @@
+"""The table every role of the store shares: its client and name, and the keys it builds."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cloudqueue.adapters import aws_client
+from cloudqueue.adapters.dynamodb.items import IDEMPOTENCY_PREFIX, job_from, to_item
+from cloudqueue.models import Job, JobStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class JobTable:
+    """One DynamoDB jobs table: the base of the store's roles (``DynamoJobStore``)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        shards: int = 4,
+        retention_days: int = 30,
+        client: DynamoDBClient | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self.shards = shards
+        self.retention = timedelta(days=retention_days)
+        self.client: DynamoDBClient = client or aws_client("dynamodb")
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def status_shard(self, job_id: str, status: JobStatus) -> str:
+        """The ``ByStatus`` partition of a job in ``status``: ``<STATUS>#<n>``."""
+        shard = (
+            int.from_bytes(hashlib.sha1(job_id.encode(), usedforsecurity=False).digest()[:4]) % self.shards
+        )
+        return f"{status.value}#{shard}"
+
+    def pending_shard(self, job_id: str) -> str:
+        """The ``PendingSends`` partition of a job: ``PENDING#<n>``, the same n as its status shard."""
+        return "PENDING#" + self.status_shard(job_id, JobStatus.QUEUED).split("#", 1)[1]
+
+    def pending_send_marker(self, job_id: str, now: datetime) -> dict[str, Any]:
+        """The attributes (plain values) a writer sets, in the same write that makes the job
+        QUEUED, before it sends the job's message; remove them with ``clear_pending_send``
+        after the send. ``to_item`` turns them into DynamoDB values."""
+        return {"pendingSince": int(now.timestamp()), "pendingShard": self.pending_shard(job_id)}
+
+    @staticmethod
+    def idempotency_item_key(idempotency_key: str) -> str:
+        """The key of the item that records what an Idempotency-Key made."""
+        return IDEMPOTENCY_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()
+
+    def _job_item(self, job: Job) -> dict[str, Any]:
+        values = job.to_json_dict()
+        values["statusShard"] = self.status_shard(job.job_id, job.status)
+        return to_item(values)
+
+    def _expires_at(self, now: datetime) -> int:
+        return int((now + self.retention).timestamp())
+
+    # --- the reads and writes every role uses ---------------------------------------------
+
+    def _update(self, job_id: str, **kwargs: Any) -> dict[str, Any]:
+        return self.client.update_item(  # type: ignore[return-value]
+            TableName=self.table_name,
+            Key={"jobId": {"S": job_id}},
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **kwargs,
+        )
+
+    def get_job(self, job_id: str, *, consistent: bool = False) -> Job | None:
+        """The job of ``job_id``, or None (no such job; an idempotency record is never one)."""
+        if job_id.startswith(IDEMPOTENCY_PREFIX):
+            return None
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"jobId": {"S": job_id}}, ConsistentRead=consistent
+        ).get("Item")
+        return job_from(item)
