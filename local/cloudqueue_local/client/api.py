@@ -38,11 +38,15 @@ class ApiError(Exception):
 
 
 class Api:
-    """The API at ``base_url``; use it as a context manager to close its connections."""
+    """The API at ``base_url``; use it as a context manager to close its connections.
 
-    def __init__(self, base_url: str, timeout: float = 30) -> None:
+    ``transport`` replaces the network (an ``httpx.MockTransport`` in tests)."""
+
+    def __init__(
+        self, base_url: str, timeout: float = 30, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Api:
         return self
