@@ -13,6 +13,7 @@ with their exit status. The commands parse options and call a room that does the
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
@@ -63,6 +64,6 @@ def main() -> None:
         _exit(f"AWS said: {error}", 1)
 
 
-def _exit(message: str, code: int) -> None:
+def _exit(message: str, code: int) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     sys.exit(code)
