@@ -102,7 +102,7 @@ def test_the_readme_submit_waits_for_the_result_as_printed(local_stack: LocalSta
 
 
 def test_cloudqueue_dev_prints_the_readme_aws_cli_line() -> None:
-    from cloudqueue_local.client.hints import aws_cli_command
+    from cloudqueue_local.devtools.dev import aws_cli_command
 
     assert aws_cli_command("http://127.0.0.1:4566") == quick_start_line("aws")
 

@@ -1,30 +1,13 @@
-"""What the CLI tells a newcomer: how to reach the local stack with the AWS CLI, and what to do
-when the stack is not running. One place, so that `cloudqueue dev`, the errors and the README
-say the same thing (tests/local/test_quick_start.py runs the README's tour as printed)."""
+"""What the CLI tells a newcomer when the local stack is not running: one place, so that every
+command and the README say the same thing. (How to reach a running stack with the AWS CLI is
+printed by ``cloudqueue dev``: ``devtools.dev.aws_cli_command``.)"""
 
 from __future__ import annotations
 
 import socket
 from urllib.parse import urlsplit
 
-from cloudqueue_local.template import REGION
-
-# The local stack accepts any credentials; the AWS CLI refuses to run without some, and
-# without a region. As an inline prefix they work on a machine with no AWS configuration and
-# change nothing in the user's shell or ~/.aws.
-LOCAL_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": REGION,
-}
-
 START_HINT = "start it with `make dev` (or `.venv/bin/cloudqueue dev`)"
-
-
-def aws_cli_command(aws_url: str, command: str = "sqs list-queues") -> str:
-    """An AWS CLI command line that works against the local stack as printed."""
-    prefix = " ".join(f"{name}={value}" for name, value in LOCAL_AWS_ENV.items())
-    return f"{prefix} aws --endpoint-url {aws_url} {command}"
 
 
 def unreachable(what: str, url: str) -> str:

@@ -1,0 +1,119 @@
+"""``cloudqueue submit | rerun | status | list | history | cancel | types``: the job commands,
+each a call of the HTTP API (``client.api``) shown by ``render``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cloudqueue_local.cli import render
+from cloudqueue_local.cli.options import ApiUrl, AsJson, parse_json_argument
+from cloudqueue_local.client.api import DEFAULT_API_URL, Api
+
+JobId = Annotated[str, typer.Argument(metavar="ID")]
+Timeout = Annotated[float, typer.Option(help="Seconds --wait waits at most.")]
+
+
+def submit(
+    job_type: Annotated[str, typer.Argument(metavar="TYPE", help="A job type (see `cloudqueue types`).")],
+    payload: Annotated[
+        str, typer.Argument(metavar="PAYLOAD_JSON", help="The payload as JSON, or @file.json.")
+    ],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the job to its end; exit 1 if it FAILED.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Retry-safe submit key.")
+    ] = None,
+    timeout: Timeout = 300,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Submit a job; print its id at once."""
+    body = parse_json_argument(payload, "PAYLOAD_JSON")
+    with Api(api_url) as api:
+        job = api.submit(job_type, body, idempotency_key)
+        _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
+
+
+def rerun(
+    job_id: JobId,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the job to its end; exit 1 if it FAILED again.")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Retry-safe rerun key.")
+    ] = None,
+    timeout: Timeout = 300,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Rerun a FAILED job under the same id; the failed run stays in the job's runs."""
+    with Api(api_url) as api:
+        job = api.rerun(job_id, idempotency_key)
+        _answer(api, job, "rerun", wait=wait, timeout=timeout, as_json=as_json)
+
+
+def _answer(api: Api, job: dict[str, Any], done: str, *, wait: bool, timeout: float, as_json: bool) -> None:
+    """Print the job's id at once, or with ``wait`` follow it to its end (exit 1 unless it SUCCEEDED)."""
+    if not wait:
+        render.print_json(job) if as_json else render.out.print(job["jobId"])
+        return
+    render.err.print(f"{done} {job['jobId']}")
+    with render.err.status("waiting") as spinner:
+        job = api.follow(job["jobId"], timeout, lambda seen: spinner.update(render.show_status_change(seen)))
+    render.print_json(job) if as_json else render.show_job(job)
+    if job["status"] != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
+def status(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+    """Show one job."""
+    with Api(api_url) as api:
+        job = api.job(job_id)
+    render.print_json(job) if as_json else render.show_job(job)
+
+
+def list_jobs(
+    job_status: Annotated[
+        str | None, typer.Option("--status", help="QUEUED, IN_PROGRESS, SUCCEEDED, FAILED or CANCELLED.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    next_token: Annotated[str | None, typer.Option("--next-token")] = None,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    as_json: AsJson = False,
+) -> None:
+    """List jobs, newest first."""
+    with Api(api_url) as api:
+        page = api.jobs(job_status, limit, next_token)
+    if as_json:
+        render.print_json(page)
+        return
+    render.out.print(render.job_table(page["jobs"]))
+    if page.get("nextToken"):
+        render.out.print(f"more: --next-token {page['nextToken']}")
+
+
+def history(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+    """Show every execution of a job: its steps, retries, errors and timings."""
+    with Api(api_url) as api:
+        result = api.history(job_id)
+    render.print_json(result) if as_json else render.show_history(result)
+
+
+def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+    """Cancel a job that is still QUEUED."""
+    with Api(api_url) as api:
+        job = api.cancel(job_id)
+    if as_json:
+        render.print_json(job)
+        return
+    render.out.print(f"{job['jobId']} {render.status_text(job['status'])}")
+
+
+def types(api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+    """List the job types and an example payload of each."""
+    with Api(api_url) as api:
+        result = api.job_types()
+    render.print_json(result) if as_json else render.out.print(render.types_table(result))

@@ -1,0 +1,119 @@
+"""The client room's HTTP API client: what it sends, and how a refusal or silence is said."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from cloudqueue_local.client.api import Api, ApiError
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def api_answering(handler: Handler) -> Api:
+    return Api("http://api.test/", transport=httpx.MockTransport(handler))
+
+
+def job(status: str, attempts: int = 0) -> dict[str, Any]:
+    return {"jobId": "j-1", "type": "text.transform", "status": status, "attempts": attempts}
+
+
+def test_submit_posts_the_type_and_payload_with_the_idempotency_key() -> None:
+    # Given an API that records the request
+    seen: list[httpx.Request] = []
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json=job("QUEUED"))
+
+    # When a job is submitted with a key
+    with api_answering(accept) as api:
+        answer = api.submit("text.transform", {"text": "hi"}, idempotency_key="k-1")
+
+    # Then the body and the header are the route's, and the answer is the job
+    [request] = seen
+    assert (request.method, request.url.path) == ("POST", "/jobs")
+    assert json.loads(request.content) == {"type": "text.transform", "payload": {"text": "hi"}}
+    assert request.headers["Idempotency-Key"] == "k-1"
+    assert answer["status"] == "QUEUED"
+
+
+def test_listing_sends_the_status_in_capitals_and_only_the_options_given() -> None:
+    seen: list[httpx.Request] = []
+
+    def page(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"jobs": []})
+
+    with api_answering(page) as api:
+        api.jobs("failed", limit=5)
+        api.jobs()
+
+    assert dict(seen[0].url.params) == {"limit": "5", "status": "FAILED"}
+    assert dict(seen[1].url.params) == {"limit": "20"}
+
+
+def test_a_refusal_is_said_with_the_apis_error_code_and_message() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "no job j-1"}})
+
+    with api_answering(refuse) as api, pytest.raises(ApiError) as raised:
+        api.job("j-1")
+
+    assert str(raised.value) == "404 not_found: no job j-1"
+    assert raised.value.code == 1
+
+
+def test_a_refusal_that_is_not_json_is_said_with_its_first_characters() -> None:
+    def bad_gateway(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="Bad Gateway")
+
+    with api_answering(bad_gateway) as api, pytest.raises(ApiError) as raised:
+        api.job_types()
+
+    assert str(raised.value) == "502 unexpected_response: Bad Gateway"
+
+
+def test_an_api_that_cannot_be_reached_says_how_to_start_the_stack_with_exit_status_2() -> None:
+    def refuse_connection(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with api_answering(refuse_connection) as api, pytest.raises(ApiError) as raised:
+        api.cancel("j-1")
+
+    assert raised.value.code == 2
+    assert "cannot reach the API at http://api.test" in str(raised.value)
+    assert "make dev" in str(raised.value)
+
+
+def test_follow_shows_each_new_status_once_and_returns_the_finished_job() -> None:
+    # Given a job seen QUEUED twice, then IN_PROGRESS, then SUCCEEDED
+    answers = iter([job("QUEUED"), job("QUEUED"), job("IN_PROGRESS", 1), job("SUCCEEDED", 1)])
+
+    def next_status(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=next(answers))
+
+    shown: list[str] = []
+
+    # When it is followed
+    with api_answering(next_status) as api:
+        finished = api.follow("j-1", timeout=60, on_change=lambda seen: shown.append(seen["status"]))
+
+    # Then every status is shown once, in order, and the finished job is the answer
+    assert shown == ["QUEUED", "IN_PROGRESS", "SUCCEEDED"]
+    assert finished == job("SUCCEEDED", 1)
+
+
+def test_follow_gives_up_with_exit_status_3_when_the_job_is_not_finished_in_time() -> None:
+    def still_queued(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=job("QUEUED"))
+
+    with api_answering(still_queued) as api, pytest.raises(ApiError) as raised:
+        api.follow("j-1", timeout=-1, on_change=lambda seen: None)
+
+    assert raised.value.code == 3
+    assert str(raised.value).startswith("job j-1 is still QUEUED after")
