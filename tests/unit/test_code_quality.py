@@ -25,7 +25,7 @@ def test_code_is_formatted() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_passes_on_the_deployed_package() -> None:
+def test_mypy_strict_passes_on_both_packages() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
 

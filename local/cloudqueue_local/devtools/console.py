@@ -79,7 +79,7 @@ class JobEvents:
 
     def _api(self, event: dict[str, Any], answer: dict[str, Any]) -> None:
         route, status = str(event.get("routeKey", "")), answer.get("statusCode")
-        changes = {
+        changes: dict[tuple[str, Any], str] = {
             ("POST /jobs", 202): "QUEUED",
             ("POST /jobs/{jobId}/rerun", 202): "FAILED → QUEUED (rerun)",
             ("DELETE /jobs/{jobId}", 200): "QUEUED → CANCELLED",

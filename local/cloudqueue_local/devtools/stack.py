@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
+from moto.core.config import DefaultConfig
 
 from cloudqueue_local.devtools.reload import CodeReloader
 from cloudqueue_local.devtools.state import Loaded, StateDir
@@ -46,7 +47,7 @@ from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_lo
 
 logger = logging.getLogger("cloudqueue.local")
 
-MOTO_CONFIG = {
+MOTO_CONFIG: DefaultConfig = {
     "lambda": {"use_docker": False},
     "stepfunctions": {"execute_state_machine": True},
     "core": {"reset_boto3_session": True, "service_whitelist": None},
@@ -170,7 +171,7 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(environment)
 
-        self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         self.patches.install()
         self.resources = provision(self.template, region=self.region)

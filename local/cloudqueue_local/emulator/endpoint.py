@@ -31,7 +31,7 @@ class AwsEndpoint:
             create_backend_app,
         )
 
-        class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+        class QuietHandler(MotoRequestHandler):
             """Keep-alive (HTTP/1.1), and no access-log line per call."""
 
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

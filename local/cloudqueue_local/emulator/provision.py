@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
 from cloudqueue_local.template import LocalTemplate
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+    from mypy_boto3_stepfunctions.literals import StateMachineTypeType
 
 _TABLE_KEYS = (
     "AttributeDefinitions",
@@ -51,7 +55,7 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     # Dead-letter queues first: a redrive policy names an existing queue.
     ordered = sorted(template.queues.values(), key=lambda queue: queue.dead_letter_arn is not None)
     for queue in ordered:
-        attributes = {
+        attributes: dict[QueueAttributeNameType, str] = {
             "VisibilityTimeout": str(queue.visibility_timeout),
             "MessageRetentionPeriod": str(queue.retention_seconds),
         }
@@ -114,7 +118,7 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
             name=machine.name,
             definition=machine.definition,
             roleArn=role_arn,
-            type=machine.type,
+            type=cast("StateMachineTypeType", machine.type),
             loggingConfiguration=logging,  # type: ignore[arg-type]
             tracingConfiguration={"enabled": False},
         )

@@ -87,13 +87,16 @@ def edges(document: dict[str, Any]) -> list[tuple[str, str, str]]:
             found.append((properties["Source"]["Fn::GetAtt"][0], name, "BatchSize 1"))
             found.append((name, properties["Target"]["Ref"], "StartSyncExecution"))
         elif kind == "AWS::Serverless::StateMachine":
-            for target in sorted(_refs(properties.get("DefinitionSubstitutions")) & set(shown)):
-                found.append((name, target, "invoke"))
-            for target in sorted(_refs(properties.get("Logging")) & set(shown)):
-                found.append((name, target, "history"))
+            found += [
+                (name, each, "invoke")
+                for each in sorted(_refs(properties.get("DefinitionSubstitutions")) & set(shown))
+            ]
+            found += [
+                (name, each, "history") for each in sorted(_refs(properties.get("Logging")) & set(shown))
+            ]
         elif kind == "AWS::SQS::Queue" and "RedrivePolicy" in properties:
-            target = _refs(properties["RedrivePolicy"]) & set(shown)
-            found += [(name, each, "after maxReceiveCount") for each in sorted(target)]
+            dead_letters = _refs(properties["RedrivePolicy"]) & set(shown)
+            found += [(name, each, "after maxReceiveCount") for each in sorted(dead_letters)]
         elif kind == "AWS::CloudFront::Distribution":
             found += [(name, each, "OAC") for each in sorted(_refs(properties) & set(shown)) if each != name]
     return list(dict.fromkeys(found))

@@ -51,7 +51,8 @@ _NO_NAME = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.
 
 def _traced_location(trace: object, task_root: Path) -> tuple[Path, int] | None:
     """The deepest frame of the function's own code in an init error's stack trace."""
-    frames = [match for entry in trace or [] for match in _FRAME.finditer(str(entry))]
+    entries = trace if isinstance(trace, list) else []
+    frames = [match for entry in entries for match in _FRAME.finditer(str(entry))]
     for match in reversed(frames):
         path = (task_root / match["file"]).resolve()
         if path.is_relative_to(task_root):

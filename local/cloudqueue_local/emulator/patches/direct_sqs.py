@@ -67,7 +67,9 @@ class DirectSqs:
     ) -> dict[str, Any]:
         name = self._queue_name(QueueUrl)
         queue = self.backend.get_queue(name)
-        visibility = queue.visibility_timeout if VisibilityTimeout is None else VisibilityTimeout
+        # moto sets a queue's attributes (visibility_timeout among them) with setattr.
+        default = queue.visibility_timeout  # type: ignore[attr-defined]
+        visibility = default if VisibilityTimeout is None else VisibilityTimeout
         messages = self.backend.receive_message(
             name, MaxNumberOfMessages, WaitTimeSeconds, visibility, MessageAttributeNames or []
         )

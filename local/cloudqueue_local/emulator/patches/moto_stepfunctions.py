@@ -162,7 +162,13 @@ def _direct_invoke(runtime: LambdaRuntime) -> Any:
             raise ClientError(
                 {
                     "Error": {"Code": fault.code, "Message": fault.message},
-                    "ResponseMetadata": {"HTTPStatusCode": fault.status, "RequestId": str(uuid.uuid4())},
+                    "ResponseMetadata": {
+                        "HTTPStatusCode": fault.status,
+                        "RequestId": str(uuid.uuid4()),
+                        "HTTPHeaders": {},
+                        "HostId": "",
+                        "RetryAttempts": 0,
+                    },
                 },
                 "Invoke",
             ) from None
