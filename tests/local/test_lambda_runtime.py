@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from cloudqueue_local.devtools.stack import LocalStack
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
-from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import InjectedCrash, ServiceFault
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.endpoint import is_function_key
 from cloudqueue_local.emulator.faults import AwsFaultMiddleware, Chaos, parse_fault_rates
@@ -114,6 +115,76 @@ def test_a_crashing_environment_fails_its_invocation_and_the_next_gets_a_fresh_o
     assert "Runtime exited with error: exit status 3" in crashed.json()["errorMessage"]
     assert after["pid"] != before
     assert after["invocations"] == 1
+
+
+def test_an_environment_killed_mid_invocation_answers_at_once_and_is_replaced_every_time(
+    probes: LambdaRuntime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a function of one environment whose handler waits 30 s, killed three times running
+    caplog.set_level(logging.INFO, logger="cloudqueue.local.functions.Single")
+    killed: list[int] = []
+    answers = []
+    with ThreadPoolExecutor(1) as pool:
+        for round_ in range(3):
+            pid_file = tmp_path / f"pid-{round_}"
+            event = {"action": "wait_for", "path": str(tmp_path / "never"), "pid_file": str(pid_file)}
+            pending = pool.submit(probes.invoke, "Single", event)
+            wait_until(pid_file.exists)
+            killed.append(int(pid_file.read_text()))
+            os.kill(killed[-1], signal.SIGKILL)
+            # When the sandbox dies, the invocation is answered then, not at the handler's end
+            answers.append(pending.result(timeout=20))
+
+    # Then each answer is Lambda's own, the pool is back to full strength, the next is fresh
+    after = probes.invoke("Single", {}).json()
+    for answer in answers:
+        assert answer.function_error == "Unhandled"
+        assert answer.json()["errorType"] == "Runtime.ExitError"
+        assert "Runtime exited with error: signal: killed" in answer.json()["errorMessage"]
+    assert after["pid"] not in killed
+    assert after["invocations"] == 1
+    assert probes.function("Single").environments == 1
+    assert probes.function("Single").crashes == 3
+    reports = [record.getMessage() for record in caplog.records if record.getMessage().startswith("REPORT")]
+    crashed = [
+        line for line in reports if "Status: error" in line and "Error Type: Runtime.ExitError" in line
+    ]
+    assert len(crashed) == 3
+
+
+def test_an_injected_crash_kills_the_environment_mid_invocation(probes: LambdaRuntime) -> None:
+    before = probes.invoke("Red", {}).json()["pid"]
+
+    def crash(event: dict[str, Any]) -> None:
+        raise InjectedCrash
+
+    probes.faults["Red"] = crash
+    crashed = probes.invoke("Red", {})
+    del probes.faults["Red"]
+    after = probes.invoke("Red", {}).json()
+
+    assert crashed.json()["errorType"] == "Runtime.ExitError"
+    assert "signal: killed" in crashed.json()["errorMessage"]
+    assert not process_exists(before)
+    assert after["pid"] != before
+    assert after["invocations"] == 1
+
+
+def test_chaos_crashes_kill_that_fraction_of_environments_and_the_pool_recovers() -> None:
+    chaos = Chaos({"crash": 0.3}, seed=4)
+    runtime = probe_runtime(chaos=chaos)
+    try:
+        outcomes = [runtime.invoke("Single", {}).json() for _ in range(30)]
+        function = runtime.function("Single")
+        crashes, environments = function.crashes, function.environments
+    finally:
+        runtime.close()
+
+    crashed = [outcome for outcome in outcomes if outcome.get("errorType") == "Runtime.ExitError"]
+    assert len(crashed) == chaos.injected["crash.Runtime.ExitError"] == crashes
+    assert 3 <= len(crashed) <= 16
+    assert all(outcome.get("colour") == "grey" for outcome in outcomes if outcome not in crashed)
+    assert environments <= 1  # one reserved environment, never leaked by a crash
 
 
 def test_each_function_has_its_own_variables_in_its_own_processes(probes: LambdaRuntime) -> None:
@@ -221,7 +292,8 @@ def test_fault_specs_are_read_and_bad_ones_refused_with_a_reason() -> None:
         "dynamodb": 0.02,
         "sqs": 0.0,
     }
-    with pytest.raises(ValueError, match="the services are lambda, dynamodb, sqs"):
+    assert parse_fault_rates("crash=0.02") == {"crash": 0.02}
+    with pytest.raises(ValueError, match="the services are lambda, dynamodb, sqs, crash"):
         parse_fault_rates("s3=0.1")
     with pytest.raises(ValueError, match="from 0 to 1"):
         parse_fault_rates("lambda=5")

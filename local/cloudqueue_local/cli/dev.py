@@ -31,7 +31,8 @@ def dev(
         typer.Option(
             "--faults",
             help="Chaos: fail that fraction of the functions' calls as AWS fails them, "
-            "e.g. lambda=0.05,dynamodb=0.02,sqs=0.02.",
+            "e.g. lambda=0.05,dynamodb=0.02,sqs=0.02; crash=0.02 kills that fraction of "
+            "invocations' environments mid-run.",
         ),
     ] = None,
     fault_seed: Annotated[

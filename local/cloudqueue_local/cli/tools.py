@@ -39,7 +39,8 @@ def bench(
     ] = 100_000,
     pollers: Annotated[int, typer.Option(min=1, max=64, help="Pipe pollers.")] = 4,
     faults: Annotated[
-        str | None, typer.Option(help="Inject faults, e.g. lambda=0.05,dynamodb=0.02,sqs=0.02 (as `dev`).")
+        str | None,
+        typer.Option(help="Inject faults, e.g. lambda=0.05,dynamodb=0.02,sqs=0.02,crash=0.02 (as `dev`)."),
     ] = None,
     worker_cpus: Annotated[
         str | None, typer.Option(help="CPUs the function environments may use, e.g. 0 or 0,1.")

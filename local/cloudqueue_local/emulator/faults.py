@@ -1,4 +1,4 @@
-"""Chaos on purpose: ``cloudqueue dev --faults lambda=0.05,dynamodb=0.02,sqs=0.02``.
+"""Chaos on purpose: ``cloudqueue dev --faults lambda=0.05,dynamodb=0.02,sqs=0.02,crash=0.02``.
 
 That fraction of the *functions'* calls fails the way AWS fails them, so that you can
 watch the guarantees hold (no job lost, none run twice, none wrong) while things break:
@@ -8,7 +8,11 @@ watch the guarantees hold (no job lost, none run twice, none wrong) while things
   its answer never comes back: ``Sandbox.Timedout`` at the function's timeout, and the
   environment is replaced), like AWS FIS's Lambda actions;
 - ``dynamodb``: a call gets ``ThrottlingException`` (400) or ``InternalServerError`` (500);
-- ``sqs``: a ``SendMessage`` / ``SendMessageBatch`` fails with ``InternalFailure`` (500).
+- ``sqs``: a ``SendMessage`` / ``SendMessageBatch`` fails with ``InternalFailure`` (500);
+- ``crash``: an invocation's execution environment is killed (SIGKILL) once its handler has the
+  event, as a sandbox dies on Lambda (out of memory, a host failure): the invocation answers
+  ``Runtime.ExitError`` at once, the state machine retries it, and the next invocation starts
+  a fresh environment.
 
 DynamoDB and SQS faults are applied on the AWS endpoint's HTTP path, only to requests
 signed with a function environment's credentials (``environment.ACCESS_KEY_PREFIX``), so
@@ -28,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-SERVICES = ("lambda", "dynamodb", "sqs")
+SERVICES = ("lambda", "dynamodb", "sqs", "crash")
 
 # (code, HTTP status, message, weight): what AWS answers, and how often among the faults.
 _LAMBDA_SERVICE_ERRORS = [
@@ -71,13 +75,15 @@ def parse_fault_rates(spec: str) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class LambdaFault:
-    """One injected Lambda failure: a service error ``(code, status, message)``, or a timeout."""
+    """One injected Lambda failure: a service error ``(code, status, message)``, a crash of the
+    environment, or (neither) a timeout."""
 
     service_error: tuple[str, int, str] | None = None
+    crash: bool = False
 
     @property
     def timeout(self) -> bool:
-        return self.service_error is None
+        return self.service_error is None and not self.crash
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ class AwsFault:
 class Chaos:
     """Decides which of the functions' calls fail, at the given rates, from one seeded generator.
 
-    ``injected`` counts the faults by ``service.code`` (``lambda.timeout`` for timeouts).
+    ``injected`` counts the faults by ``service.code`` (``lambda.timeout`` for timeouts,
+    ``crash.Runtime.ExitError`` for environments killed).
     """
 
     def __init__(self, rates: dict[str, float] | None = None, seed: int | None = None) -> None:
@@ -133,7 +140,10 @@ class Chaos:
     def lambda_fault(self) -> LambdaFault | None:
         pick = self._draw("lambda")
         if pick is None:
-            return None
+            if self._draw("crash") is None:
+                return None
+            self._count("crash.Runtime.ExitError")
+            return LambdaFault(crash=True)
         for code, status, message, weight in _LAMBDA_SERVICE_ERRORS:
             if pick < weight:
                 self._count(f"lambda.{code}")

@@ -19,6 +19,10 @@ def handler(event: dict[str, Any], context: Any) -> Any:
     elif action == "exit":
         os._exit(int(event.get("code", 3)))
     elif action == "wait_for":
+        if "pid_file" in event:  # tells the test which process to kill
+            written = Path(event["pid_file"] + ".tmp")
+            written.write_text(str(os.getpid()))
+            written.replace(event["pid_file"])
         deadline = time.monotonic() + 30
         while not Path(event["path"]).exists() and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO
 
 from cloudqueue_local.emulator.awslambda.init_failure import InitFailure
+from cloudqueue_local.emulator.awslambda.invocation import EXIT_ERROR
 from cloudqueue_local.emulator.awslambda.logs import FunctionLogs, LogStream
 from cloudqueue_local.emulator.awslambda.runtime_api import (
     ERROR_TYPE_HEADER,
@@ -200,8 +201,11 @@ class ExecutionEnvironment:
             else:
                 self.endpoint.refuse(request, HTTPStatus.FORBIDDEN, "InvalidStateTransition", "no invocation")
 
-    def invoke(self, request_id: str, payload: bytes, deadline: float) -> Answer:
-        """Hand the runtime one invocation; its answer, or ``TimeoutError`` at ``deadline``."""
+    def invoke(self, request_id: str, payload: bytes, deadline: float, *, crash: bool = False) -> Answer:
+        """Hand the runtime one invocation; its answer, or ``TimeoutError`` at ``deadline``.
+
+        ``crash`` (chaos, or a test's fault): the process is killed once the runtime has the
+        event, so this raises ``EnvironmentGone`` as for any sandbox that dies mid-invocation."""
         self.ready(deadline)
         assert self._next is not None
         next_request, self._next = self._next, None
@@ -214,6 +218,8 @@ class ExecutionEnvironment:
             "Lambda-Runtime-Trace-Id": _trace_id(),
         }
         self.endpoint.answer(next_request, HTTPStatus.OK, payload, headers)
+        if crash:
+            self.process.kill()
         while True:
             request = self.endpoint.receive(deadline)
             posted = request.invocation_result()
@@ -265,8 +271,16 @@ class ExecutionEnvironment:
         """Lambda's ``START`` line, before the invocation is handed to the runtime."""
         self._platform_line(f"START RequestId: {request_id} Version: $LATEST")
 
-    def report(self, request_id: str, duration_ms: float, status: str | None = None) -> None:
-        """Lambda's ``END`` and ``REPORT`` lines (``Init Duration`` on an environment's first)."""
+    def crashed(self, request_id: str, reason: str) -> None:
+        """The platform's lines for an environment that died mid-invocation, as Lambda logs them."""
+        self._platform_line(f"RequestId: {request_id} Error: Runtime exited with error: {reason}")
+        self._platform_line(EXIT_ERROR)
+
+    def report(
+        self, request_id: str, duration_ms: float, status: str | None = None, error_type: str | None = None
+    ) -> None:
+        """Lambda's ``END`` and ``REPORT`` lines (``Init Duration`` on an environment's first;
+        ``Status`` and ``Error Type`` when the platform ended the invocation)."""
         if self._logs is None and not self.log.isEnabledFor(logging.INFO):
             self._reported = True
             return
@@ -282,6 +296,8 @@ class ExecutionEnvironment:
         self._reported = True
         if status is not None:
             parts.append(f"Status: {status}")
+        if error_type is not None:
+            parts.append(f"Error Type: {error_type}")
         self._platform_line(f"END RequestId: {request_id}")
         self._platform_line("\t".join(parts))
 
@@ -342,10 +358,13 @@ class ExecutionEnvironment:
 
 
 def _unread_bytes(fd: int) -> int:
-    """Bytes written to the pipe ``fd`` and not read yet."""
+    """Bytes written to the pipe ``fd`` and not read yet (0 once the process's output ended:
+    the reader marks its closed pipe -1)."""
+    if fd < 0:
+        return 0
     try:
         return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
-    except OSError:  # closed: nothing more will come
+    except (OSError, ValueError):  # closed meanwhile: nothing more will come
         return 0
 
 

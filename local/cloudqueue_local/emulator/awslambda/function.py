@@ -28,11 +28,14 @@ from cloudqueue_local.emulator.awslambda.environment import (
     RuntimeSettings,
 )
 from cloudqueue_local.emulator.awslambda.invocation import (
+    EXIT_ERROR,
+    InjectedCrash,
     InjectedTimeout,
     Invocation,
     ServiceFault,
     error_body,
     error_payload,
+    exit_error,
     stopped,
 )
 from cloudqueue_local.emulator.faults import LambdaFault
@@ -72,6 +75,7 @@ class LocalFunction:
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
+        self.crashes = 0  # environments that died mid-invocation (each replaced by the next cold start)
         self.cold_starts = 0
         self.init_durations_ms: list[float] = []
         self.total_duration_ms = 0.0
@@ -211,11 +215,13 @@ class LocalFunction:
         fault: Callable[[Any], None] | None = None,
         chaos: LambdaFault | None = None,
     ) -> Invocation:
-        """Invoke once. ``fault`` runs first (a ServiceFault it raises fails the call, any
-        other exception fails the function); ``chaos`` is an injected service fault or timeout."""
+        """Invoke once. ``fault`` runs first (a ServiceFault it raises fails the call, InjectedTimeout
+        and InjectedCrash end it as the platform would, any other exception fails the function);
+        ``chaos`` is an injected service fault, timeout or crash."""
         with self._available:
             self.invocations += 1
-        timeout_fault = chaos is not None and chaos.service_error is None
+        timeout_fault = chaos is not None and chaos.timeout
+        crash = chaos is not None and chaos.crash
         if fault is not None:
             try:
                 fault(json.loads(payload))
@@ -223,6 +229,8 @@ class LocalFunction:
                 raise
             except InjectedTimeout:
                 timeout_fault = True
+            except InjectedCrash:
+                crash = True
             except Exception as failure:
                 return self._failed(json.dumps(error_payload(failure, request_id)).encode())
         if self.max_environments == 0:  # ReservedConcurrentExecutions: 0 stops a function
@@ -242,7 +250,9 @@ class LocalFunction:
             except (EnvironmentGone, TimeoutError):
                 self._retire(environment)
                 continue
-            return self._dispatch(environment, payload, request_id, timeout_fault=timeout_fault, cold=cold)
+            return self._dispatch(
+                environment, payload, request_id, timeout_fault=timeout_fault, crash=crash, cold=cold
+            )
         raise ServiceFault("ServiceException", 500, f"{self.spec.logical_id}: its environments keep dying")
 
     def _initialise(self, environment: ExecutionEnvironment, request_id: str) -> Invocation | None:
@@ -258,9 +268,7 @@ class LocalFunction:
             reason = environment.exit_reason()
             self._retire(environment)
             logger.warning("%s: its runtime exited while starting (%s)", self.spec.logical_id, reason)
-            return self._failed(
-                error_body("Runtime.ExitError", f"Runtime exited with error: {reason}", request_id)
-            )
+            return self._failed(exit_error(reason, request_id))
         if failure is not None:
             self._retire(environment)
             root = self.settings.root.resolve()
@@ -279,31 +287,47 @@ class LocalFunction:
         request_id: str,
         *,
         timeout_fault: bool,
+        crash: bool,
         cold: bool,
     ) -> Invocation:
         environment.start(request_id)
         began = time.perf_counter()
         deadline = time.monotonic() + self.spec.timeout
         try:
-            answer = environment.invoke(request_id, payload, deadline)
+            answer = environment.invoke(request_id, payload, deadline, crash=crash)
             if timeout_fault:
                 # An injected timeout: the handler ran, but its answer never comes back.
                 time.sleep(max(0.0, deadline - time.monotonic()))
                 raise TimeoutError
         except TimeoutError:
             duration = (time.perf_counter() - began) * 1000
-            environment.report(request_id, duration, "timeout")
-            self._retire(environment)
-            self.timeouts += 1
+            try:
+                environment.report(request_id, duration, "timeout")
+            finally:  # whatever the log lines do, the environment's slot is freed
+                self._retire(environment)
+            with self._available:
+                self.timeouts += 1
             message = f"Task timed out after {self.spec.timeout:.2f} seconds"
             return self._failed(error_body("Sandbox.Timedout", message, request_id), duration)
         except EnvironmentGone:
+            # The sandbox died mid-invocation (killed, out of memory, exited): Lambda answers at
+            # once with Runtime.ExitError, and the next invocation gets a fresh environment.
             duration = (time.perf_counter() - began) * 1000
             reason = environment.exit_reason()
-            environment.report(request_id, duration, "error")
-            self._retire(environment)
-            message = f"Runtime exited with error: {reason}"
-            return self._failed(error_body("Runtime.ExitError", message, request_id), duration)
+            try:
+                environment.crashed(request_id, reason)
+                environment.report(request_id, duration, "error", EXIT_ERROR)
+            finally:  # whatever the log lines do, the environment's slot is freed
+                self._retire(environment)
+            with self._available:
+                self.crashes += 1
+            logger.warning(
+                "%s: environment %s died mid-invocation (%s); replaced by the next invocation's",
+                self.spec.logical_id,
+                environment.pid,
+                reason,
+            )
+            return self._failed(exit_error(reason, request_id), duration)
         duration = (time.perf_counter() - began) * 1000
         environment.report(request_id, duration)
         self._release(environment)

@@ -69,17 +69,34 @@ class InjectedTimeout(Exception):
     answer never comes back, ``Sandbox.Timedout`` at the deadline, the environment replaced)."""
 
 
+class InjectedCrash(Exception):
+    """Raised by a test's fault: this invocation's environment is killed (SIGKILL) once the
+    handler has its event, as a sandbox dies on Lambda (out of memory, a host failure): the
+    invocation answers ``Runtime.ExitError`` at once and the next one gets a fresh environment."""
+
+
+def exit_error(reason: str, request_id: str) -> bytes:
+    """Lambda's payload for an environment that died mid-invocation (``reason``: how it ended)."""
+    return error_body(EXIT_ERROR, f"Runtime exited with error: {reason}", request_id)
+
+
+EXIT_ERROR = "Runtime.ExitError"
+
+
 def stopped() -> ServiceFault:
     """The service error of an Invoke that reaches a stopped runtime."""
     return ServiceFault("ServiceException", 500, "the local Lambda runtime is stopped")
 
 
 __all__ = [
+    "EXIT_ERROR",
     "FunctionNotFound",
+    "InjectedCrash",
     "InjectedTimeout",
     "Invocation",
     "ServiceFault",
     "error_body",
     "error_payload",
+    "exit_error",
     "stopped",
 ]
