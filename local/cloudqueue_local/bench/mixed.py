@@ -6,7 +6,9 @@ When every accepted job has ended (or the deadline passed) and the queues have s
 scenario reads every job and the state machine's log group, checks them (``mixed_checks``:
 lost, claimed twice, wrong, extra executions) and reports (``mixed_report``): those, messages
 left in the job queue and the dead-letter queue, non-2xx answers, replays that named another
-job, POST /jobs latency while the backlog drains, and the drain rate.
+job, POST /jobs latency while the backlog drains, and the drain rate. With ``--kill-every``
+an ``EnvironmentKiller`` kills a busy workflow environment that often while the jobs run, and
+the report says how many died and what became of their jobs.
 
 Everything is read through the AWS endpoint and the HTTP API, as a user's tools would.
 """
@@ -22,6 +24,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from cloudqueue_local.bench.aws_view import AwsView
+from cloudqueue_local.bench.killer import EnvironmentKiller
 from cloudqueue_local.bench.mixed_checks import accepted_jobs, read_executions
 from cloudqueue_local.bench.mixed_load import DUPLICATE_PHASES, DuplicateInjector, plan_jobs, submit_plan
 from cloudqueue_local.bench.mixed_report import mixed_figures
@@ -45,7 +48,8 @@ def mixed_scenario(
             clients=mixed.clients,
             duplicates=mixed.duplicates,
             deadline_seconds=mixed.deadline_seconds,
-            faults=bool(options.faults),
+            faults=bool(options.faults) or bool(mixed.kill_every),
+            kill_every=mixed.kill_every,
             log=log,
         )
     finally:
@@ -60,6 +64,7 @@ def run_mixed(
     duplicates: int = 200,
     deadline_seconds: float = 1800,
     faults: bool = False,
+    kill_every: float | None = None,
     seed: int = 7,
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
@@ -84,14 +89,21 @@ def run_mixed(
         args=(stack.api_url, [asdict(job) for job in plan]),
         kwargs={"clients": clients, "stop_at": stop_at, "accepted": accepted, "results": results},
     )
+    killer = EnvironmentKiller(stack.runtime, kill_every, seed=seed) if kill_every else None
     load.start()
-    load_report = _result_of(load, results, until=deadline)
-
-    outcomes = load_report["outcomes"]
-    accepted_ids = accepted_jobs(outcomes)
-    job_ids = list(accepted_ids.values())
-    log(f"  {len(job_ids)} accepted; waiting for every job to end...")
-    ended = wait_until(lambda: aws.unfinished(job_ids) == 0, until=deadline)
+    if killer is not None:
+        log(f"  killing a busy workflow environment every {kill_every:g} s while the jobs run...")
+        killer.start()
+    try:
+        load_report = _result_of(load, results, until=deadline)
+        outcomes = load_report["outcomes"]
+        accepted_ids = accepted_jobs(outcomes)
+        job_ids = list(accepted_ids.values())
+        log(f"  {len(job_ids)} accepted; waiting for every job to end...")
+        ended = wait_until(lambda: aws.unfinished(job_ids) == 0, until=deadline)
+    finally:
+        if killer is not None:
+            killer.stop()
     injector.join()
 
     settle = min(deadline, time.monotonic() + _settle_seconds(stack))
@@ -111,8 +123,30 @@ def run_mixed(
         dlq_left=aws.messages(aws.dlq_url),
         ended_in_time=ended,
         faults=faults,
-        settings={"jobs": jobs, "clients": clients, "duplicates": len(chosen), "seed": seed},
+        crashes=crash_figures(stack, killer),
+        settings={
+            "jobs": jobs,
+            "clients": clients,
+            "duplicates": len(chosen),
+            "seed": seed,
+            "kill_every": kill_every,
+        },
     )
+
+
+def crash_figures(stack: LocalStack, killer: EnvironmentKiller | None) -> dict[str, Any]:
+    """Environments that died mid-invocation, by cause: the killer's kills, chaos's crash faults
+    (``--faults crash=RATE``), and what each function's runtime answered for them."""
+    return {
+        "killed": dict(killer.killed) if killer is not None else {},
+        "crash_faults": stack.chaos.injected.get("crash.Runtime.ExitError", 0),
+        "invocations_crashed": {
+            name: stack.runtime.function(name).crashes
+            for name in stack.template.functions
+            if stack.runtime.function(name).crashes
+        },
+        "most_slots_held_by_dead": killer.most_slots_held_by_dead if killer is not None else 0,
+    }
 
 
 def _result_of(process: Any, results: Any, *, until: float) -> dict[str, Any]:

@@ -210,6 +210,12 @@ def correctness_failures(figures: dict[str, Any]) -> list[str]:
     ]
     if figures["accepted"] == 0:
         failures.append("no job was accepted")
+    # An environment that dies is infrastructure: retried, never a job's failure; and no
+    # execution waits out the workflow timeout for it (or for anything else).
+    if failed_by_crash := (figures.get("crashes") or {}).get("failed_by_crash"):
+        failures.append(f"failed by a crash: {failed_by_crash}")
+    if figures.get("timed_out"):
+        failures.append(f"executions timed out: {figures['timed_out']}")
     if not faults and figures["extra_executions"] > figures["duplicates_injected"]:
         failures.append(
             f"extra executions {figures['extra_executions']} > duplicates injected "

@@ -36,6 +36,7 @@ def mixed_figures(
     ended_in_time: bool,
     faults: bool,
     settings: dict[str, Any],
+    crashes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every figure of a mixed run, from what the clients saw and what the stack holds after it;
     ``failures`` lists the correctness figures that are wrong."""
@@ -70,6 +71,9 @@ def mixed_figures(
         "extra_executions": extra_executions(per_job),
         "executions_recorded_on_jobs": sum(recorded.values()),
         "execution_statuses": dict(executions.statuses),
+        "timed_out": executions.statuses.get("TIMED_OUT", 0),
+        "crashes": (crashes or {})
+        | {"failed_by_crash": sum(1 for job in final.values() if _failed_by_crash(job))},
         "queue_left": queue_left,
         "dlq_left": dlq_left,
         "ended_in_time": ended_in_time,
@@ -102,6 +106,12 @@ def mixed_figures(
     }
     figures["failures"] = correctness_failures(figures)
     return figures
+
+
+def _failed_by_crash(job: dict[str, Any]) -> bool:
+    """A job ended FAILED because its environment died (``Runtime.ExitError``)."""
+    error = job.get("error") or {}
+    return job.get("status") == "FAILED" and "Runtime.ExitError" in f"{error.get('type')} {error.get('message')}"
 
 
 def function_durations(mixed: dict[str, Any]) -> dict[str, float]:
@@ -138,6 +148,21 @@ def mixed_rows(table: Table, mixed: dict[str, Any]) -> None:
     table.add_row(
         "mixed: messages left in job queue / DLQ", f"{mixed['queue_left']} / {mixed['dlq_left']}", "0 / 0"
     )
+    crashes = mixed.get("crashes") or {}
+    if crashes.get("killed") or crashes.get("crash_faults") or crashes.get("invocations_crashed"):
+        killed = sum(crashes.get("killed", {}).values())
+        table.add_row(
+            "mixed: environments killed / crash faults / invocations answered Runtime.ExitError",
+            f"{killed} {crashes.get('killed', {})} / {crashes.get('crash_faults', 0)} / "
+            f"{sum(crashes.get('invocations_crashed', {}).values())}",
+            "reported",
+        )
+        table.add_row(
+            "mixed: jobs FAILED by a crash / slots dead environments held (most)",
+            f"{crashes.get('failed_by_crash', 0)} / {crashes.get('most_slots_held_by_dead', 0)}",
+            "0 / 0",
+        )
+    table.add_row("mixed: executions timed out", str(mixed.get("timed_out", 0)), "0")
     table.add_row(
         "mixed: non-2xx answers / replays naming another job",
         f"{mixed['non_2xx']} / {mixed['replay_mismatch']}",

@@ -38,9 +38,11 @@ class BenchOptions:
 
 @dataclass(frozen=True)
 class MixedOptions:
-    """The mixed load's size: jobs, concurrent clients, duplicate messages, and its deadline."""
+    """The mixed load's size: jobs, concurrent clients, duplicate messages, its deadline, and
+    how often a workflow function's environment is killed (None: never; see ``killer``)."""
 
     jobs: int = 2000
     clients: int = 32
     duplicates: int = 200
     deadline_seconds: float = 1800
+    kill_every: float | None = None

@@ -98,6 +98,20 @@ class LocalFunction:
         with self._available:
             return len(self._queue)
 
+    def busy_pids(self) -> list[int]:
+        """The processes of the environments running an invocation now (chaos kills one)."""
+        with self._available:
+            idle = set(self._idle)
+            return [environment.pid for environment in self._live if environment not in idle]
+
+    def slots_held_by_dead(self) -> int:
+        """Busy environments whose process has exited: each holds a slot of the function's
+        concurrency until its invocation is answered (at once, if the runtime is right)."""
+        with self._available:
+            idle = set(self._idle)
+            busy = [environment for environment in self._live if environment not in idle]
+        return sum(environment.process.poll() is not None for environment in busy)
+
     # --- the pool -----------------------------------------------------------------------
     # Invocations that find no environment queue up, first come first served. Whoever frees
     # an environment (or room for a new one) hands it to the head of the queue and wakes
