@@ -39,8 +39,10 @@ from cloudqueue_local.emulator.faults import Chaos
 from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
 from cloudqueue_local.emulator.patches.speedups import MotoSpeedups
 from cloudqueue_local.emulator.patches.sqs import SqsSpeedups
-from cloudqueue_local.emulator.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
+from cloudqueue_local.emulator.pipes import LocalPipe
 from cloudqueue_local.emulator.provision import provision
+from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
+from cloudqueue_local.emulator.scheduler import LocalSchedule
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.project import PROJECT_ROOT
 from cloudqueue_local.template.reader import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
