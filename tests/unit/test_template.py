@@ -222,6 +222,7 @@ def scoped_resources() -> set[str]:
 # --- lint and validate -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_nothing_in_the_template() -> None:
     # Given the template  When cfn-lint checks it
     matches = lint_file(TEMPLATE_PATH)
@@ -244,6 +245,7 @@ def sam_command() -> str:
     return candidate
 
 
+@pytest.mark.slow
 def test_sam_validate_with_lint_accepts_the_template() -> None:
     # Given the SAM CLI in its own venv (it pins another boto3 than the project)
     sam = sam_command()
