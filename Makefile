@@ -21,9 +21,9 @@ dev: venv
 test: venv sam-venv node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest
 
-## The fast tests: unit, contract and workflow (no browser, no tool run for seconds), about a minute.
+## The fast tests: unit, contract and workflow (no browser, no tool run for seconds), in under a minute.
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not slow" tests/unit tests/workflow
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/workflow
 
 # axe-core, which the accessibility test injects into the page (pinned by package-lock.json).
 node_modules/axe-core/axe.min.js: package-lock.json
