@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test venv lint diagram cost docs mutation mutation-clean screenshot
+.PHONY: dev test test-fast venv lint diagram cost docs mutation mutation-clean screenshot
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ dev: venv
 ## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium and npm.
 test: venv sam-venv node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest
+
+## The fast tests: unit, contract and workflow (no browser, no tool run for seconds), in under a minute.
+test-fast: venv
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/workflow
 
 # axe-core, which the accessibility test injects into the page (pinned by package-lock.json).
 node_modules/axe-core/axe.min.js: package-lock.json

@@ -17,16 +17,32 @@ import pytest
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-# As short as the timing order allows (cloudqueue_local.template.timing): the state machine's worst
-# case is 125 s with these timeouts, so a dead worker's job is retaken after about 2 minutes.
-# Step and process timeouts stay generous enough for a loaded 2-core machine. A poison
-# message reaches the dead-letter queue after 3 receives.
+# As short as the timing order allows (cloudqueue_local.template.timing) while every retry the
+# tests count still happens: the state machine's Retry numbers are template parameters, so
+# the backoffs are 1 s and the retries the tests do not count are fewer. The worst case is then
+# 71 s (claim 29 + process 34 + finalize 8), so a dead worker's job is retaken after about a
+# minute. Step and process timeouts stay generous enough for a loaded 2-core machine (a
+# demo.sleep of 3 s runs). A poison message reaches the dead-letter queue after 3 receives.
 TEST_PARAMETERS = {
     "StepTimeoutSeconds": "2",
-    "ProcessTimeoutSeconds": "8",
-    "WorkflowTimeoutSeconds": "125",
-    "LeaseSeconds": "125",
-    "VisibilityTimeoutSeconds": "170",
+    "ProcessTimeoutSeconds": "4",
+    "WorkflowTimeoutSeconds": "71",
+    "LeaseSeconds": "71",
+    "VisibilityTimeoutSeconds": "101",
+    # Above the API function's timeout (10 s), and spanned by the claim's waits for the write
+    # (1 + 10 s): the last JobNotYetWritten retry comes after the grace.
+    "SubmitGraceSeconds": "11",
+    "NotYetWrittenRetryMaxAttempts": "2",
+    "NotYetWrittenRetryBackoffRate": "10",
+    "NotYetWrittenRetryMaxDelaySeconds": "10",
+    # Counted by tests/workflow: 2 Lambda retries, 2 JobLeased, 3 TransientJobError, 1 timeout.
+    "LambdaRetryBackoffRate": "1",
+    "LambdaRetryMaxDelaySeconds": "1",
+    "LeasedRetryBackoffRate": "1",
+    "LeasedRetryMaxDelaySeconds": "1",
+    "TransientRetryBackoffRate": "1",
+    "TransientRetryMaxDelaySeconds": "1",
+    "ProcessTimeoutRetryMaxAttempts": "1",
     "MaxReceiveCount": "3",
     "RequeueSchedule": "rate(2 seconds)",
 }

@@ -181,7 +181,7 @@ REDELIVERY_DEADLINE_S = 2 * int(TEST_PARAMETERS["VisibilityTimeoutSeconds"])
 @pytest.mark.timeout(REDELIVERY_DEADLINE_S + 120)
 def test_a_job_that_ran_twice_shows_both_executions(page: Page, faults: dict) -> None:
     # The first execution fails in RecordSuccess; SQS redelivers the message after its
-    # visibility timeout (past the lease: 170 s in the test stack) and a second execution
+    # visibility timeout (past the lease: VisibilityTimeoutSeconds in the test stack) and a second execution
     # re-claims the job and finishes it.
     faults["FinalizeFunction"] = fail_first_finalize_of("RUN ME TWICE")
     open_form(page)

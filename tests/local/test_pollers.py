@@ -24,13 +24,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
-from cloudqueue_local.emulator.pollers import (
-    REDELIVER_AFTER_VISIBILITY,
-    REDELIVER_AT_ONCE,
-    LocalPipe,
-    LocalQueueTrigger,
-    LocalSchedule,
-)
+from cloudqueue_local.emulator.pipes import REDELIVER_AFTER_VISIBILITY, REDELIVER_AT_ONCE, LocalPipe
+from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
+from cloudqueue_local.emulator.scheduler import LocalSchedule
 from cloudqueue_local.template import PipeSpec, QueueSpec, QueueTriggerSpec, ScheduleSpec
 
 REGION = "us-east-1"
@@ -386,6 +382,70 @@ def test_a_poller_paused_for_a_while_takes_work_again_once_resumed(sqs, queue):
         wait_until(lambda: the_pipe.executions_succeeded == 1)
     finally:
         assert the_pipe.stop(timeout=30)
+
+
+class CountedReceives:
+    """An SQS client that sets ``received`` after each receive (and counts the empty ones)."""
+
+    def __init__(self, sqs: Any) -> None:
+        self.sqs = sqs
+        self.received = threading.Event()
+        self.empty = 0
+
+    def receive_message(self, **arguments: Any) -> dict[str, Any]:
+        answer = self.sqs.receive_message(**arguments)
+        self.empty += not answer.get("Messages")
+        self.received.set()
+        return dict(answer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sqs, name)
+
+
+AN_HOUR = 3600  # longer than any test may take: a poller that waited it out would fail the test
+
+
+def test_an_idle_pipe_takes_a_message_as_soon_as_it_is_sent(sqs, job_queue):
+    # Given a Pipe that found its queue empty and waits (for up to an hour) for a message
+    machine = StandInStateMachine("SUCCEEDED")
+    client = CountedReceives(sqs)
+    the_pipe = pipe(client, job_queue, machine)
+    the_pipe.thread_count, the_pipe.wait_seconds = 1, AN_HOUR
+    the_pipe.start()
+    try:
+        assert client.received.wait(30)
+        # When a message is sent, Then the send wakes it: it runs the message, not an hour later
+        send(sqs, job_queue, "a")
+        wait_until(lambda: the_pipe.executions_succeeded == 1)
+    finally:
+        assert the_pipe.stop(timeout=30)
+
+    assert [record["body"] for (record,) in machine.inputs] == ["a"]
+    assert client.empty >= 1  # it had received nothing before the send
+
+
+def test_stop_ends_an_idle_pollers_wait_at_once(sqs, queue):
+    client = CountedReceives(sqs)
+    the_trigger = trigger(client, queue, StandInFunction(failing()))
+    the_trigger.wait_seconds = AN_HOUR
+    the_trigger.start()
+    assert client.received.wait(30)  # it found the queue empty, and waits
+
+    assert the_trigger.stop(timeout=30)  # not an hour
+
+
+def test_a_message_sent_before_the_wait_begins_is_not_missed(sqs, job_queue):
+    # The wait looks at the queue before it sleeps: a message sent between the empty receive and
+    # the wait ends it at once.
+    machine = StandInStateMachine("SUCCEEDED")
+    the_pipe = pipe(sqs, job_queue, machine)
+    the_pipe.wait_seconds = AN_HOUR
+    send(sqs, job_queue, "a")
+
+    the_pipe.arrivals.wait(AN_HOUR, lambda: False)
+    the_pipe.step()
+
+    assert [record["body"] for (record,) in machine.inputs] == ["a"]
 
 
 # --- the schedule -----------------------------------------------------------------------

@@ -19,6 +19,8 @@ from cloudqueue_local.bench.bytecode import (
 from cloudqueue_local.bench.imports import HANDLERS
 from cloudqueue_local.template import load_template
 
+pytestmark = pytest.mark.slow  # fresh interpreters, and a copy of the package
+
 ROOT = Path(__file__).resolve().parents[2]
 PROCESS = HANDLERS["ProcessFunction"]
 

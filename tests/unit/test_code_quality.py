@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,7 @@ def test_code_is_formatted() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # tens of seconds without mypy's cache (a fresh clone)
 def test_mypy_strict_passes_on_both_packages() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -20,6 +20,8 @@ import pytest
 from cloudqueue_local.bench.imports import HANDLERS, IMPORT_FLOORS, floor_snippet
 from cloudqueue_local.template import load_template
 
+pytestmark = pytest.mark.slow  # a fresh interpreter per test
+
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 JOB_TYPE_MODULES = {"cloudqueue.jobtypes.demo", "cloudqueue.jobtypes.text_transform"}
 

@@ -222,6 +222,7 @@ def scoped_resources() -> set[str]:
 # --- lint and validate -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_nothing_in_the_template() -> None:
     # Given the template  When cfn-lint checks it
     matches = lint_file(TEMPLATE_PATH)
@@ -244,6 +245,7 @@ def sam_command() -> str:
     return candidate
 
 
+@pytest.mark.slow
 def test_sam_validate_with_lint_accepts_the_template() -> None:
     # Given the SAM CLI in its own venv (it pins another boto3 than the project)
     sam = sam_command()
@@ -583,6 +585,94 @@ def test_a_parameter_set_that_breaks_the_timing_order_is_refused_naming_the_rule
 ) -> None:
     with pytest.raises(TimingError, match=re.escape(rule)):
         check_timing(load_template(TEMPLATE_PATH, overrides))
+
+
+# Short timings: one retry of each kind, 1 s apart, and 1-2 s functions. The claim's waits for a
+# job not yet written still span the submit grace, which stays above the API's 10 s timeout.
+SHORT_RETRIES = {
+    "StepTimeoutSeconds": "1",
+    "ProcessTimeoutSeconds": "2",
+    "SubmitGraceSeconds": "11",
+    **{f"{family}RetryMaxAttempts": "1" for family in ("Lambda", "ProcessTimeout", "Leased", "Transient")},
+    **{
+        f"{family}RetryMaxDelaySeconds": "1" for family in ("Lambda", "ProcessTimeout", "Leased", "Transient")
+    },
+    "NotYetWrittenRetryMaxAttempts": "1",
+    "NotYetWrittenRetryIntervalSeconds": "11",
+    "NotYetWrittenRetryMaxDelaySeconds": "11",
+}
+
+
+def test_short_retries_allow_a_short_lease_and_the_order_still_holds() -> None:
+    # Given retry parameters much shorter than the defaults, and a lease as short as they allow
+    # (claim 4 x 1 s + 13 s, process 4 x 2 s + 3 s, finalize 2 x 1 s + 1 s)
+    overrides = SHORT_RETRIES | {
+        "WorkflowTimeoutSeconds": "31",
+        "LeaseSeconds": "31",
+        "VisibilityTimeoutSeconds": "49",
+    }
+    template = load_template(TEMPLATE_PATH, overrides)
+
+    # Then the timing check accepts them, on the definition as substituted
+    check_timing(template)
+    assert timing_summary(template) == {"worstCaseSeconds": 31, "receiveToClaimSeconds": 17}
+    retriers = json.loads(template.state_machines["JobStateMachine"].definition)["States"]["ProcessJob"][
+        "Retry"
+    ]
+    assert {retrier["MaxAttempts"] for retrier in retriers} == {1}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        (
+            {"WorkflowTimeoutSeconds": "30", "LeaseSeconds": "30", "VisibilityTimeoutSeconds": "49"},
+            "the state machine's worst case (31 s: ClaimJob 4x1s+13s + ProcessJob 4x2s+3s + "
+            "RecordSuccess 2x1s+1s) fits in WorkflowTimeoutSeconds (30)",
+        ),
+        (
+            {"WorkflowTimeoutSeconds": "31", "LeaseSeconds": "20", "VisibilityTimeoutSeconds": "49"},
+            "WorkflowTimeoutSeconds (31) <= LeaseSeconds (20)",
+        ),
+        (
+            {"WorkflowTimeoutSeconds": "31", "LeaseSeconds": "31", "VisibilityTimeoutSeconds": "48"},
+            "VisibilityTimeoutSeconds (48) > LeaseSeconds (31) + the worst time from a receive to the "
+            "claim's write (17 s)",
+        ),
+        (
+            {
+                "WorkflowTimeoutSeconds": "31",
+                "LeaseSeconds": "31",
+                "VisibilityTimeoutSeconds": "49",
+                "NotYetWrittenRetryIntervalSeconds": "10",
+                "NotYetWrittenRetryMaxDelaySeconds": "10",
+            },
+            "SubmitGraceSeconds (11) <= the claim's unjittered JobNotYetWritten retries (10 s)",
+        ),
+    ],
+    ids=["worst-case-past-the-workflow-timeout", "lease-below-the-workflow", "visibility", "grace"],
+)
+def test_a_too_short_lease_for_short_retries_is_refused_naming_the_rule(
+    overrides: dict[str, str], rule: str
+) -> None:
+    with pytest.raises(TimingError, match=re.escape(f"timing rule broken: {rule}")):
+        check_timing(load_template(TEMPLATE_PATH, SHORT_RETRIES | overrides))
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "said"),
+    [
+        ("TransientRetryMaxAttempts", "-1", "MaxAttempts -1: it must be a whole number of at least 0"),
+        ("LeasedRetryBackoffRate", "0.5", "BackoffRate 0.5: it must be a number of at least 1"),
+        ("LambdaRetryIntervalSeconds", "1.5", "IntervalSeconds 1.5: it must be a whole number of at least 1"),
+    ],
+)
+def test_a_retry_parameter_step_functions_would_refuse_is_refused_before_the_timing(
+    parameter: str, value: str, said: str
+) -> None:
+    # A negative count would shrink the worst case computed, not the one that runs.
+    with pytest.raises(TimingError, match=re.escape(said)):
+        check_timing(load_template(TEMPLATE_PATH, {parameter: value}))
 
 
 def test_the_worst_case_counts_every_attempt_and_the_longest_backoffs() -> None:

@@ -24,7 +24,7 @@ from cloudqueue import history, jobs
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.models import Job, JobStatus, utc_now
-from cloudqueue_local.emulator.pollers import sqs_record
+from cloudqueue_local.emulator.polling import sqs_record
 from cloudqueue_local.template import QueueSpec
 
 

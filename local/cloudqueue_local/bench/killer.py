@@ -49,9 +49,7 @@ class EnvironmentKiller:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             candidates = [
-                (name, pid)
-                for name in WORKFLOW_FUNCTIONS
-                for pid in self.runtime.function(name).busy_pids()
+                (name, pid) for name in WORKFLOW_FUNCTIONS for pid in self.runtime.function(name).busy_pids()
             ]
             if candidates:
                 name, pid = self._random.choice(candidates)

@@ -111,7 +111,9 @@ def mixed_figures(
 def _failed_by_crash(job: dict[str, Any]) -> bool:
     """A job ended FAILED because its environment died (``Runtime.ExitError``)."""
     error = job.get("error") or {}
-    return job.get("status") == "FAILED" and "Runtime.ExitError" in f"{error.get('type')} {error.get('message')}"
+    return (
+        job.get("status") == "FAILED" and "Runtime.ExitError" in f"{error.get('type')} {error.get('message')}"
+    )
 
 
 def function_durations(mixed: dict[str, Any]) -> dict[str, float]:

@@ -39,8 +39,10 @@ from cloudqueue_local.emulator.endpoint import AwsEndpoint
 from cloudqueue_local.emulator.faults import Chaos
 from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
 from cloudqueue_local.emulator.patches.install import MotoPatches
-from cloudqueue_local.emulator.pollers import LocalPipe, LocalQueueTrigger, LocalSchedule
+from cloudqueue_local.emulator.pipes import LocalPipe
 from cloudqueue_local.emulator.provision import provision
+from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
+from cloudqueue_local.emulator.scheduler import LocalSchedule
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.project import PROJECT_ROOT
 from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template

@@ -15,6 +15,11 @@ worker's lease expired. That holds when, in every configuration:
   within the claim's JobNotYetWritten retries, which must not jitter, so that the last retry
   always comes after the grace and settles the message.
 
+The retriers' numbers are template parameters (``*Retry*``, substituted into the definition by
+``DefinitionSubstitutions``), so the rules are checked on the definition as substituted, and
+each retrier must first hold numbers Step Functions accepts: otherwise (a negative MaxAttempts,
+a BackoffRate below 1) the worst case computed here would not be the one that runs.
+
 ``check_timing`` is pure: it reads a ``LocalTemplate`` and raises ``TimingError`` naming the
 rule a parameter set breaks.
 """
@@ -115,6 +120,32 @@ def worst_path(
     return longest(definition["StartAt"], frozenset())
 
 
+# Step Functions' bounds for a retrier's numbers (whole seconds and counts; a rate of at least 1).
+RETRIER_BOUNDS: dict[str, tuple[float, bool]] = {
+    "IntervalSeconds": (1, True),
+    "MaxAttempts": (0, True),
+    "BackoffRate": (1.0, False),
+    "MaxDelaySeconds": (1, True),
+}
+
+
+def check_retriers(definition: dict[str, Any]) -> None:
+    """Raise TimingError naming the first retrier whose numbers Step Functions would refuse."""
+    for name, state in definition["States"].items():
+        for retrier in state.get("Retry") or []:
+            for field, (least, whole) in RETRIER_BOUNDS.items():
+                value = retrier.get(field)
+                if value is None:
+                    continue
+                valid = isinstance(value, int | float) and not isinstance(value, bool) and value >= least
+                if not valid or (whole and value != int(value)):
+                    kind = "a whole number" if whole else "a number"
+                    raise TimingError(
+                        f"{name}: the retrier of {retrier.get('ErrorEquals')} has {field} {value!r}: "
+                        f"it must be {kind} of at least {least:g}"
+                    )
+
+
 def _not_yet_written_retrier(definition: dict[str, Any]) -> dict[str, Any] | None:
     for state in definition["States"].values():
         for retrier in state.get("Retry") or []:
@@ -151,6 +182,7 @@ def check_timing(template: LocalTemplate, state_machine: str = "JobStateMachine"
             raise TimingError(f"timing rule broken: {rule}")
 
     definition = json.loads(template.state_machines[state_machine].definition)
+    check_retriers(definition)
     declared = int(definition.get("TimeoutSeconds", 0))
     if declared != workflow:
         raise TimingError(
