@@ -9,7 +9,8 @@ Errors raised here are the error names ``statemachine/jobs.asl.json`` retries an
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -25,7 +26,15 @@ from cloudqueue.models import (
     JobMessage,
     JobStatus,
 )
-from cloudqueue.ports import JobStore
+from cloudqueue.ports import ClaimAttempt, JobStore
+
+# The API sends a job's message, then writes the job a few milliseconds later. A Pipe that
+# delivers at once can run the claim in between. Rather than fail and wait for the state
+# machine's JobNotYetWritten retry (a second at least: Step Functions waits whole seconds),
+# the claim of a message this young watches for the write for a moment, then claims again.
+FRESH_MESSAGE_SECONDS = 1.0
+WRITE_WAIT_SECONDS = 0.3
+WRITE_POLL_SECONDS = 0.02
 
 
 def parse_job_message(body: str) -> JobMessage:
@@ -50,22 +59,34 @@ def claim_job(
     now: datetime,
     lease_seconds: int,
     submit_grace_seconds: float,
+    wait: Callable[[float], None] | None = None,
 ) -> ClaimResponse:
     """Take the job named by the message, or say why this delivery has nothing to do.
 
     Raises InvalidMessage (the execution fails; the message ends in the dead-letter queue),
     JobNotYetWritten (retried: the API sends before it writes) or JobLeased (retried; then
     SQS redelivers). A retried claim from the execution that holds the lease gets the same claim.
+    ``wait`` (``time.sleep`` in the function) lets the claim of a fresh message watch for the
+    API's write for up to ``WRITE_WAIT_SECONDS`` before it raises JobNotYetWritten.
     """
     job_id = parse_job_message(request.message.body).job_id
-    attempt = store.claim_job(
-        job_id,
-        message_id=request.message.message_id,
-        execution_id=request.execution_id,
-        lease_token=uuid.uuid4().hex,
-        now=now,
-        lease_seconds=lease_seconds,
-    )
+
+    def attempt_claim(at: datetime) -> ClaimAttempt:
+        return store.claim_job(
+            job_id,
+            message_id=request.message.message_id,
+            execution_id=request.execution_id,
+            lease_token=uuid.uuid4().hex,
+            now=at,
+            lease_seconds=lease_seconds,
+        )
+
+    attempt = attempt_claim(now)
+    if attempt.job is None and wait is not None:
+        waited = _wait_for_write(request, job_id, store=store, now=now, wait=wait)
+        if waited is not None:
+            now += timedelta(seconds=waited)
+            attempt = attempt_claim(now)
     job = attempt.job
     if job is None:
         return _claim_of_missing_job(request, job_id, store=store, now=now, grace=submit_grace_seconds)
@@ -86,6 +107,23 @@ def claim_job(
         return ClaimResponse(outcome="SKIPPED", job_id=job_id, reason=decision.reason)
     # LEASED, or CLAIM when the job changed between the write and its report: try again later.
     raise JobLeased(f"job {job_id} is not claimable now: {decision.reason}")
+
+
+def _wait_for_write(
+    request: ClaimRequest, job_id: str, *, store: JobStore, now: datetime, wait: Callable[[float], None]
+) -> float | None:
+    """Seconds waited until the API's write of a fresh message's job could be read, or None
+    (the message is not fresh, or the job was not written within ``WRITE_WAIT_SECONDS``)."""
+    age = message_age_seconds(request, now)
+    if age is None or age >= FRESH_MESSAGE_SECONDS:
+        return None
+    waited = 0.0
+    while waited < WRITE_WAIT_SECONDS:
+        wait(WRITE_POLL_SECONDS)
+        waited += WRITE_POLL_SECONDS
+        if store.get_job(job_id) is not None:
+            return waited
+    return None
 
 
 def _claim_of_missing_job(

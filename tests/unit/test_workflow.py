@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from cloudqueue.errors import (
@@ -216,6 +218,75 @@ def test_a_message_naming_a_missing_job_past_the_grace_is_tombstoned_and_skipped
     # and a late write of that job now fails: its client was told 503
     with pytest.raises(EnqueueFailed):
         store.create_job(make_job(job_id=job_id(404)))
+
+
+class WriteLandsAfter(FakeJobStore):
+    """The API's write lands after the claim's first look, once ``reads`` reads have missed it."""
+
+    def __init__(self, late: Job, reads: int) -> None:
+        super().__init__()
+        self.late, self.reads = late, reads
+
+    def get_job(self, job_id: str) -> Job | None:
+        self.reads -= 1
+        if self.reads == 0:
+            self.put(self.late)
+        return super().get_job(job_id)
+
+
+def claim_waiting(store: FakeJobStore, job_id_: str, *, at, sent_at, waits: list[float]):
+    request = ClaimRequest.model_validate(
+        claim_event(
+            job_id_, execution_id=execution_arn("run-1"), sent_timestamp=int(sent_at.timestamp() * 1000)
+        )
+    )
+    return claim_job(
+        request,
+        store=store,
+        now=at,
+        lease_seconds=LEASE_SECONDS,
+        submit_grace_seconds=GRACE_SECONDS,
+        wait=waits.append,
+    )
+
+
+def test_the_claim_of_a_fresh_message_waits_for_the_apis_write_and_claims_it():
+    # Given a message claimed 10 ms after its send, before the API's write lands
+    job = make_job(job_id=job_id(406))
+    store = WriteLandsAfter(job, reads=3)
+    waits: list[float] = []
+
+    # When the claim watches for the write
+    response = claim_waiting(store, job.job_id, at=T0 + timedelta(milliseconds=10), sent_at=T0, waits=waits)
+
+    # Then it claims the job in the same call, its lease counted from after the wait
+    assert response.outcome == "CLAIMED"
+    assert len(waits) == 3
+    claimed = store.get_job(job.job_id)
+    assert claimed.lease_expires_at == pytest.approx(
+        (T0 + timedelta(milliseconds=10) + timedelta(seconds=sum(waits))).timestamp() + LEASE_SECONDS
+    )
+
+
+def test_the_claim_of_a_fresh_message_whose_write_never_comes_raises_after_a_bounded_wait():
+    store = FakeJobStore()
+    waits: list[float] = []
+
+    with pytest.raises(JobNotYetWritten):
+        claim_waiting(store, job_id(407), at=T0 + timedelta(milliseconds=10), sent_at=T0, waits=waits)
+
+    assert 0 < sum(waits) <= 0.3 + 1e-9
+    assert store.tombstones == set()
+
+
+def test_the_claim_of_an_older_message_does_not_wait():
+    store = FakeJobStore()
+    waits: list[float] = []
+
+    with pytest.raises(JobNotYetWritten):
+        claim_waiting(store, job_id(408), at=later(2), sent_at=T0, waits=waits)
+
+    assert waits == []
 
 
 class WriteLandsBeforeTheTombstone(FakeJobStore):

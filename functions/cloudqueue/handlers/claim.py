@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
@@ -46,6 +47,7 @@ def handler(
         now=utc_now(),
         lease_seconds=config.lease_seconds,
         submit_grace_seconds=config.submit_grace_seconds,
+        wait=time.sleep,
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"
