@@ -18,7 +18,7 @@ import pytest
 from cloudqueue.errors import EnqueueFailed
 from cloudqueue.jobs import new_job_id
 from cloudqueue.models import ClaimRequest, Job, JobStatus, QueueRecord, utc_now
-from cloudqueue_local.emulator.awslambda.invocation import InjectedTimeout, ServiceFault
+from cloudqueue_local.emulator.awslambda.invocation import InjectedCrash, InjectedTimeout, ServiceFault
 
 from .conftest import Run, WorkflowHarness
 
@@ -315,6 +315,60 @@ def test_a_process_timeout_is_retried_and_does_not_fail_the_job(workflow: Workfl
     process = run.step("ProcessJob")
     assert [failure["error"] for failure in process["failures"]] == ["Sandbox.Timedout"]
     assert workflow.job(job.job_id).status is JobStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("step", ["ClaimFunction", "ProcessFunction", "FinalizeFunction"])
+def test_an_environment_that_dies_once_is_retried_and_the_job_succeeds_once(
+    workflow: WorkflowHarness, step: str
+) -> None:
+    # Given a step whose environment is killed mid-invocation once (a sandbox dying on Lambda)
+    job = workflow.new_job("text.transform", {"text": "crashed once"})
+    crashes = iter([InjectedCrash()])
+
+    def crash_once(event: object) -> None:
+        if (crash := next(crashes, None)) is not None:
+            raise crash
+
+    workflow.stack.runtime.faults[step] = crash_once
+
+    run = workflow.deliver()
+
+    # Then Runtime.ExitError is retried in the same execution, and the job succeeds on its claim
+    assert run.status == "SUCCEEDED" and run.path()[-1] == "Done"
+    states = {
+        "ClaimFunction": "ClaimJob",
+        "ProcessFunction": "ProcessJob",
+        "FinalizeFunction": "RecordSuccess",
+    }
+    failures = run.step(states[step])["failures"]
+    assert [failure["error"] for failure in failures] == ["Runtime.ExitError"]
+    done = workflow.job(job.job_id)
+    assert (done.status, done.attempts) == (JobStatus.SUCCEEDED, 1)
+    assert done.result is not None and done.result["uppercase"] == "CRASHED ONCE"
+
+
+def test_a_job_whose_environment_dies_every_time_fails_with_the_error_that_says_so(
+    workflow: WorkflowHarness,
+) -> None:
+    # Given a process step whose environment dies on every attempt (it always runs out of memory)
+    job = workflow.new_job("text.transform", {"text": "always out of memory"})
+
+    def crash(event: object) -> None:
+        raise InjectedCrash
+
+    workflow.stack.runtime.faults["ProcessFunction"] = crash
+
+    run = workflow.deliver()
+
+    # Then its retries are bounded, and the job ends FAILED with Runtime.ExitError
+    assert run.status == "SUCCEEDED" and run.path()[-1] == "Done"
+    process = run.step("ProcessJob")
+    retries = int(workflow.stack.template.parameters["ProcessTimeoutRetryMaxAttempts"])
+    assert process["retries"] == retries
+    failed = workflow.job(job.job_id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None and failed.error.type == "Runtime.ExitError"
+    assert "Runtime exited with error: signal: killed" in failed.error.message
 
 
 def test_unparseable_message_fails_the_execution(workflow: WorkflowHarness) -> None:
