@@ -34,6 +34,14 @@ def bench(
     deadline: Annotated[
         float, typer.Option(min=1, help="Seconds the mixed scenario may take to submit and end its jobs.")
     ] = 1800,
+    kill_every: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Mixed scenario: kill (SIGKILL) one busy claim, process or finalize environment "
+            "every this many seconds, as sandboxes die on Lambda.",
+        ),
+    ] = None,
     history_executions: Annotated[
         int, typer.Option(min=1, help="Executions in the history scenario's log group.")
     ] = 100_000,
@@ -85,7 +93,11 @@ def bench(
             pollers=pollers, faults=faults, worker_cpus=cpus, parameter_overrides=parameter_overrides(param)
         ),
         mixed=benchmark.MixedOptions(
-            jobs=jobs, clients=clients, duplicates=duplicates, deadline_seconds=deadline
+            jobs=jobs,
+            clients=clients,
+            duplicates=duplicates,
+            deadline_seconds=deadline,
+            kill_every=kill_every,
         ),
         history_executions=history_executions,
         python=python,
