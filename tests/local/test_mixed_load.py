@@ -22,33 +22,13 @@ CLIENTS = 16
 DUPLICATES = 30
 
 
-@pytest.mark.timeout(1500)
-def test_mixed_load_with_duplicates_runs_every_job_once_with_the_right_result(tmp_path: Path) -> None:
-    # Given 300 mixed jobs (text, flaky, failing; some keyed and replayed) from 16 clients,
-    # and 30 duplicate messages sent for accepted jobs while they wait, run and after they end
+def run_bench(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """``cloudqueue bench --scenario mixed OPTIONS --json FILE`` in a subprocess; its mixed figures."""
     figures_file = tmp_path / "mixed.json"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-
-    # When the scenario runs on a stack of its own
+    command = [sys.executable, "-m", "cloudqueue_local.cli", "bench", "--scenario", "mixed", *options]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloudqueue_local.cli",
-            "bench",
-            "--scenario",
-            "mixed",
-            "--jobs",
-            str(JOBS),
-            "--clients",
-            str(CLIENTS),
-            "--duplicates",
-            str(DUPLICATES),
-            "--deadline",
-            "900",
-            "--json",
-            str(figures_file),
-        ],
+        [*command, "--deadline", "900", "--json", str(figures_file)],
         capture_output=True,
         text=True,
         timeout=1400,
@@ -57,7 +37,17 @@ def test_mixed_load_with_duplicates_runs_every_job_once_with_the_right_result(tm
         check=False,
     )
     assert figures_file.exists(), result.stdout[-3000:] + result.stderr[-3000:]
-    mixed = json.loads(figures_file.read_text())["mixed"]
+    return result, json.loads(figures_file.read_text())["mixed"]
+
+
+@pytest.mark.timeout(1500)
+def test_mixed_load_with_duplicates_runs_every_job_once_with_the_right_result(tmp_path: Path) -> None:
+    # Given 300 mixed jobs (text, flaky, failing; some keyed and replayed) from 16 clients,
+    # and 30 duplicate messages sent for accepted jobs while they wait, run and after they end
+    # When the scenario runs on a stack of its own
+    result, mixed = run_bench(
+        tmp_path, "--jobs", str(JOBS), "--clients", str(CLIENTS), "--duplicates", str(DUPLICATES)
+    )
     summary = json.dumps({key: mixed[key] for key in ("failures", "samples")}, indent=1)
 
     # Then every accepted job ended once, with what its type must give, and nothing is left over
@@ -70,5 +60,34 @@ def test_mixed_load_with_duplicates_runs_every_job_once_with_the_right_result(tm
     assert mixed["replay_mismatch"] == 0, summary
     assert mixed["extra_executions"] <= mixed["duplicates_injected"], summary
     assert (mixed["queue_left"], mixed["dlq_left"]) == (0, 0), summary
+    assert mixed["timed_out"] == 0, summary
     # and the bench says so with its exit status, as a user's script would read it
+    assert result.returncode == 0, summary
+
+
+@pytest.mark.timeout(1500)
+def test_mixed_load_while_environments_die_loses_and_fails_nothing(tmp_path: Path) -> None:
+    # Given 100 mixed jobs with duplicates, while a busy workflow environment is killed every
+    # second and 5 % of invocations crash their environment (chaos)
+    # When the scenario runs
+    result, mixed = run_bench(
+        tmp_path,
+        "--jobs", "100",
+        "--clients", "8",
+        "--duplicates", "10",
+        "--kill-every", "1",
+        "--faults", "crash=0.05",
+    )  # fmt: skip
+    summary = json.dumps({key: mixed[key] for key in ("failures", "samples", "crashes")}, indent=1)
+
+    # Then environments did die, and still no job is lost, run twice, wrong or FAILED for it,
+    # no execution waited out its timeout, and every dead environment freed its slot
+    crashes = mixed["crashes"]
+    assert sum(crashes["killed"].values()) + crashes["crash_faults"] > 0, summary
+    assert sum(crashes["invocations_crashed"].values()) > 0, summary
+    assert (mixed["lost"], mixed["claimed_twice"], mixed["wrong"]) == (0, 0, 0), summary
+    assert crashes["failed_by_crash"] == 0, summary
+    assert mixed["timed_out"] == 0, summary
+    assert crashes["most_slots_held_by_dead"] == 0, summary
+    assert (mixed["queue_left"], mixed["dlq_left"]) == (0, 0), summary
     assert result.returncode == 0, summary

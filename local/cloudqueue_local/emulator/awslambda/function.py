@@ -281,6 +281,8 @@ class LocalFunction:
         except EnvironmentGone:
             reason = environment.exit_reason()
             self._retire(environment)
+            with self._available:
+                self.crashes += 1
             logger.warning("%s: its runtime exited while starting (%s)", self.spec.logical_id, reason)
             return self._failed(exit_error(reason, request_id))
         if failure is not None:
