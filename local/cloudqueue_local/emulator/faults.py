@@ -9,8 +9,8 @@ watch the guarantees hold (no job lost, none run twice, none wrong) while things
   environment is replaced), like AWS FIS's Lambda actions;
 - ``dynamodb``: a call gets ``ThrottlingException`` (400) or ``InternalServerError`` (500);
 - ``sqs``: a ``SendMessage`` / ``SendMessageBatch`` fails with ``InternalFailure`` (500);
-- ``crash``: an invocation's execution environment is killed (SIGKILL) once its handler has the
-  event, as a sandbox dies on Lambda (out of memory, a host failure): the invocation answers
+- ``crash``: an invocation's execution environment is killed (SIGKILL) as its event is handed
+  over, as a sandbox dies on Lambda (out of memory, a host failure): the invocation answers
   ``Runtime.ExitError`` at once, the state machine retries it, and the next invocation starts
   a fresh environment.
 

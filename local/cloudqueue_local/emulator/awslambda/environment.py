@@ -204,8 +204,8 @@ class ExecutionEnvironment:
     def invoke(self, request_id: str, payload: bytes, deadline: float, *, crash: bool = False) -> Answer:
         """Hand the runtime one invocation; its answer, or ``TimeoutError`` at ``deadline``.
 
-        ``crash`` (chaos, or a test's fault): the process is killed once the runtime has the
-        event, so this raises ``EnvironmentGone`` as for any sandbox that dies mid-invocation."""
+        ``crash`` (chaos, or a test's fault): the process is killed as the event is handed to it,
+        so this raises ``EnvironmentGone`` as for any sandbox that dies mid-invocation."""
         self.ready(deadline)
         assert self._next is not None
         next_request, self._next = self._next, None
@@ -217,6 +217,10 @@ class ExecutionEnvironment:
             "Lambda-Runtime-Invoked-Function-Arn": self.spec.arn,
             "Lambda-Runtime-Trace-Id": _trace_id(),
         }
+        if crash:
+            # Stopped first, so that its answer can never come back before it dies, however
+            # the machine schedules this thread: the event reaches a process that then dies.
+            self.process.send_signal(signal.SIGSTOP)
         self.endpoint.answer(next_request, HTTPStatus.OK, payload, headers)
         if crash:
             self.process.kill()

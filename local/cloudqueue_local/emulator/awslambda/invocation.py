@@ -70,8 +70,8 @@ class InjectedTimeout(Exception):
 
 
 class InjectedCrash(Exception):
-    """Raised by a test's fault: this invocation's environment is killed (SIGKILL) once the
-    handler has its event, as a sandbox dies on Lambda (out of memory, a host failure): the
+    """Raised by a test's fault: this invocation's environment is killed (SIGKILL) as its event
+    is handed over, as a sandbox dies on Lambda (out of memory, a host failure): the
     invocation answers ``Runtime.ExitError`` at once and the next one gets a fresh environment."""
 
 
