@@ -18,8 +18,11 @@ dev: venv
 	$(BIN)/cloudqueue dev
 
 ## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium and npm.
+## Two pytest-xdist workers, each file on one of them: the local-stack tests mostly wait (leases,
+## visibility timeouts), so two run in about the time of one; each worker starts its own stacks
+## on free ports.
 test: venv sam-venv node_modules/axe-core/axe.min.js
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## The fast tests: unit, contract and workflow (no browser, no tool run for seconds), in under a minute.
 test-fast: venv
