@@ -23,7 +23,7 @@ from cloudqueue.models import (
     JobStatus,
 )
 from cloudqueue.processing import ProcessRequest, process_job
-from cloudqueue.workflow import claim_job, finalize_job
+from cloudqueue.workflow import FRESH_MESSAGE_SECONDS, claim_job, finalize_job
 from tests.fakes import (
     T0,
     FakeJobStore,
@@ -279,14 +279,32 @@ def test_the_claim_of_a_fresh_message_whose_write_never_comes_raises_after_a_bou
     assert store.tombstones == set()
 
 
-def test_the_claim_of_an_older_message_does_not_wait():
+@pytest.mark.parametrize(
+    "age", [FRESH_MESSAGE_SECONDS, 2.0], ids=["the instant it is no longer fresh", "older"]
+)
+def test_the_claim_of_a_message_no_longer_fresh_does_not_wait(age):
     store = FakeJobStore()
     waits: list[float] = []
 
     with pytest.raises(JobNotYetWritten):
-        claim_waiting(store, job_id(408), at=later(2), sent_at=T0, waits=waits)
+        claim_waiting(store, job_id(408), at=T0 + timedelta(seconds=age), sent_at=T0, waits=waits)
 
     assert waits == []
+
+
+def test_the_claim_of_a_fresh_message_whose_job_is_written_claims_it_without_waiting():
+    job = make_job(job_id=job_id(409))
+    store = FakeJobStore(job)
+    waits: list[float] = []
+
+    response = claim_waiting(store, job.job_id, at=T0 + timedelta(milliseconds=10), sent_at=T0, waits=waits)
+
+    assert response.outcome == "CLAIMED"
+    assert waits == []
+    assert (
+        store.get_job(job.job_id).lease_expires_at
+        == (T0 + timedelta(milliseconds=10)).timestamp() + LEASE_SECONDS
+    )
 
 
 class WriteLandsBeforeTheTombstone(FakeJobStore):
