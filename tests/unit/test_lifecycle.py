@@ -199,3 +199,22 @@ def test_a_run_that_was_never_claimed_names_no_attempts():
     run = finished_run(job)
 
     assert (run.run, run.first_attempt, run.last_attempt) == (2, None, None)
+
+
+def test_a_first_run_claimed_once_names_its_one_attempt():
+    # Given a job on its first run, claimed once, then FAILED
+    job = make_job(status=FAILED, attempts=1, executions=["a"])
+
+    run = finished_run(job)
+
+    assert (run.run, run.first_attempt, run.last_attempt, run.executions) == (1, 1, 1, ["a"])
+
+
+def test_a_run_after_one_that_was_never_claimed_counts_from_the_first_attempt():
+    # Given a first run dead-lettered before any claim (no attempts), then a run claimed once
+    never_claimed = JobRun(run=1, status=FAILED, first_attempt=None, last_attempt=None)
+    job = make_job(status=FAILED, attempts=1, runs=[never_claimed], executions=["b"])
+
+    run = finished_run(job)
+
+    assert (run.run, run.first_attempt, run.last_attempt, run.executions) == (2, 1, 1, ["b"])
