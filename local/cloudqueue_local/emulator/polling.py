@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
+from cloudqueue_local.emulator.patches.sqs_arrivals import QueueArrivals
 from cloudqueue_local.template import QueueSpec
 
 logger = logging.getLogger("cloudqueue.local")
@@ -138,36 +138,6 @@ class Loop:
     def taking_work(self) -> bool:
         """Neither paused nor stopping."""
         return self._resumed.is_set() and not self._stopping.is_set()
-
-
-class QueueArrivals:
-    """Wakes whoever waits on it when a message is sent to one of moto's SQS queues.
-
-    moto's ``Queue`` notifies ``_messages_lock`` (a ``threading.Condition``) on every
-    ``add_message``: its own long poll waits on it (``Queue.wait_for_messages``). Waiting on the
-    same condition here, with a predicate of our own, lets a wait also end on ``wake``.
-    """
-
-    def __init__(self, queue: QueueSpec) -> None:
-        # arn:aws:sqs:<region>:<account>:<name>
-        _, _, _, self.region, self.account, self.name = queue.arn.split(":", 5)
-
-    def _queue(self) -> Any:
-        from moto.sqs.models import sqs_backends
-
-        return sqs_backends[self.account][self.region].get_queue(self.name)
-
-    def wait(self, timeout: float, done: Callable[[], bool]) -> None:
-        """Until a message is visible in the queue or ``done()``, at most ``timeout`` seconds."""
-        queue = self._queue()
-        with queue._messages_lock:
-            queue._messages_lock.wait_for(lambda: done() or bool(queue.messages), timeout=timeout)
-
-    def wake(self) -> None:
-        """End every wait now (each checks its predicate again)."""
-        queue = self._queue()
-        with queue._messages_lock:
-            queue._messages_lock.notify_all()
 
 
 class QueuePoller(Loop):

@@ -134,8 +134,12 @@ _ENTRIES = [
     Seam("sqs.queue.kms_attributes", _SQS, "Queue", "KMS_ATTRIBUTES", "value", "calls",
          "The attribute names the copy of Queue.attributes reports for an encrypted queue."),
     Seam("sqs.queue.add_message", _SQS, "Queue", "add_message", "method", "calls",
-         "The state dir puts messages back with their receive counts (SQS has no API for it).",
-         ("self", "message")),
+         "The state dir puts messages back with their receive counts (SQS has no API for it); "
+         "it notifies the queue's _messages_lock, on which the pollers wait (sqs_arrivals.py).",
+         ("self", "message"), "f27c9231c1f2"),
+    Seam("sqs.queue.init", _SQS, "Queue", "__init__", "method", "calls",
+         "Creates the queue's _messages_lock (a Condition), on which the pollers wait for a send "
+         "(sqs_arrivals.py).", ("self", "name", "region", "account_id", "kwargs"), "0a4781ed5a21"),
     Seam("sqs.queue.pending_messages", _SQS, "Queue", "pending_messages", "property", "calls",
          "The in-flight messages a delete forgets and the state dir restores.", ("self",)),
     Seam("sqs.backend.get_queue_attributes", _SQS, "SQSBackend", "get_queue_attributes", "method",

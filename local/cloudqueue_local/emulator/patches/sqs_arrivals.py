@@ -1,0 +1,45 @@
+"""A send to one of moto's SQS queues, noticed at once: what lets the local pollers long-poll.
+
+moto's ``Queue`` creates a ``threading.Condition``, ``_messages_lock``, in ``__init__`` and
+notifies it on every ``add_message``; its own long poll waits on it
+(``Queue.wait_for_messages``). ``QueueArrivals`` waits on the same condition with a predicate
+of its own, so that a poller's wait ends when a message arrives or when it is told to stop.
+The two moto internals it relies on are in the registry (``sqs.queue.init``,
+``sqs.queue.add_message``, each with the fingerprint of the source that creates and notifies
+the condition), so an upgrade that moves the condition fails the seam test by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cloudqueue_local.template import QueueSpec
+
+
+class QueueArrivals:
+    """Wakes whoever waits on it when a message is sent to one of moto's SQS queues."""
+
+    def __init__(self, queue: QueueSpec) -> None:
+        # arn:aws:sqs:<region>:<account>:<name>
+        _, _, _, self.region, self.account, self.name = queue.arn.split(":", 5)
+
+    def _queue(self) -> Any:
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[self.account][self.region].get_queue(self.name)
+
+    def wait(self, timeout: float, done: Callable[[], bool]) -> None:
+        """Until a message is visible in the queue or ``done()``, at most ``timeout`` seconds."""
+        queue = self._queue()
+        with queue._messages_lock:
+            queue._messages_lock.wait_for(lambda: done() or bool(queue.messages), timeout=timeout)
+
+    def wake(self) -> None:
+        """End every wait now (each checks its predicate again)."""
+        queue = self._queue()
+        with queue._messages_lock:
+            queue._messages_lock.notify_all()
+
+
+__all__ = ["QueueArrivals"]
