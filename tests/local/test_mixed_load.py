@@ -68,7 +68,9 @@ def test_mixed_load_with_duplicates_runs_every_job_once_with_the_right_result(tm
 @pytest.mark.timeout(1500)
 def test_mixed_load_while_environments_die_loses_and_fails_nothing(tmp_path: Path) -> None:
     # Given 100 mixed jobs with duplicates, while a busy workflow environment is killed every
-    # second and 5 % of invocations crash their environment (chaos)
+    # second and 2 % of invocations crash their environment (chaos). With the local defaults a
+    # step is tried 3 times, so crashes alone fail a job's step with a chance of 0.02 ** 3
+    # (8 in a million): a job FAILED here is a fault of the stack, not of the dice.
     # When the scenario runs
     result, mixed = run_bench(
         tmp_path,
@@ -76,7 +78,7 @@ def test_mixed_load_while_environments_die_loses_and_fails_nothing(tmp_path: Pat
         "--clients", "8",
         "--duplicates", "10",
         "--kill-every", "1",
-        "--faults", "crash=0.05",
+        "--faults", "crash=0.02",
     )  # fmt: skip
     summary = json.dumps({key: mixed[key] for key in ("failures", "samples", "crashes")}, indent=1)
 
