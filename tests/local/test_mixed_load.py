@@ -67,7 +67,7 @@ def test_mixed_load_with_duplicates_runs_every_job_once_with_the_right_result(tm
 
 @pytest.mark.timeout(1500)
 def test_mixed_load_while_environments_die_loses_and_fails_nothing(tmp_path: Path) -> None:
-    # Given 100 mixed jobs with duplicates, while a busy workflow environment is killed every
+    # Given 100 mixed jobs with duplicates, while a workflow environment is killed every
     # second and 2 % of invocations crash their environment (chaos). With the local defaults a
     # step is tried 3 times, so crashes alone fail a job's step with a chance of 0.02 ** 3
     # (8 in a million): a job FAILED here is a fault of the stack, not of the dice.

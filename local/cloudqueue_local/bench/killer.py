@@ -1,8 +1,11 @@
 """Sandboxes dying as they do on Lambda: ``cloudqueue bench --scenario mixed --kill-every 1.5``.
 
-Every ``interval`` seconds the killer SIGKILLs the process of one execution environment that is
-running an invocation of the claim, process or finalize function, chosen at random, as a host
-failure or an out-of-memory kill ends a Lambda sandbox. It counts its kills per function, and
+Every ``interval`` seconds the killer SIGKILLs the process of one execution environment of the
+claim, process or finalize function, chosen at random among them all (idle, starting or running
+an invocation), as a host failure or an out-of-memory kill ends a Lambda sandbox. Choosing only
+among busy ones would be a different experiment: near the end of a run the one busy
+environment is a retry's fresh one, still starting, and a killer as fast as a cold start would
+kill every retry of that step. It counts its kills per function, and
 after each one samples how many slots dead environments still hold: a right runtime answers the
 dead environment's invocation at once (``Runtime.ExitError``) and frees its slot, so a function's
 concurrency never shrinks.
@@ -28,7 +31,7 @@ LEAK_GRACE_SECONDS = 1.0
 
 
 class EnvironmentKiller:
-    """Kills one busy workflow environment every ``interval`` seconds until stopped."""
+    """Kills one workflow environment every ``interval`` seconds until stopped."""
 
     def __init__(self, runtime: LambdaRuntime, interval: float, *, seed: int = 11) -> None:
         self.runtime = runtime
@@ -49,7 +52,9 @@ class EnvironmentKiller:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             candidates = [
-                (name, pid) for name in WORKFLOW_FUNCTIONS for pid in self.runtime.function(name).busy_pids()
+                (name, pid)
+                for name in WORKFLOW_FUNCTIONS
+                for pid in self.runtime.function(name).environment_pids()
             ]
             if candidates:
                 name, pid = self._random.choice(candidates)

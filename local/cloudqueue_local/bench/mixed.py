@@ -7,7 +7,7 @@ scenario reads every job and the state machine's log group, checks them (``mixed
 lost, claimed twice, wrong, extra executions) and reports (``mixed_report``): those, messages
 left in the job queue and the dead-letter queue, non-2xx answers, replays that named another
 job, POST /jobs latency while the backlog drains, and the drain rate. With ``--kill-every``
-an ``EnvironmentKiller`` kills a busy workflow environment that often while the jobs run, and
+an ``EnvironmentKiller`` kills a workflow environment that often while the jobs run, and
 the report says how many died and what became of their jobs.
 
 Everything is read through the AWS endpoint and the HTTP API, as a user's tools would.
@@ -92,7 +92,7 @@ def run_mixed(
     killer = EnvironmentKiller(stack.runtime, kill_every, seed=seed) if kill_every else None
     load.start()
     if killer is not None:
-        log(f"  killing a busy workflow environment every {kill_every:g} s while the jobs run...")
+        log(f"  killing a workflow environment every {kill_every:g} s while the jobs run...")
         killer.start()
     try:
         load_report = _result_of(load, results, until=deadline)

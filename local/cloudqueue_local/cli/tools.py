@@ -38,7 +38,7 @@ def bench(
         float | None,
         typer.Option(
             min=0.1,
-            help="Mixed scenario: kill (SIGKILL) one busy claim, process or finalize environment "
+            help="Mixed scenario: kill (SIGKILL) one claim, process or finalize environment, at random, "
             "every this many seconds, as sandboxes die on Lambda.",
         ),
     ] = None,

@@ -98,11 +98,10 @@ class LocalFunction:
         with self._available:
             return len(self._queue)
 
-    def busy_pids(self) -> list[int]:
-        """The processes of the environments running an invocation now (chaos kills one)."""
+    def environment_pids(self) -> list[int]:
+        """The processes of every environment: idle, starting or running an invocation."""
         with self._available:
-            idle = set(self._idle)
-            return [environment.pid for environment in self._live if environment not in idle]
+            return [environment.pid for environment in self._live]
 
     def slots_held_by_dead(self) -> int:
         """Busy environments whose process has exited: each holds a slot of the function's
