@@ -129,7 +129,7 @@ def cost(
     as_markdown: Annotated[
         bool,
         typer.Option(
-            "--markdown", help="Print the README's Cost figures as Markdown (with ten times the jobs beside)."
+            "--markdown", help="Print docs/cost.md's figures as Markdown (with ten times the jobs beside)."
         ),
     ] = False,
 ) -> None:
