@@ -24,9 +24,9 @@ dev: venv
 test: venv sam-venv node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-## The fast tests: unit, contract and workflow (no browser, no tool run for seconds), in under a minute.
+## The fast tests: unit, contract, workflow and the Python client (no browser, no tool run for seconds), in under a minute.
 test-fast: venv
-	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/workflow
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/workflow tests/client
 
 # axe-core, which the accessibility test injects into the page (pinned by package-lock.json).
 node_modules/axe-core/axe.min.js: package-lock.json
@@ -60,7 +60,7 @@ screenshot: venv
 	CLOUDQUEUE_SCREENSHOT=$(CURDIR)/frontend/demo-screenshot.png $(BIN)/python -m pytest -q tests/browser -k shows_its_retries_in_the_graph
 
 lint: venv
-	$(BIN)/ruff check functions local tests
+	$(BIN)/ruff check functions local clients tests
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 
