@@ -347,3 +347,12 @@ def test_job_types_and_history_are_read() -> None:
 
     assert (job_type.name, job_type.payload_schema) == ("t", {"type": "object"})
     assert seen_history == history
+
+
+def test_an_answer_of_another_shape_is_a_clear_error_not_a_crash() -> None:
+    client = client_of(answering(200, {"jobId": "j-1"}))
+    with client, pytest.raises(CloudQueueError) as raised:
+        client.get("j-1")
+
+    assert raised.value.code == "unexpected_response"
+    assert "is not a Job" in str(raised.value)

@@ -1,31 +1,30 @@
-"""A client of the CloudQueue HTTP API, on httpx: the local stack's or a deployed stack's.
+"""The CLI's client of the CloudQueue HTTP API: the Python client (``cloudqueue_client``), its
+answers as the API's JSON for ``render``, and its errors said in one line.
 
 One method per route (``POST /jobs``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
 /jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``),
-each answering the route's JSON body. A refusal (4xx, 5xx) or an API that cannot be reached
-is an :class:`ApiError` said in one line, with the exit status the CLI gives it.
+each answering the route's JSON body. The client retries what is safe to retry, and a submit or
+rerun without ``--idempotency-key`` carries a key the client makes, so a retry never makes a
+second job. With ``admin`` the job routes are their ``/admin/jobs`` twins; ``auth`` proves
+who calls.
+
+A refusal (4xx, 5xx) or an API that cannot be reached is an :class:`ApiError` said in one
+line, with the exit status the CLI gives it.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from cloudqueue_client import Client, CloudQueueError, Unreachable, WaitTimeout
 from cloudqueue_local.client import hints
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-
-# How often `follow` asks: soon at first (a job often ends in well under a second), then at
-# most once a second, so that a long job costs the API little.
-_FIRST_DELAY = 0.05
-_MAX_DELAY = 1.0
-_BACKOFF = 1.5
 
 
 class ApiError(Exception):
@@ -43,10 +42,16 @@ class Api:
     ``transport`` replaces the network (an ``httpx.MockTransport`` in tests)."""
 
     def __init__(
-        self, base_url: str, timeout: float = 30, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        timeout: float = 30,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        auth: httpx.Auth | None = None,
+        admin: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.client = Client(self.base_url, timeout=timeout, transport=transport, auth=auth, admin=admin)
 
     def __enter__(self) -> Api:
         return self
@@ -56,67 +61,61 @@ class Api:
     ) -> None:
         self.client.close()
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One request; its JSON body, or an :class:`ApiError` for a refusal or no answer."""
+    @contextmanager
+    def said(self) -> Iterator[None]:
+        """The client's errors as :class:`ApiError`: one line, with its exit status."""
         try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            if isinstance(error, httpx.ConnectError):
+            yield
+        except Unreachable as error:
+            if isinstance(error.__cause__, httpx.ConnectError):
                 raise ApiError(hints.unreachable("the API", self.base_url), 2) from None
-            raise ApiError(f"the API at {self.base_url} did not answer ({error})", 2) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"error": {"code": "unexpected_response", "message": response.text[:300]}}
-        if response.status_code >= 400:
-            problem = body.get("error") if isinstance(body, dict) else None
-            if isinstance(problem, dict):
-                raise ApiError(f"{response.status_code} {problem.get('code')}: {problem.get('message')}")
-            raise ApiError(f"{response.status_code}: {json.dumps(body)[:300]}")
-        return body
+            raise ApiError(f"the API at {self.base_url} did not answer ({error.__cause__})", 2) from None
+        except WaitTimeout as error:
+            raise ApiError(str(error), 3) from None
+        except CloudQueueError as error:
+            raise ApiError(str(error)) from None
 
     def submit(self, job_type: str, payload: Any, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs``: the job as accepted (QUEUED), or as first accepted under the same key."""
-        body = {"type": job_type, "payload": payload}
-        result: dict[str, Any] = self.call("POST", "/jobs", json=body, headers=_keyed(idempotency_key))
-        return result
+        with self.said():
+            return self.client.submit(job_type, payload, idempotency_key).to_json()
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""
-        result: dict[str, Any] = self.call("POST", f"/jobs/{job_id}/rerun", headers=_keyed(idempotency_key))
-        return result
+        with self.said():
+            return self.client.rerun(job_id, idempotency_key).to_json()
 
     def job(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}``."""
-        result: dict[str, Any] = self.call("GET", f"/jobs/{job_id}")
-        return result
+        with self.said():
+            return self.client.get(job_id).to_json()
 
     def jobs(
-        self, status: str | None = None, limit: int = 20, next_token: str | None = None
+        self,
+        status: str | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+        owner: str | None = None,
     ) -> dict[str, Any]:
-        """``GET /jobs``: one page, newest first (``jobs``, and ``nextToken`` when there are more)."""
-        params: dict[str, Any] = {"limit": limit}
-        if status:
-            params["status"] = status.upper()
-        if next_token:
-            params["nextToken"] = next_token
-        result: dict[str, Any] = self.call("GET", "/jobs", params=params)
-        return result
+        """``GET /jobs``: one page, newest first (``jobs``, and ``nextToken`` when there are more).
+        ``owner`` (admin only) lists that owner's jobs."""
+        with self.said():
+            return self.client.page(status, limit=limit, next_token=next_token, owner=owner).to_json()
 
     def history(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}/history``: every execution of the job, step by step."""
-        result: dict[str, Any] = self.call("GET", f"/jobs/{job_id}/history")
-        return result
+        with self.said():
+            return self.client.history(job_id)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """``DELETE /jobs/{id}``: a QUEUED job CANCELLED."""
-        result: dict[str, Any] = self.call("DELETE", f"/jobs/{job_id}")
-        return result
+        with self.said():
+            return self.client.cancel(job_id).to_json()
 
     def job_types(self) -> dict[str, Any]:
         """``GET /job-types``: each type's name, description and example payload."""
-        result: dict[str, Any] = self.call("GET", "/job-types")
-        return result
+        with self.said():
+            return self.client.job_types().to_json()
 
     def follow(
         self, job_id: str, timeout: float, on_change: Callable[[dict[str, Any]], None]
@@ -125,20 +124,6 @@ class Api:
 
         An :class:`ApiError` (exit status 3) when it is still not finished after ``timeout`` s.
         """
-        deadline = time.monotonic() + timeout
-        delay, last = _FIRST_DELAY, None
-        while True:
-            job = self.job(job_id)
-            if job["status"] != last:
-                last = job["status"]
-                on_change(job)
-            if job["status"] in TERMINAL:
-                return job
-            if time.monotonic() > deadline:
-                raise ApiError(f"job {job_id} is still {job['status']} after {timeout:.0f}s", 3)
-            time.sleep(delay)
-            delay = min(delay * _BACKOFF, _MAX_DELAY)
-
-
-def _keyed(idempotency_key: str | None) -> dict[str, str]:
-    return {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        with self.said():
+            job = self.client.wait(job_id, timeout, on_status=lambda seen: on_change(seen.to_json()))
+        return job.to_json()

@@ -7,13 +7,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import pydantic
 
 from cloudqueue_client.errors import CloudQueueError, error_for
-from cloudqueue_client.models import JobStatus
+from cloudqueue_client.models import ApiModel, JobStatus
+
+Model = TypeVar("Model", bound=ApiModel)
 
 # How `wait` polls: soon at first (a job often ends within a second), then less and less
 # often, at most every few seconds, so that a long job costs the API little.
@@ -99,6 +102,16 @@ def answer(response: httpx.Response) -> Any:
             status=response.status_code,
             code="unexpected_response",
             response=response,
+        ) from None
+
+
+def read(model: type[Model], body: Any) -> Model:
+    """``body`` as ``model``; an answer of another shape is a :class:`CloudQueueError`."""
+    try:
+        return model.model_validate(body)
+    except pydantic.ValidationError as error:
+        raise CloudQueueError(
+            f"the API's answer is not a {model.__name__}: {error}", code="unexpected_response"
         ) from None
 
 

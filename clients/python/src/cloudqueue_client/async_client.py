@@ -29,6 +29,7 @@ class AsyncClient:
         sigv4: bool = False,
         *,
         region: str | None = None,
+        auth: httpx.Auth | None = None,
         admin: bool = False,
         timeout: float = 30.0,
         retries: Retries | None = None,
@@ -39,7 +40,7 @@ class AsyncClient:
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
-            auth=auth_for(self.base_url, token=token, sigv4=sigv4, region=region),
+            auth=auth or auth_for(self.base_url, token=token, sigv4=sigv4, region=region),
             transport=AsyncRetryTransport(transport or httpx.AsyncHTTPTransport(), retries or Retries()),
             headers={"User-Agent": USER_AGENT},
         )
@@ -66,11 +67,11 @@ class AsyncClient:
 
     async def submit(self, type: str, payload: Any, idempotency_key: str | None = None) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
-        return Job.model_validate(await self.call(_calls.submit(type, payload, idempotency_key)))
+        return _calls.read(Job, await self.call(_calls.submit(type, payload, idempotency_key)))
 
     async def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""
-        return Job.model_validate(await self.call(_calls.get(self.jobs_path, job_id)))
+        return _calls.read(Job, await self.call(_calls.get(self.jobs_path, job_id)))
 
     async def wait(
         self,
@@ -97,11 +98,11 @@ class AsyncClient:
 
     async def cancel(self, job_id: str) -> Job:
         """``DELETE /jobs/{jobId}``: a QUEUED job CANCELLED."""
-        return Job.model_validate(await self.call(_calls.cancel(self.jobs_path, job_id)))
+        return _calls.read(Job, await self.call(_calls.cancel(self.jobs_path, job_id)))
 
     async def rerun(self, job_id: str, idempotency_key: str | None = None) -> Job:
         """``POST /jobs/{jobId}/rerun``: a FAILED job QUEUED again (keyed like submit)."""
-        return Job.model_validate(await self.call(_calls.rerun(self.jobs_path, job_id, idempotency_key)))
+        return _calls.read(Job, await self.call(_calls.rerun(self.jobs_path, job_id, idempotency_key)))
 
     async def history(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{jobId}/history`` (as JSON)."""
@@ -110,7 +111,7 @@ class AsyncClient:
 
     async def job_types(self) -> JobTypeList:
         """``GET /job-types``."""
-        return JobTypeList.model_validate(await self.call(_calls.job_types()))
+        return _calls.read(JobTypeList, await self.call(_calls.job_types()))
 
     async def page(
         self,
@@ -122,7 +123,7 @@ class AsyncClient:
     ) -> JobPage:
         """One page of ``GET /jobs``, newest first (``owner``: admin only)."""
         answer = await self.call(_calls.page(self.jobs_path, status, limit, next_token, owner))
-        return JobPage.model_validate(answer)
+        return _calls.read(JobPage, answer)
 
     async def list(
         self, status: JobStatus | str | None = None, *, page_size: int = 100, owner: str | None = None

@@ -21,10 +21,11 @@ class Client:
     """The API at ``base_url``. Use it as a context manager (or call :meth:`close`).
 
     ``token``: a bearer token (``AuthMode=jwt``); ``sigv4``: sign with AWS credentials
-    (``AuthMode=iam``, region from the URL or ``region``). ``admin``: the job routes are their
-    ``/admin/jobs`` twins, which act on every owner's jobs (the admin scope or IAM policy).
-    ``retries``: how requests are retried (``Retries(attempts=1)`` never retries);
-    ``transport`` replaces the network (an ``httpx.MockTransport`` in tests).
+    (``AuthMode=iam``, region from the URL or ``region``); ``auth``: any ``httpx.Auth`` instead.
+    ``admin``: the job routes are their ``/admin/jobs`` twins, which act on every owner's jobs
+    (the admin scope or IAM policy). ``retries``: how requests are retried
+    (``Retries(attempts=1)`` never retries). ``transport`` replaces the network (an
+    ``httpx.MockTransport`` in tests).
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class Client:
         sigv4: bool = False,
         *,
         region: str | None = None,
+        auth: httpx.Auth | None = None,
         admin: bool = False,
         timeout: float = 30.0,
         retries: Retries | None = None,
@@ -44,7 +46,7 @@ class Client:
         self.http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
-            auth=auth_for(self.base_url, token=token, sigv4=sigv4, region=region),
+            auth=auth or auth_for(self.base_url, token=token, sigv4=sigv4, region=region),
             transport=RetryTransport(transport or httpx.HTTPTransport(), retries or Retries()),
             headers={"User-Agent": USER_AGENT},
         )
@@ -74,11 +76,11 @@ class Client:
 
         Without ``idempotency_key`` the client makes one for this call, so that its retries
         never make a second job."""
-        return Job.model_validate(self.call(_calls.submit(type, payload, idempotency_key)))
+        return _calls.read(Job, self.call(_calls.submit(type, payload, idempotency_key)))
 
     def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""
-        return Job.model_validate(self.call(_calls.get(self.jobs_path, job_id)))
+        return _calls.read(Job, self.call(_calls.get(self.jobs_path, job_id)))
 
     def wait(
         self,
@@ -108,11 +110,11 @@ class Client:
 
     def cancel(self, job_id: str) -> Job:
         """``DELETE /jobs/{jobId}``: a QUEUED job CANCELLED."""
-        return Job.model_validate(self.call(_calls.cancel(self.jobs_path, job_id)))
+        return _calls.read(Job, self.call(_calls.cancel(self.jobs_path, job_id)))
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> Job:
         """``POST /jobs/{jobId}/rerun``: a FAILED job QUEUED again under the same id (keyed like submit)."""
-        return Job.model_validate(self.call(_calls.rerun(self.jobs_path, job_id, idempotency_key)))
+        return _calls.read(Job, self.call(_calls.rerun(self.jobs_path, job_id, idempotency_key)))
 
     def history(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{jobId}/history``: every execution of the job, step by step (as JSON)."""
@@ -121,7 +123,7 @@ class Client:
 
     def job_types(self) -> JobTypeList:
         """``GET /job-types``: each type's name, description, example and payload schema."""
-        return JobTypeList.model_validate(self.call(_calls.job_types()))
+        return _calls.read(JobTypeList, self.call(_calls.job_types()))
 
     def page(
         self,
@@ -133,7 +135,7 @@ class Client:
     ) -> JobPage:
         """One page of ``GET /jobs``, newest first (``owner``: admin only)."""
         answer = self.call(_calls.page(self.jobs_path, status, limit, next_token, owner))
-        return JobPage.model_validate(answer)
+        return _calls.read(JobPage, answer)
 
     def list(
         self, status: JobStatus | str | None = None, *, page_size: int = 100, owner: str | None = None
