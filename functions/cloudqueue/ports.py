@@ -117,7 +117,8 @@ class JobQueue(Protocol):
 
 class PoisonMessages(Protocol):
     def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
-        """Keep a dead letter that names no job where an operator can see and delete it."""
+        """Keep a message that names no job where an operator can see and delete it;
+        ``message_id`` is the job queue's id of the message (a dead letter keeps it)."""
 
 
 class ExecutionLog(Protocol):
