@@ -17,8 +17,8 @@ def bench(
     scenario: Annotated[
         str,
         typer.Option(
-            help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history "
-            "(default: all but history)."
+            help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history, "
+            "poison (default: all but history and poison)."
         ),
     ] = "backlog,latency,burst,mixed,imports",
     backlogs: Annotated[
