@@ -26,7 +26,7 @@ from cloudqueue.errors import (
 )
 from cloudqueue.jobs import new_job_id, request_hash
 from cloudqueue.models import Job, JobFailure, JobStatus
-from cloudqueue.ports import ClaimAttempt, PendingSend
+from cloudqueue.ports import ClaimAttempt, PendingSend, WorkflowDescription
 
 MAX_RECORDED_EXECUTIONS = 25
 EXECUTION_PREFIX = "arn:aws:states:us-east-1:123456789012:express:cloudqueue-jobs"
@@ -436,9 +436,10 @@ class FakeWorkflow:
 
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:cloudqueue-jobs"
     asl: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(SAMPLE_DEFINITION)))
+    history_level: str = "ALL"
 
-    def definition(self) -> dict[str, Any]:
-        return self.asl
+    def describe(self) -> WorkflowDescription:
+        return WorkflowDescription(definition=self.asl, history_level=self.history_level)
 
 
 # --- Lambda ------------------------------------------------------------------------------

@@ -129,8 +129,18 @@ class ExecutionLog(Protocol):
         records logged between ``since`` and ``until`` (None: no bound)."""
 
 
+@dataclass(frozen=True)
+class WorkflowDescription:
+    """The state machine as deployed: its ASL definition, and what its history records
+    (its logging level: ALL, ERROR, FATAL or OFF; below ALL an execution without errors
+    logs nothing, so a client need not look for its history)."""
+
+    definition: dict[str, Any]
+    history_level: str
+
+
 class Workflow(Protocol):
     state_machine_arn: str
 
-    def definition(self) -> dict[str, Any]:
-        """The state machine's ASL definition."""
+    def describe(self) -> WorkflowDescription:
+        """The state machine's definition and logging level, in one read."""
