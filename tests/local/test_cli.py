@@ -277,6 +277,9 @@ def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(local_
     assert [message["receiveCount"] for message in poison] == [1, 1]
     assert sorted(message["firstBytes"] for message in poison) == [body[:80] for body in bodies]
     assert all(message["reason"].startswith("queue message is not a job message") for message in poison)
+    # each with the job queue's id of its message, by which copies of one message are told
+    assert len({message["originalMessageId"] for message in poison}) == 2
+    assert {message["originalMessageId"] for message in poison}.isdisjoint(m["messageId"] for m in poison)
     # the job queue is empty (each execution succeeded, and the Pipe deleted its message),
     counts = sqs.get_queue_attributes(
         QueueUrl=local_stack.queue_url("JobQueue"),
