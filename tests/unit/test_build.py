@@ -111,6 +111,7 @@ def test_the_layer_holds_the_libraries_under_python_built_for_arm64(build: Build
     # Given the layer's artefact  Then its libraries are under python/, as Lambda expects under /opt
     libraries = build.root / LAYER / "python"
     assert [path.name for path in (build.root / LAYER).iterdir()] == ["python"]
+    assert not (libraries / "bin").exists()  # scripts whose first line names the build's Python
     assert {path.name for path in libraries.iterdir()} >= LIBRARIES
     # and the compiled ones are Lambda's (arm64), not this machine's
     (core,) = (libraries / "pydantic_core").glob("_pydantic_core.*.so")
