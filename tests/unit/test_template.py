@@ -890,6 +890,7 @@ NAME_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
     "AWS::CloudFront::OriginAccessControl": (("OriginAccessControlConfig", "Name"), 64),
     "AWS::Logs::LogGroup": (("LogGroupName",), 512),
     "AWS::Serverless::Function": (("FunctionName",), 64),
+    "AWS::Serverless::LayerVersion": (("LayerName",), 140),
     "AWS::IAM::Role": (("RoleName",), 64),
     "AWS::S3::Bucket": (("BucketName",), 63),
     "AWS::CloudWatch::Alarm": (("AlarmName",), 255),

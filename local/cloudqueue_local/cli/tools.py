@@ -58,7 +58,7 @@ def bench(
         str | None,
         typer.Option(
             help="Interpreter for the imports scenario (default: this one), e.g. a python3.12 venv with "
-            "functions/requirements.txt and functions/ on PYTHONPATH."
+            "functions/dependencies/requirements.txt and functions/ on PYTHONPATH."
         ),
     ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file.")] = None,

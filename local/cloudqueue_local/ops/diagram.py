@@ -24,7 +24,9 @@ FOLDED: dict[str, str] = {
     "FrontendBucketPolicy": "FrontendBucket",  # who may read the page
     "FrontendOriginAccessControl": "FrontendDistribution",  # how CloudFront signs its reads
 }
-FOLDED_TYPES = {"AWS::Logs::LogGroup"}  # a function's logs: drawn as the function (the history log is kept)
+# A function's logs: drawn as the function (the history log is kept). The functions' layer:
+# their libraries, packaging rather than a part of the flow.
+FOLDED_TYPES = {"AWS::Logs::LogGroup", "AWS::Serverless::LayerVersion"}
 KEEP_LOG_GROUPS = {"ExecutionLogGroup"}
 
 SHAPES = {
