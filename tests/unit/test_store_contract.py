@@ -16,7 +16,7 @@ pending sends) through ``workflow.claim_job`` on both stores.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -37,6 +37,7 @@ from cloudqueue.errors import (
     StoreBusy,
 )
 from cloudqueue.jobs import request_hash
+from cloudqueue.listing import window_days
 from cloudqueue.models import ClaimRequest, Job, JobFailure, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.workflow import claim_job
@@ -62,12 +63,12 @@ def dynamodb() -> Iterator[Any]:
 @pytest.fixture(params=["fake", "dynamodb"])
 def store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
     if request.param == "fake":
-        yield FakeJobStore()
+        yield FakeJobStore(clock=lambda: START)
         return
     client = request.getfixturevalue("dynamodb")
     create_jobs_table(client, TABLE)
     try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client)
+        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client, clock=lambda: START)
     finally:
         client.delete_table(TableName=TABLE)
 
@@ -498,7 +499,8 @@ def test_listing_pages_through_every_job_newest_first_and_the_last_page_says_so(
 def test_listing_one_status_pages_through_its_jobs_newest_first(store, twelve_jobs):
     pages = walk(store, JobStatus.QUEUED, 2)
 
-    assert pages == [[job_id(10), job_id(5)], [job_id(0)]]
+    assert [each for page in pages for each in page] == [job_id(10), job_id(5), job_id(0)]
+    assert all(len(page) <= 2 for page in pages)
 
 
 # --- redrives (the dead-letter consumer) ---------------------------------------------------
@@ -837,41 +839,47 @@ def racing_store(
     when: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> DynamoJobStore:
     """``store``'s table through a client that runs ``meanwhile`` once after ``operation``."""
-    return DynamoJobStore(TABLE, shards=4, client=_RacingClient(store.client, operation, meanwhile, when))
+    return DynamoJobStore(
+        TABLE, shards=4, client=_RacingClient(store.client, operation, meanwhile, when), clock=lambda: START
+    )
 
 
 @pytest.fixture
 def dynamo_store(dynamodb) -> Iterator[DynamoJobStore]:
     create_jobs_table(dynamodb, TABLE)
     try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=dynamodb)
+        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=dynamodb, clock=lambda: START)
     finally:
         dynamodb.delete_table(TableName=TABLE)
 
 
-def test_a_job_that_changes_status_mid_listing_is_listed_once_in_its_newest_state(dynamo_store):
-    # Given a queued job that a worker claims while the listing is between two status queries
-    job = given(dynamo_store)
-    queued_shard = dynamo_store.status_shard(job.job_id, JobStatus.QUEUED)
+def test_a_job_rerun_mid_listing_is_listed_once_under_its_new_day(dynamo_store):
+    # Given a failed job of yesterday, rerun today while the listing reads yesterday's shards
+    yesterday = later(-86_400, START)
+    job = given(dynamo_store, status=JobStatus.FAILED, queued_at=yesterday, updated_at=yesterday)
     racing = racing_store(
         dynamo_store,
         "query",
-        lambda: claim(dynamo_store, job, at=later(1, START)),
-        when=lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": queued_shard},
+        lambda: dynamo_store.rerun_job(job.job_id, now=START, idempotency_key=None, request_hash="r"),
+        when=lambda query: query["ExpressionAttributeValues"][":shard"]["S"].startswith("2026-01-01#"),
     )
 
-    page, after = racing.list_jobs(None, 10, None)
+    # When every job is listed: today's shards (before the rerun), then yesterday's
+    page, after = racing.list_jobs(None, None, 10, None)
 
-    # Then the listing saw it QUEUED and then IN_PROGRESS, and shows only the newer
-    assert [(each.job_id, each.status) for each in page] == [(job.job_id, JobStatus.IN_PROGRESS)]
+    # Then the index still showed it under yesterday; it is not listed there, being today's now
+    assert page == []
     assert after is None
+    # and the next listing finds it under today, QUEUED
+    assert [(each.job_id, each.status) for each in dynamo_store.list_jobs(None, None, 10, None)[0]] == [
+        (job.job_id, JobStatus.QUEUED)
+    ]
 
 
-def after_the_last_index_query(
-    store: DynamoJobStore, status: JobStatus | None
-) -> Callable[[dict[str, Any]], bool]:
+def after_the_last_index_query(store: DynamoJobStore) -> Callable[[dict[str, Any]], bool]:
     """Whether a query is the listing's last one: the jobs are read from the table next."""
-    last = f"{(status or list(JobStatus)[-1]).value}#{store.shards - 1}"
+    window = window_days(store.retention_days, int(store.queue_retention.total_seconds()))
+    last = f"{(START - timedelta(days=window)).date().isoformat()}#{store.shards - 1}"
     return lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": last}
 
 
@@ -882,11 +890,11 @@ def test_a_listed_job_is_shown_as_the_table_holds_it_now_not_as_the_index_saw_it
         dynamo_store,
         "query",
         lambda: claim(dynamo_store, job, at=later(1, START)),
-        when=after_the_last_index_query(dynamo_store, None),
+        when=after_the_last_index_query(dynamo_store),
     )
 
     # When every status is listed
-    page, after = racing.list_jobs(None, 10, None)
+    page, after = racing.list_jobs(None, None, 10, None)
 
     # Then the index found it QUEUED, and the page shows the claimed job
     [listed] = page
@@ -901,16 +909,15 @@ def test_a_job_that_left_the_listed_status_before_it_was_read_is_not_listed_unde
         dynamo_store,
         "query",
         lambda: claim(dynamo_store, newer, at=later(1, START)),
-        when=after_the_last_index_query(dynamo_store, JobStatus.QUEUED),
+        when=lambda query: ":high" not in query["ExpressionAttributeValues"],
     )
 
     # When the QUEUED jobs are listed, one a page
-    page, after = racing.list_jobs(JobStatus.QUEUED, 1, None)
+    page, after = racing.list_jobs(None, JobStatus.QUEUED, 1, None)
 
-    # Then the first page holds no job that is not QUEUED, and the next page goes on after it
-    assert page == []
-    assert after == newer.job_id
-    assert [each.job_id for each in dynamo_store.list_jobs(JobStatus.QUEUED, 1, after)[0]] == [older.job_id]
+    # Then the page holds no job that is not QUEUED: it reads on, and lists the older one
+    assert [each.job_id for each in page] == [older.job_id]
+    assert after is None
 
 
 class _LeavesKeysUnprocessed:
@@ -945,7 +952,9 @@ def test_keys_a_batch_read_leaves_unprocessed_are_asked_for_again_until_every_jo
     jobs = [given(dynamo_store, job_id=job_id(n)) for n in range(5)]
     client = _LeavesKeysUnprocessed(dynamo_store.client, times=2)
 
-    page, _ = DynamoJobStore(TABLE, shards=4, client=client).list_jobs(None, 10, None)
+    page, _ = DynamoJobStore(TABLE, shards=4, client=client, clock=lambda: START).list_jobs(
+        None, None, 10, None
+    )
 
     assert [each.job_id for each in page] == [job.job_id for job in reversed(jobs)]
     assert client.calls == 3
@@ -957,7 +966,7 @@ def test_a_batch_read_that_never_finishes_is_store_busy_not_a_short_page(dynamo_
     client = _LeavesKeysUnprocessed(dynamo_store.client, times=1_000, reads=0)
 
     with pytest.raises(StoreBusy, match="left 3 of 3 jobs unread"):
-        DynamoJobStore(TABLE, shards=4, client=client).list_jobs(None, 10, None)
+        DynamoJobStore(TABLE, shards=4, client=client, clock=lambda: START).list_jobs(None, None, 10, None)
     assert client.calls == 6
 
 
@@ -977,15 +986,16 @@ class _StopsAtLimit:
             # DynamoDB's LastEvaluatedKey holds the index's keys whatever the query projects.
             last = response["Items"][-1]
             response["LastEvaluatedKey"] = {
-                "jobId": last["jobId"],
-                "statusShard": kwargs["ExpressionAttributeValues"][":shard"],
+                "jobId": {"S": last["listKey"]["S"].split("#", 1)[1]},
+                "listKey": last["listKey"],
+                "listShard": kwargs["ExpressionAttributeValues"][":shard"],
             }
         return response
 
 
 def test_a_page_that_ends_exactly_at_a_shards_last_job_says_no_more_remain(dynamo_store):
     jobs = [given(dynamo_store, job_id=job_id(n)) for n in range(12)]
-    paging = DynamoJobStore(TABLE, shards=4, client=_StopsAtLimit(dynamo_store.client))
+    paging = DynamoJobStore(TABLE, shards=4, client=_StopsAtLimit(dynamo_store.client), clock=lambda: START)
 
     for limit in range(1, 6):  # the shards hold 5, 4, 2 and 1 of these jobs
         pages = walk(paging, JobStatus.QUEUED, limit)
