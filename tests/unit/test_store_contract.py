@@ -15,6 +15,7 @@ pending sends) through ``workflow.claim_job`` on both stores.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -501,6 +502,111 @@ def test_listing_one_status_pages_through_its_jobs_newest_first(store, twelve_jo
 
     assert [each for page in pages for each in page] == [job_id(10), job_id(5), job_id(0)]
     assert all(len(page) <= 2 for page in pages)
+
+
+def on_day(store: JobStore, days_ago: int, n: int, **fields: Any) -> Job:
+    """A job queued ``days_ago`` days before START (the stores' today); ids sort by ``n``."""
+    at = START - timedelta(days=days_ago)
+    return given(store, job_id=job_id(n), created_at=at, updated_at=at, queued_at=at, **fields)
+
+
+def ids(jobs: list[Job]) -> list[str]:
+    return [job.job_id for job in jobs]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 100])
+def test_one_owners_listing_pages_through_their_jobs_newest_day_first_and_no_one_elses(store, limit):
+    # Given jobs of two owners (one's name the start of the other's) and anonymous ones, over
+    # three days, spread over every shard
+    owners = ["ada", "adam", "anonymous"]
+    jobs = [on_day(store, days_ago=2 - n // 6, n=n, owner=owners[n % 3]) for n in range(18)]
+
+    # When ada's jobs are listed, page by page
+    pages = walk(store, None, limit, owner="ada")
+
+    # Then they are all there, newest first, and only hers: "adam" is not "ada" plus something
+    assert [each for page in pages for each in page] == [
+        job.job_id for job in reversed(jobs) if job.owner == "ada"
+    ]
+    assert all(len(page) <= limit for page in pages)
+
+
+def test_an_administrators_listing_holds_every_owners_jobs_newest_day_first(store):
+    jobs = [on_day(store, days_ago=3 - n // 4, n=n, owner=f"owner-{n % 3}") for n in range(16)]
+
+    listed = [each for page in walk(store, None, 3, owner=None) for each in page]
+
+    # Every job once; a day's jobs come before an older day's (within a day, grouped by owner key)
+    assert sorted(listed) == sorted(job.job_id for job in jobs)
+    days = {job.job_id: job.queued_at for job in jobs}
+    assert [days[each] for each in listed] == sorted(days.values(), reverse=True)
+
+
+def test_a_status_filter_pages_through_its_jobs_in_pages_it_may_leave_short(store):
+    # Given 30 jobs over two days, every tenth FAILED
+    jobs = [
+        on_day(store, days_ago=n // 15, n=30 - n, status=CYCLE[3 if n % 10 == 0 else 0]) for n in range(30)
+    ]
+    failed = sorted((job.job_id for job in jobs if job.status is JobStatus.FAILED), reverse=True)
+
+    # When the FAILED jobs are listed two a page
+    pages = walk(store, JobStatus.FAILED, 2, owner="anonymous")
+
+    # Then each is listed once, newest first; a page that found too few says more may remain
+    assert [each for page in pages for each in page] == failed
+    assert all(len(page) <= 2 for page in pages)
+
+
+def test_an_owner_whose_key_collides_with_anothers_is_told_apart_by_the_owner_on_the_job(store, monkeypatch):
+    # Given two owners whose keys collide (as two sha256 prefixes could)
+    for module in ("cloudqueue.listing", "cloudqueue.adapters.dynamodb.listing", "tests.fakes"):
+        monkeypatch.setattr(f"{module}.owner_key", lambda owner: "0" * 16)
+    mine = [on_day(store, days_ago=0, n=n, owner="ada") for n in range(0, 6, 2)]
+    for n in range(1, 6, 2):
+        on_day(store, days_ago=0, n=n, owner="eve")
+
+    # Then ada's listing holds only her jobs
+    listed = [each for page in walk(store, None, 2, owner="ada") for each in page]
+    assert listed == ids(list(reversed(mine)))
+
+
+def test_a_job_is_listed_for_as_long_as_it_can_exist(store):
+    # Given jobs queued at the edge of what the window holds: a job may wait in the queue for
+    # the queue's retention (14 days), then live RetentionDays (30) after it finished
+    window = window_days(30, 1_209_600)
+    kept = on_day(store, days_ago=window, n=2)
+    on_day(store, days_ago=window + 1, n=1)
+
+    assert ids(store.list_jobs(None, None, 10, None)[0]) == [kept.job_id]
+
+
+def test_a_cursor_of_another_owners_listing_or_that_no_listing_gave_is_refused(store):
+    for n in range(3):
+        on_day(store, days_ago=n, n=n, owner="ada")
+    _, cursor = store.list_jobs("ada", None, 1, None)
+    assert cursor is not None
+
+    with pytest.raises(errors.InvalidPageToken, match="another owner"):
+        store.list_jobs("eve", None, 1, cursor)
+    for garbage in [
+        "",
+        "x",
+        "2026-01-02|nope",
+        f"2026-13-40|{cursor.split('|')[1]}",
+        cursor.replace("|", "#"),
+    ]:
+        with pytest.raises(errors.InvalidPageToken, match="not a token"):
+            store.list_jobs("ada", None, 1, garbage)
+
+
+def test_a_cursor_naming_a_day_after_today_starts_from_today(store):
+    job = on_day(store, days_ago=0, n=1, owner="ada")
+    _, cursor = store.list_jobs("ada", None, 1, None)
+    assert cursor is None
+    # A cursor forged a thousand years on (a walk back from it would never end)
+    forged = f"3026-01-02|{hashlib.sha256(b'ada').hexdigest()[:16]}#{job_id(2)}"
+
+    assert ids(store.list_jobs("ada", None, 5, forged)[0]) == [job.job_id]
 
 
 # --- redrives (the dead-letter consumer) ---------------------------------------------------
