@@ -86,8 +86,10 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     },
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
+        ("dynamodb:Query", INDEX),  # the stranded jobs of a day
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:GetItem", TABLE),  # the sweep's cursor
+        ("dynamodb:GetItem", TABLE),  # the sweeps' cursors
+        ("dynamodb:BatchGetItem", TABLE),  # the stranded sweep reads a day's jobs
         ("dynamodb:PutItem", TABLE),
         ("sqs:SendMessage", QUEUE),
     },
