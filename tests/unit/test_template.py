@@ -580,6 +580,10 @@ TIMING_PARAMETERS = (
         ({"ProcessTimeoutSeconds": "60"}, "the state machine's worst case"),
         ({"StepTimeoutSeconds": "30"}, "the state machine's worst case"),
         ({"SubmitGraceSeconds": "5"}, "SubmitGraceSeconds (5) > the API function's timeout"),
+        (
+            {"QueueRetentionSeconds": "1849"},
+            "QueueRetentionSeconds (1849) >= MaxReceiveCount (5) x VisibilityTimeoutSeconds (370)",
+        ),
     ],
 )
 def test_a_parameter_set_that_breaks_the_timing_order_is_refused_naming_the_rule(
