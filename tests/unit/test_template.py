@@ -55,7 +55,7 @@ DEFINITION_PATH = ROOT / STATE_MACHINE["Properties"]["DefinitionUri"]
 
 # IAM resources as the template writes them (see ``resource_label``).
 TABLE = "!GetAtt JobsTable.Arn"
-INDEX = "!Sub ${JobsTable.Arn}/index/ByStatus"
+INDEX = "!Sub ${JobsTable.Arn}/index/Listing"
 PENDING_INDEX = "!Sub ${JobsTable.Arn}/index/PendingSends"
 QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
@@ -90,8 +90,10 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     },
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
+        ("dynamodb:Query", INDEX),  # the stranded jobs of a day
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:GetItem", TABLE),  # the sweep's cursor
+        ("dynamodb:GetItem", TABLE),  # the sweeps' cursors
+        ("dynamodb:BatchGetItem", TABLE),  # the stranded sweep reads a day's jobs
         ("dynamodb:PutItem", TABLE),
         ("sqs:SendMessage", QUEUE),
     },
@@ -624,6 +626,10 @@ TIMING_PARAMETERS = (
         ({"ProcessTimeoutSeconds": "60"}, "the state machine's worst case"),
         ({"StepTimeoutSeconds": "30"}, "the state machine's worst case"),
         ({"SubmitGraceSeconds": "5"}, "SubmitGraceSeconds (5) > the API function's timeout"),
+        (
+            {"QueueRetentionSeconds": "1849"},
+            "QueueRetentionSeconds (1849) >= MaxReceiveCount (5) x VisibilityTimeoutSeconds (370)",
+        ),
     ],
 )
 def test_a_parameter_set_that_breaks_the_timing_order_is_refused_naming_the_rule(
