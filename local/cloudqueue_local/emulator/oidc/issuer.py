@@ -289,7 +289,11 @@ class LocalIssuer:
         try:
             asked = DevTokenRequest.model_validate_json(request.get_data() or b"{}")
         except ValidationError as error:
-            return _json(400, {"error": "invalid_request", "detail": error.errors(include_url=False)})
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
+                for problem in error.errors(include_url=False)
+            )
+            return _json(400, {"error": "invalid_request", "error_description": problems})
         token = self.mint(
             asked.sub, asked.scopes, ttl=asked.ttl, audience=asked.audience, issuer=asked.issuer
         )
