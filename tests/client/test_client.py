@@ -253,23 +253,37 @@ def test_a_refusal_that_is_not_json_carries_its_first_characters() -> None:
 # --- wait, list, and the other routes -------------------------------------------------------
 
 
-def test_wait_polls_with_backoff_shows_each_status_once_and_answers_the_ended_job(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_wait_polls_with_backoff_shows_each_status_once_and_answers_the_ended_job() -> None:
     statuses = iter(["QUEUED", "QUEUED", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"])
     pauses: list[float] = []
-    monkeypatch.setattr("cloudqueue_client.client.time.sleep", pauses.append)
     shown: list[JobStatus] = []
 
     def poll(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=job_json("j-1", next(statuses), result={"ok": True}))
 
     with client_of(poll) as client:
-        job = client.wait("j-1", timeout=600, on_status=lambda seen: shown.append(seen.status))
+        job = client.wait(
+            "j-1",
+            timeout=600,
+            on_status=lambda seen: shown.append(seen.status),
+            clock=lambda: sum(pauses),
+            sleep=pauses.append,
+        )
 
     assert shown == [JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED]
     assert job.status is JobStatus.SUCCEEDED and job.result == {"ok": True}
     assert pauses == [0.2, 0.4, 0.8, 1.6, 3.0]
+
+
+def test_wait_looks_a_last_time_at_the_deadline_not_after_it() -> None:
+    pauses: list[float] = []
+
+    client = client_of(answering(200, job_json("j-1", "QUEUED")))
+    with client, pytest.raises(WaitTimeout):
+        client.wait("j-1", timeout=10, clock=lambda: sum(pauses), sleep=pauses.append)
+
+    assert sum(pauses) == pytest.approx(10)
+    assert pauses[-1] < 3.0  # cut short at the deadline
 
 
 def test_wait_gives_up_with_a_timeout_error_holding_the_job_as_last_seen() -> None:

@@ -14,6 +14,7 @@ line, with the exit status the CLI gives it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -118,12 +119,26 @@ class Api:
             return self.client.job_types().to_json()
 
     def follow(
-        self, job_id: str, timeout: float, on_change: Callable[[dict[str, Any]], None]
+        self,
+        job_id: str,
+        timeout: float,
+        on_change: Callable[[dict[str, Any]], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> dict[str, Any]:
-        """Poll with backoff until the job is finished; ``on_change`` sees it at each new status.
+        """Poll with backoff (the client's ``wait``: from 200 ms, doubling, at most 3 s apart) until
+        the job is finished; ``on_change`` sees it at each new status.
 
-        An :class:`ApiError` (exit status 3) when it is still not finished after ``timeout`` s.
+        An :class:`ApiError` (exit status 3) when it is still not finished after ``timeout`` s;
+        the last wait is cut short so that the last look is at the deadline, not after it.
         """
         with self.said():
-            job = self.client.wait(job_id, timeout, on_status=lambda seen: on_change(seen.to_json()))
+            job = self.client.wait(
+                job_id,
+                timeout,
+                on_status=lambda seen: on_change(seen.to_json()),
+                clock=clock,
+                sleep=sleep,
+            )
         return job.to_json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -79,9 +79,11 @@ class AsyncClient:
         timeout: float = 300.0,
         *,
         on_status: Callable[[Job], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Job:
         """Poll until the job ends (see ``Client.wait``); :class:`WaitTimeout` after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
+        deadline = clock() + timeout
         seen: JobStatus | None = None
         for delay in _calls.poll_delays():
             job = await self.get(job_id)
@@ -90,10 +92,10 @@ class AsyncClient:
             seen = job.status
             if job.status.terminal:
                 return job
-            left = deadline - time.monotonic()
+            left = deadline - clock()
             if left <= 0:
-                raise WaitTimeout(f"job {job_id} is still {job.status} after {timeout:g}s", job)
-            await asyncio.sleep(min(delay, left))
+                raise WaitTimeout(f"job {job_id} is still {job.status} after {timeout:.0f}s", job)
+            await sleep(min(delay, left))
         raise AssertionError("unreachable")  # pragma: no cover - poll_delays never ends
 
     async def cancel(self, job_id: str) -> Job:

@@ -88,12 +88,15 @@ class Client:
         timeout: float = 300.0,
         *,
         on_status: Callable[[Job], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> Job:
         """Poll the job (0.2 s apart, doubling up to 3 s) until it ends; the ended job.
 
         ``on_status`` sees the job at each new status. :class:`WaitTimeout` when it has not
-        ended after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
+        ended after ``timeout`` seconds; the last pause is cut short so that the last look is
+        at the deadline. ``clock`` and ``sleep`` replace the time (in tests)."""
+        deadline = clock() + timeout
         seen: JobStatus | None = None
         for delay in _calls.poll_delays():
             job = self.get(job_id)
@@ -102,10 +105,10 @@ class Client:
             seen = job.status
             if job.status.terminal:
                 return job
-            left = deadline - time.monotonic()
+            left = deadline - clock()
             if left <= 0:
-                raise WaitTimeout(f"job {job_id} is still {job.status} after {timeout:g}s", job)
-            time.sleep(min(delay, left))
+                raise WaitTimeout(f"job {job_id} is still {job.status} after {timeout:.0f}s", job)
+            sleep(min(delay, left))
         raise AssertionError("unreachable")  # pragma: no cover - poll_delays never ends
 
     def cancel(self, job_id: str) -> Job:
