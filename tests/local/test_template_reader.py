@@ -90,6 +90,23 @@ def test_unknown_parameters_and_values_are_refused() -> None:
         load_template(TEMPLATE, {"LogLevel": "LOUD"})
 
 
+def test_a_layer_from_outside_the_template_is_refused(tmp_path: Path) -> None:
+    # Given the template, whose functions take their libraries from its own layer, which the
+    # local stack provides from the project's venv: it reads
+    assert "ProcessFunction" in load_template(TEMPLATE).functions
+
+    # When a function names a layer by ARN, which has no local copy
+    public = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:7"
+    edited = edited_template(
+        tmp_path, "Layers: [!Ref DependenciesLayer]", f"Layers: [!Ref DependenciesLayer, {public}]"
+    )
+
+    # Then the local stack refuses it, by name, rather than let its imports fail later
+    refused = "Function: the local stack provides the template's own layers only"
+    with pytest.raises(TemplateError, match=refused):
+        load_template(edited)
+
+
 SAM_EVENT_TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
 Resources:
