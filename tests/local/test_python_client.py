@@ -1,12 +1,17 @@
 """The Python client against a real local stack: submit, wait, list, cancel and rerun, over
-HTTP through the local API Gateway, the queue, the Pipe and the state machine."""
+HTTP through the local API Gateway, the queue, the Pipe and the state machine; and with a token
+against `cloudqueue dev` in AuthMode jwt."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from cloudqueue_client import Client, Conflict, JobStatus, NotFound
+from cloudqueue_client import Client, Conflict, Forbidden, JobStatus, NotFound, Unauthorized
 from cloudqueue_local.devtools.stack import LocalStack
+from tests.local.test_auth_local_stack import free_port, minted
+from tests.local.test_state_dir import Dev
 
 
 @pytest.fixture
@@ -52,3 +57,30 @@ def test_a_queued_job_is_cancelled_and_a_failed_one_rerun(client: Client, local_
     assert rerun.status is JobStatus.QUEUED and rerun.job_id == failed.job_id
     assert failed_again.status is JobStatus.FAILED and failed_again.attempts == 2
     assert [run.status for run in failed_again.runs] == [JobStatus.FAILED]
+
+
+@pytest.mark.timeout(600)  # a stack of its own, started on a machine that may be busy
+def test_a_token_reaches_a_jwt_stack_and_the_gateways_refusals_are_typed(tmp_path: Path) -> None:
+    # Given `cloudqueue dev` with AuthMode=jwt, and tokens from its issuer
+    dev = Dev("--param=AuthMode=jwt", "--issuer-port", str(free_port()), "--state-dir", str(tmp_path))
+    try:
+        url = dev.api_url()
+        writer = minted(url, "--sub", "alice")
+        reader = minted(url, "--sub", "alice", "--scope", "cloudqueue/jobs.read")
+
+        # When the client calls with each, and with none
+        with Client(url, token=writer) as alice:
+            ended = alice.wait(alice.submit("text.transform", {"text": "signed in"}).job_id, timeout=120)
+        with Client(url) as nobody, pytest.raises(Unauthorized) as no_token:
+            nobody.get(ended.job_id)
+        with Client(url, token=reader) as read_only:
+            seen = read_only.get(ended.job_id)
+            with pytest.raises(Forbidden) as no_scope:
+                read_only.submit("text.transform", {"text": "not allowed"})
+    finally:
+        dev.stop()
+
+    # Then the token's job ran, a read-only token reads it, and the refusals are the gateway's
+    assert ended.status is JobStatus.SUCCEEDED and seen.job_id == ended.job_id
+    assert (no_token.value.status, no_token.value.message) == (401, "Unauthorized")
+    assert (no_scope.value.status, no_scope.value.message) == (403, "Forbidden")
