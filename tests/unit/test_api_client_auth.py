@@ -85,7 +85,8 @@ def test_a_request_changed_after_signing_no_longer_verifies() -> None:
     [
         ("https://a1b2c3.execute-api.ap-southeast-2.amazonaws.com", "ap-southeast-2"),
         ("https://a1b2c3.execute-api.cn-north-1.amazonaws.com.cn/prod", "cn-north-1"),
-        ("http://127.0.0.1:3000", "sa-east-1"),  # not an execute-api URL: the configured region
+        ("https://jobs.example.com/v1", "sa-east-1"),  # a custom domain: the configured region
+        ("http://127.0.0.1:3000", "us-east-1"),  # the local stack: its region, whatever is configured
     ],
 )
 def test_the_region_comes_from_the_url_else_the_configuration(url, region, monkeypatch) -> None:

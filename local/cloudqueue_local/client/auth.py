@@ -21,6 +21,7 @@ from cloudqueue_local.template import REGION
 
 # https://{api-id}.execute-api.{region}.amazonaws.com: the region an API's URL names.
 _EXECUTE_API_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # What is signed: headers no proxy or HTTP library rewrites on the way (not Connection,
 # Accept-Encoding or User-Agent), so the gateway sees them as signed.
 _SIGNED_HEADERS = ("host", "content-type", "idempotency-key")
@@ -44,13 +45,18 @@ class BearerToken(httpx.Auth):
 
 
 def region_of(url: str, default: str | None = None) -> str:
-    """The region of an API URL (``*.execute-api.<region>.amazonaws.com``), else ``default``,
-    else the AWS configuration's region, else the local stack's."""
+    """The region to sign for: the one an API URL names (``*.execute-api.<region>.amazonaws.com``),
+    else ``default``; the local stack's for a loopback URL (it is always in that region),
+    else the AWS configuration's."""
     host = httpx.URL(url).host
     found = _EXECUTE_API_HOST.search(host)
     if found:
         return found.group(1)
-    return default or boto3.Session().region_name or REGION
+    if default:
+        return default
+    if host in _LOOPBACK:
+        return REGION
+    return boto3.Session().region_name or REGION
 
 
 class SigV4(httpx.Auth):
