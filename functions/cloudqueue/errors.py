@@ -23,6 +23,7 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
         ├── JobNotRerunnable        409: only a FAILED job can be rerun
         ├── IdempotencyConflict     409: the key was used with another request body
         ├── EnqueueFailed           503: the job could not be queued; nothing was kept
+        ├── InvalidPageToken        400: a listing's nextToken that no listing gave out
         └── StoreBusy               503: the table left part of a read undone; retry
 """
 
@@ -103,6 +104,13 @@ class IdempotencyConflict(ApiError):
 class EnqueueFailed(ApiError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "enqueue_failed"
+
+
+class InvalidPageToken(ApiError):
+    """A listing's ``nextToken`` (or a store's cursor) that no listing gave out, or that belongs
+    to another listing (another status filter or owner)."""
+
+    code = "invalid_next_token"
 
 
 class StoreBusy(ApiError):

@@ -73,9 +73,15 @@ class Job(CamelModel):
     type: str
     payload: dict[str, Any]
     status: JobStatus
+    # Who submitted it: the listing lists each owner's jobs apart (``cloudqueue.listing``).
+    owner: str = "anonymous"
     attempts: int = 0
     created_at: Timestamp
     updated_at: Timestamp
+    # When it was last queued (the submit, a rerun, the sweeper's re-send of a stranded job):
+    # the day it is listed under, and how old its newest message can be. None: written before
+    # queuedAt existed; ``created_at`` stands in.
+    queued_at: Timestamp | None = None
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     result: dict[str, Any] | None = None

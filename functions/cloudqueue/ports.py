@@ -40,9 +40,12 @@ class JobStore(Protocol):
     def get_job(self, job_id: str) -> Job | None: ...
 
     def list_jobs(
-        self, status: JobStatus | None, limit: int, after_job_id: str | None
+        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
     ) -> tuple[list[Job], str | None]:
-        """Jobs newest first, optionally of one status; the second item is the last id if more remain."""
+        """One page of jobs in listing order (``cloudqueue.listing``: newest day first), of one
+        owner (None: every owner) and optionally one status, after ``cursor``; and the cursor
+        to go on from, None at the end. A page may hold fewer than ``limit`` jobs (even none)
+        while more remain. Raises InvalidPageToken for a cursor it did not give out."""
 
     def cancel_job(self, job_id: str, now: datetime) -> Job:
         """QUEUED → CANCELLED; raises JobNotFoundError or JobNotCancellable."""

@@ -60,7 +60,7 @@ def in_progress(api: httpx.Client, job_id: str) -> dict[str, Any]:
 
 
 def store_of(stack: LocalStack) -> DynamoJobStore:
-    return DynamoJobStore(stack.table_name(), shards=int(stack.template.parameters["StatusShards"]))
+    return DynamoJobStore(stack.table_name(), shards=int(stack.template.parameters["ListShards"]))
 
 
 @pytest.mark.parametrize("timing", ["immediate", "visibility"])

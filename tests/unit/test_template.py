@@ -55,7 +55,7 @@ DEFINITION_PATH = ROOT / STATE_MACHINE["Properties"]["DefinitionUri"]
 
 # IAM resources as the template writes them (see ``resource_label``).
 TABLE = "!GetAtt JobsTable.Arn"
-INDEX = "!Sub ${JobsTable.Arn}/index/ByStatus"
+INDEX = "!Sub ${JobsTable.Arn}/index/Listing"
 PENDING_INDEX = "!Sub ${JobsTable.Arn}/index/PendingSends"
 QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"

@@ -57,7 +57,7 @@ class WorkflowHarness:
         template = stack.template
         self.state_machine_arn = template.state_machines["JobStateMachine"].arn
         self.store = DynamoJobStore(
-            stack.table_name(), shards=int(template.parameters["StatusShards"]), retention_days=1
+            stack.table_name(), shards=int(template.parameters["ListShards"]), retention_days=1
         )
         self.log = CloudWatchExecutionLog(template.log_groups["ExecutionLogGroup"].name)
         self.sqs = boto3.client("sqs", region_name=self.region)

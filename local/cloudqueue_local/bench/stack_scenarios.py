@@ -58,7 +58,7 @@ class Bench:
         stack = self.stack
         store = DynamoJobStore(
             stack.table_name(),
-            shards=int(stack.template.parameters["StatusShards"]),
+            shards=int(stack.template.parameters["ListShards"]),
             client=self.aws.dynamodb,
         )
         stack.pause()

@@ -20,4 +20,9 @@ class DynamoJobStore(SubmitWrites, JobChanges, JobListing, WorkflowWrites, Recov
     @classmethod
     def from_settings(cls, settings: Settings) -> DynamoJobStore:
         """The store a function's settings (its environment) describe."""
-        return cls(settings.table_name, shards=settings.status_shards, retention_days=settings.retention_days)
+        return cls(
+            settings.table_name,
+            shards=settings.list_shards,
+            retention_days=settings.retention_days,
+            queue_retention_seconds=settings.queue_retention_seconds,
+        )
