@@ -14,6 +14,7 @@ from typing import Any
 from cloudqueue_local.template.intrinsics import Resolver
 from cloudqueue_local.template.specs import (
     FunctionSpec,
+    JwtAuthorizerSpec,
     LocalTemplate,
     LogGroupSpec,
     PipeSpec,
@@ -140,6 +141,72 @@ def _read_http_api(reading: Reading, logical_id: str, properties: dict[str, Any]
     reading.template.cors = reading.resolver.resolve(properties.get("CorsConfiguration") or {})
 
 
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+def _logical_id(reading: Reading, kinds: tuple[str, ...], attribute: str, value: Any) -> str:
+    """The resource of one of ``kinds`` whose ``attribute`` (Ref, Arn...) is ``value``."""
+    for logical_id, resource in reading.resolver.resources.items():
+        if resource["Type"] in kinds and reading.resolver.physical(logical_id).get(attribute) == value:
+            return logical_id
+    raise TemplateError(f"no {' or '.join(kinds)} with {attribute} {value!r}")
+
+
+def _route_function(reading: Reading, route: str, target: str) -> str:
+    """The function behind a route's ``integrations/<id>`` target (a Lambda proxy, format 2.0)."""
+    if not target.startswith("integrations/"):
+        raise TemplateError(f"{route}: the local stack routes to integrations only, not {target!r}")
+    integration_id = _logical_id(
+        reading, ("AWS::ApiGatewayV2::Integration",), "Ref", target.removeprefix("integrations/")
+    )
+    integration = reading.resolver.resolve(reading.resolver.resources[integration_id]["Properties"])
+    kind = (integration.get("IntegrationType"), str(integration.get("PayloadFormatVersion")))
+    if kind != ("AWS_PROXY", "2.0"):
+        raise TemplateError(f"{integration_id}: the local stack has Lambda proxies (format 2.0) only")
+    return _logical_id(reading, _FUNCTION_TYPES, "Arn", integration["IntegrationUri"])
+
+
+def _jwt_authorizer(reading: Reading, route: str, authorizer_ref: Any) -> JwtAuthorizerSpec:
+    if authorizer_ref is None:
+        raise TemplateError(f"{route}: AuthorizationType JWT without an AuthorizerId")
+    logical_id = _logical_id(reading, ("AWS::ApiGatewayV2::Authorizer",), "Ref", authorizer_ref)
+    properties = reading.resolver.resolve(reading.resolver.resources[logical_id]["Properties"])
+    configuration = properties.get("JwtConfiguration") or {}
+    if properties.get("AuthorizerType") != "JWT":
+        raise TemplateError(f"{logical_id}: the local stack has JWT authorizers only")
+    sources = properties.get("IdentitySource") or ["$request.header.Authorization"]
+    return JwtAuthorizerSpec(
+        issuer=str(configuration.get("Issuer") or ""),
+        audiences=tuple(str(audience) for audience in configuration.get("Audience") or []),
+        identity_source=str(sources[0]),
+    )
+
+
+def _read_http_route(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    """An ``AWS::ApiGatewayV2::Route``: its key, function and authorization, conditions evaluated."""
+    resolved = reading.resolver.resolve(properties)
+    method, _, path = str(resolved["RouteKey"]).partition(" ")
+    if not path:
+        raise TemplateError(f"{logical_id}: the local stack has no {resolved['RouteKey']!r} route")
+    authorization = str(resolved.get("AuthorizationType") or "NONE")
+    if authorization not in ("NONE", "JWT", "AWS_IAM"):
+        raise TemplateError(f"{logical_id}: the local stack has no {authorization} authorization")
+    reading.template.routes.append(
+        RouteSpec(
+            method=method.upper(),
+            path=path,
+            function=_route_function(reading, logical_id, str(resolved.get("Target") or "")),
+            authorization=authorization,
+            scopes=tuple(str(scope) for scope in resolved.get("AuthorizationScopes") or []),
+            jwt=(
+                _jwt_authorizer(reading, logical_id, resolved.get("AuthorizerId"))
+                if authorization == "JWT"
+                else None
+            ),
+        )
+    )
+
+
 def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     resolved = reading.resolver.resolve(properties)
     source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
@@ -162,6 +229,8 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::Logs::LogGroup": _read_log_group,
     "AWS::Serverless::StateMachine": _read_state_machine,
     "AWS::Serverless::HttpApi": _read_http_api,
+    "AWS::ApiGatewayV2::Api": _read_http_api,
+    "AWS::ApiGatewayV2::Route": _read_http_route,
     "AWS::Pipes::Pipe": _read_pipe,
 }
 
@@ -171,6 +240,8 @@ def read_events(template: LocalTemplate, logical_id: str, spec: FunctionSpec) ->
     for event_name, event in spec.events.items():
         properties = event.get("Properties") or {}
         if event["Type"] == "HttpApi":
+            if properties.get("Auth"):  # SAM cannot switch it with a condition; see template.yaml
+                raise TemplateError(f"{logical_id}.{event_name}: the local stack reads no Auth on SAM events")
             template.routes.append(RouteSpec(properties["Method"].upper(), properties["Path"], logical_id))
         elif event["Type"] == "SQS":
             template.queue_triggers.append(

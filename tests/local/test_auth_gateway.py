@@ -1,0 +1,186 @@
+"""The local gateway enforces each AuthMode before the function runs, as API Gateway does: the
+routes' authorization read from template.yaml, 401/403 with API Gateway's bodies (the function
+not invoked), and ``requestContext.authorizer`` passed as AWS passes it. The function is a
+recorder here: what reaches it is what the gateway let through."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from werkzeug.test import Client
+
+from cloudqueue_local.emulator.apigateway import HttpGateway
+from cloudqueue_local.emulator.awslambda.invocation import Invocation
+from cloudqueue_local.emulator.iam_authorizer import LOCAL_USERS
+from cloudqueue_local.emulator.oidc import LOCAL_CLIENT_ID, LocalIssuer
+from cloudqueue_local.project import PROJECT_ROOT
+from cloudqueue_local.template import load_local_template
+
+ORIGIN = "https://page.example"
+
+
+class RecordingRuntime:
+    """Stands in for the Lambda runtime: records each event, answers 200."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        self.events.append(event)
+        return Invocation(json.dumps({"statusCode": 200, "body": "{}"}).encode())
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[LocalIssuer]:
+    local = LocalIssuer("127.0.0.1", 0)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+def gateway(mode: str, issuer: LocalIssuer) -> tuple[Client, RecordingRuntime]:
+    parameters = {"AuthMode": mode, "AllowedOrigin": ORIGIN}
+    if mode == "jwt":
+        parameters |= {"JwtIssuer": issuer.url, "JwtAudience": LOCAL_CLIENT_ID}
+    template = load_local_template(PROJECT_ROOT / "template.yaml", parameters)
+    runtime = RecordingRuntime()
+    app = HttpGateway(template, runtime, frontend_dir=None, config=dict)  # type: ignore[arg-type]
+    return Client(app), runtime
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+
+
+# --- jwt ---------------------------------------------------------------------------------------
+
+
+def test_jwt_mode_answers_401_without_a_token_and_never_runs_the_function(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("jwt", issuer)
+    for method, path in [
+        ("GET", "/jobs"),
+        ("POST", "/jobs"),
+        ("GET", "/admin/jobs"),
+        ("DELETE", "/jobs/j-1"),
+    ]:
+        response = client.open(path, method=method, headers={"Origin": ORIGIN})
+        assert (response.status_code, response.get_data()) == (401, b'{"message":"Unauthorized"}'), path
+        assert response.headers["Access-Control-Allow-Origin"] == ORIGIN  # the page can read the refusal
+    tampered = issuer.mint("alice")[:-4] + "AAAA"
+    assert client.get("/jobs", headers=bearer(tampered)).status_code == 401
+    assert runtime.events == []
+
+
+def test_jwt_mode_answers_403_for_a_valid_token_without_the_routes_scope(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("jwt", issuer)
+    reader = issuer.mint("alice", ["cloudqueue/jobs.read"])
+    writer = issuer.mint("alice", ["cloudqueue/jobs.read", "cloudqueue/jobs.write"])
+    forbidden = [
+        (reader, "POST", "/jobs"),
+        (reader, "DELETE", "/jobs/j-1"),
+        (reader, "POST", "/jobs/j-1/rerun"),
+        (writer, "GET", "/admin/jobs"),
+        (writer, "DELETE", "/admin/jobs/j-1"),
+    ]
+    for token, method, path in forbidden:
+        response = client.open(path, method=method, headers=bearer(token))
+        assert (response.status_code, response.get_data()) == (403, b'{"message":"Forbidden"}'), path
+    assert runtime.events == []
+
+
+def test_jwt_mode_passes_the_claims_and_scopes_to_the_function(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("jwt", issuer)
+    admin = issuer.mint("root", ["cloudqueue/admin"])
+
+    assert client.get("/jobs", headers=bearer(issuer.mint("alice"))).status_code == 200
+    assert (
+        client.get("/admin/jobs", query_string={"owner": "alice"}, headers=bearer(admin)).status_code == 200
+    )
+
+    first, second = (event["requestContext"]["authorizer"]["jwt"] for event in runtime.events)
+    assert (first["claims"]["sub"], first["scopes"]) == (
+        "alice",
+        ["cloudqueue/jobs.read", "cloudqueue/jobs.write"],
+    )
+    assert (second["claims"]["sub"], second["scopes"]) == ("root", ["cloudqueue/admin"])
+    assert runtime.events[1]["routeKey"] == "GET /admin/jobs"
+
+
+def test_the_public_routes_and_preflights_need_no_token_in_jwt_mode(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("jwt", issuer)
+    for path in ("/job-types", "/workflow", "/openapi.json"):
+        assert client.get(path).status_code == 200, path
+    assert all("authorizer" not in event["requestContext"] for event in runtime.events)
+    preflight = client.options(
+        "/jobs",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert preflight.status_code == 204
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].split(",")
+    assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
+    other = client.options(
+        "/jobs", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# --- iam ---------------------------------------------------------------------------------------
+
+
+def sigv4(
+    method: str, path: str, secret: str | None = None, user: int = 0, body: bytes = b""
+) -> dict[str, str]:
+    chosen = LOCAL_USERS[user]
+    request = AWSRequest(method=method, url=f"http://localhost{path}", data=body)
+    credentials = Credentials(chosen.access_key_id, secret or chosen.secret_access_key)
+    SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_iam_mode_answers_403_for_a_missing_or_wrong_signature(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("iam", issuer)
+    unsigned = client.get("/jobs")
+    assert (unsigned.status_code, unsigned.get_data()) == (403, b'{"message":"Forbidden"}')
+    wrong = client.get("/jobs", headers=sigv4("GET", "/jobs", secret="wrong"))
+    assert (wrong.status_code, wrong.get_data()) == (403, b'{"message":"Forbidden"}')
+    token = client.get("/jobs", headers=bearer(issuer.mint("alice")))  # a JWT is no signature
+    assert token.status_code == 403
+    assert runtime.events == []
+
+
+def test_iam_mode_passes_the_callers_arn_to_the_function(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("iam", issuer)
+    body = b'{"type":"demo.echo","payload":{}}'
+    assert client.get("/jobs?limit=5", headers=sigv4("GET", "/jobs?limit=5")).status_code == 200
+    assert (
+        client.post("/jobs", data=body, headers=sigv4("POST", "/jobs", user=1, body=body)).status_code == 200
+    )
+    assert client.get("/job-types").status_code == 200  # public
+
+    arns = [
+        event["requestContext"].get("authorizer", {}).get("iam", {}).get("userArn")
+        for event in runtime.events
+    ]
+    assert arns == ["arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob", None]
+
+
+# --- none --------------------------------------------------------------------------------------
+
+
+def test_none_mode_lets_everyone_through_with_no_authorizer(issuer: LocalIssuer) -> None:
+    client, runtime = gateway("none", issuer)
+    assert client.get("/jobs").status_code == 200
+    assert client.get("/admin/jobs").status_code == 200
+    assert all("authorizer" not in event["requestContext"] for event in runtime.events)
