@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cloudqueue import lifecycle
@@ -34,10 +34,11 @@ from cloudqueue.listing import (
     page_of_jobs,
     parse_cursor,
     position_of,
+    shard_number,
     window_days,
 )
 from cloudqueue.models import Job, JobFailure, JobStatus
-from cloudqueue.ports import ClaimAttempt, PendingSend
+from cloudqueue.ports import ClaimAttempt, PendingSend, StrandedSweep
 
 MAX_RECORDED_EXECUTIONS = 25
 EXECUTION_PREFIX = "arn:aws:states:us-east-1:123456789012:express:cloudqueue-jobs"
@@ -89,6 +90,10 @@ class FakeJobStore:
     ) -> None:
         self.clock = clock
         self.window = window_days(retention_days, queue_retention_seconds)
+        self.retention = timedelta(days=retention_days)
+        self.shards = 4
+        self.stranded: StrandedSweep | None = None
+        self.listed_reads = 0  # calls of jobs_listed_on
         self.jobs: dict[str, Job] = {}
         # (owner, idempotency key) → (job id, request hash): keys are per owner
         self.keys: dict[tuple[str, str], tuple[str, str | None]] = {}
@@ -423,6 +428,50 @@ class FakeJobStore:
 
     def save_sweep_cursor(self, cursor: str | None) -> None:
         self.cursor = cursor
+
+    def stranded_sweep(self) -> StrandedSweep | None:
+        return self.stranded
+
+    def save_stranded_sweep(self, previous: StrandedSweep | None, position: StrandedSweep) -> bool:
+        if self.stranded != previous:
+            return False
+        self.stranded = position
+        return True
+
+    def jobs_listed_on(self, day: date, after: str | None, limit: int) -> tuple[list[Job], str | None]:
+        # As the DynamoDB store: one shard of the day a page, in listKey order; "<shard>|<key>".
+        self.listed_reads += 1
+        shard_text, _, last_key = (after or "0|").partition("|")
+        shard = int(shard_text)
+        listed = sorted(
+            (position.list_key, job)
+            for job in self.jobs.values()
+            if (position := position_of(job)).day == day
+            and shard_number(job.job_id, self.shards) == shard
+            and position.list_key > last_key
+        )
+        page = [job.model_copy(deep=True) for _, job in listed[:limit]]
+        if len(listed) > limit:
+            return page, f"{shard}|{listed[limit - 1][0]}"
+        return page, (f"{shard + 1}|" if shard + 1 < self.shards else None)
+
+    def requeue_stranded(self, job: Job, now: datetime) -> Job | None:
+        stored = self._copy(job.job_id)
+        if (
+            stored is None
+            or stored.status is not JobStatus.QUEUED
+            or position_of(stored).day != position_of(job).day
+        ):
+            return None
+        return self._stored(
+            stored.model_copy(
+                update={
+                    "queued_at": now,
+                    "updated_at": now,
+                    "expires_at": int((now + self.retention).timestamp()),
+                }
+            )
+        )
 
 
 class QueueUnavailable(Exception):

@@ -4,7 +4,7 @@ AWS; tests hand in fakes. Nothing here imports boto3."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from cloudqueue.listing import DEFAULT_OWNER
@@ -26,6 +26,16 @@ class PendingSend:
     job_id: str
     pending_since: int
     status: JobStatus
+
+
+@dataclass(frozen=True)
+class StrandedSweep:
+    """Where the sweep of stranded jobs stands: every job listed on a day before ``day`` was
+    examined, and on ``day`` every one up to ``after`` (the store's place within the day;
+    None: none yet)."""
+
+    day: date
+    after: str | None = None
 
 
 class JobStore(Protocol):
@@ -124,6 +134,21 @@ class JobStore(Protocol):
         """Where the last sweep of pending sends stopped."""
 
     def save_sweep_cursor(self, cursor: str | None) -> None: ...
+
+    def stranded_sweep(self) -> StrandedSweep | None:
+        """Where the sweep of stranded jobs stands; None before its first run."""
+
+    def save_stranded_sweep(self, previous: StrandedSweep | None, position: StrandedSweep) -> bool:
+        """Move the sweep to ``position`` if it still stands at ``previous``; False when another
+        sweep moved it meanwhile (and nothing is written)."""
+
+    def jobs_listed_on(self, day: date, after: str | None, limit: int) -> tuple[list[Job], str | None]:
+        """Up to ``limit`` jobs listed on ``day`` (every owner), from ``after`` (None: the day's
+        start); and where to go on from, None when the day is done."""
+
+    def requeue_stranded(self, job: Job, now: datetime) -> Job | None:
+        """Record that ``job``'s message was sent again at ``now``: queued now, listed today. Only
+        while it is QUEUED and listed where ``job`` was found; else None and nothing changes."""
 
 
 class JobQueue(Protocol):

@@ -86,8 +86,10 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     },
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
+        ("dynamodb:Query", INDEX),  # the stranded jobs of a day
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:GetItem", TABLE),  # the sweep's cursor
+        ("dynamodb:GetItem", TABLE),  # the sweeps' cursors
+        ("dynamodb:BatchGetItem", TABLE),  # the stranded sweep reads a day's jobs
         ("dynamodb:PutItem", TABLE),
         ("sqs:SendMessage", QUEUE),
     },
@@ -583,6 +585,10 @@ TIMING_PARAMETERS = (
         ({"ProcessTimeoutSeconds": "60"}, "the state machine's worst case"),
         ({"StepTimeoutSeconds": "30"}, "the state machine's worst case"),
         ({"SubmitGraceSeconds": "5"}, "SubmitGraceSeconds (5) > the API function's timeout"),
+        (
+            {"QueueRetentionSeconds": "1849"},
+            "QueueRetentionSeconds (1849) >= MaxReceiveCount (5) x VisibilityTimeoutSeconds (370)",
+        ),
     ],
 )
 def test_a_parameter_set_that_breaks_the_timing_order_is_refused_naming_the_rule(

@@ -9,6 +9,7 @@ One role a module, over shared keys and codec:
 - ``listing``: jobs newest day first, from the ``Listing`` index;
 - ``workflow``: claim (the lease), tombstone, executions seen, finalize (fenced by the lease);
 - ``recovery``: abandoned jobs failed or redriven, the sweep of ``PendingSends``;
+- ``stranded``: the sweep of stranded jobs (QUEUED past the queue's retention), day by day;
 - ``store``: ``DynamoJobStore``, all of these in one class (``cloudqueue.ports.JobStore``).
 
 Items:
