@@ -184,3 +184,24 @@ def test_none_mode_lets_everyone_through_with_no_authorizer(issuer: LocalIssuer)
     assert client.get("/jobs").status_code == 200
     assert client.get("/admin/jobs").status_code == 200
     assert all("authorizer" not in event["requestContext"] for event in runtime.events)
+
+
+# --- the page's headers ------------------------------------------------------------------------
+
+
+def test_the_page_files_carry_the_templates_security_headers_and_the_api_answers_do_not() -> None:
+    template = load_local_template(PROJECT_ROOT / "template.yaml")
+    app = HttpGateway(
+        template,
+        RecordingRuntime(),  # type: ignore[arg-type]
+        frontend_dir=PROJECT_ROOT / "frontend",
+        config=lambda: {"apiUrl": "http://127.0.0.1"},
+    )
+    client = Client(app)
+    for path in ("/", "/js/main.js", "/styles.css", "/config.json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        sent = {name: response.headers.get(name) for name in template.page_headers}
+        assert sent == template.page_headers, path
+    assert "Content-Security-Policy" in template.page_headers
+    assert "Content-Security-Policy" not in client.get("/job-types").headers

@@ -10,8 +10,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from cloudqueue_local.emulator.authorization import Decision
 from cloudqueue_local.emulator.iam_authorizer import LOCAL_USERS, IamAuthorizer
-from cloudqueue_local.emulator.jwt_authorizer import Decision
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

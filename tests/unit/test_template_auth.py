@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from cloudqueue_local.template import JwtAuthorizerSpec, LocalTemplate, RouteSpec, load_template
+from cloudqueue_local.template import (
+    JwtAuthorizerSpec,
+    LocalTemplate,
+    RouteSpec,
+    load_template,
+    read_template,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.example"
@@ -91,3 +97,50 @@ def test_cors_allows_the_authorization_header_for_the_allowed_origin_only(mode: 
 def test_an_unknown_auth_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="AuthMode"):
         template("cognito")
+
+
+# --- part 7: the page's response headers ---------------------------------------------------
+
+
+def test_the_distribution_serves_the_page_with_the_headers_policy() -> None:
+    document = read_template(ROOT / "template.yaml")
+    behaviour = document["Resources"]["FrontendDistribution"]["Properties"]["DistributionConfig"]
+    assert behaviour["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": "PageHeadersPolicy"}
+
+
+def directives(csp: str) -> dict[str, list[str]]:
+    parsed = {}
+    for directive in csp.split(";"):
+        name, *sources = directive.split()
+        parsed[name] = sources
+    return parsed
+
+
+def test_the_page_headers_allow_only_the_page_its_api_and_in_jwt_mode_its_issuer() -> None:
+    cognito = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+    open_page = load_template(ROOT / "template.yaml").page_headers
+    signed_in = load_template(
+        ROOT / "template.yaml", {"AuthMode": "jwt", "JwtIssuer": cognito, "JwtAudience": AUDIENCE}
+    ).page_headers
+
+    policy = directives(open_page["Content-Security-Policy"])
+    assert policy["default-src"] == policy["script-src"] == policy["style-src"] == ["'self'"]
+    assert policy["connect-src"] == ["'self'", "https://local.execute-api.us-east-1.amazonaws.com"]
+    assert (policy["frame-ancestors"], policy["base-uri"], policy["form-action"]) == (
+        ["'none'"],
+        ["'none'"],
+        ["'self'"],
+    )
+    assert "unsafe-inline" not in open_page["Content-Security-Policy"]
+    assert open_page["X-Content-Type-Options"] == "nosniff"
+    assert open_page["X-Frame-Options"] == "DENY"
+    assert open_page["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert open_page["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+
+    # The issuer's origin (not its path, which a CSP source would match alone) and Cognito's login
+    jwt_policy = directives(signed_in["Content-Security-Policy"])
+    assert jwt_policy["connect-src"][2:] == [
+        "https://cognito-idp.eu-west-1.amazonaws.com",
+        "https://*.amazoncognito.com",
+    ]
+    assert jwt_policy["form-action"][1:] == jwt_policy["connect-src"][2:]

@@ -26,10 +26,11 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from cloudqueue_local.emulator.authorization import ALLOWED, Decision
 from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.iam_authorizer import IamAuthorizer
-from cloudqueue_local.emulator.jwt_authorizer import Decision, JwtAuthorizer
+from cloudqueue_local.emulator.jwt_authorizer import JwtAuthorizer
 from cloudqueue_local.template import ACCOUNT_ID, REGION, JwtAuthorizerSpec, LocalTemplate, RouteSpec
 
 logger = logging.getLogger("cloudqueue.local")
@@ -184,7 +185,7 @@ class HttpGateway:
                 headers=dict(request.headers.items()),
                 body=request.get_data(),
             )
-        return Decision(200)
+        return ALLOWED
 
     def call_api(self, request: Request, route: RouteSpec, parameters: dict[str, str]) -> Response:
         decision = self.authorize(request, route)

@@ -25,7 +25,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from cloudqueue_local.emulator.jwt_authorizer import FORBIDDEN, Decision
+from cloudqueue_local.emulator.authorization import FORBIDDEN, Decision
 
 SERVICE = "execute-api"
 ALGORITHM = "AWS4-HMAC-SHA256"

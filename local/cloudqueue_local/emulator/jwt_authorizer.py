@@ -18,38 +18,17 @@ import json
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
+from cloudqueue_local.emulator.authorization import FORBIDDEN, UNAUTHORIZED, Decision
 from cloudqueue_local.template import JwtAuthorizerSpec
 
 ALGORITHMS = ("RS256",)
 # How long fetched keys are used before the discovery document and JWKS are read again.
 JWKS_CACHE_SECONDS = 7200.0
 _FETCH_TIMEOUT_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the authorizer decided: ``status`` 200 lets the request through with ``context``
-    (the ``requestContext.authorizer`` API Gateway adds); 401 or 403 answer ``message``."""
-
-    status: int
-    context: dict[str, Any] | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.status == 200
-
-    @property
-    def message(self) -> str:
-        return {401: "Unauthorized", 403: "Forbidden"}.get(self.status, "")
-
-
-UNAUTHORIZED = Decision(401)
-FORBIDDEN = Decision(403)
 
 
 def _fetch_json(url: str) -> dict[str, Any]:

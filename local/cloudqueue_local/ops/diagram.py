@@ -23,6 +23,7 @@ FOLDED: dict[str, str] = {
     "PipeRole": "JobPipe",  # the Pipe's permissions
     "FrontendBucketPolicy": "FrontendBucket",  # who may read the page
     "FrontendOriginAccessControl": "FrontendDistribution",  # how CloudFront signs its reads
+    "PageHeadersPolicy": "FrontendDistribution",  # the page's security headers
 }
 FOLDED_TYPES = {
     "AWS::Logs::LogGroup",  # a function's logs: drawn as the function (the history log is kept)

@@ -207,6 +207,37 @@ def _read_http_route(reading: Reading, logical_id: str, properties: dict[str, An
     )
 
 
+def _hsts(setting: dict[str, Any]) -> str:
+    value = f"max-age={int(setting['AccessControlMaxAgeSec'])}"
+    value += "; includeSubDomains" if setting.get("IncludeSubdomains") else ""
+    return value + ("; preload" if setting.get("Preload") else "")
+
+
+def _read_response_headers_policy(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    """CloudFront's response headers policy, as the headers it adds to the page's files."""
+    if reading.template.page_headers:
+        raise TemplateError(f"{logical_id}: the local stack serves the page with one headers policy")
+    config = properties.get("ResponseHeadersPolicyConfig") or {}
+    security = reading.resolver.resolve(config.get("SecurityHeadersConfig") or {})
+    headers: dict[str, str] = {}
+    if "ContentSecurityPolicy" in security:
+        headers["Content-Security-Policy"] = " ".join(
+            str(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split()
+        )
+    if "StrictTransportSecurity" in security:
+        headers["Strict-Transport-Security"] = _hsts(security["StrictTransportSecurity"])
+    if "ContentTypeOptions" in security:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if "FrameOptions" in security:
+        headers["X-Frame-Options"] = str(security["FrameOptions"]["FrameOption"])
+    if "ReferrerPolicy" in security:
+        headers["Referrer-Policy"] = str(security["ReferrerPolicy"]["ReferrerPolicy"])
+    custom = reading.resolver.resolve(config.get("CustomHeadersConfig") or {})
+    for item in custom.get("Items") or []:
+        headers[str(item["Header"])] = str(item["Value"])
+    reading.template.page_headers = headers
+
+
 def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     resolved = reading.resolver.resolve(properties)
     source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
@@ -231,6 +262,7 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::Serverless::HttpApi": _read_http_api,
     "AWS::ApiGatewayV2::Api": _read_http_api,
     "AWS::ApiGatewayV2::Route": _read_http_route,
+    "AWS::CloudFront::ResponseHeadersPolicy": _read_response_headers_policy,
     "AWS::Pipes::Pipe": _read_pipe,
 }
 
