@@ -134,6 +134,19 @@ def json_response(
 
 # --- routes -----------------------------------------------------------------------------
 
+# Each route's answers for its OpenAPI document: its 200 as well as its errors (a route given
+# `responses` documents only those).
+JSON_JOB: dict[str, Any] = {"application/json": {"model": JobView}}
+JOB_RESPONSES: dict[int, Any] = {200: {"description": "The job", "content": JSON_JOB}, **ERROR_RESPONSES}
+PAGE_RESPONSES: dict[int, Any] = {
+    200: {"description": "A page of jobs", "content": {"application/json": {"model": JobPage}}},
+    **ERROR_RESPONSES,
+}
+HISTORY_RESPONSES: dict[int, Any] = {
+    200: {"description": "Every execution of the job, with its steps and events"},
+    **ERROR_RESPONSES,
+}
+
 
 @app.post(
     "/jobs",
@@ -141,6 +154,7 @@ def json_response(
     description="Stores the job QUEUED, enqueues it and answers at once with its id.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}},
+        200: {"description": "An idempotent replay: the job this key made", "content": JSON_JOB},
         **ERROR_RESPONSES,
     },
 )
@@ -182,13 +196,13 @@ JobIdPath = Annotated[str, Path(alias="jobId", max_length=64)]
 ADMIN = "Admin: any owner's job. "
 
 
-@app.get("/jobs", summary="List your jobs, newest first", responses=ERROR_RESPONSES)
+@app.get("/jobs", summary="List your jobs, newest first", responses=PAGE_RESPONSES)
 def list_jobs(status: StatusFilter = None, limit: PageLimit = 20, next_token: PageToken = None) -> JobPage:
     caller = current_caller()
     return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=caller.listed_owner)
 
 
-@app.get("/admin/jobs", summary="Admin: list every owner's jobs, newest first", responses=ERROR_RESPONSES)
+@app.get("/admin/jobs", summary="Admin: list every owner's jobs, newest first", responses=PAGE_RESPONSES)
 def list_all_jobs(
     status: StatusFilter = None,
     limit: PageLimit = 20,
@@ -203,14 +217,16 @@ def list_all_jobs(
     return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=listed)
 
 
-@app.get("/admin/jobs/<jobId>", summary=ADMIN + "read one job", responses=ERROR_RESPONSES)
-@app.get("/jobs/<jobId>", summary="Read one of your jobs", responses=ERROR_RESPONSES)
+@app.get("/admin/jobs/<jobId>", summary=ADMIN + "read one job", responses=JOB_RESPONSES)
+@app.get("/jobs/<jobId>", summary="Read one of your jobs", responses=JOB_RESPONSES)
 def get_job(job_id: JobIdPath) -> JobView:
     return JobView.of(jobs.get_job(job_id, store=current_store(), caller=current_caller()))
 
 
-@app.get("/admin/jobs/<jobId>/history", summary=ADMIN + "its executions", responses=ERROR_RESPONSES)
-@app.get("/jobs/<jobId>/history", summary="The job's executions, steps and events", responses=ERROR_RESPONSES)
+@app.get("/admin/jobs/<jobId>/history", summary=ADMIN + "its executions", responses=HISTORY_RESPONSES)
+@app.get(
+    "/jobs/<jobId>/history", summary="The job's executions, steps and events", responses=HISTORY_RESPONSES
+)
 def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
     history = jobs.job_history(job_id, store=current_store(), log=current_log(), caller=current_caller())
     config = settings()
@@ -220,8 +236,8 @@ def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
     return history
 
 
-@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED", responses=ERROR_RESPONSES)
-@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=ERROR_RESPONSES)
+@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED", responses=JOB_RESPONSES)
+@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=JOB_RESPONSES)
 def cancel_job(job_id: JobIdPath) -> JobView:
     job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), caller=current_caller())
     metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
@@ -238,6 +254,7 @@ RERUN_KEY = Header(
 
 RERUN_RESPONSES: dict[int, Any] = {
     202: {"description": "Queued again", "content": {"application/json": {"model": JobView}}},
+    200: {"description": "An idempotent replay: the job as it is", "content": JSON_JOB},
     **ERROR_RESPONSES,
 }
 
