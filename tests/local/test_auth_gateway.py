@@ -205,3 +205,42 @@ def test_the_page_files_carry_the_templates_security_headers_and_the_api_answers
         assert sent == template.page_headers, path
     assert "Content-Security-Policy" in template.page_headers
     assert "Content-Security-Policy" not in client.get("/job-types").headers
+
+
+# --- the stack wires its issuer into the template ------------------------------------------------
+
+
+def test_the_stack_names_its_own_issuer_as_jwt_issuer_and_stands_in_for_the_user_pool() -> None:
+    from cloudqueue_local.devtools.stack import LocalStack, StackOptions
+
+    stack = LocalStack(
+        StackOptions(port=0, aws_port=0, parameter_overrides={"AuthMode": "jwt", "CreateUserPool": "true"})
+    )
+    assert stack.issuer is not None
+    try:
+        (authorizer,) = {route.jwt for route in stack.template.routes if route.jwt is not None}
+        assert authorizer.issuer == stack.issuer.url
+        assert authorizer.audiences == (LOCAL_CLIENT_ID,)
+        assert stack.auth_config()["issuer"] == stack.issuer.url
+        assert not [
+            kind for kind in stack.template.resource_types.values() if kind.startswith("AWS::Cognito::")
+        ]
+    finally:
+        stack.issuer.stop()
+
+
+def test_the_stack_makes_no_issuer_when_given_one_or_outside_jwt_mode() -> None:
+    from cloudqueue_local.devtools.stack import LocalStack, StackOptions
+
+    given = {"AuthMode": "jwt", "JwtIssuer": "https://issuer.example", "JwtAudience": "client"}
+    stack = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides=given))
+    assert stack.issuer is None
+    assert {route.jwt.issuer for route in stack.template.routes if route.jwt} == {"https://issuer.example"}
+    assert stack.auth_config() == {
+        "mode": "jwt",
+        "issuer": "https://issuer.example",
+        "clientId": "client",
+        "scopes": ["cloudqueue/jobs.read", "cloudqueue/jobs.write"],
+    }
+    iam = LocalStack(StackOptions(port=0, aws_port=0, parameter_overrides={"AuthMode": "iam"}))
+    assert (iam.issuer, iam.auth_config()) == (None, {"mode": "iam"})

@@ -871,6 +871,8 @@ NAME_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
     "AWS::Budgets::Budget": (("Budget", "BudgetName"), 100),
     "AWS::ApiGatewayV2::Api": (("Name",), 128),
     "AWS::ApiGatewayV2::Authorizer": (("Name",), 128),
+    "AWS::Cognito::UserPoolClient": (("ClientName",), 128),
+    "AWS::Cognito::UserPoolResourceServer": (("Name",), 256),
 }
 # Top-level properties ending in "Name" that name something else than the resource itself
 # (a Lambda permission's FunctionName is its function's).

@@ -144,3 +144,35 @@ def test_the_page_headers_allow_only_the_page_its_api_and_in_jwt_mode_its_issuer
         "https://*.amazoncognito.com",
     ]
     assert jwt_policy["form-action"][1:] == jwt_policy["connect-src"][2:]
+
+
+def test_create_user_pool_makes_cognito_sign_in_and_the_api_trusts_it() -> None:
+    # Given jwt mode with the template's own user pool (JwtIssuer and JwtAudience left empty)
+    made = load_template(ROOT / "template.yaml", {"AuthMode": "jwt", "CreateUserPool": "true"})
+
+    # Then the pool, its scopes, the page's client, the managed login and its style are made
+    cognito = {name for name, kind in made.resource_types.items() if kind.startswith("AWS::Cognito::")}
+    assert cognito == {"UserPool", "UserPoolScopes", "PageClient", "UserPoolDomain", "PageClientLoginStyle"}
+    # And every protected route's authorizer trusts that pool and that client
+    (authorizer,) = {route.jwt for route in made.routes if route.jwt is not None}
+    assert authorizer.issuer == "https://cognito-idp.us-east-1.amazonaws.com/cloudqueue-local-UserPool"
+    assert authorizer.audiences == ("cloudqueue-local-PageClient",)
+    assert made.outputs["PageClientId"] == "cloudqueue-local-PageClient"
+    csp = directives(made.page_headers["Content-Security-Policy"])
+    assert csp["connect-src"][2:] == [
+        "https://cognito-idp.us-east-1.amazonaws.com",
+        "https://*.amazoncognito.com",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["none", "iam"])
+def test_no_user_pool_outside_jwt_mode_even_when_asked(mode: str) -> None:
+    made = load_template(ROOT / "template.yaml", {"AuthMode": mode, "CreateUserPool": "true"})
+    assert not [kind for kind in made.resource_types.values() if kind.startswith("AWS::Cognito::")]
+
+
+def test_the_page_client_uses_the_code_flow_without_a_secret_and_the_api_scopes() -> None:
+    client = read_template(ROOT / "template.yaml")["Resources"]["PageClient"]["Properties"]
+    assert (client["GenerateSecret"], client["AllowedOAuthFlows"]) == (False, ["code"])
+    assert {WRITE, READ} <= set(client["AllowedOAuthScopes"])
+    assert ADMIN not in client["AllowedOAuthScopes"]  # an admin's client is granted it on purpose

@@ -139,7 +139,9 @@ class LocalStack:
             key_file=state_dir / KEY_FILE if state_dir is not None else None,
         )
         audience = overrides.get("JwtAudience") or LOCAL_CLIENT_ID
-        return load_local_template(path, overrides | {"JwtIssuer": self.issuer.url, "JwtAudience": audience})
+        # The local issuer stands in for the Cognito user pool CreateUserPool would make.
+        local = {"JwtIssuer": self.issuer.url, "JwtAudience": audience, "CreateUserPool": "false"}
+        return load_local_template(path, overrides | local)
 
     # --- addresses ------------------------------------------------------------------------
 

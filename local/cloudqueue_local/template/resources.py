@@ -1,6 +1,8 @@
 """One reader per resource kind the local stack builds (SAM functions and their events,
-DynamoDB tables, SQS queues, log groups, SAM state machines, the SAM HTTP API, EventBridge
-Pipes), each adding its spec to the ``LocalTemplate`` being read."""
+DynamoDB tables, SQS queues, log groups, SAM state machines, the HTTP API: SAM's or API
+Gateway's own Api and Routes with their integration and JWT authorizer, CloudFront's response
+headers policy for the page, EventBridge Pipes), each adding its spec to the ``LocalTemplate``
+being read."""
 
 from __future__ import annotations
 
