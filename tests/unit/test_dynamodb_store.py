@@ -23,6 +23,7 @@ from cloudqueue.errors import (
     LeaseLost,
 )
 from cloudqueue.jobs import request_hash
+from cloudqueue.listing import window_days
 from cloudqueue.models import Job, JobFailure, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.rerun import rerun_request_hash
@@ -522,6 +523,44 @@ def test_a_full_page_that_holds_the_last_job_says_no_more_remain(store, many_job
 
     assert [job.job_id for job in page] == [job.job_id for job in reversed(many_jobs)]
     assert after is None, "a next page that would be empty"
+
+
+class _CountsQueries:
+    """The store's client, counting the index queries by partition."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.partitions: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        self.partitions.append(kwargs["ExpressionAttributeValues"][":shard"]["S"])
+        return self._client.query(**kwargs)
+
+
+def test_a_page_that_today_fills_queries_todays_shards_only(client, store, many_jobs):
+    counting = _CountsQueries(client)
+
+    page, after = DynamoJobStore(TABLE, shards=SHARDS, client=counting, clock=lambda: T0).list_jobs(
+        None, None, 20, None
+    )
+
+    assert len(page) == 20 and after is not None
+    assert sorted(counting.partitions) == [f"{T0.date().isoformat()}#{n}" for n in range(SHARDS)]
+
+
+def test_a_listing_that_finds_nothing_asks_each_shard_of_each_day_it_can_hold_once(client, store):
+    counting = _CountsQueries(client)
+
+    page, after = DynamoJobStore(TABLE, shards=SHARDS, client=counting, clock=lambda: T0).list_jobs(
+        "ada", None, 20, None
+    )
+
+    assert (page, after) == ([], None)
+    days = window_days(30, 14 * 86_400) + 1
+    assert len(counting.partitions) == len(set(counting.partitions)) == days * SHARDS
 
 
 # --- recovery -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ BatchGetItem, where their status and owner are checked.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -27,6 +29,11 @@ _BATCH_GET_ATTEMPTS = 6  # the first and five retries: 1.55 s of backoff at most
 _BATCH_GET_BACKOFF_SECONDS = 0.05
 # Past every character of a job id, for "the end of this owner's keys".
 _AFTER_EVERY_KEY = "~"
+# A listing that finds too few jobs in a day reads older days 1, 2, 4 ... at once, up to this
+# many, each day's shards in parallel: a walk over the whole window (a small stack, or a rare
+# status) takes a dozen rounds of queries, not one after the other for every day and shard.
+_DAYS_AT_ONCE = 16
+_QUERIES_AT_ONCE = 16
 
 
 class JobListing(JobTable):
@@ -42,32 +49,50 @@ class JobListing(JobTable):
         prefix = owner_key(owner) + "#" if owner is not None else None
         window = window_days(self.retention_days, int(self.queue_retention.total_seconds()))
 
-        def keys_after(position: ListPosition | None, wanted: int) -> list[ListPosition]:
-            found: list[ListPosition] = []
-            for day in days_to_walk(self.clock().date(), window, position):
-                before = position.list_key if position is not None and position.day == day else None
-                found += self._day_keys(day, prefix, before, wanted - len(found))
-                if len(found) >= wanted:
-                    break
-            return found
+        with ThreadPoolExecutor(max_workers=_QUERIES_AT_ONCE) as pool:
 
-        page, last = page_of_jobs(
-            owner=owner,
-            status=status,
-            limit=limit,
-            start=start,
-            keys_after=keys_after,
-            read_jobs=self._get_jobs,
-        )
+            def keys_after(position: ListPosition | None, wanted: int) -> list[ListPosition]:
+                days = days_to_walk(self.clock().date(), window, position)
+                found: list[ListPosition] = []
+                at_once = 1
+                while days and len(found) < wanted:
+                    chunk, days = days[:at_once], days[at_once:]
+                    at_once = min(2 * at_once, _DAYS_AT_ONCE)
+                    found += self._days_keys(pool, chunk, prefix, position, wanted - len(found))
+                return found[:wanted]
+
+            page, last = page_of_jobs(
+                owner=owner,
+                status=status,
+                limit=limit,
+                start=start,
+                keys_after=keys_after,
+                read_jobs=self._get_jobs,
+            )
         return page, (last.cursor() if last is not None else None)
 
-    def _day_keys(self, day: date, prefix: str | None, before: str | None, wanted: int) -> list[ListPosition]:
-        """The first ``wanted`` keys of one day in listing order (``listKey`` descending), of
-        keys starting with ``prefix`` (None: any) and below ``before`` (None: from the top)."""
-        keys: set[str] = set()
-        for shard in range(self.shards):
-            keys.update(self._shard_keys(list_shard(day, shard), prefix, before, wanted))
-        return [ListPosition(day, key) for key in sorted(keys, reverse=True)[:wanted]]
+    def _days_keys(
+        self,
+        pool: ThreadPoolExecutor,
+        days: list[date],
+        prefix: str | None,
+        position: ListPosition | None,
+        wanted: int,
+    ) -> list[ListPosition]:
+        """The first ``wanted`` keys of ``days`` (newest first) in listing order, of keys starting
+        with ``prefix`` (None: any) and after ``position``; every shard of every day at once."""
+        queries = [(day, shard) for day in days for shard in range(self.shards)]
+
+        def query(day_shard: tuple[date, int]) -> list[str]:
+            day, shard = day_shard
+            before = position.list_key if position is not None and position.day == day else None
+            return self._shard_keys(list_shard(day, shard), prefix, before, wanted)
+
+        by_day: dict[date, set[str]] = defaultdict(set)
+        for (day, _), keys in zip(queries, pool.map(query, queries), strict=True):
+            by_day[day].update(keys)
+        found = [ListPosition(day, key) for day in days for key in sorted(by_day[day], reverse=True)]
+        return found[:wanted]
 
     def _shard_keys(self, shard: str, prefix: str | None, before: str | None, wanted: int) -> list[str]:
         condition = "listShard = :shard"
