@@ -38,7 +38,7 @@ from cloudqueue.listing import (
     window_days,
 )
 from cloudqueue.models import Job, JobFailure, JobStatus
-from cloudqueue.ports import ClaimAttempt, PendingSend, StrandedSweep
+from cloudqueue.ports import ClaimAttempt, PendingSend, StrandedSweep, WorkflowDescription
 
 MAX_RECORDED_EXECUTIONS = 25
 EXECUTION_PREFIX = "arn:aws:states:us-east-1:123456789012:express:cloudqueue-jobs"
@@ -542,9 +542,10 @@ class FakeWorkflow:
 
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:cloudqueue-jobs"
     asl: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(SAMPLE_DEFINITION)))
+    history_level: str = "ALL"
 
-    def definition(self) -> dict[str, Any]:
-        return self.asl
+    def describe(self) -> WorkflowDescription:
+        return WorkflowDescription(definition=self.asl, history_level=self.history_level)
 
 
 # --- Lambda ------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
     │   │                           lost the job to another one and must not write
     │   ├── JobNotYetWritten        claim: the message names a job not (yet) in the table; the
     │   │                           API sends before it writes, so retried for a grace period
-    │   └── InvalidMessage          claim: the message body is not {"jobId": ...}
+    │   └── InvalidMessage          the message body is not {"jobId": ...}: the claim (and the
+    │                               dead-letter function) keep it as poison, not raised to
+    │                               the state machine
     └── ApiError                    answered to an HTTP client as {"error": {code, message}}
         ├── RequestTooLarge         413
         ├── JobNotFoundError        404

@@ -145,10 +145,12 @@ class ClaimRequest(CamelModel):
 
 
 class ClaimResponse(CamelModel):
-    """Every key is always present: the state machine's ResultSelector reads each one."""
+    """Every key is always present: the state machine's ResultSelector reads each one.
+    POISON: the message names no job and was kept in the poison-message queue (``job_id`` is
+    None when the body could not be read at all)."""
 
-    outcome: Literal["CLAIMED", "SKIPPED"]
-    job_id: str
+    outcome: Literal["CLAIMED", "SKIPPED", "POISON"]
+    job_id: str | None
     reason: str | None = None
     lease_token: str | None = None
     type: str | None = None

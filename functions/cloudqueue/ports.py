@@ -158,7 +158,8 @@ class JobQueue(Protocol):
 
 class PoisonMessages(Protocol):
     def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
-        """Keep a dead letter that names no job where an operator can see and delete it."""
+        """Keep a message that names no job where an operator can see and delete it;
+        ``message_id`` is the job queue's id of the message (a dead letter keeps it)."""
 
 
 class ExecutionLog(Protocol):
@@ -169,8 +170,18 @@ class ExecutionLog(Protocol):
         records logged between ``since`` and ``until`` (None: no bound)."""
 
 
+@dataclass(frozen=True)
+class WorkflowDescription:
+    """The state machine as deployed: its ASL definition, and what its history records
+    (its logging level: ALL, ERROR, FATAL or OFF; below ALL an execution without errors
+    logs nothing, so a client need not look for its history)."""
+
+    definition: dict[str, Any]
+    history_level: str
+
+
 class Workflow(Protocol):
     state_machine_arn: str
 
-    def definition(self) -> dict[str, Any]:
-        """The state machine's ASL definition."""
+    def describe(self) -> WorkflowDescription:
+        """The state machine's definition and logging level, in one read."""

@@ -11,8 +11,9 @@ older than that, which can have no message left, is (item 7).
 2. **A message naming no job** is retried by the state machine (``JobNotYetWritten``)
    while the message is younger than a grace (the API's timeout plus a margin, from its
    ``SentTimestamp``): the write may still be on its way. Past the grace the claim writes a
-   short-lived tombstone (so a late write fails and the client gets 503) and the delivery
-   is SKIPPED: consumed, no work.
+   short-lived tombstone (so a late write fails and the client gets 503), sends the message
+   to the poison-message queue, and the execution succeeds: consumed, no work. A message
+   that is not a job message at all is kept there by its first claim too.
 3. **The claim records the lease holder**: ``leaseMessageId`` and ``leaseExecutionId``. A
    retried claim from the same execution gets the same claim. A delivery of ANOTHER
    message while the lease is live is SKIPPED: a claiming execution ends SUCCEEDED (its
@@ -20,7 +21,8 @@ older than that, which can have no message left, is (item 7).
    claim, so the holder's own message still carries the job. The holder's own message
    back while its lease is live (its execution failed) raises ``JobLeased``.
 4. **The dead-letter consumer** (``handle_dead_letter``): a message naming no job, or
-   unreadable, is kept for an operator (moved to the poison-message queue, counted, alarmed).
+   unreadable, is kept for an operator (moved to the poison-message queue, counted, alarmed);
+   the claim keeps most such messages first, so these are the ones whose claims kept failing.
    For a job: finished → consume; live lease → keep the message and look again later;
    otherwise redrive it (a fresh message) while it was claimed and redriven fewer times
    than ``MaxReceiveCount``, else FAILED with ``DeadLettered``.

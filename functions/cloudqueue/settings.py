@@ -45,6 +45,8 @@ class SubmitGrace(Settings):
 
 class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
+    # Where the claim keeps a message that names no job, at its first delivery.
+    poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
 
 
 class FinalizeSettings(Settings):

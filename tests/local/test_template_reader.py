@@ -10,7 +10,7 @@ import pytest
 from cloudqueue_local.emulator.apigateway import HttpGateway
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -90,6 +90,23 @@ def test_unknown_parameters_and_values_are_refused() -> None:
         load_template(TEMPLATE, {"LogLevel": "LOUD"})
 
 
+def test_a_layer_from_outside_the_template_is_refused(tmp_path: Path) -> None:
+    # Given the template, whose functions take their libraries from its own layer, which the
+    # local stack provides from the project's venv: it reads
+    assert "ProcessFunction" in load_template(TEMPLATE).functions
+
+    # When a function names a layer by ARN, which has no local copy
+    public = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:7"
+    edited = edited_template(
+        tmp_path, "Layers: [!Ref DependenciesLayer]", f"Layers: [!Ref DependenciesLayer, {public}]"
+    )
+
+    # Then the local stack refuses it, by name, rather than let its imports fail later
+    refused = "Function: the local stack provides the template's own layers only"
+    with pytest.raises(TemplateError, match=refused):
+        load_template(edited)
+
+
 SAM_EVENT_TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
 Resources:
@@ -122,3 +139,10 @@ def test_routes_declared_as_sam_events_are_read_too_and_their_auth_is_refused(tm
     path.write_text(SAM_EVENT_TEMPLATE.replace("AUTH", ", Auth: {Authorizer: AWS_IAM}"))
     with pytest.raises(TemplateError, match="Auth"):
         load_template(path)
+
+
+def test_a_select_outside_its_list_is_a_template_error() -> None:
+    resolver = Resolver({"Resources": {}}, {}, "us-east-1", "123456789012", "s")
+    assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": ["/", "a/b"]}]}) == "b"
+    with pytest.raises(TemplateError, match="outside"):
+        resolver.resolve({"Fn::Select": [2, {"Fn::Split": ["/", ""]}]})

@@ -42,7 +42,7 @@ from cloudqueue.listing import DEFAULT_OWNER, window_days
 from cloudqueue.models import ClaimRequest, Job, JobFailure, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.workflow import claim_job
-from tests.fakes import FakeJobStore, job_id, job_message, later, make_job
+from tests.fakes import FakeJobStore, FakePoisonMessages, job_id, job_message, later, make_job
 from tests.unit.test_dynamodb_store import create_jobs_table, walk
 
 TABLE = "cloudqueue-contract-jobs"
@@ -1373,6 +1373,7 @@ def deliver(store: JobStore, job_id_: str, *, message: str, execution: str, at: 
     return claim_job(
         claim_request(job_id_, message=message, execution=execution, sent=sent),
         store=store,
+        poison=FakePoisonMessages(),
         now=at,
         lease_seconds=LEASE,
         submit_grace_seconds=GRACE,
@@ -1438,7 +1439,7 @@ class TestRecoveryContract:
 
         answer = deliver(store, missing.job_id, message="m-1", execution="e-1", at=START, sent=old)
 
-        assert answer.outcome == "SKIPPED"
+        assert answer.outcome == "POISON"
         with pytest.raises(EnqueueFailed):  # the late API write fails (and answers 503)
             store.create_job(missing)
         assert store.get_job(missing.job_id) is None

@@ -32,7 +32,7 @@ from cloudqueue.handlers.api import app as api_resolver
 from cloudqueue.handlers.process import handler as process_handler
 from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
-from cloudqueue.models import ClaimRequest, FinalizeRequest
+from cloudqueue.models import ClaimRequest, ClaimResponse, FinalizeRequest
 from cloudqueue.processing import ProcessRequest
 from cloudqueue.workflow import parse_job_message
 from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
@@ -75,7 +75,11 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("logs:FilterLogEvents", LOG_GROUP),
         ("states:DescribeStateMachine", WORKFLOW),
     },
-    "ClaimFunction": {("dynamodb:UpdateItem", TABLE), ("dynamodb:PutItem", TABLE)},  # PutItem: tombstones
+    "ClaimFunction": {
+        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:PutItem", TABLE),  # tombstones
+        ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
+    },
     "ProcessFunction": set(),
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
     "DeadLetterFunction": {
@@ -469,6 +473,48 @@ def test_process_retries_transient_errors_then_fails_the_job_on_the_rest(definit
     assert "TransientJobError" in retried(process)
     assert caught(process)["States.ALL"] == "RecordFailure"
     assert process["Catch"][-1]["ErrorEquals"] == ["States.ALL"], "States.ALL must be the last catcher"
+
+
+def test_every_claim_outcome_is_routed_and_poison_ends_the_execution_succeeded(
+    definition: dict[str, Any],
+) -> None:
+    # Given the outcomes the claim answers (ClaimResponse.outcome)
+    outcomes = set(ClaimResponse.model_fields["outcome"].annotation.__args__)  # type: ignore[union-attr]
+    choice = definition["States"]["IsClaimed"]
+    routed = {rule["StringEquals"]: rule["Next"] for rule in choice["Choices"]}
+
+    # Then CLAIMED runs the job, POISON ends in a Succeed state of its own (the claim already
+    # kept the message, so succeeding consumes it), and SKIPPED takes the default
+    assert set(routed) | {"SKIPPED"} == outcomes
+    assert routed["CLAIMED"] == "ProcessJob"
+    assert definition["States"][routed["POISON"]]["Type"] == "Succeed"
+    assert definition["States"][choice["Default"]]["Type"] == "Succeed"
+
+
+def test_the_claim_keeps_poison_in_the_queue_the_dead_letter_function_uses() -> None:
+    claim_env = RESOURCES["ClaimFunction"]["Properties"]["Environment"]["Variables"]
+    dead_letter_env = RESOURCES["DeadLetterFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert claim_env["POISON_QUEUE_URL"] == {"Ref": "PoisonMessageQueue"}
+    assert dead_letter_env["POISON_QUEUE_URL"] == claim_env["POISON_QUEUE_URL"]
+
+
+def test_the_poison_alarm_counts_what_each_function_that_keeps_poison_emits() -> None:
+    # Given the services (POWERTOOLS_SERVICE_NAME) of the functions that keep poison messages
+    keepers = {
+        RESOURCES[name]["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        for name in ("ClaimFunction", "DeadLetterFunction")
+    }
+    alarm = RESOURCES["PoisonMessageAlarm"]["Properties"]
+
+    # Then the alarm sums PoisonMessagesKept over exactly those services' dimensions
+    stats = [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+    assert {metric["MetricName"] for metric in stats} == {"PoisonMessagesKept"}
+    assert {metric["Namespace"] for metric in stats} == {"CloudQueue"}
+    assert {dimension["Value"] for metric in stats for dimension in metric["Dimensions"]} == keepers
+    (returned,) = [query for query in alarm["Metrics"] if query.get("ReturnData", True)]
+    ids = {query["Id"] for query in alarm["Metrics"] if "MetricStat" in query}
+    assert set(re.findall(r"[a-z]\w*", returned["Expression"])) - {"FILL"} == ids
 
 
 def test_claim_retries_a_job_another_worker_holds(definition: dict[str, Any]) -> None:
@@ -865,6 +911,7 @@ NAME_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
     "AWS::CloudFront::OriginAccessControl": (("OriginAccessControlConfig", "Name"), 64),
     "AWS::Logs::LogGroup": (("LogGroupName",), 512),
     "AWS::Serverless::Function": (("FunctionName",), 64),
+    "AWS::Serverless::LayerVersion": (("LayerName",), 140),
     "AWS::IAM::Role": (("RoleName",), 64),
     "AWS::S3::Bucket": (("BucketName",), 63),
     "AWS::CloudWatch::Alarm": (("AlarmName",), 255),

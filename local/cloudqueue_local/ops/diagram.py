@@ -38,6 +38,8 @@ FOLDED_TYPES = {
     "AWS::ApiGatewayV2::Integration",
     "AWS::ApiGatewayV2::Authorizer",
     "AWS::Lambda::Permission",
+    # The functions' layer: their libraries, packaging rather than a part of the flow
+    "AWS::Serverless::LayerVersion",
 }
 KEEP_LOG_GROUPS = {"ExecutionLogGroup"}
 

@@ -34,11 +34,6 @@ LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "LeaseSeconds": "240",
     "VisibilityTimeoutSeconds": "300",
     "RequeueSchedule": "rate(10 seconds)",
-    # AuthMode=jwt reads JwtIssuer's parts (the page's CSP) as the template loads. The stack
-    # names its own issuer there once it is bound (LocalStack._load_template); until then,
-    # and for the pre-start check of `cloudqueue dev`, a loopback placeholder that is never
-    # served. A JwtIssuer of the user's (--param) replaces it.
-    "JwtIssuer": "http://127.0.0.1/issuer",
 }
 
 

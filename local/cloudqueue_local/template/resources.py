@@ -62,7 +62,9 @@ class Reading:
 
 def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     physical = reading.resolver.physical(logical_id)
-    merged = reading.resolver.resolve(_merge(reading.function_globals, properties))
+    unresolved = _merge(reading.function_globals, properties)
+    _check_layers(reading, logical_id, unresolved.get("Layers") or [])
+    merged = reading.resolver.resolve(unresolved)
     variables = (merged.get("Environment") or {}).get("Variables") or {}
     reading.template.functions[logical_id] = FunctionSpec(
         logical_id=logical_id,
@@ -78,6 +80,23 @@ def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]
         architecture=str((merged.get("Architectures") or ["x86_64"])[0]),
         tracing=merged.get("Tracing"),
     )
+
+
+def _check_layers(reading: Reading, logical_id: str, layers: list[Any]) -> None:
+    """Refuse a layer the local stack cannot provide: any but a LayerVersion of the template.
+
+    The template's layer holds the functions' third-party libraries, built for Lambda from the
+    same requirements as the project's venv, from which the local environments import them (after
+    the function's code, as Lambda puts /opt/python after /var/task). A layer from elsewhere (an
+    ARN) has no local copy: refused here rather than missing at the first import."""
+    resources = reading.resolver.resources
+    for layer in layers:
+        name = layer.get("Ref") if isinstance(layer, dict) and len(layer) == 1 else None
+        if name not in resources or resources[name]["Type"] != "AWS::Serverless::LayerVersion":
+            raise TemplateError(
+                f"{logical_id}: the local stack provides the template's own layers only "
+                f"(from the project's venv), not {layer!r}"
+            )
 
 
 def _optional_int(value: Any) -> int | None:
