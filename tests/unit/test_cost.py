@@ -102,10 +102,10 @@ def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:
 
 
 def test_raising_the_api_throttle_moves_the_binding_quota(tmp_path: Path) -> None:
-    # Given the defaults: the API's throttling binds first
+    # Given a stage throttle of 500 requests/s (the defaults' before they were raised): it binds first
     usage = cost.Usage()
     durations = cost.DEFAULT_DURATIONS_MS
-    first = cost.capacity(stack_with(tmp_path / "a"), usage, durations)[0]
+    first = cost.capacity(stack_with(tmp_path / "a", ApiThrottleRate="500"), usage, durations)[0]
     assert first.what.startswith("API throttling")
 
     # When ApiThrottleRate is raised ten times  Then another quota binds, at a higher rate
