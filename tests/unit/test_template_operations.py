@@ -7,8 +7,11 @@ of the parameters that change what is created.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cloudqueue_local.template import Resolver, read_template
 
@@ -47,3 +50,38 @@ def test_the_stage_throttle_lets_1000_jobs_a_second_through_by_default() -> None
     assert burst >= 2 * rate
     assert rate <= ACCOUNT_HTTP_API_RPS / 2
     assert burst <= ACCOUNT_HTTP_API_RPS
+
+
+# --- the table's key -----------------------------------------------------------------------
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def table_encryption(**parameters: str) -> dict[str, Any]:
+    encryption: dict[str, Any] = resolver(**parameters).resolve(
+        RESOURCES["JobsTable"]["Properties"]["SSESpecification"]
+    )
+    return encryption
+
+
+def test_the_table_is_encrypted_with_the_aws_owned_key_by_default() -> None:
+    # SSEEnabled false is DynamoDB's AWS owned key (no KMS charge); true without a key id would be
+    # the AWS managed key, billed per request.
+    assert table_encryption() == {"SSEEnabled": False}
+
+
+def test_a_key_arn_encrypts_the_table_with_that_customer_managed_key() -> None:
+    assert table_encryption(TableKmsKeyArn=KEY_ARN) == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": KEY_ARN,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("", True), (KEY_ARN, True), ("alias/my-key", False), ("1234abcd-12ab-34cd-56ef-1234567890ab", False)],
+)
+def test_the_key_parameter_takes_a_key_arn_or_nothing(value: str, accepted: bool) -> None:
+    pattern = PARAMETERS["TableKmsKeyArn"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is accepted
