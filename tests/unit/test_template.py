@@ -905,11 +905,17 @@ def test_each_explicit_name_fits_its_service_for_the_longest_stack_name(logical_
 
 def test_a_kept_resource_takes_no_fixed_name_so_the_stack_can_be_created_again() -> None:
     # Given the resources a stack delete keeps
-    kept = {name for name, resource in RESOURCES.items() if resource.get("DeletionPolicy") == "Retain"}
+    kept = {
+        name
+        for name, resource in RESOURCES.items()
+        if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+    }
 
     # Then the table (the jobs) and the frontend bucket (it cannot be deleted while it holds files) are
-    # kept, also on a replacement, and none of them has a name a second create would collide with
+    # kept, also on a replacement, but not when the stack's first create rolls back (they hold
+    # nothing then), and none of them has a name a second create would collide with
     assert kept == {"JobsTable", "FrontendBucket"}
+    assert {RESOURCES[name]["DeletionPolicy"] for name in kept} == {"RetainExceptOnCreate"}
     assert {RESOURCES[name].get("UpdateReplacePolicy") for name in kept} == {"Retain"}
     assert {name: explicit_name(RESOURCES[name]) for name in kept} == dict.fromkeys(kept)
 

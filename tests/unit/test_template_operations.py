@@ -7,13 +7,14 @@ of the parameters that change what is created.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cloudqueue_local.template import Resolver, read_template
+from cloudqueue_local.template import Resolver, load_template, read_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -85,3 +86,66 @@ def test_a_key_arn_encrypts_the_table_with_that_customer_managed_key() -> None:
 def test_the_key_parameter_takes_a_key_arn_or_nothing(value: str, accepted: bool) -> None:
     pattern = PARAMETERS["TableKmsKeyArn"]["AllowedPattern"]
     assert (re.fullmatch(pattern, value) is not None) is accepted
+
+
+# --- a first deploy in a fresh account: the frontend is optional ----------------------------
+
+FRONTEND = {"FrontendBucket", "FrontendBucketPolicy", "FrontendOriginAccessControl", "FrontendDistribution"}
+FRONTEND_OUTPUTS = {"FrontendBucketName", "FrontendUrl", "FrontendDistributionId"}
+
+
+def created(**parameters: str) -> set[str]:
+    """The logical ids of the resources a stack with ``parameters`` creates (their Condition holds)."""
+    return set(load_template(TEMPLATE_PATH, parameters).resource_types)
+
+
+def shown_outputs(**parameters: str) -> set[str]:
+    """The outputs CloudFormation shows for such a stack (their Condition holds)."""
+    check = resolver(**parameters)
+    outputs: dict[str, Any] = TEMPLATE["Outputs"]
+    return {
+        name
+        for name, output in outputs.items()
+        if "Condition" not in output or check.condition(output["Condition"])
+    }
+
+
+@pytest.mark.parametrize("deploy", ["true", "false"])
+def test_the_frontend_and_its_outputs_exist_only_when_asked_for(deploy: str) -> None:
+    wanted = deploy == "true"
+
+    resources, outputs = created(DeployFrontend=deploy), shown_outputs(DeployFrontend=deploy)
+
+    assert (resources >= FRONTEND) is wanted
+    assert not (FRONTEND & resources) or wanted
+    assert (outputs >= FRONTEND_OUTPUTS) is wanted
+    assert not (FRONTEND_OUTPUTS & outputs) or wanted
+    # The API, the workflow and the table are there either way.
+    assert {"ApiFunction", "JobStateMachine", "JobPipe", "JobsTable", "HttpApi"} <= resources
+    assert {"ApiUrl", "StateMachineArn", "JobsTableName"} <= outputs
+
+
+def test_the_frontend_is_deployed_by_default() -> None:
+    assert PARAMETERS["DeployFrontend"]["Default"] == "true"
+    assert created() >= FRONTEND
+
+
+def test_without_the_frontend_nothing_created_refers_to_a_frontend_resource() -> None:
+    # Given a stack without the frontend, what it creates and shows
+    resources = created(DeployFrontend="false")
+    outputs: dict[str, Any] = TEMPLATE["Outputs"]
+    kept = [RESOURCES[name] for name in resources] + [
+        outputs[name] for name in shown_outputs(DeployFrontend="false")
+    ]
+
+    # Then none of it names a frontend resource (CloudFormation would refuse the template)
+    text = json.dumps(kept)
+    assert [name for name in FRONTEND if name in text] == []
+
+
+@pytest.mark.parametrize("deploy", ["true", "false"])
+def test_the_local_stack_reads_the_frontends_condition_as_cloudformation_does(deploy: str) -> None:
+    template = load_template(TEMPLATE_PATH, {"DeployFrontend": deploy})
+
+    assert ("FrontendBucketName" in template.outputs) is (deploy == "true")
+    assert ("FrontendBucket" in template.resource_types) is (deploy == "true")
