@@ -32,6 +32,7 @@ from cloudqueue.api_models import (
     payload_of,
     type_of,
 )
+from cloudqueue.handlers import metric_names
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
 from cloudqueue.jobtypes import JOB_TYPES, demo
@@ -43,7 +44,7 @@ from cloudqueue.settings import ApiSettings
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
 # Active tracing and the state machine's tracing still put each invocation in the trace.
 logger = Logger()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 app = APIGatewayHttpResolver(
     enable_validation=True,
@@ -158,7 +159,6 @@ def submit(
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
-        metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
         logger.info("job submitted", extra={"jobId": job.job_id, "type": job.type})
         return json_response(HTTPStatus.ACCEPTED, JobView.of(job), headers)
     headers["Idempotent-Replayed"] = "true"
@@ -192,7 +192,7 @@ def get_job_history(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) 
 @app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=ERROR_RESPONSES)
 def cancel_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> JobView:
     job = jobs.cancel_job(job_id, store=current_store(), now=utc_now())
-    metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=metric_names.JOBS_CANCELLED, unit=MetricUnit.Count, value=1)
     return JobView.of(job)
 
 
@@ -222,7 +222,7 @@ def rerun_job(
         job_id, store=current_store(), queue=current_queue(), now=utc_now(), idempotency_key=idempotency_key
     )
     if created:
-        metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.JOBS_RERUN, unit=MetricUnit.Count, value=1)
         logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
     return json_response(
         HTTPStatus.ACCEPTED if created else HTTPStatus.OK,

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
+from cloudqueue.handlers import metric_names
 from cloudqueue.models import ClaimRequest, utc_now
 from cloudqueue.ports import JobStore
 from cloudqueue.settings import ClaimSettings
@@ -20,7 +21,7 @@ from cloudqueue.workflow import claim_job
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
 # Active tracing and the state machine's tracing still put each invocation in the trace.
 logger = Logger()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 
 @cache
@@ -50,8 +51,8 @@ def handler(
         wait=time.sleep,
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
-    metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    if response.outcome != "CLAIMED":  # a claim is every job's: only the rare duplicate is counted
+        metrics.add_metric(name=metric_names.DUPLICATE_DELIVERIES_SKIPPED, unit=MetricUnit.Count, value=1)
     logger.info(
         "claim", extra={"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt}
     )

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue, SqsPoisonQueue
+from cloudqueue.handlers import metric_names
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore, PoisonMessages
 from cloudqueue.recovery import DeadLetterAction, handle_dead_letter
@@ -24,12 +25,12 @@ from cloudqueue.settings import DeadLetterSettings
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 _METRICS = {
-    DeadLetterAction.FAILED: "JobsDeadLettered",
-    DeadLetterAction.REDRIVEN: "JobsRedriven",
-    DeadLetterAction.POISON: "PoisonMessagesKept",
+    DeadLetterAction.FAILED: metric_names.JOBS_DEAD_LETTERED,
+    DeadLetterAction.REDRIVEN: metric_names.JOBS_REDRIVEN,
+    DeadLetterAction.POISON: metric_names.POISON_MESSAGES_KEPT,
 }
 
 

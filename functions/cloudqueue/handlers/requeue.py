@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue
+from cloudqueue.handlers import metric_names
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore
 from cloudqueue.recovery import send_pending_jobs
@@ -23,7 +24,7 @@ from cloudqueue.settings import RequeueSettings
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 # Stop taking pages this long before the function's timeout, to save the cursor.
 _STOP_BEFORE_TIMEOUT_MS = 5_000
@@ -64,8 +65,8 @@ def handler(
         max_pages=config.sweep_max_pages,
         time_left=lambda: (context.get_remaining_time_in_millis() - _STOP_BEFORE_TIMEOUT_MS) / 1000,
     )
-    metrics.add_metric(name="PendingJobsSent", unit=MetricUnit.Count, value=len(report.sent))
-    if report.sent:
+    if report.sent:  # never a 0 on every sweep: that would publish the metric every hour
+        metrics.add_metric(name=metric_names.PENDING_JOBS_SENT, unit=MetricUnit.Count, value=len(report.sent))
         logger.warning(
             "sent the messages of jobs whose pending send was overdue", extra={"jobIds": report.sent}
         )
