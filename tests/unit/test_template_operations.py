@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cloudqueue.handlers import metric_names
 from cloudqueue_local.template import Resolver, load_template, read_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +150,60 @@ def test_the_local_stack_reads_the_frontends_condition_as_cloudformation_does(de
 
     assert ("FrontendBucketName" in template.outputs) is (deploy == "true")
     assert ("FrontendBucket" in template.resource_types) is (deploy == "true")
+
+
+# --- the operations dashboard ------------------------------------------------------------------
+
+
+def dashboard_metrics(body: str) -> list[tuple[str, str, str, str, str]]:
+    """(widget title, namespace, metric, dimension value, stat) of every line of a dashboard."""
+    lines = []
+    for widget in json.loads(body)["widgets"]:
+        properties = widget["properties"]
+        for metric in properties["metrics"]:
+            namespace, name, _, value, options = metric
+            stat = options.get("stat", properties.get("stat", ""))
+            lines.append((properties["title"], namespace, name, value, stat))
+    return lines
+
+
+def test_the_dashboard_shows_what_an_operator_watches_on_the_stacks_own_resources() -> None:
+    # Given the dashboard's body, resolved for a stack named "cloudqueue"
+    body = resolver().resolve(RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"])
+    lines = {(namespace, name, value, stat) for _, namespace, name, value, stat in dashboard_metrics(body)}
+    queue = "cloudqueue-JobQueue"  # the local resolver's physical names: <stack>-<logical id>
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:cloudqueue-JobStateMachine"
+
+    # Then it has the job queue's depth and oldest message, the executions started, failed and
+    # throttled, the job outcomes, the dead-letter and poison depths, and each step's p50 and p99
+    assert {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, "Maximum"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", queue, "Maximum"),
+        ("AWS/States", "ExecutionsStarted", machine, "Sum"),
+        ("AWS/States", "ExecutionsFailed", machine, "Sum"),
+        ("AWS/States", "ExecutionThrottled", machine, "Sum"),
+        ("AWS/Lambda", "Invocations", "cloudqueue-FinalizeFunction", "Sum"),
+        ("CloudQueue", "JobsFailed", "cloudqueue-finalize", "Sum"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "cloudqueue-DeadLetterQueue", "Maximum"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "cloudqueue-PoisonMessageQueue", "Maximum"),
+    } <= lines
+    for step in ("Claim", "Process", "Finalize"):
+        for stat in ("p50", "p99"):
+            assert ("AWS/Lambda", "Duration", f"cloudqueue-{step}Function", stat) in lines
+
+
+def test_the_dashboards_custom_metrics_are_ones_the_handlers_emit() -> None:
+    body = resolver().resolve(RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"])
+    custom = {
+        name for _, namespace, name, _, _ in dashboard_metrics(body) if namespace == metric_names.NAMESPACE
+    }
+
+    assert custom
+    assert custom <= metric_names.ALL
+    assert not custom & metric_names.PER_JOB
+
+
+def test_the_stack_outputs_the_dashboards_url() -> None:
+    url = resolver().resolve(TEMPLATE["Outputs"]["DashboardUrl"]["Value"])
+    assert url.endswith("#dashboards/dashboard/cloudqueue-OperationsDashboard")
+    assert "region=us-east-1" in url

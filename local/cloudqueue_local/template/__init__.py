@@ -20,6 +20,7 @@ from cloudqueue_local.template.load import (
     with_environment,
 )
 from cloudqueue_local.template.specs import (
+    DashboardSpec,
     FunctionSpec,
     LocalTemplate,
     LogGroupSpec,
@@ -38,6 +39,7 @@ __all__ = [
     "LOCAL_PARAMETER_OVERRIDES",
     "REGION",
     "STACK_NAME",
+    "DashboardSpec",
     "FunctionSpec",
     "LocalTemplate",
     "LogGroupSpec",

@@ -1,6 +1,6 @@
 """One reader per resource kind the local stack builds (SAM functions and their events,
 DynamoDB tables, SQS queues, log groups, SAM state machines, the SAM HTTP API, EventBridge
-Pipes), each adding its spec to the ``LocalTemplate`` being read."""
+Pipes, CloudWatch dashboards), each adding its spec to the ``LocalTemplate`` being read."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from cloudqueue_local.template.intrinsics import Resolver
 from cloudqueue_local.template.specs import (
+    DashboardSpec,
     FunctionSpec,
     LocalTemplate,
     LogGroupSpec,
@@ -153,6 +154,12 @@ def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) ->
     )
 
 
+def _read_dashboard(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    resolved = reading.resolver.resolve(properties)
+    name = resolved.get("DashboardName") or reading.resolver.physical(logical_id)["Ref"]
+    reading.template.dashboards[logical_id] = DashboardSpec(logical_id, name, resolved["DashboardBody"])
+
+
 # Resource types the local stack builds; others (IAM roles, S3, CloudFront, alarms) have no
 # local behaviour and are left out.
 READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
@@ -163,6 +170,7 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::Serverless::StateMachine": _read_state_machine,
     "AWS::Serverless::HttpApi": _read_http_api,
     "AWS::Pipes::Pipe": _read_pipe,
+    "AWS::CloudWatch::Dashboard": _read_dashboard,
 }
 
 

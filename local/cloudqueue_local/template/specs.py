@@ -57,6 +57,13 @@ class LogGroupSpec:
 
 
 @dataclass(frozen=True)
+class DashboardSpec:
+    logical_id: str
+    name: str
+    body: str  # the DashboardBody, its names resolved to the local stack's
+
+
+@dataclass(frozen=True)
 class StateMachineSpec:
     logical_id: str
     name: str
@@ -114,6 +121,7 @@ class LocalTemplate:
     log_groups: dict[str, LogGroupSpec] = field(default_factory=dict)
     state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
     pipes: dict[str, PipeSpec] = field(default_factory=dict)
+    dashboards: dict[str, DashboardSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
     queue_triggers: list[QueueTriggerSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
