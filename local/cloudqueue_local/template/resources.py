@@ -16,6 +16,7 @@ from cloudqueue_local.template.specs import (
     DashboardSpec,
     FunctionSpec,
     LocalTemplate,
+    LoggingSpec,
     LogGroupSpec,
     PipeSpec,
     QueueSpec,
@@ -75,7 +76,19 @@ def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]
         reserved_concurrency=_optional_int(merged.get("ReservedConcurrentExecutions")),
         architecture=str((merged.get("Architectures") or ["x86_64"])[0]),
         tracing=merged.get("Tracing"),
+        logging=_logging(merged.get("LoggingConfig") or {}),
     )
+
+
+def _logging(config: dict[str, Any]) -> LoggingSpec:
+    log_format = str(config.get("LogFormat", "Text"))
+    if log_format not in ("Text", "JSON"):
+        raise TemplateError(f"LoggingConfig.LogFormat {log_format!r} is neither Text nor JSON")
+    system = str(config.get("SystemLogLevel", "INFO"))
+    if system not in ("DEBUG", "INFO", "WARN"):
+        raise TemplateError(f"LoggingConfig.SystemLogLevel {system!r} is not DEBUG, INFO or WARN")
+    application = config.get("ApplicationLogLevel")
+    return LoggingSpec(log_format, system, None if application is None else str(application))
 
 
 def _optional_int(value: Any) -> int | None:
