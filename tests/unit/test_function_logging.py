@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from aws_lambda_powertools import Logger
+
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue_local.emulator.awslambda.platform_logs import PlatformLog, Report, is_report
 from cloudqueue_local.template import LoggingSpec
-from tests.unit.test_template_operations import TEMPLATE, resolver
+from tests.unit.test_template_operations import PARAMETERS, TEMPLATE, resolver
 
 REPORT = Report("req-1", duration_ms=12.345, memory_mb=256, max_memory_mb=80, init_duration_ms=300.5)
 
@@ -88,3 +92,60 @@ def test_the_functions_log_json_without_lambdas_per_invocation_lines_and_keep_em
 
 def _spec(config: dict[str, str]) -> dict[str, str]:
     return {"log_format": config["LogFormat"], "system_log_level": config["SystemLogLevel"]}
+
+
+def test_the_functions_log_level_defaults_to_warning_and_info_stays_available() -> None:
+    assert PARAMETERS["LogLevel"]["Default"] == "WARNING"
+    assert {"INFO", "WARNING"} <= set(PARAMETERS["LogLevel"]["AllowedValues"])
+    assert PARAMETERS["SystemLogLevel"]["Default"] == "WARN"
+    assert {"INFO", "WARN"} <= set(PARAMETERS["SystemLogLevel"]["AllowedValues"])
+
+
+# --- the handlers' Powertools level ------------------------------------------------------------
+
+
+def emitted(logger: Logger, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The messages ``logger`` writes (Powertools writes JSON lines to stdout) of an INFO line
+    and a warning."""
+    capsys.readouterr()
+    logger.info("an info line")
+    logger.warning("a warning")
+    return [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()]
+
+
+@pytest.mark.parametrize("alc", [None, "INFO"])
+def test_a_handlers_logger_logs_warnings_and_not_info_at_warning_even_under_lambdas_info(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], alc: str | None
+) -> None:
+    # Given LogLevel WARNING and, on Lambda with LogFormat JSON, the runtime's own INFO level
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"cloudqueue-test-{alc}")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    if alc is None:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", alc)
+
+    # When a handler's logger logs an INFO line and a warning
+    messages = emitted(service_logger(), capsys)
+
+    # Then only the warning is written
+    assert messages == ["a warning"]
+
+
+def test_plain_powertools_would_log_info_under_lambdas_info_level(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (what service_logger guards against: Powertools prefers AWS_LAMBDA_LOG_LEVEL)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "cloudqueue-test-plain")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "INFO")
+
+    assert emitted(Logger(), capsys) == ["an info line", "a warning"]
+
+
+def test_info_stays_available(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "cloudqueue-test-info")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "INFO")
+
+    assert emitted(service_logger(), capsys) == ["an info line", "a warning"]

@@ -11,7 +11,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -35,6 +35,7 @@ from cloudqueue.api_models import (
 from cloudqueue.handlers import metric_names
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import JobStatus, utc_now
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
@@ -43,7 +44,7 @@ from cloudqueue.settings import ApiSettings
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
 # Active tracing and the state machine's tracing still put each invocation in the trace.
-logger = Logger()
+logger = service_logger()
 metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 app = APIGatewayHttpResolver(

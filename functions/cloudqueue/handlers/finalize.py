@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.errors import LeaseLost
 from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import FinalizeRequest, JobStatus, utc_now
 from cloudqueue.ports import JobStore
 from cloudqueue.settings import FinalizeSettings
@@ -20,7 +21,7 @@ from cloudqueue.workflow import finalize_job
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
 # Active tracing and the state machine's tracing still put each invocation in the trace.
-logger = Logger()
+logger = service_logger()
 metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 

@@ -10,19 +10,20 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore
 from cloudqueue.recovery import send_pending_jobs
 from cloudqueue.settings import RequeueSettings
 
-logger = Logger()
+logger = service_logger()
 tracer = Tracer()
 metrics = Metrics(namespace=metric_names.NAMESPACE)
 
