@@ -42,8 +42,9 @@ def resolver(**parameters: str) -> Resolver:
 
 
 def test_the_stage_throttle_lets_1000_jobs_a_second_through_by_default() -> None:
-    # Given the HTTP API's default route settings, resolved with the defaults
-    settings = resolver().resolve(RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"])
+    # Given the HTTP API stage's default route settings, resolved with the defaults
+    (stage,) = [each for each in RESOURCES.values() if each["Type"] == "AWS::ApiGatewayV2::Stage"]
+    settings = resolver().resolve(stage["Properties"]["DefaultRouteSettings"])
     rate, burst = int(settings["ThrottlingRateLimit"]), int(settings["ThrottlingBurstLimit"])
 
     # Then at 2 requests a job the steady rate admits 1,000 jobs/s or more, a burst admits twice

@@ -25,21 +25,24 @@ DUPLICATE_DELIVERIES_SKIPPED: Final = "DuplicateDeliveriesSkipped"
 # A client cancelled a QUEUED job, or reran a FAILED one.
 JOBS_CANCELLED: Final = "JobsCancelled"
 JOBS_RERUN: Final = "JobsRerun"
-# What DeadLetterFunction did with a dead letter (DeadLetterAlarm watches the first).
+# What DeadLetterFunction did with a dead letter (DeadLetterAlarm watches the first); a poison
+# message is also set aside by the claim, at its first execution.
 JOBS_DEAD_LETTERED: Final = "JobsDeadLettered"
 JOBS_REDRIVEN: Final = "JobsRedriven"
 POISON_MESSAGES_KEPT: Final = "PoisonMessagesKept"
-# The sweeper sent the message of a job whose pending send was overdue (a stranded job).
+# The sweeper sent the message of a job whose pending send was overdue.
 PENDING_JOBS_SENT: Final = "PendingJobsSent"
+# The sweeper sent again the message of a job QUEUED longer than the job queue keeps one.
+STRANDED_JOBS_RESENT: Final = "StrandedJobsResent"
 
 # The names each function may emit, by the template's logical id.
 BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
     "ApiFunction": frozenset({JOBS_CANCELLED, JOBS_RERUN}),
-    "ClaimFunction": frozenset({DUPLICATE_DELIVERIES_SKIPPED}),
+    "ClaimFunction": frozenset({DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT}),
     "ProcessFunction": frozenset(),
     "FinalizeFunction": frozenset({JOBS_FAILED, STALE_WORKERS_FENCED}),
     "DeadLetterFunction": frozenset({JOBS_DEAD_LETTERED, JOBS_REDRIVEN, POISON_MESSAGES_KEPT}),
-    "RequeueFunction": frozenset({PENDING_JOBS_SENT}),
+    "RequeueFunction": frozenset({PENDING_JOBS_SENT, STRANDED_JOBS_RESENT}),
 }
 
 # Emitted on every job: none (the cost model counts their hours from here).

@@ -22,6 +22,7 @@ from cloudqueue_local.template.load import (
 from cloudqueue_local.template.specs import (
     DashboardSpec,
     FunctionSpec,
+    JwtAuthorizerSpec,
     LocalTemplate,
     LoggingSpec,
     LogGroupSpec,
@@ -42,6 +43,7 @@ __all__ = [
     "STACK_NAME",
     "DashboardSpec",
     "FunctionSpec",
+    "JwtAuthorizerSpec",
     "LocalTemplate",
     "LogGroupSpec",
     "LoggingSpec",

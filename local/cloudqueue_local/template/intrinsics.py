@@ -215,4 +215,5 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
         lambda name, region, account: {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"},
     ),
     "AWS::Serverless::HttpApi": (None, lambda name, region, account: {"Ref": "local"}),
+    "AWS::ApiGatewayV2::Api": (None, lambda name, region, account: {"Ref": "local"}),
 }

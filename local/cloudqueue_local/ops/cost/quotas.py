@@ -5,6 +5,7 @@ from __future__ import annotations
 from cloudqueue_local.ops.cost.assumptions import (
     EXPRESS_START_RATE,
     HTTP_API_ACCOUNT_RATE,
+    JOB_WRITES,
     LAMBDA_CONCURRENCY,
     NEW_TABLE_WRITE_UNITS,
     PARTITION_WRITE_UNITS,
@@ -24,7 +25,7 @@ def capacity(stack: Stack, usage: Usage, durations: dict[str, float]) -> list[Li
         api_per_job * durations["ApiFunction"] + sum(durations[n] for n in WORKFLOW_FUNCTIONS)
     ) / 1000
     execution_seconds = sum(durations[n] + TASK_OVERHEAD_MS for n in WORKFLOW_FUNCTIONS) / 1000
-    shards = stack.parameter("StatusShards", 4)
+    shards = stack.parameter("ListShards", 4)
     api_rate = stack.parameter("ApiThrottleRate", HTTP_API_ACCOUNT_RATE)
     limits = [
         Limit(
@@ -43,13 +44,15 @@ def capacity(stack: Stack, usage: Usage, durations: dict[str, float]) -> list[Li
             "the Pipe's concurrency quota, or a second Pipe on the queue",
         ),
         Limit(
-            f"status index: {shards:g} shards x {PARTITION_WRITE_UNITS} WRU/s, 2 writes per job per status",
-            shards * PARTITION_WRITE_UNITS / 2,
-            "StatusShards (the index spreads each status over that many partition keys)",
+            f"listing index: {shards:g} shards x {PARTITION_WRITE_UNITS} WRU/s, 1 write per job",
+            shards * PARTITION_WRITE_UNITS,
+            "ListShards (the index spreads each day's jobs over that many partition keys)",
         ),
         Limit(
-            f"new on-demand table and index: {NEW_TABLE_WRITE_UNITS} WRU/s at once",
-            NEW_TABLE_WRITE_UNITS / 5,
+            f"new on-demand table and index: {NEW_TABLE_WRITE_UNITS} WRU/s at once, "
+            f"{len(JOB_WRITES)} table writes per job",
+            # The table takes every write of a job; the listing index only the submit's.
+            NEW_TABLE_WRITE_UNITS / len(JOB_WRITES),
             "the table's and index's WarmThroughput (or let on-demand scale up with use)",
         ),
         Limit(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore, from_item, to_item
 from cloudqueue.jobtypes import JOB_TYPES, JobContext
+from cloudqueue.listing import list_key
 from cloudqueue.models import Job, JobStatus
 from cloudqueue_local.ops.cost.assumptions import (
     EMF_LINE_BYTES,
@@ -67,6 +68,7 @@ def sample_job(payload_chars: int) -> Job:
         attempts=1,
         created_at=SAMPLE_TIME,
         updated_at=SAMPLE_TIME,
+        queued_at=SAMPLE_TIME,
         started_at=SAMPLE_TIME,
         finished_at=SAMPLE_TIME,
         result=result,
@@ -79,12 +81,14 @@ def sample_job(payload_chars: int) -> Job:
 def sample_job_item(payload_chars: int, shards: int = 4) -> dict[str, Any]:
     """A finished text.transform job as the table holds it (while it is leased it holds a token
     instead), in plain values: the model serialised by the DynamoDB adapter's codec, with the
-    status shard its key builder gives. Fields left at their defaults are left out."""
+    listing keys its key builders give. Fields left at their defaults are left out."""
     job = sample_job(payload_chars)
     # Only the store's key builder is used: no call reaches a client.
     store = DynamoJobStore("jobs", shards=shards, client=cast("DynamoDBClient", object()))
     values = job.to_json_dict(exclude_defaults=True)
-    values["statusShard"] = store.status_shard(job.job_id, job.status)
+    values["owner"] = job.owner  # a default, but the submit writes it: the listing checks it
+    values["listShard"] = store.list_shard(job.job_id, job.created_at)
+    values["listKey"] = list_key(job.owner, job.job_id)
     return from_item(to_item(values))
 
 
