@@ -5,8 +5,8 @@ One method per route (``POST /jobs``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
 /jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``),
 each answering the route's JSON body. The client retries what is safe to retry, and a submit or
 rerun without ``--idempotency-key`` carries a key the client makes, so a retry never makes a
-second job. With ``admin`` the job routes are their ``/admin/jobs`` twins; ``auth`` proves
-who calls.
+second job. With ``admin`` the job routes are their ``/admin/jobs`` twins, which act on every
+owner's jobs; ``auth`` (``client.auth``) proves who calls.
 
 A refusal (4xx, 5xx) or an API that cannot be reached is an :class:`ApiError` said in one
 line, with the exit status the CLI gives it.
@@ -26,6 +26,12 @@ from cloudqueue_client import Client, CloudQueueError, Unreachable, WaitTimeout
 from cloudqueue_local.client import hints
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
+
+# The gateway's 401 and 403 ({"message": ...}), and what the user can do about each.
+_GATEWAY_REFUSALS = {
+    401: "the API wants a valid token (--token or CLOUDQUEUE_TOKEN; `cloudqueue token` makes one locally)",
+    403: "the token lacks this route's scope, or the request is not signed (--sigv4) by a caller allowed it",
+}
 
 
 class ApiError(Exception):
@@ -74,6 +80,9 @@ class Api:
         except WaitTimeout as error:
             raise ApiError(str(error), 3) from None
         except CloudQueueError as error:
+            if error.code is None and error.status in _GATEWAY_REFUSALS:
+                # API Gateway's own refusal, before the function ran: say what to do about it.
+                raise ApiError(f"{error}: {_GATEWAY_REFUSALS[error.status]}") from None
             raise ApiError(str(error)) from None
 
     def submit(self, job_type: str, payload: Any, idempotency_key: str | None = None) -> dict[str, Any]:
