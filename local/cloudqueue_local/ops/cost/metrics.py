@@ -1,0 +1,151 @@
+"""Custom metrics: the names the deployed code emits, found in its source, and what each costs.
+
+CloudWatch bills a custom metric (a name with its dimensions) for each hour in which it is
+published, prorated from its monthly price. A metric published at r times an hour (a Poisson
+process) is published in a fraction 1 - exp(-r) of the hours: every job's metric is a whole
+metric from a few jobs an hour, a rare one a small part of one.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudqueue_local.ops.cost.assumptions import HOURS_PER_MONTH, Usage
+
+CODE = Path(__file__).resolve().parents[4] / "functions" / "cloudqueue"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """When the code publishes a metric: per job (a rate of the month's jobs) or per sweep."""
+
+    when: str
+    per_job: Callable[[Usage], float] = lambda _: 0.0
+    per_sweep: float = 0.0
+
+
+# Every metric the code emits, with what publishes it (see the handlers). A name the code emits
+# that is not here fails tests/unit/test_cost.py: say how often it is published, and it is priced.
+PUBLICATIONS: dict[str, Publication] = {
+    "JobsSubmitted": Publication("every submit", per_job=lambda _: 1.0),
+    "JobsClaimed": Publication("every claim", per_job=lambda usage: 1.0 + usage.failure_rate),
+    "JobsSucceeded": Publication("every job that succeeds", per_job=lambda usage: 1.0 - usage.failure_rate),
+    "JobsFailed": Publication("every job that fails", per_job=lambda usage: usage.failure_rate),
+    "PendingJobsSent": Publication("every sweep, found or not", per_sweep=1.0),
+    "DuplicateDeliveriesSkipped": Publication(
+        "a duplicate delivery", per_job=lambda usage: usage.duplicate_rate
+    ),
+    "JobsCancelled": Publication("a cancel", per_job=lambda usage: usage.cancel_rate),
+    "JobsRerun": Publication("a rerun", per_job=lambda usage: usage.rerun_rate),
+    "JobsDeadLettered": Publication("a dead letter", per_job=lambda usage: usage.dead_letter_rate),
+    "StaleWorkersFenced": Publication("a fenced stale worker", per_job=lambda usage: usage.rare_rate),
+    "JobsRedriven": Publication("a redriven dead letter", per_job=lambda usage: usage.rare_rate),
+    "PoisonMessagesKept": Publication("a poison message", per_job=lambda usage: usage.rare_rate),
+}
+
+
+class UnresolvedMetric(Exception):
+    """An ``add_metric`` whose name the scan cannot resolve to string constants."""
+
+
+def emitted_metrics(root: Path = CODE) -> dict[str, str]:
+    """Every metric name the code under ``root`` emits -> the module that emits it.
+
+    Reads each ``add_metric(name=...)`` call: a string constant; a local variable bound to
+    constants (or to a conditional of them) in the same function; or a lookup in a module-level
+    dict of constants. Any other name (an f-string, a computed value) raises UnresolvedMetric:
+    make the name discoverable in the code rather than guess it here.
+    """
+    found: dict[str, str] = {}
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        constants = _module_constants(tree)
+        module = path.relative_to(root.parent).with_suffix("").as_posix().replace("/", ".")
+        for function, call in _metric_calls(tree):
+            name = next((kw.value for kw in call.keywords if kw.arg == "name"), None)
+            if name is None and call.args:
+                name = call.args[0]
+            if name is None:
+                raise UnresolvedMetric(f"{module}:{call.lineno}: add_metric without a name")
+            for each in _resolve(name, function, constants, f"{module}:{call.lineno}"):
+                found[each] = module
+    return found
+
+
+def _metric_calls(tree: ast.Module) -> Iterator[tuple[ast.AST, ast.Call]]:
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_metric"
+            ):
+                yield function, node
+
+
+def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    constants: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            constants[node.targets[0].id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            constants[node.target.id] = node.value
+    return constants
+
+
+def _resolve(node: ast.expr, function: ast.AST, constants: dict[str, ast.expr], where: str) -> set[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return _resolve(node.body, function, constants, where) | _resolve(
+            node.orelse, function, constants, where
+        )
+    if isinstance(node, ast.Name):
+        bound = [
+            each.value
+            for each in ast.walk(function)
+            if isinstance(each, ast.Assign)
+            and any(isinstance(target, ast.Name) and target.id == node.id for target in each.targets)
+        ]
+        if bound:
+            return set().union(*(_resolve(value, function, constants, where) for value in bound))
+    mapping = _looked_up(node, constants)
+    if mapping is not None:
+        return set().union(*(_resolve(value, function, constants, where) for value in mapping.values))
+    raise UnresolvedMetric(f"{where}: cannot tell which metric name {ast.unparse(node)!r} is")
+
+
+def _looked_up(node: ast.expr, constants: dict[str, ast.expr]) -> ast.Dict | None:
+    """The module-level dict that ``node`` reads a value from (``D[key]`` or ``D.get(key)``)."""
+    if isinstance(node, ast.Subscript):
+        target = node.value
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        target = node.func.value
+    else:
+        return None
+    if isinstance(target, ast.Name) and isinstance(constants.get(target.id), ast.Dict):
+        return constants[target.id]  # type: ignore[return-value]  # checked just above
+    return None
+
+
+def published_fraction(per_hour: float) -> float:
+    """The fraction of a month's hours in which a metric published ``per_hour`` times an hour
+    (a Poisson process) is published at least once: what CloudWatch bills of it."""
+    return 1.0 - math.exp(-per_hour)
+
+
+def metric_months(usage: Usage, sweeps_per_month: float) -> dict[str, tuple[str, float]]:
+    """Each known metric -> (what publishes it, the metric-months billed for it)."""
+    months: dict[str, tuple[str, float]] = {}
+    for name, publication in PUBLICATIONS.items():
+        per_month = (
+            usage.jobs_per_month * publication.per_job(usage) + sweeps_per_month * publication.per_sweep
+        )
+        months[name] = (publication.when, published_fraction(per_month / HOURS_PER_MONTH))
+    return months
