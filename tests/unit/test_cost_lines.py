@@ -1,0 +1,221 @@
+"""``cloudqueue cost``'s lines beyond requests and writes: metrics read from the code and prorated
+by the hour, the functions' logs under LoggingConfig, KMS, data transfer, INIT, dashboards."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from cloudqueue.handlers import api
+from cloudqueue_local.ops import cost
+from cloudqueue_local.ops.cost.metrics import UnresolvedMetric
+from cloudqueue_local.ops.cost.sizes import sample_job
+from tests.fakes import (
+    FakeExecutionLog,
+    FakeJobQueue,
+    FakeJobStore,
+    FakeLambdaContext,
+    FakeWorkflow,
+    http_event,
+)
+from tests.unit.test_cost import PRICES, ROOT, line, stack_with
+
+GLOBALS = "    Tracing: !Ref TracingMode\n"
+
+
+def metric_lines(bill: cost.Bill) -> dict[str, cost.Line]:
+    return {each.item.split()[1]: each for each in bill.lines if each.item.startswith("metric ")}
+
+
+def test_every_metric_the_code_emits_is_one_the_model_prices() -> None:
+    # Given the metric names found in the deployed code's add_metric calls
+    emitted = cost.emitted_metrics()
+
+    # Then the model knows how often each is published, and prices no metric the code dropped
+    assert set(emitted) - set(cost.PUBLICATIONS) == set(), (
+        "say in metrics.PUBLICATIONS how often it is published"
+    )
+    assert set(cost.PUBLICATIONS) - set(emitted) == set(), "the code no longer emits these: drop them"
+    # And the finalize step's outcome metrics are found by name
+    assert emitted["JobsSucceeded"] == emitted["JobsFailed"] == "cloudqueue.handlers.finalize"
+
+
+def test_a_new_metric_in_the_code_is_found_and_is_unknown_to_the_model(tmp_path: Path) -> None:
+    # Given a handler that emits a metric by a constant, by a variable and through a dict
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "handler.py").write_text(
+        "NAMES = {1: 'FromDict'}\n"
+        "def handler(event, metrics):\n"
+        "    chosen = 'Left' if event else 'Right'\n"
+        "    metrics.add_metric(name='JobsTeleported', unit='Count', value=1)\n"
+        "    metrics.add_metric(name=chosen, unit='Count', value=1)\n"
+        "    metrics.add_metric(name=NAMES.get(event), unit='Count', value=1)\n"
+    )
+
+    # When its metrics are read  Then each name is found, and none is one the model prices
+    found = cost.emitted_metrics(tmp_path / "pkg")
+    assert set(found) == {"JobsTeleported", "Left", "Right", "FromDict"}
+    assert not set(found) & set(cost.PUBLICATIONS)
+
+
+def test_a_metric_name_built_at_run_time_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "handler.py").write_text(
+        "def handler(status, metrics):\n"
+        "    metrics.add_metric(name=f'Jobs{status.title()}', unit='Count', value=1)\n"
+    )
+    with pytest.raises(UnresolvedMetric, match="Jobs"):
+        cost.emitted_metrics(tmp_path / "pkg")
+
+
+def test_a_rare_metric_costs_a_fraction_of_one_published_every_hour() -> None:
+    # Given a month's bill at 1 M jobs and at 10 M
+    one, ten = (cost.bill_for(ROOT, cost.Usage(jobs_per_month=jobs)) for jobs in (1e6, 1e7))
+    metric_price = PRICES["cloudwatch_custom_metric_month"].usd
+
+    # Then a metric published with every job is a whole metric, a poison message's a small part
+    lines = metric_lines(one)
+    assert lines["JobsSubmitted"].usd == pytest.approx(metric_price)
+    assert lines["PoisonMessagesKept"].usd < 0.05 * metric_price
+    # And the hours it is published grow with the jobs, as 1 - exp(-rate per hour)
+    rare_one, rare_ten = (
+        lines["PoisonMessagesKept"].quantity,
+        metric_lines(ten)["PoisonMessagesKept"].quantity,
+    )
+    assert rare_one < rare_ten < 10 * rare_one
+    assert rare_one == pytest.approx(cost.published_fraction(1e6 * cost.Usage().rare_rate / 720))
+
+
+def test_json_logs_with_system_log_level_warn_drop_the_platform_lines(tmp_path: Path) -> None:
+    # Given the stack, and the same with Lambda's advanced logging controls in Globals
+    plain = stack_with(tmp_path / "a")
+    quiet = stack_with(
+        tmp_path / "b",
+        (GLOBALS, GLOBALS + "    LoggingConfig:\n      LogFormat: JSON\n      SystemLogLevel: WARN\n"),
+    )
+
+    # Then a job logs its START, END and REPORT lines no more: four invocations (submit, claim,
+    # process, finalize) and one read each
+    saved = cost.function_log_bytes(plain, reads_per_job=1) - cost.function_log_bytes(quiet, reads_per_job=1)
+    from cloudqueue_local.ops.cost.assumptions import PLATFORM_LOG_BYTES
+
+    assert saved == pytest.approx(5 * PLATFORM_LOG_BYTES)
+
+
+def test_an_application_log_level_of_warn_drops_the_metrics_lines_too(tmp_path: Path) -> None:
+    # Given Powertools at WARNING (its INFO lines go) and Lambda's ApplicationLogLevel at WARN
+    from cloudqueue_local.ops.cost.assumptions import EMF_LINE_BYTES, INFO_LINE_BYTES, LOG_LINES
+
+    warning = stack_with(tmp_path / "a", LogLevel="WARNING")
+    filtered = stack_with(
+        tmp_path / "b",
+        (GLOBALS, GLOBALS + "    LoggingConfig:\n      LogFormat: JSON\n      ApplicationLogLevel: WARN\n"),
+    )
+
+    # Then Powertools' level drops its INFO lines and keeps the EMF lines (no level)
+    lines = LOG_LINES["ClaimFunction"]
+    full = cost.invocation_log_bytes(stack_with(tmp_path / "c"), "ClaimFunction", lines)
+    assert full - cost.invocation_log_bytes(warning, "ClaimFunction", lines) == pytest.approx(INFO_LINE_BYTES)
+    # And Lambda's filter drops both: the metrics would not be published
+    json_full = cost.invocation_log_bytes(filtered, "ClaimFunction", (0, 0))
+    assert cost.invocation_log_bytes(filtered, "ClaimFunction", lines) == pytest.approx(json_full)
+    assert EMF_LINE_BYTES > 0
+
+
+def test_the_table_key_is_priced_as_the_template_configures_it(tmp_path: Path) -> None:
+    sse = "        SSEEnabled: true\n"
+    managed = cost.compute_bill(stack_with(tmp_path / "a"), PRICES, cost.Usage())
+    owned = cost.compute_bill(
+        stack_with(tmp_path / "b", (sse, "        SSEEnabled: false\n")), PRICES, cost.Usage()
+    )
+    customer = cost.compute_bill(
+        stack_with(
+            tmp_path / "c", (sse, sse + "        SSEType: KMS\n        KMSMasterKeyId: alias/cloudqueue\n")
+        ),
+        PRICES,
+        cost.Usage(),
+    )
+
+    def kms(bill: cost.Bill) -> list[cost.Line]:
+        return [each for each in bill.lines if each.service == "KMS"]
+
+    # Then the AWS owned key costs nothing, the AWS managed key its requests, a customer key $1 more
+    assert kms(owned) == []
+    assert [each.price for each in kms(managed)] == ["kms_request"]
+    assert kms(managed)[0].usd > 0
+    assert sum(each.usd for each in kms(customer)) == pytest.approx(kms(managed)[0].usd + 1.0)
+
+
+def test_a_dashboard_in_the_template_adds_its_month_and_the_free_tier_takes_it_off(tmp_path: Path) -> None:
+    alarm = "  DeadLetterAlarm:\n"
+    dashboard = "  OpsDashboard:\n    Type: AWS::CloudWatch::Dashboard\n"
+    dashboard += "    Properties:\n      DashboardBody: '{}'\n\n"
+    without = cost.compute_bill(stack_with(tmp_path / "a"), PRICES, cost.Usage())
+    with_one = cost.compute_bill(stack_with(tmp_path / "b", (alarm, dashboard + alarm)), PRICES, cost.Usage())
+
+    assert line(without, "CloudWatch", "dashboards").usd == 0
+    assert line(with_one, "CloudWatch", "dashboards").usd == pytest.approx(3.0)
+    assert with_one.free_usd - without.free_usd == pytest.approx(3.0)
+
+
+def test_data_transfer_prices_the_bytes_the_api_handler_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the API handler with fakes, and a finished job in its store
+    monkeypatch.setenv("TABLE_NAME", "cloudqueue-jobs")
+    monkeypatch.setenv("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-jobs")
+    monkeypatch.setenv("EXECUTION_LOG_GROUP", "/aws/vendedlogs/states/cloudqueue-jobs")
+    monkeypatch.delenv("CONSOLE_LINKS", raising=False)
+    api.settings.cache_clear()
+    job = sample_job(16)
+    ports = {
+        "store": FakeJobStore(job),
+        "queue": FakeJobQueue(),
+        "log": FakeExecutionLog(),
+        "workflow": FakeWorkflow(),
+    }
+
+    def body(method: str, path: str, **event: object) -> str:
+        response = api.handler(http_event(method, path, **event), FakeLambdaContext(), **ports)  # type: ignore[arg-type]
+        return str(response["body"])
+
+    read = body("GET", f"/jobs/{job.job_id}")
+    submitted = body("POST", "/jobs", body={"type": "text.transform", "payload": {"text": "x" * 16}})
+    api.settings.cache_clear()
+
+    # When the model sizes a submit's and a read's responses
+    submit_bytes, read_bytes, per_job = cost.response_bytes(16, reads_per_job=1)
+    from cloudqueue_local.ops.cost.assumptions import RESPONSE_HEADER_BYTES
+
+    # Then the read's body is the handler's to the byte, the submit's within its timestamps' digits
+    assert read_bytes - RESPONSE_HEADER_BYTES == len(read.encode())
+    assert abs(submit_bytes - RESPONSE_HEADER_BYTES - len(submitted.encode())) <= 8
+    assert json.loads(submitted)["status"] == "QUEUED"
+    # And the bill's line is those bytes per job at the list price per GB
+    bill = cost.bill_for(ROOT, cost.Usage())
+    out = line(bill, "Data transfer", "API responses out")
+    assert out.quantity == pytest.approx(1e6 * per_job / 1024**3)
+    assert out.usd == pytest.approx(out.quantity * PRICES["data_transfer_out_gb"].usd)
+
+
+def test_init_is_billed_per_cold_start_and_follows_its_measured_duration() -> None:
+    usage = cost.Usage()
+    slower = replace(usage, init_ms=usage.init_ms | {"ApiFunction": 2 * usage.init_ms["ApiFunction"]})
+    base, slow = (cost.bill_for(ROOT, each) for each in (usage, slower))
+
+    # Then doubling the API's INIT doubles its INIT line alone
+    assert line(slow, "Lambda", "ApiFunction INIT").usd == pytest.approx(
+        2 * line(base, "Lambda", "ApiFunction INIT").usd
+    )
+
+    # And a function invoked every 43 minutes on average starts cold on most invocations (those
+    # after an idle gap of 10 minutes or more), a busy one on a tiny share of them
+    def cold_starts(name: str) -> float:
+        return (
+            line(base, "Lambda", f"{name} INIT").quantity / (usage.init_ms[name] / 1000) / 0.5
+        )  # GB-s / s / GB
+
+    dead_letters = line(base, "Lambda", "DeadLetterFunction requests").quantity
+    assert 0.75 * dead_letters < cold_starts("DeadLetterFunction")
+    assert cold_starts("ApiFunction") < 0.001 * line(base, "Lambda", "ApiFunction requests").quantity
