@@ -20,7 +20,9 @@ Default quotas in us-east-1, each read on AWS's documentation (2026-12-06):
   execution runs while the Pipe waits for it, so its concurrency is the Pipe's.
 - DynamoDB: 1,000 write units/s to one partition key value (hard); a new on-demand table and each
   new index take up to 4,000 write units/s at once, more as traffic grows or with WarmThroughput
-  (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html).
+  (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html);
+  an on-demand table, and each of its indexes, at most 40,000 write units/s by default, adjustable
+  (the same page, "throughput default quotas").
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ PIPE_RAMP_PER_MINUTE = 60
 EXPRESS_START_RATE = 6000
 PARTITION_WRITE_UNITS = 1000
 NEW_TABLE_WRITE_UNITS = 4000
+TABLE_WRITE_QUOTA = 40_000
 TARGET_JOBS_PER_SECOND = 10_000  # the rate the path names what to raise for
 GOAL_JOBS_PER_SECOND = 1000  # what the template's defaults must allow under default quotas
 
@@ -126,11 +129,25 @@ def capacity(stack: Stack, usage: Usage, durations: dict[str, float]) -> list[Li
             NEW_TABLE_WRITE_UNITS,
             table_units,
         ),
+        Limit(
+            f"DynamoDB table quota: {TABLE_WRITE_QUOTA:,} WRU/s, {table_units} per job",
+            TABLE_WRITE_QUOTA / table_units,
+            "DynamoDB's per-table write throughput quota (Service Quotas)",
+            TABLE_WRITE_QUOTA,
+            table_units,
+        ),
     ]
     if index_units:
         limits += [
             Limit(
-                f"new on-demand listing index: {NEW_TABLE_WRITE_UNITS:,} WRU/s at once, {index_units} a job",
+                f"DynamoDB index quota: {TABLE_WRITE_QUOTA:,} WRU/s, {index_units} per job",
+                TABLE_WRITE_QUOTA / index_units,
+                "DynamoDB's per-table write throughput quota, which each index has too (Service Quotas)",
+                TABLE_WRITE_QUOTA,
+                index_units,
+            ),
+            Limit(
+                f"new on-demand index: {NEW_TABLE_WRITE_UNITS:,} WRU/s at once, {index_units} per job",
                 NEW_TABLE_WRITE_UNITS / index_units,
                 "the index's WarmThroughput WriteUnitsPerSecond (or let on-demand grow with use)",
                 NEW_TABLE_WRITE_UNITS,
