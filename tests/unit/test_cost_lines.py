@@ -34,30 +34,36 @@ def test_every_metric_the_code_emits_is_one_the_model_prices() -> None:
     # Given the metric names found in the deployed code's add_metric calls
     emitted = cost.emitted_metrics()
 
-    # Then the model knows how often each is published, and prices no metric the code dropped
-    assert set(emitted) - set(cost.PUBLICATIONS) == set(), (
-        "say in metrics.PUBLICATIONS how often it is published"
-    )
-    assert set(cost.PUBLICATIONS) - set(emitted) == set(), "the code no longer emits these: drop them"
+    # Then the model knows how often each is published
+    unknown = set(emitted) - set(cost.PUBLICATIONS)
+    assert unknown == set(), "say in metrics.PUBLICATIONS how often each is published"
+    # And the bill prices each of them, and no other
+    assert set(metric_lines(cost.bill_for(ROOT, cost.Usage()))) == set(emitted)
     # And the finalize step's outcome metrics are found by name
     assert emitted["JobsSucceeded"] == emitted["JobsFailed"] == "cloudqueue.handlers.finalize"
 
 
 def test_a_new_metric_in_the_code_is_found_and_is_unknown_to_the_model(tmp_path: Path) -> None:
-    # Given a handler that emits a metric by a constant, by a variable and through a dict
+    # Given a handler that emits metrics by literal, variable, dict, module constant and loop
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "handler.py").write_text(
         "NAMES = {1: 'FromDict'}\n"
+        "CONSTANT = 'FromConstant'\n"
+        "LOOPED = ('FromLoopA', 'FromLoopB')\n"
         "def handler(event, metrics):\n"
         "    chosen = 'Left' if event else 'Right'\n"
         "    metrics.add_metric(name='JobsTeleported', unit='Count', value=1)\n"
         "    metrics.add_metric(name=chosen, unit='Count', value=1)\n"
         "    metrics.add_metric(name=NAMES.get(event), unit='Count', value=1)\n"
+        "    metrics.add_metric(name=CONSTANT, unit='Count', value=1)\n"
+        "    for each in LOOPED:\n"
+        "        metrics.add_metric(name=each, unit='Count', value=1)\n"
     )
 
     # When its metrics are read  Then each name is found, and none is one the model prices
     found = cost.emitted_metrics(tmp_path / "pkg")
-    assert set(found) == {"JobsTeleported", "Left", "Right", "FromDict"}
+    expected = {"JobsTeleported", "Left", "Right", "FromDict", "FromConstant", "FromLoopA", "FromLoopB"}
+    assert set(found) == expected
     assert not set(found) & set(cost.PUBLICATIONS)
 
 

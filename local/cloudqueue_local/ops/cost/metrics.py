@@ -56,9 +56,10 @@ def emitted_metrics(root: Path = CODE) -> dict[str, str]:
     """Every metric name the code under ``root`` emits -> the module that emits it.
 
     Reads each ``add_metric(name=...)`` call: a string constant; a local variable bound to
-    constants (or to a conditional of them) in the same function; or a lookup in a module-level
-    dict of constants. Any other name (an f-string, a computed value) raises UnresolvedMetric:
-    make the name discoverable in the code rather than guess it here.
+    constants (or to a conditional of them, or looping over a tuple of them) in the same
+    function; a module-level constant; or a lookup in a module-level dict of constants. Any
+    other name (an f-string, a computed value) raises UnresolvedMetric: make the name
+    discoverable in the code rather than guess it here.
     """
     found: dict[str, str] = {}
     for path in sorted(root.rglob("*.py")):
@@ -106,6 +107,8 @@ def _resolve(node: ast.expr, function: ast.AST, constants: dict[str, ast.expr], 
         return _resolve(node.body, function, constants, where) | _resolve(
             node.orelse, function, constants, where
         )
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return set().union(*(_resolve(each, function, constants, where) for each in node.elts))
     if isinstance(node, ast.Name):
         bound = [
             each.value
@@ -113,6 +116,14 @@ def _resolve(node: ast.expr, function: ast.AST, constants: dict[str, ast.expr], 
             if isinstance(each, ast.Assign)
             and any(isinstance(target, ast.Name) and target.id == node.id for target in each.targets)
         ]
+        # A loop variable takes each of the values it iterates over.
+        bound += [
+            each.iter
+            for each in ast.walk(function)
+            if isinstance(each, ast.For) and isinstance(each.target, ast.Name) and each.target.id == node.id
+        ]
+        if not bound and node.id in constants:
+            bound = [constants[node.id]]  # a module-level constant
         if bound:
             return set().union(*(_resolve(value, function, constants, where) for value in bound))
     mapping = _looked_up(node, constants)
