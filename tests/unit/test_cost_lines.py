@@ -225,3 +225,22 @@ def test_init_is_billed_per_cold_start_and_follows_its_measured_duration() -> No
     dead_letters = line(base, "Lambda", "DeadLetterFunction requests").quantity
     assert 0.75 * dead_letters < cold_starts("DeadLetterFunction")
     assert cold_starts("ApiFunction") < 0.001 * line(base, "Lambda", "ApiFunction requests").quantity
+
+
+def test_init_comes_from_the_bench_import_ratios_and_a_measured_init_wins(tmp_path: Path) -> None:
+    from cloudqueue_local.ops.cost.assumptions import BOTO3_IMPORT_MS, RUNTIME_INIT_MS
+
+    # Given a bench results file: the claim's import at twice `import boto3`, the API's INIT measured
+    report = {
+        "imports": {"ClaimFunction": {"ratio": 2.0}, "ApiFunction": {"ratio": 3.0}},
+        "initMs": {"ApiFunction": 777},
+    }
+    (tmp_path / cost.BENCH_RESULTS).write_text(json.dumps(report))
+
+    # When the INIT durations are read
+    init = cost.init_from(tmp_path)
+
+    # Then the claim's follows its ratio, the API's is the measured one, the others keep theirs
+    assert init["ClaimFunction"] == pytest.approx(RUNTIME_INIT_MS + 2.0 * BOTO3_IMPORT_MS)
+    assert init["ApiFunction"] == 777
+    assert init["ProcessFunction"] == cost.DEFAULT_INIT_MS["ProcessFunction"]
