@@ -244,3 +244,20 @@ def test_init_comes_from_the_bench_import_ratios_and_a_measured_init_wins(tmp_pa
     assert init["ClaimFunction"] == pytest.approx(RUNTIME_INIT_MS + 2.0 * BOTO3_IMPORT_MS)
     assert init["ApiFunction"] == 777
     assert init["ProcessFunction"] == cost.DEFAULT_INIT_MS["ProcessFunction"]
+
+
+def test_the_sized_item_is_the_one_the_store_writes_with_the_listing_index_keys() -> None:
+    # Given the table's indexes in the template, and the item the model sizes
+    stack = cost.Stack.read(ROOT / "template.yaml")
+    item = cost.sample_job_item(16)
+
+    # Then the item holds the keys of an index a job enters at submit (the store wrote them), so
+    # that index's writes are billed; a sparse index a job enters only when its send is overdue
+    # has none of its keys in it
+    indexes = {index["IndexName"]: index for index in stack.table()["GlobalSecondaryIndexes"]}
+    keyed = {
+        name
+        for name, index in indexes.items()
+        if {k["AttributeName"] for k in index["KeySchema"]} <= set(item)
+    }
+    assert keyed and keyed != set(indexes)

@@ -15,7 +15,7 @@ from cloudqueue_local.ops.cost.assumptions import (
     SECONDS_PER_MONTH,
 )
 from cloudqueue_local.ops.cost.lines import Month
-from cloudqueue_local.ops.cost.metrics import PUBLICATIONS, emitted_metrics, metric_months
+from cloudqueue_local.ops.cost.metrics import PUBLICATIONS, metric_months, scan_metrics
 from cloudqueue_local.ops.cost.sizes import response_bytes
 
 FREE_DASHBOARDS = 3  # CloudWatch: three dashboards (up to 50 metrics each) free in every account
@@ -23,12 +23,13 @@ FREE_DASHBOARDS = 3  # CloudWatch: three dashboards (up to 50 metrics each) free
 
 def metrics_and_dashboards(month: Month) -> None:
     """One line per custom metric the code emits, at the hours it is published; the dashboards."""
-    months = metric_months(month.usage, month.sweeps)
+    code = month.stack.root / "functions" / "cloudqueue"
+    emitted = scan_metrics(code) if code.is_dir() else scan_metrics()
+    guarded = frozenset(name for name, emission in emitted.items() if emission.guarded)
+    months = metric_months(month.usage, month.sweeps, guarded)
     known = list(PUBLICATIONS)
     # In the model's order (every job's first), the same at every volume: bills line up.
-    for name in sorted(
-        emitted_metrics(), key=lambda each: (known.index(each) if each in known else -1, each)
-    ):
+    for name in sorted(emitted, key=lambda each: (known.index(each) if each in known else -1, each)):
         # A metric the model does not know is priced whole (tests/unit/test_cost.py fails on it).
         when, fraction = months.get(name, ("unknown: priced whole", 1.0))
         month.add(

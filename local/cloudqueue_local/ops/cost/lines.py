@@ -195,7 +195,7 @@ def dynamodb(month: Month) -> None:
     )
     month.add(
         "DynamoDB",
-        "index writes (a moved key: delete + put)",
+        "index writes (each index that holds the job; a moved key: delete + put)",
         month.jobs * sum(units for units, _ in indexes),
         "WRU",
         writes,

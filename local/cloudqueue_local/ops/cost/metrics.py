@@ -21,11 +21,21 @@ CODE = Path(__file__).resolve().parents[4] / "functions" / "cloudqueue"
 
 @dataclass(frozen=True)
 class Publication:
-    """When the code publishes a metric: per job (a rate of the month's jobs) or per sweep."""
+    """When the code publishes a metric: per job (a rate of the month's jobs) or per sweep;
+    ``guarded``: when instead every call that emits it is under a condition (an ``if``)."""
 
     when: str
     per_job: Callable[[Usage], float] = lambda _: 0.0
     per_sweep: float = 0.0
+    guarded: Publication | None = None
+
+
+@dataclass(frozen=True)
+class Emission:
+    """Where the code emits a metric, and whether every call that does is under a condition."""
+
+    module: str
+    guarded: bool
 
 
 # Every metric the code emits, with what publishes it (see the handlers). A name the code emits
@@ -35,7 +45,11 @@ PUBLICATIONS: dict[str, Publication] = {
     "JobsClaimed": Publication("every claim", per_job=lambda usage: 1.0 + usage.failure_rate),
     "JobsSucceeded": Publication("every job that succeeds", per_job=lambda usage: 1.0 - usage.failure_rate),
     "JobsFailed": Publication("every job that fails", per_job=lambda usage: usage.failure_rate),
-    "PendingJobsSent": Publication("every sweep, found or not", per_sweep=1.0),
+    "PendingJobsSent": Publication(
+        "every sweep, found or not",
+        per_sweep=1.0,
+        guarded=Publication("a sweep that sends a stranded job", per_job=lambda usage: usage.rare_rate),
+    ),
     "DuplicateDeliveriesSkipped": Publication(
         "a duplicate delivery", per_job=lambda usage: usage.duplicate_rate
     ),
@@ -53,51 +67,94 @@ class UnresolvedMetric(Exception):
 
 
 def emitted_metrics(root: Path = CODE) -> dict[str, str]:
-    """Every metric name the code under ``root`` emits -> the module that emits it.
+    """Every metric name the code under ``root`` emits -> the module that emits it."""
+    return {name: emission.module for name, emission in scan_metrics(root).items()}
+
+
+def scan_metrics(root: Path = CODE) -> dict[str, Emission]:
+    """Every metric name the code under ``root`` emits, where, and whether always or under a condition.
 
     Reads each ``add_metric(name=...)`` call: a string constant; a local variable bound to
     constants (or to a conditional of them, or looping over a tuple of them) in the same
-    function; a module-level constant; or a lookup in a module-level dict of constants. Any
-    other name (an f-string, a computed value) raises UnresolvedMetric: make the name
-    discoverable in the code rather than guess it here.
+    function; a module-level constant, of this module or of one it imports from the package
+    (``metric_names.JOBS_FAILED``); or a lookup in a module-level dict of those. Any other name
+    (an f-string, a computed value) raises UnresolvedMetric: make the name discoverable in the
+    code rather than guess it here.
     """
-    found: dict[str, str] = {}
+    found: dict[str, Emission] = {}
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
-        constants = _module_constants(tree)
+        constants = _module_constants(tree, root)
         module = path.relative_to(root.parent).with_suffix("").as_posix().replace("/", ".")
-        for function, call in _metric_calls(tree):
+        for function, call, guarded in _metric_calls(tree):
             name = next((kw.value for kw in call.keywords if kw.arg == "name"), None)
             if name is None and call.args:
                 name = call.args[0]
             if name is None:
                 raise UnresolvedMetric(f"{module}:{call.lineno}: add_metric without a name")
             for each in _resolve(name, function, constants, f"{module}:{call.lineno}"):
-                found[each] = module
+                before = found.get(each)
+                found[each] = Emission(module, guarded and (before is None or before.guarded))
     return found
 
 
-def _metric_calls(tree: ast.Module) -> Iterator[tuple[ast.AST, ast.Call]]:
+_CONDITIONS = (ast.If, ast.For, ast.While, ast.Try, ast.IfExp)
+
+
+def _metric_calls(tree: ast.Module) -> Iterator[tuple[ast.AST, ast.Call, bool]]:
+    """Each ``add_metric`` call in a function, with whether it is under a condition there."""
     for function in ast.walk(tree):
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        for node in ast.walk(function):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add_metric"
-            ):
-                yield function, node
+        yield from _calls_under(function, function, guarded=False)
 
 
-def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+def _calls_under(
+    function: ast.AST, node: ast.AST, *, guarded: bool
+) -> Iterator[tuple[ast.AST, ast.Call, bool]]:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue  # their calls are their own
+        if (
+            isinstance(child, ast.Call)
+            and isinstance(child.func, ast.Attribute)
+            and child.func.attr == "add_metric"
+        ):
+            yield function, child, guarded
+        yield from _calls_under(function, child, guarded=guarded or isinstance(child, _CONDITIONS))
+
+
+def _module_constants(tree: ast.Module, root: Path) -> dict[str, ast.expr]:
+    """The module's top-level assignments by name, and the constants it imports from the package
+    under ``root`` (a module imported whole stands as a dict of its own constants)."""
     constants: dict[str, ast.expr] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             constants[node.targets[0].id] = node.value
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
             constants[node.target.id] = node.value
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == root.name:
+            for alias in node.names:
+                imported = _constants_of(root, f"{node.module}.{alias.name}")
+                if imported is not None:  # a module of the package, imported whole
+                    constants[alias.asname or alias.name] = _as_dict(imported)
+                elif (source := _constants_of(root, node.module)) and alias.name in source:
+                    constants[alias.asname or alias.name] = source[alias.name]
     return constants
+
+
+def _constants_of(root: Path, module: str) -> dict[str, ast.expr] | None:
+    """The top-level constants of the package's module ``module`` (dotted), None if no such file."""
+    base = root.parent.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return _module_constants(ast.parse(path.read_text(), str(path)), root)
+    return None
+
+
+def _as_dict(constants: dict[str, ast.expr]) -> ast.Dict:
+    """A module's constants as a dict node, so that ``module.NAME`` reads like ``D["NAME"]``."""
+    return ast.Dict(keys=[ast.Constant(name) for name in constants], values=list(constants.values()))
 
 
 def _resolve(node: ast.expr, function: ast.AST, constants: dict[str, ast.expr], where: str) -> set[str]:
@@ -126,6 +183,12 @@ def _resolve(node: ast.expr, function: ast.AST, constants: dict[str, ast.expr], 
             bound = [constants[node.id]]  # a module-level constant
         if bound:
             return set().union(*(_resolve(value, function, constants, where) for value in bound))
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        module = constants.get(node.value.id)
+        if isinstance(module, ast.Dict):  # module.NAME of a module imported whole
+            for key, value in zip(module.keys, module.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == node.attr:
+                    return _resolve(value, function, constants, where)
     mapping = _looked_up(node, constants)
     if mapping is not None:
         return set().union(*(_resolve(value, function, constants, where) for value in mapping.values))
@@ -151,10 +214,14 @@ def published_fraction(per_hour: float) -> float:
     return 1.0 - math.exp(-per_hour)
 
 
-def metric_months(usage: Usage, sweeps_per_month: float) -> dict[str, tuple[str, float]]:
-    """Each known metric -> (what publishes it, the metric-months billed for it)."""
+def metric_months(
+    usage: Usage, sweeps_per_month: float, guarded: frozenset[str] = frozenset()
+) -> dict[str, tuple[str, float]]:
+    """Each known metric -> (what publishes it, the metric-months billed for it); a name in
+    ``guarded`` is emitted only under a condition, and priced as its ``guarded`` publication."""
     months: dict[str, tuple[str, float]] = {}
-    for name, publication in PUBLICATIONS.items():
+    for name, known in PUBLICATIONS.items():
+        publication = known.guarded if name in guarded and known.guarded else known
         per_month = (
             usage.jobs_per_month * publication.per_job(usage) + sweeps_per_month * publication.per_sweep
         )

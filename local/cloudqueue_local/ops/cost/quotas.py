@@ -155,7 +155,7 @@ def capacity(stack: Stack, usage: Usage, durations: dict[str, float]) -> list[Li
             ),
             Limit(
                 f"listing index partitions: {shards:g} {shard_name} x {PARTITION_WRITE_UNITS:,} WRU/s, "
-                f"{per_partition:g} per job on one status's shards" + (" (its key moves)" if moves else ""),
+                f"{per_partition:g} per job on one key's shards" + (" (its key moves)" if moves else ""),
                 shards * PARTITION_WRITE_UNITS / per_partition,
                 f"{shard_name} (template parameter)",
                 shards,

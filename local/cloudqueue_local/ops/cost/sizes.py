@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from cloudqueue.adapters.dynamodb import DynamoJobStore, from_item, to_item
+from cloudqueue.adapters.dynamodb import DynamoJobStore, from_item
 from cloudqueue.api_models import JobView
 from cloudqueue.jobtypes import JOB_TYPES, JobContext
 from cloudqueue.models import Job, JobStatus
@@ -79,16 +80,38 @@ def sample_job(payload_chars: int) -> Job:
     )
 
 
+class _RecordingClient:
+    """A DynamoDB client that answers every call with nothing and keeps the items it is given."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**request: Any) -> dict[str, Any]:
+            puts = [request.get("Item")] + [
+                each.get("Put", {}).get("Item") for each in request.get("TransactItems", [])
+            ]
+            self.items += [item for item in puts if item and "jobId" in item]
+            return {}
+
+        return call
+
+
+@cache
+def _written_item(payload_chars: int, shards: int) -> tuple[tuple[str, Any], ...]:
+    recorder = _RecordingClient()
+    store = DynamoJobStore("jobs", shards=shards, client=cast("DynamoDBClient", recorder))
+    store.create_job(sample_job(payload_chars))
+    (item,) = [each for each in recorder.items if each["jobId"] == {"S": SAMPLE_JOB_ID}]
+    return tuple(from_item(item).items())
+
+
 def sample_job_item(payload_chars: int, shards: int = 4) -> dict[str, Any]:
     """A finished text.transform job as the table holds it (while it is leased it holds a token
-    instead), in plain values: the model serialised by the DynamoDB adapter's codec, with the
-    status shard its key builder gives. Fields left at their defaults are left out."""
-    job = sample_job(payload_chars)
-    # Only the store's key builder is used: no call reaches a client.
-    store = DynamoJobStore("jobs", shards=shards, client=cast("DynamoDBClient", object()))
-    values = job.to_json_dict(exclude_defaults=True)
-    values["statusShard"] = store.status_shard(job.job_id, job.status)
-    return from_item(to_item(values))
+    instead), in plain values: the item the DynamoDB store itself writes for it (its codec, its
+    index keys, whatever they are), recorded from its ``create_job`` with a client that answers
+    nothing."""
+    return dict(_written_item(payload_chars, shards))
 
 
 def item_bytes(item: dict[str, Any]) -> int:
