@@ -261,3 +261,32 @@ def test_the_sized_item_is_the_one_the_store_writes_with_the_listing_index_keys(
         if {k["AttributeName"] for k in index["KeySchema"]} <= set(item)
     }
     assert keyed and keyed != set(indexes)
+
+
+def test_a_metric_named_in_another_module_and_emitted_under_a_condition(tmp_path: Path) -> None:
+    # Given a package whose handler emits a name from its names module, only when it sent something
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "names.py").write_text(
+        "from typing import Final\nPENDING_JOBS_SENT: Final = 'PendingJobsSent'\n"
+    )
+    (package / "sweeper.py").write_text(
+        "from pkg import names\n"
+        "def handler(sent, metrics):\n"
+        "    if sent:\n"
+        "        metrics.add_metric(name=names.PENDING_JOBS_SENT, unit='Count', value=len(sent))\n"
+    )
+
+    # When its metrics are read  Then the name is found, and known to be emitted only sometimes
+    (emission,) = cost.scan_metrics(package).values()
+    assert emission.module == "pkg.sweeper" and emission.guarded
+
+    # And the bill prices it as a sweep that sends, a small part of the metric every sweep is
+    from cloudqueue_local.ops.cost.metrics import metric_months
+
+    sweeps = 8640.0
+    always = metric_months(cost.Usage(), sweeps)["PendingJobsSent"][1]
+    sometimes = metric_months(cost.Usage(), sweeps, frozenset({"PendingJobsSent"}))["PendingJobsSent"][1]
+    assert always == pytest.approx(1.0, abs=1e-4)  # 12 sweeps an hour: 1 - exp(-12)
+    assert sometimes < 0.1

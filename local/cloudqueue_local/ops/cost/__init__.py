@@ -35,7 +35,7 @@ from cloudqueue_local.ops.cost.assumptions import (
 )
 from cloudqueue_local.ops.cost.bill import Bill, Limit, Line
 from cloudqueue_local.ops.cost.engine import bill_for, bills_by_level, compute_bill, design_floor
-from cloudqueue_local.ops.cost.metrics import PUBLICATIONS, emitted_metrics, published_fraction
+from cloudqueue_local.ops.cost.metrics import PUBLICATIONS, emitted_metrics, published_fraction, scan_metrics
 from cloudqueue_local.ops.cost.prices import PRICES_FILE, Price, load_prices
 from cloudqueue_local.ops.cost.quotas import capacity, path_to
 from cloudqueue_local.ops.cost.renderers import (
@@ -94,4 +94,5 @@ __all__ = [
     "render",
     "response_bytes",
     "sample_job_item",
+    "scan_metrics",
 ]
