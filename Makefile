@@ -84,7 +84,8 @@ $(SAM_VENV)/bin/aws: $(SAM_VENV)/bin/sam
 
 sam-venv: $(SAM_VENV)/bin/sam $(SAM_VENV)/bin/aws
 
-## Build every function for Lambda (python3.12, arm64) into .aws-sam/: no Docker, no local python3.12.
+## Build the functions and their one layer of libraries for Lambda (python3.12, arm64) into .aws-sam/:
+## no Docker, no local python3.12 (one, on the PATH or RUNTIME_PYTHON=, adds the bytecode).
 build: sam-venv
 	$(SAM) build
 

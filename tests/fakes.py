@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cloudqueue import lifecycle
@@ -25,8 +26,18 @@ from cloudqueue.errors import (
     LeaseLost,
 )
 from cloudqueue.jobs import new_job_id, request_hash
+from cloudqueue.listing import (
+    ListPosition,
+    days_to_walk,
+    owner_key,
+    page_of_jobs,
+    parse_cursor,
+    position_of,
+    shard_number,
+    window_days,
+)
 from cloudqueue.models import Job, JobFailure, JobStatus
-from cloudqueue.ports import ClaimAttempt, PendingSend
+from cloudqueue.ports import ClaimAttempt, PendingSend, StrandedSweep, WorkflowDescription
 
 MAX_RECORDED_EXECUTIONS = 25
 EXECUTION_PREFIX = "arn:aws:states:us-east-1:123456789012:express:cloudqueue-jobs"
@@ -63,9 +74,25 @@ def make_job(**overrides: Any) -> Job:
 
 
 class FakeJobStore:
-    """``JobStore`` in a dict, with the DynamoDB store's rules."""
+    """``JobStore`` in a dict, with the DynamoDB store's rules.
 
-    def __init__(self, *jobs: Job) -> None:
+    Its listing's "today" is ``clock()``; without one, the day of the newest job queued (or
+    now, when it holds none), so that jobs made at ``T0`` are within the listing's window.
+    """
+
+    def __init__(
+        self,
+        *jobs: Job,
+        clock: Callable[[], datetime] | None = None,
+        retention_days: int = 30,
+        queue_retention_seconds: int = 1_209_600,
+    ) -> None:
+        self.clock = clock
+        self.window = window_days(retention_days, queue_retention_seconds)
+        self.retention = timedelta(days=retention_days)
+        self.shards = 4
+        self.stranded: StrandedSweep | None = None
+        self.listed_reads = 0  # calls of jobs_listed_on
         self.jobs: dict[str, Job] = {}
         self.keys: dict[str, tuple[str, str | None]] = {}  # idempotency key → (job id, request hash)
         self.tombstones: set[str] = set()
@@ -129,21 +156,43 @@ class FakeJobStore:
     def get_job(self, job_id: str) -> Job | None:
         return self._copy(job_id)
 
+    def _today(self) -> datetime:
+        if self.clock is not None:
+            return self.clock()
+        moments = [job.queued_at or job.created_at for job in self.jobs.values()]
+        return max(moments, default=datetime.now(UTC))
+
     def list_jobs(
-        self, status: JobStatus | None, limit: int, after_job_id: str | None
+        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
     ) -> tuple[list[Job], str | None]:
-        matching = sorted(
+        # The index, as DynamoDB's would hold it: every job's position, of the owner's key.
+        start = parse_cursor(cursor, owner) if cursor is not None else None
+        prefix = owner_key(owner) + "#" if owner is not None else ""
+        index = sorted(
             (
-                job
+                position
                 for job in self.jobs.values()
-                if (status is None or job.status is status)
-                and (after_job_id is None or job.job_id < after_job_id)
+                if (position := position_of(job)).list_key.startswith(prefix)
             ),
-            key=lambda job: job.job_id,
             reverse=True,
         )
-        page = [job.model_copy(deep=True) for job in matching[:limit]]
-        return page, (page[-1].job_id if len(matching) > limit else None)
+        today = self._today().astimezone(UTC).date()
+
+        def keys_after(position: ListPosition | None, wanted: int) -> list[ListPosition]:
+            days = set(days_to_walk(today, self.window, position))
+            return [each for each in index if each.day in days and (position is None or each < position)][
+                :wanted
+            ]
+
+        page, last = page_of_jobs(
+            owner=owner,
+            status=status,
+            limit=limit,
+            start=start,
+            keys_after=keys_after,
+            read_jobs=lambda ids: {job_id: job for job_id in ids if (job := self._copy(job_id)) is not None},
+        )
+        return page, (last.cursor() if last is not None else None)
 
     def cancel_job(self, job_id: str, now: datetime) -> Job:
         job = self._copy(job_id)
@@ -194,6 +243,7 @@ class FakeJobStore:
                 "lease_message_id": None,
                 "lease_execution_id": None,
                 "updated_at": now,
+                "queued_at": now,
                 "pending_since": int(now.timestamp()),
                 "pending_shard": "PENDING#0",
                 "redrives": 0,
@@ -367,6 +417,50 @@ class FakeJobStore:
     def save_sweep_cursor(self, cursor: str | None) -> None:
         self.cursor = cursor
 
+    def stranded_sweep(self) -> StrandedSweep | None:
+        return self.stranded
+
+    def save_stranded_sweep(self, previous: StrandedSweep | None, position: StrandedSweep) -> bool:
+        if self.stranded != previous:
+            return False
+        self.stranded = position
+        return True
+
+    def jobs_listed_on(self, day: date, after: str | None, limit: int) -> tuple[list[Job], str | None]:
+        # As the DynamoDB store: one shard of the day a page, in listKey order; "<shard>|<key>".
+        self.listed_reads += 1
+        shard_text, _, last_key = (after or "0|").partition("|")
+        shard = int(shard_text)
+        listed = sorted(
+            (position.list_key, job)
+            for job in self.jobs.values()
+            if (position := position_of(job)).day == day
+            and shard_number(job.job_id, self.shards) == shard
+            and position.list_key > last_key
+        )
+        page = [job.model_copy(deep=True) for _, job in listed[:limit]]
+        if len(listed) > limit:
+            return page, f"{shard}|{listed[limit - 1][0]}"
+        return page, (f"{shard + 1}|" if shard + 1 < self.shards else None)
+
+    def requeue_stranded(self, job: Job, now: datetime) -> Job | None:
+        stored = self._copy(job.job_id)
+        if (
+            stored is None
+            or stored.status is not JobStatus.QUEUED
+            or position_of(stored).day != position_of(job).day
+        ):
+            return None
+        return self._stored(
+            stored.model_copy(
+                update={
+                    "queued_at": now,
+                    "updated_at": now,
+                    "expires_at": int((now + self.retention).timestamp()),
+                }
+            )
+        )
+
 
 class QueueUnavailable(Exception):
     """What a failing fake queue raises."""
@@ -436,9 +530,10 @@ class FakeWorkflow:
 
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:cloudqueue-jobs"
     asl: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(SAMPLE_DEFINITION)))
+    history_level: str = "ALL"
 
-    def definition(self) -> dict[str, Any]:
-        return self.asl
+    def describe(self) -> WorkflowDescription:
+        return WorkflowDescription(definition=self.asl, history_level=self.history_level)
 
 
 # --- Lambda ------------------------------------------------------------------------------

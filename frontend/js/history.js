@@ -119,6 +119,15 @@ function executionView(execution, index, count, layout, consoleLinks) {
     ));
 }
 
+/** What a history below ALL can show, said once above it (null at ALL). */
+function levelNote(level) {
+  if (level === "ALL") return null;
+  const said = level === "OFF"
+    ? "This stack does not record execution history (ExecutionLogLevel OFF)."
+    : `This stack records only what went wrong in its executions (ExecutionLogLevel ${level}): an execution without an error has no history here. Deploy with ExecutionLogLevel=ALL to see every step.`;
+  return h("p", { class: "help history-level" }, said);
+}
+
 function emptyReason(job) {
   if (job.status === "CANCELLED") return "The job was cancelled before any execution ran.";
   if (job.status === "QUEUED") return "No execution yet: the job is waiting in the queue. The workflow it will run:";
@@ -128,10 +137,15 @@ function emptyReason(job) {
 /**
  * The history panel's content. layout is the workflow laid out from its definition (null
  * when it could not be read); note is an optional sentence about history still arriving;
- * consoleLinks: whether consoleUrl links lead anywhere (not for a local stack's executions).
+ * consoleLinks: whether consoleUrl links lead anywhere (not for a local stack's executions);
+ * level: what the stack's history records (ALL, ERROR, FATAL or OFF).
  */
-export function historyView({ job, history, layout, note, consoleLinks = true }) {
-  const executions = history?.executions || [];
+export function historyView({ job, history, layout, note, consoleLinks = true, level = "ALL" }) {
+  // Below ALL an execution with no records was not recorded (not still running): leave it out.
+  const executions = (history?.executions || []).filter((execution) => level === "ALL" || execution.events.length);
+  if (!executions.length && level !== "ALL" && !["QUEUED", "CANCELLED"].includes(job.status)) {
+    return [levelNote(level), note || null];
+  }
   if (!executions.length) {
     return [
       h("p", { class: "help" }, emptyReason(job)),
@@ -141,6 +155,7 @@ export function historyView({ job, history, layout, note, consoleLinks = true })
     ];
   }
   return [
+    levelNote(level),
     executions.length > 1
       ? h("p", { class: "help" }, `This job ran in ${executions.length} executions (a rerun, a redelivered message or a re-claim after a lost worker). The latest is open.`)
       : null,

@@ -1,6 +1,7 @@
 // The open job: shows it at once, polls it with backoff until it reaches a terminal state,
 // keeps its execution history up to date, and offers cancel while it is QUEUED and rerun
-// once it FAILED.
+// once it FAILED. The history is polled only where the stack records it (historyLevel ALL);
+// at ERROR or FATAL it is read once the job has ended (only failures are in it), at OFF never.
 
 import { h, replace } from "./dom.js";
 import { TERMINAL_STATUSES, statusWords } from "./format.js";
@@ -9,9 +10,10 @@ import { historyView } from "./history.js";
 import { jobView } from "./job-view.js";
 import { announce, clearError, showError } from "./notices.js";
 
-const FIRST_DELAY_MS = 400;
-const MAX_DELAY_MS = 5000;
-const BACKOFF = 1.6;
+// A job on AWS ends in a few hundred ms: look soon, then half as often each time, at most every 4 s.
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 4000;
+const BACKOFF = 2;
 const MAX_FAILURES = 6;
 const HISTORY_TRIES = 12; // on AWS, log delivery can trail the job's final write by seconds
 
@@ -26,9 +28,10 @@ function historySettled(history, job) {
 
 /**
  * layout: a promise of the workflow graph's layout (null when the definition could not be
- * read); onChange(job) is told of every change to the open job.
+ * read); historyLevel: a promise of the state machine's logging level (ALL, ERROR, FATAL, OFF);
+ * onChange(job) is told of every change to the open job.
  */
-export function createJobPanel({ jobSection, jobBody, historySection, historyBody, api, layout, consoleLinks, onChange }) {
+export function createJobPanel({ jobSection, jobBody, historySection, historyBody, api, layout, historyLevel = "ALL", consoleLinks, onChange }) {
   let current = null; // {id, stopped, job, history, cancelling}
   let graphLayout = null;
   Promise.resolve(layout).then((value) => {
@@ -59,9 +62,15 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
     }));
   }
 
+  const refreshButton = (run) => h("button", { type: "button", class: "button small", onclick: () => refreshHistory(run) }, "Refresh history");
+
   function drawHistory(run, note = null) {
     historySection.hidden = false;
-    replace(historyBody, historyView({ job: run.job, history: run.history, layout: graphLayout, note, consoleLinks }));
+    // At ERROR or FATAL a failure's records may trail the job's end: the reader may look again.
+    if (!note && ["ERROR", "FATAL"].includes(run.level) && TERMINAL_STATUSES.has(run.job.status)) {
+      note = h("p", { class: "muted" }, refreshButton(run));
+    }
+    replace(historyBody, historyView({ job: run.job, history: run.history, layout: graphLayout, note, consoleLinks, level: run.level }));
     requestAnimationFrame(() => historyBody.querySelectorAll(".graph-scroll").forEach(revealStart));
   }
 
@@ -85,6 +94,9 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
   }
 
   async function watch(run) {
+    run.level = await historyLevel;
+    if (run.stopped) return;
+    const recordsAll = run.level === "ALL";
     let delay = FIRST_DELAY_MS;
     let failures = 0;
     let fetchFirst = !run.job;
@@ -115,13 +127,23 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
         }
       }
       fetchFirst = true;
-      await refreshHistory(run);
+      if (recordsAll) await refreshHistory(run);
+      else if (!run.history) {
+        run.history = { executions: [] };
+        drawHistory(run);
+      }
       if (TERMINAL_STATUSES.has(run.job.status) || run.stopped) break;
       await sleep(delay);
       delay = grow(delay);
     }
     if (run.stopped) return;
     draw(run, { watching: false });
+    if (!recordsAll) {
+      // Nothing more will arrive by waiting for it: read what was recorded once (not at OFF).
+      if (run.level !== "OFF" && (run.job.executions || []).length) await refreshHistory(run);
+      if (!run.stopped) drawHistory(run);
+      return;
+    }
     delay = 500;
     for (let tries = 0; !historySettled(run.history, run.job) && tries < HISTORY_TRIES && !run.stopped; tries += 1) {
       await sleep(delay);
@@ -129,8 +151,7 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
       await refreshHistory(run);
     }
     if (!run.stopped && !historySettled(run.history, run.job)) {
-      drawHistory(run, h("p", { class: "muted" }, "The execution history may still be arriving. ",
-        h("button", { type: "button", class: "button small", onclick: () => refreshHistory(run) }, "Refresh history")));
+      drawHistory(run, h("p", { class: "muted" }, "The execution history may still be arriving. ", refreshButton(run)));
     }
   }
 
@@ -179,7 +200,7 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
       return;
     }
     stop();
-    const run = { id, stopped: false, job, history: null, cancelling: false, rerunning: false };
+    const run = { id, stopped: false, job, history: null, level: "ALL", cancelling: false, rerunning: false };
     current = run;
     jobSection.dataset.jobId = id;
     if (job) {

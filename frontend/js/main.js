@@ -43,8 +43,9 @@ async function start() {
   $("#app-state").textContent = "";
 
   const api = createApi(config.apiUrl);
-  // The graph's layout is read once, while the rest of the page loads.
-  const layoutReady = api.workflow().then(
+  // The graph's layout and what the history records are read once, while the rest of the page loads.
+  const workflowReady = api.workflow();
+  const layoutReady = workflowReady.then(
     (workflow) => layoutWorkflow(workflow.definition),
     (error) => {
       showError(`${error.message} The history will show the states each execution went through, without the full graph.`,
@@ -52,6 +53,8 @@ async function start() {
       return null;
     },
   );
+  // Unknown (an older API, or no answer): look for the history as if every execution logged it.
+  const historyLevelReady = workflowReady.then((workflow) => workflow.historyLevel || "ALL", () => "ALL");
 
   const form = createJobForm($("#job-form"), {
     api,
@@ -82,6 +85,7 @@ async function start() {
     historyBody: $("#history-body"),
     api,
     layout: layoutReady,
+    historyLevel: historyLevelReady,
     // A local stack's executions exist in no AWS account: a console link would lead nowhere.
     consoleLinks: config.environment !== "local",
     onChange: (job) => list.update(job),

@@ -15,7 +15,9 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
     │   │                           lost the job to another one and must not write
     │   ├── JobNotYetWritten        claim: the message names a job not (yet) in the table; the
     │   │                           API sends before it writes, so retried for a grace period
-    │   └── InvalidMessage          claim: the message body is not {"jobId": ...}
+    │   └── InvalidMessage          the message body is not {"jobId": ...}: the claim (and the
+    │                               dead-letter function) keep it as poison, not raised to
+    │                               the state machine
     └── ApiError                    answered to an HTTP client as {"error": {code, message}}
         ├── RequestTooLarge         413
         ├── JobNotFoundError        404
@@ -23,6 +25,7 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
         ├── JobNotRerunnable        409: only a FAILED job can be rerun
         ├── IdempotencyConflict     409: the key was used with another request body
         ├── EnqueueFailed           503: the job could not be queued; nothing was kept
+        ├── InvalidPageToken        400: a listing's nextToken that no listing gave out
         └── StoreBusy               503: the table left part of a read undone; retry
 """
 
@@ -103,6 +106,13 @@ class IdempotencyConflict(ApiError):
 class EnqueueFailed(ApiError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "enqueue_failed"
+
+
+class InvalidPageToken(ApiError):
+    """A listing's ``nextToken`` (or a store's cursor) that no listing gave out, or that belongs
+    to another listing (another status filter or owner)."""
+
+    code = "invalid_next_token"
 
 
 class StoreBusy(ApiError):

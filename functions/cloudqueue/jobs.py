@@ -14,15 +14,16 @@ import uuid_utils
 
 from cloudqueue import history
 from cloudqueue.api_models import JobPage, JobView
-from cloudqueue.errors import ApiError, EnqueueFailed, JobNotFoundError
+from cloudqueue.errors import ApiError, EnqueueFailed, InvalidPageToken, JobNotFoundError
+from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import JOB_ID_PATTERN, Job, JobStatus, utc_now
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
 
-
-class InvalidPageToken(ApiError):
-    code = "invalid_next_token"
+# A nextToken is the store's cursor in an envelope that binds it to its listing: at most this
+# long (the API refuses a longer nextToken before it gets here).
+_MAX_CURSOR_CHARS = 512
 
 
 def new_job_id() -> str:
@@ -44,6 +45,7 @@ def submit_job(
     now: datetime,
     retention_days: int,
     idempotency_key: str | None = None,
+    owner: str = DEFAULT_OWNER,
 ) -> tuple[Job, bool]:
     """Enqueue a new job's message, THEN write the job QUEUED. Returns the job and whether it is new.
 
@@ -58,8 +60,10 @@ def submit_job(
         type=job_type,
         payload=payload,
         status=JobStatus.QUEUED,
+        owner=owner,
         created_at=now,
         updated_at=now,
+        queued_at=now,
         idempotency_key=idempotency_key,
         payload_hash=request_hash(job_type, payload),
         expires_at=int((now + timedelta(days=retention_days)).timestamp()),
@@ -88,13 +92,14 @@ def get_job(job_id: str, *, store: JobStore) -> Job:
     return job
 
 
-def encode_page_token(status: JobStatus | None, last_job_id: str) -> str:
-    raw = json.dumps({"status": status.value if status else None, "after": last_job_id})
+def encode_page_token(status: JobStatus | None, cursor: str) -> str:
+    raw = json.dumps({"status": status.value if status else None, "after": cursor})
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_page_token(token: str, status: JobStatus | None) -> str:
-    """The job id a page token continues after; it must belong to the same listing."""
+    """The store's cursor a page token holds; it must belong to the same listing (the store
+    checks the cursor itself, and that it is the same owner's)."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         decoded = json.loads(raw)
@@ -104,19 +109,27 @@ def decode_page_token(token: str, status: JobStatus | None) -> str:
     # json.loads cannot read when the call stack is already deep.
     except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
         raise InvalidPageToken("nextToken is not a token this API gave out") from None
-    if not isinstance(after, str) or not JOB_ID_PATTERN.match(after):
+    if not isinstance(after, str) or not after or len(after) > _MAX_CURSOR_CHARS:
         raise InvalidPageToken("nextToken is not a token this API gave out")
     if not same_listing:
         raise InvalidPageToken("nextToken belongs to a listing with another status filter")
     return after
 
 
-def list_jobs(status: JobStatus | None, limit: int, next_token: str | None, *, store: JobStore) -> JobPage:
-    after = decode_page_token(next_token, status) if next_token else None
-    jobs, last = store.list_jobs(status, limit, after)
+def list_jobs(
+    status: JobStatus | None,
+    limit: int,
+    next_token: str | None,
+    *,
+    store: JobStore,
+    owner: str | None = DEFAULT_OWNER,
+) -> JobPage:
+    """One page of ``owner``'s jobs (None: every owner's), newest first; see ``cloudqueue.listing``."""
+    cursor = decode_page_token(next_token, status) if next_token else None
+    jobs, after = store.list_jobs(owner, status, limit, cursor)
     return JobPage(
         jobs=[JobView.of(job) for job in jobs],
-        next_token=encode_page_token(status, last) if last else None,
+        next_token=encode_page_token(status, after) if after else None,
     )
 
 

@@ -73,9 +73,15 @@ class Job(CamelModel):
     type: str
     payload: dict[str, Any]
     status: JobStatus
+    # Who submitted it: the listing lists each owner's jobs apart (``cloudqueue.listing``).
+    owner: str = "anonymous"
     attempts: int = 0
     created_at: Timestamp
     updated_at: Timestamp
+    # When it was last queued (the submit, a rerun, the sweeper's re-send of a stranded job):
+    # the day it is listed under, and how old its newest message can be. None: written before
+    # queuedAt existed; ``created_at`` stands in.
+    queued_at: Timestamp | None = None
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     result: dict[str, Any] | None = None
@@ -139,10 +145,12 @@ class ClaimRequest(CamelModel):
 
 
 class ClaimResponse(CamelModel):
-    """Every key is always present: the state machine's ResultSelector reads each one."""
+    """Every key is always present: the state machine's ResultSelector reads each one.
+    POISON: the message names no job and was kept in the poison-message queue (``job_id`` is
+    None when the body could not be read at all)."""
 
-    outcome: Literal["CLAIMED", "SKIPPED"]
-    job_id: str
+    outcome: Literal["CLAIMED", "SKIPPED", "POISON"]
+    job_id: str | None
     reason: str | None = None
     lease_token: str | None = None
     type: str | None = None

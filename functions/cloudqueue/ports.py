@@ -4,7 +4,7 @@ AWS; tests hand in fakes. Nothing here imports boto3."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from cloudqueue.models import Job, JobFailure, JobStatus
@@ -27,6 +27,16 @@ class PendingSend:
     status: JobStatus
 
 
+@dataclass(frozen=True)
+class StrandedSweep:
+    """Where the sweep of stranded jobs stands: every job listed on a day before ``day`` was
+    examined, and on ``day`` every one up to ``after`` (the store's place within the day;
+    None: none yet)."""
+
+    day: date
+    after: str | None = None
+
+
 class JobStore(Protocol):
     def create_job(self, job: Job) -> tuple[Job, bool]:
         """Store a new QUEUED job (its message is already sent). With an idempotency key already
@@ -40,9 +50,12 @@ class JobStore(Protocol):
     def get_job(self, job_id: str) -> Job | None: ...
 
     def list_jobs(
-        self, status: JobStatus | None, limit: int, after_job_id: str | None
+        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
     ) -> tuple[list[Job], str | None]:
-        """Jobs newest first, optionally of one status; the second item is the last id if more remain."""
+        """One page of jobs in listing order (``cloudqueue.listing``: newest day first), of one
+        owner (None: every owner) and optionally one status, after ``cursor``; and the cursor
+        to go on from, None at the end. A page may hold fewer than ``limit`` jobs (even none)
+        while more remain. Raises InvalidPageToken for a cursor it did not give out."""
 
     def cancel_job(self, job_id: str, now: datetime) -> Job:
         """QUEUED → CANCELLED; raises JobNotFoundError or JobNotCancellable."""
@@ -109,6 +122,21 @@ class JobStore(Protocol):
 
     def save_sweep_cursor(self, cursor: str | None) -> None: ...
 
+    def stranded_sweep(self) -> StrandedSweep | None:
+        """Where the sweep of stranded jobs stands; None before its first run."""
+
+    def save_stranded_sweep(self, previous: StrandedSweep | None, position: StrandedSweep) -> bool:
+        """Move the sweep to ``position`` if it still stands at ``previous``; False when another
+        sweep moved it meanwhile (and nothing is written)."""
+
+    def jobs_listed_on(self, day: date, after: str | None, limit: int) -> tuple[list[Job], str | None]:
+        """Up to ``limit`` jobs listed on ``day`` (every owner), from ``after`` (None: the day's
+        start); and where to go on from, None when the day is done."""
+
+    def requeue_stranded(self, job: Job, now: datetime) -> Job | None:
+        """Record that ``job``'s message was sent again at ``now``: queued now, listed today. Only
+        while it is QUEUED and listed where ``job`` was found; else None and nothing changes."""
+
 
 class JobQueue(Protocol):
     def send_job(self, job_id: str) -> None:
@@ -117,7 +145,8 @@ class JobQueue(Protocol):
 
 class PoisonMessages(Protocol):
     def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
-        """Keep a dead letter that names no job where an operator can see and delete it."""
+        """Keep a message that names no job where an operator can see and delete it;
+        ``message_id`` is the job queue's id of the message (a dead letter keeps it)."""
 
 
 class ExecutionLog(Protocol):
@@ -128,8 +157,18 @@ class ExecutionLog(Protocol):
         records logged between ``since`` and ``until`` (None: no bound)."""
 
 
+@dataclass(frozen=True)
+class WorkflowDescription:
+    """The state machine as deployed: its ASL definition, and what its history records
+    (its logging level: ALL, ERROR, FATAL or OFF; below ALL an execution without errors
+    logs nothing, so a client need not look for its history)."""
+
+    definition: dict[str, Any]
+    history_level: str
+
+
 class Workflow(Protocol):
     state_machine_arn: str
 
-    def definition(self) -> dict[str, Any]:
-        """The state machine's ASL definition."""
+    def describe(self) -> WorkflowDescription:
+        """The state machine's definition and logging level, in one read."""

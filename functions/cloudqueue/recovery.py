@@ -1,8 +1,9 @@
 """No job lost, none stuck, and no backlog multiplied: the recovery design.
 
 Every job that is QUEUED has exactly one of: a message in the job queue, or a
-pending-send marker. Nothing ever looks for "old QUEUED jobs", so a backlog, however old,
-is never sent again.
+pending-send marker, until the queue's retention runs out on its message (14 days: a long
+outage with the Pipe stopped). A backlog younger than that is never sent again; a job
+older than that, which can have no message left, is (item 7).
 
 1. **Submit is enqueue-before-write** (``cloudqueue.jobs.submit_job``). The API sends
    ``{"jobId"}`` and only then writes the job, so an accepted job always has a message.
@@ -10,8 +11,9 @@ is never sent again.
 2. **A message naming no job** is retried by the state machine (``JobNotYetWritten``)
    while the message is younger than a grace (the API's timeout plus a margin, from its
    ``SentTimestamp``): the write may still be on its way. Past the grace the claim writes a
-   short-lived tombstone (so a late write fails and the client gets 503) and the delivery
-   is SKIPPED: consumed, no work.
+   short-lived tombstone (so a late write fails and the client gets 503), sends the message
+   to the poison-message queue, and the execution succeeds: consumed, no work. A message
+   that is not a job message at all is kept there by its first claim too.
 3. **The claim records the lease holder**: ``leaseMessageId`` and ``leaseExecutionId``. A
    retried claim from the same execution gets the same claim. A delivery of ANOTHER
    message while the lease is live is SKIPPED: a claiming execution ends SUCCEEDED (its
@@ -19,7 +21,8 @@ is never sent again.
    claim, so the holder's own message still carries the job. The holder's own message
    back while its lease is live (its execution failed) raises ``JobLeased``.
 4. **The dead-letter consumer** (``handle_dead_letter``): a message naming no job, or
-   unreadable, is kept for an operator (moved to the poison-message queue, counted, alarmed).
+   unreadable, is kept for an operator (moved to the poison-message queue, counted, alarmed);
+   the claim keeps most such messages first, so these are the ones whose claims kept failing.
    For a job: finished → consume; live lease → keep the message and look again later;
    otherwise redrive it (a fresh message) while it was claimed and redriven fewer times
    than ``MaxReceiveCount``, else FAILED with ``DeadLettered``.
@@ -32,6 +35,15 @@ is never sent again.
    ``TimeoutSeconds`` <= lease < visibility timeout, and the state machine's worst case
    (every retry, at its longest backoff) fits in the workflow timeout, so that
    ``RecordFailure`` always runs and a live execution always holds a live lease.
+7. **Stranded jobs** (``resend_stranded_jobs``): a job still QUEUED once the queue's
+   retention has passed since it was last queued (``queuedAt``) has no message left. The
+   sweeper finds such jobs without a scan: each whole day that ended more than the retention
+   ago is read once, through the ``Listing`` index (a job is listed under the day it was last
+   queued), from a cursor kept in the table. Each QUEUED one gets its message again (the
+   submit's), then is recorded as queued now (listed today; found again, a retention later,
+   if this message expires too). A crash between the send and the record, or two sweeps at
+   once, send a message twice: a duplicate delivery, which the claim skips. The cursor moves
+   by a conditional write, so two sweeps never move it past a day neither finished.
 
 Why not a watermark over the time-ordered ids, or an outbox on DynamoDB Streams: a
 watermark still has to tell "sent and waiting" from "never sent" for every job below it,
@@ -45,13 +57,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from cloudqueue import lifecycle
 from cloudqueue.errors import InvalidMessage
+from cloudqueue.listing import list_day, queued_moment
 from cloudqueue.models import Job, JobFailure, JobStatus
-from cloudqueue.ports import JobQueue, JobStore
+from cloudqueue.ports import JobQueue, JobStore, StrandedSweep
 from cloudqueue.workflow import parse_job_message
 
 logger = logging.getLogger(__name__)
@@ -168,4 +181,58 @@ def send_pending_jobs(
             report.finished_pass = True
             break
     store.save_sweep_cursor(cursor)
+    return report
+
+
+@dataclass
+class StrandedReport:
+    resent: list[str] = field(default_factory=list)
+    examined: int = 0  # jobs read
+    days: list[date] = field(default_factory=list)  # days finished by this run
+    overtaken: bool = False  # another sweep moved the cursor meanwhile: this one stopped
+
+
+def resend_stranded_jobs(
+    *,
+    store: JobStore,
+    queue: JobQueue,
+    now: datetime,
+    queue_retention: timedelta,
+    window_days: int,
+    page_size: int,
+    time_left: Callable[[], float],
+) -> StrandedReport:
+    """Send the message of every job still QUEUED longer than the queue keeps a message (item 7).
+
+    Reads each whole day that ended before ``now - queue_retention`` once, from the saved
+    cursor (first run: the oldest day a job can still exist, ``window_days`` ago), a page at a
+    time while ``time_left()`` (seconds) is positive, moving the cursor after each page.
+    """
+    report = StrandedReport()
+    cutoff = now - queue_retention
+    newest = list_day(cutoff) - timedelta(days=1)  # the newest day wholly before the cutoff
+    oldest = list_day(now) - timedelta(days=window_days)
+    saved = store.stranded_sweep()
+    position = saved if saved is not None and saved.day >= oldest else StrandedSweep(oldest)
+    while position.day <= newest and time_left() > 0:
+        jobs, after = store.jobs_listed_on(position.day, position.after, page_size)
+        report.examined += len(jobs)
+        for job in jobs:
+            if job.status is JobStatus.QUEUED and queued_moment(job) < cutoff:
+                # Send, then record: a crash in between sends it again next run (a duplicate
+                # the claim skips), never leaves it without a message.
+                queue.send_job(job.job_id)
+                store.requeue_stranded(job, now)  # None: claimed or moved meanwhile, sent anyway
+                report.resent.append(job.job_id)
+        following = (
+            StrandedSweep(position.day, after)
+            if after is not None
+            else StrandedSweep(position.day + timedelta(days=1))
+        )
+        if not store.save_stranded_sweep(saved, following):
+            report.overtaken = True
+            break
+        if after is None:
+            report.days.append(position.day)
+        saved = position = following
     return report

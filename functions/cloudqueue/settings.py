@@ -17,8 +17,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     table_name: str = Field(alias="TABLE_NAME")
-    status_shards: int = Field(default=4, ge=1, le=64, alias="STATUS_SHARDS")
+    list_shards: int = Field(default=4, ge=1, le=64, alias="LIST_SHARDS")
     retention_days: int = Field(default=30, ge=1, alias="RETENTION_DAYS")
+    # The job queue's MessageRetentionPeriod: how long a job's message can wait.
+    queue_retention_seconds: int = Field(default=1_209_600, ge=60, alias="QUEUE_RETENTION_SECONDS")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -43,6 +45,8 @@ class SubmitGrace(Settings):
 
 class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
+    # Where the claim keeps a message that names no job, at its first delivery.
+    poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
 
 
 class FinalizeSettings(Settings):

@@ -26,7 +26,7 @@ from cloudqueue.models import (
     JobMessage,
     JobStatus,
 )
-from cloudqueue.ports import ClaimAttempt, JobStore
+from cloudqueue.ports import ClaimAttempt, JobStore, PoisonMessages
 
 # The API sends a job's message, then writes the job a few milliseconds later. A Pipe that
 # delivers at once can run the claim in between. Rather than fail and wait for the state
@@ -56,6 +56,7 @@ def claim_job(
     request: ClaimRequest,
     *,
     store: JobStore,
+    poison: PoisonMessages,
     now: datetime,
     lease_seconds: int,
     submit_grace_seconds: float,
@@ -63,13 +64,18 @@ def claim_job(
 ) -> ClaimResponse:
     """Take the job named by the message, or say why this delivery has nothing to do.
 
-    Raises InvalidMessage (the execution fails; the message ends in the dead-letter queue),
-    JobNotYetWritten (retried: the API sends before it writes) or JobLeased (retried; then
-    SQS redelivers). A retried claim from the execution that holds the lease gets the same claim.
-    ``wait`` (``time.sleep`` in the function) lets the claim of a fresh message watch for the
-    API's write for up to ``WRITE_WAIT_SECONDS`` before it raises JobNotYetWritten.
+    A message that is not a job message, or that still names no job after the submit grace,
+    is kept in the poison-message queue and answered POISON: the execution succeeds and the
+    message is consumed, at its first delivery. Raises JobNotYetWritten (retried: the API
+    sends before it writes) or JobLeased (retried; then SQS redelivers). A retried claim from
+    the execution that holds the lease gets the same claim. ``wait`` (``time.sleep`` in the
+    function) lets the claim of a fresh message watch for the API's write for up to
+    ``WRITE_WAIT_SECONDS`` before it raises JobNotYetWritten.
     """
-    job_id = parse_job_message(request.message.body).job_id
+    try:
+        job_id = parse_job_message(request.message.body).job_id
+    except InvalidMessage as unreadable:
+        return keep_poison(request, poison, job_id=None, reason=str(unreadable))
 
     def attempt_claim(at: datetime) -> ClaimAttempt:
         return store.claim_job(
@@ -89,7 +95,9 @@ def claim_job(
             attempt = attempt_claim(now)
     job = attempt.job
     if job is None:
-        return _claim_of_missing_job(request, job_id, store=store, now=now, grace=submit_grace_seconds)
+        return _claim_of_missing_job(
+            request, job_id, store=store, poison=poison, now=now, grace=submit_grace_seconds
+        )
     decision = lifecycle.decide_claim(
         job, now.timestamp(), message_id=request.message.message_id, execution_id=request.execution_id
     )
@@ -127,18 +135,44 @@ def _wait_for_write(
 
 
 def _claim_of_missing_job(
-    request: ClaimRequest, job_id: str, *, store: JobStore, now: datetime, grace: float
+    request: ClaimRequest,
+    job_id: str,
+    *,
+    store: JobStore,
+    poison: PoisonMessages,
+    now: datetime,
+    grace: float,
 ) -> ClaimResponse:
     """The API sends a job's message before it writes the job: wait for the write for a grace
-    period, then make sure it never happens (a tombstone) and consume the message."""
+    period, then make sure it never happens (a tombstone) and keep the message as poison."""
     age = message_age_seconds(request, now)
     if age is not None and age < grace:
         raise JobNotYetWritten(f"no job {job_id} yet; its message is {age:.1f} s old")
     if not store.write_tombstone(job_id, now):
         raise JobNotYetWritten(f"job {job_id} was written just now")  # the retry claims it
-    return ClaimResponse(
-        outcome="SKIPPED", job_id=job_id, reason="no such job: its submit failed after the send"
+    return keep_poison(
+        request,
+        poison,
+        job_id=job_id,
+        reason=f"no such job: job {job_id} was not written within the submit grace "
+        f"({grace:g} s) after its message was sent",
     )
+
+
+def keep_poison(
+    request: ClaimRequest, poison: PoisonMessages, *, job_id: str | None, reason: str
+) -> ClaimResponse:
+    """Move a message that names no job to the poison-message queue, then answer POISON.
+
+    The send comes first: if it fails, the claim fails and SQS redelivers the message, so it
+    is never lost. A claim retried after its send (or a message delivered twice) may keep it
+    twice; each copy carries the job queue's message id, by which an operator spots them.
+    """
+    message = request.message
+    poison.keep(
+        message.body, message_id=message.message_id, receive_count=message.receive_count, reason=reason
+    )
+    return ClaimResponse(outcome="POISON", job_id=job_id, reason=reason)
 
 
 def failure_of(request: FinalizeRequest) -> JobFailure:

@@ -389,6 +389,65 @@ def test_without_the_workflow_definition_the_history_still_shows_the_steps_taken
     expect(state_node(page, "RecordFailure")).to_have_count(0)  # only the states the execution went through
 
 
+def history_reads(page: Page) -> list[Request]:
+    seen: list[Request] = []
+    page.on("request", lambda request: seen.append(request) if request.url.endswith("/history") else None)
+    return seen
+
+
+def history_unrecorded(page: Page) -> None:
+    """Each execution's history as the API answers it when nothing of it was logged (a run
+    without errors at ERROR): no events, so no end, so RUNNING."""
+
+    def answer(route: Any) -> None:
+        real = route.fetch().json()
+        empty = {"status": "RUNNING", "stoppedAt": None, "durationMs": None, "steps": [], "events": []}
+        route.fulfill(json=real | {"executions": [execution | empty for execution in real["executions"]]})
+
+    page.route(re.compile(r"/history$"), answer)
+
+
+def workflow_recording(page: Page, level: str) -> None:
+    """The page is told the stack's history records at ``level`` (the local stack logs ALL)."""
+
+    def answer(route: Any) -> None:
+        real = route.fetch()
+        route.fulfill(response=real, json=real.json() | {"historyLevel": level})
+
+    page.route(re.compile(r"/workflow$"), answer)
+
+
+def test_at_error_level_a_succeeded_jobs_history_is_read_once_and_the_page_says_why(page: Page) -> None:
+    # Given a stack whose history records only errors (ExecutionLogLevel ERROR)
+    workflow_recording(page, "ERROR")
+    history_unrecorded(page)
+    reads = history_reads(page)
+    open_form(page)
+
+    with page.expect_response(lambda answer: answer.url.endswith("/history"), timeout=30_000):
+        submit(page)
+        expect(job_status(page)).to_have_text("SUCCEEDED")
+
+    # Then the job was followed to its end, its history read once after it (not at every poll,
+    # nor a dozen times waiting for records that never come), and the page says why it is empty
+    expect(page.locator("#history-body .history-level")).to_contain_text("ExecutionLogLevel ERROR")
+    expect(page.get_by_role("button", name="Refresh history")).to_be_visible()
+    assert len(reads) == 1
+    expect(page.locator("#history-body .execution")).to_have_count(0)  # an unrecorded run is not "running"
+
+
+def test_at_off_level_the_page_never_asks_for_the_history(page: Page) -> None:
+    workflow_recording(page, "OFF")
+    reads = history_reads(page)
+    open_form(page)
+
+    submit(page)
+
+    expect(job_status(page)).to_have_text("SUCCEEDED")
+    expect(page.locator("#history-body .history-level")).to_contain_text("does not record execution history")
+    assert reads == []
+
+
 def test_a_missing_config_json_is_explained_in_words(page: Page) -> None:
     page.route("**/config.json", lambda route: route.fulfill(status=404, body="Not Found"))
 

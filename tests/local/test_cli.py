@@ -251,20 +251,17 @@ def test_dlq_list_and_redrive(local_stack: LocalStack, api: httpx.Client) -> Non
     assert this_jobs(cloudqueue(local_stack, "dlq", "list", "--json")) == []
 
 
-def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(
-    local_stack: LocalStack, redelivery: Any
-) -> None:
-    # Given two messages that name no job, sent to the job queue (and back at once when they fail)
+def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(local_stack: LocalStack) -> None:
+    # Given two messages that name no job, sent to the job queue
     import boto3
 
-    redelivery("immediate")
     sqs = boto3.client("sqs", region_name="us-east-1")
     bodies = [f"poison {n} " + "x" * 200 for n in range(2)]
     for body in bodies:
         sqs.send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)
 
-    # When they have been dead-lettered and kept,
-    deadline = time.monotonic() + 90
+    # When their first delivery has kept them (no redelivery, no dead-letter queue),
+    deadline = time.monotonic() + 30
     while True:
         listed = json.loads(cloudqueue(local_stack, "dlq", "list", "--json").stdout)
         poison = [
@@ -275,10 +272,20 @@ def test_dlq_list_shows_a_poison_message_and_delete_and_purge_remove_them(
         assert time.monotonic() < deadline, listed
         time.sleep(0.5)
 
-    # then `dlq list` shows each with its receive count and its first bytes,
+    # then `dlq list` shows each with its receive count (one) and its first bytes,
     assert {message["queue"] for message in poison} == {"poison"}
-    assert all(message["receiveCount"] >= 1 for message in poison)
+    assert [message["receiveCount"] for message in poison] == [1, 1]
     assert sorted(message["firstBytes"] for message in poison) == [body[:80] for body in bodies]
+    assert all(message["reason"].startswith("queue message is not a job message") for message in poison)
+    # each with the job queue's id of its message, by which copies of one message are told
+    assert len({message["originalMessageId"] for message in poison}) == 2
+    assert {message["originalMessageId"] for message in poison}.isdisjoint(m["messageId"] for m in poison)
+    # the job queue is empty (each execution succeeded, and the Pipe deleted its message),
+    counts = sqs.get_queue_attributes(
+        QueueUrl=local_stack.queue_url("JobQueue"),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
     # `dlq delete ID` removes one, and `dlq purge` the rest.
     deleted = cloudqueue(local_stack, "dlq", "delete", poison[0]["messageId"])
     assert deleted.returncode == 0 and "deleted" in deleted.stdout
@@ -362,12 +369,14 @@ def test_execute_runs_the_state_machine_once_and_prints_its_history(
             ]
         )
     )
-    failing = cloudqueue(local_stack, "execute", "--input", str(unknown))
+    unknown_run = cloudqueue(local_stack, "execute", "--input", str(unknown))
 
     assert again.returncode == 0, again.stderr
     assert "AlreadyHandled" in again.stdout and "ExecutionSucceeded" in again.stdout
-    assert failing.returncode == 1
-    assert "InvalidMessage" in failing.stdout
+    # A message that names no job is kept as poison, and its execution succeeds.
+    assert unknown_run.returncode == 0, unknown_run.stderr
+    assert "PoisonMessageKept" in unknown_run.stdout and "ExecutionSucceeded" in unknown_run.stdout
+    assert cloudqueue(local_stack, "dlq", "purge").returncode == 0
 
 
 def test_dev_starts_serves_and_stops_cleanly_on_sigint() -> None:
@@ -422,10 +431,14 @@ def test_invoking_the_claim_with_an_event_for_no_job_says_how_to_use_a_real_one(
 
     result = cloudqueue(local_stack, "invoke", "ClaimFunction", "--event", str(tmp_path / "claim.json"))
 
-    # The sample's message is older than the submit grace: the claim consumes it without work
-    # (a tombstone makes sure such a job is never written later), and says how to use a real job.
+    # The sample's message is older than the submit grace: the claim keeps it as poison without
+    # work (a tombstone makes sure such a job is never written later), and says how to use a
+    # real job.
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert (answer["outcome"], answer["jobId"]) == ("SKIPPED", "01900000-0000-7000-8000-00000000beef")
+    assert (answer["outcome"], answer["jobId"]) == ("POISON", "01900000-0000-7000-8000-00000000beef")
     assert answer["reason"].startswith("no such job")
     assert "--job-id ID" in result.stderr
+    kept = json.loads(cloudqueue(local_stack, "dlq", "list", "--json").stdout)
+    assert [m["reason"] for m in kept if m["queue"] == "poison"] == [answer["reason"]]
+    assert cloudqueue(local_stack, "dlq", "purge").returncode == 0

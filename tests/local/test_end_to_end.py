@@ -186,43 +186,79 @@ def test_poison_message_is_dead_lettered_and_its_job_ends_failed(
     assert "dead-letter queue" in failed["error"]["message"]
 
 
-def test_unreadable_message_is_dead_lettered_and_kept_for_an_operator(
-    local_stack: LocalStack, redelivery: Callable[[str], None]
-) -> None:
-    redelivery("immediate")
+def poison_kept(sqs: Any, local_stack: LocalStack, body: str) -> list[dict[str, Any]]:
+    """the message is in the poison-message queue"""
+    return [
+        message
+        for message in sqs.receive_message(
+            QueueUrl=local_stack.queue_url("PoisonMessageQueue"),
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if message["Body"] == body
+    ]
+
+
+def in_queue(sqs: Any, local_stack: LocalStack, queue: str, body: str) -> bool:
+    listed = sqs.receive_message(
+        QueueUrl=local_stack.queue_url(queue), MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", [])
+    return any(seen["Body"] == body for seen in listed)
+
+
+def queue_is_empty(sqs: Any, local_stack: LocalStack, queue: str) -> bool:
+    """the queue holds no message, visible or in flight"""
+    counts = sqs.get_queue_attributes(
+        QueueUrl=local_stack.queue_url(queue),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return all(int(count) == 0 for count in counts.values())
+
+
+def test_unreadable_message_is_kept_for_an_operator_at_its_first_delivery(local_stack: LocalStack) -> None:
+    # Given a message that is not a job message, sent to the job queue (default redelivery:
+    # a second receive would come only after the visibility timeout)
     sqs = aws(local_stack, "sqs")
     body = "{not json " + new_job_id()
     sqs.send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)
 
-    def kept() -> list[dict[str, Any]]:
-        """the poison message is in the poison-message queue"""
-        return [
-            message
-            for message in sqs.receive_message(
-                QueueUrl=local_stack.queue_url("PoisonMessageQueue"),
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=0,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if message["Body"] == body
-        ]
-
-    (message,) = wait_for(kept, timeout=60)
-    assert int(message["MessageAttributes"]["receiveCount"]["StringValue"]) >= 1
-    # and it is no longer in the dead-letter queue (moved, not copied).
-    wait_for(
-        lambda: (
-            not [
-                seen
-                for seen in sqs.receive_message(
-                    QueueUrl=local_stack.queue_url("DeadLetterQueue"),
-                    MaxNumberOfMessages=10,
-                    VisibilityTimeout=0,
-                ).get("Messages", [])
-                if seen["Body"] == body
-            ]
-        )
+    # Then its first delivery keeps it in the poison-message queue, received once,
+    (message,) = wait_for(lambda: poison_kept(sqs, local_stack, body), timeout=60)
+    assert message["MessageAttributes"]["receiveCount"]["StringValue"] == "1"
+    assert message["MessageAttributes"]["reason"]["StringValue"].startswith("queue message is not a job")
+    # and the job queue no longer holds it (its execution succeeded, so the Pipe deleted it;
+    # read from the queue's counts: a receive here would count as a second delivery).
+    wait_for(lambda: queue_is_empty(sqs, local_stack, "JobQueue"))
+    assert not in_queue(sqs, local_stack, "DeadLetterQueue", body)
+    sqs.delete_message(
+        QueueUrl=local_stack.queue_url("PoisonMessageQueue"), ReceiptHandle=message["ReceiptHandle"]
     )
+
+
+def test_a_dead_letter_that_names_no_job_is_moved_to_the_poison_queue(
+    local_stack: LocalStack, faults: dict[str, Any], redelivery: Callable[[str], None]
+) -> None:
+    # Given a message naming no job whose claims all fail (the table is unreachable for it),
+    # so that it is dead-lettered rather than kept by its claim
+    redelivery("immediate")
+    sqs = aws(local_stack, "sqs")
+    body = json.dumps({"jobId": new_job_id()})
+
+    def outage_for_this_message(event: dict[str, Any]) -> None:
+        if event["message"]["body"] == body:
+            raise ConnectionError("the table is unreachable for this message")
+
+    faults["ClaimFunction"] = outage_for_this_message
+    sqs.send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)
+
+    # Then the dead-letter function keeps it in the poison-message queue, with the receives
+    # the dead-letter queue counted,
+    (message,) = wait_for(lambda: poison_kept(sqs, local_stack, body), timeout=60)
+    assert int(message["MessageAttributes"]["receiveCount"]["StringValue"]) >= 1
+    assert message["MessageAttributes"]["reason"]["StringValue"] == "the message names no job"
+    # and it is no longer in the dead-letter queue (moved, not copied).
+    wait_for(lambda: not in_queue(sqs, local_stack, "DeadLetterQueue", body))
     sqs.delete_message(
         QueueUrl=local_stack.queue_url("PoisonMessageQueue"), ReceiptHandle=message["ReceiptHandle"]
     )

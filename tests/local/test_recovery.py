@@ -60,7 +60,7 @@ def in_progress(api: httpx.Client, job_id: str) -> dict[str, Any]:
 
 
 def store_of(stack: LocalStack) -> DynamoJobStore:
-    return DynamoJobStore(stack.table_name(), shards=int(stack.template.parameters["StatusShards"]))
+    return DynamoJobStore(stack.table_name(), shards=int(stack.template.parameters["ListShards"]))
 
 
 @pytest.mark.parametrize("timing", ["immediate", "visibility"])
@@ -194,3 +194,35 @@ def test_the_sweeper_sends_a_job_whose_pending_send_never_happened(
     done = finished(api, job.job_id, timeout=60)
     assert (done["status"], done["result"]["uppercase"], done["attempts"]) == ("SUCCEEDED", "NEVER SENT", 1)
     assert store.get_job(job.job_id, consistent=True).pending_since is None
+
+
+def test_the_sweeper_sends_again_a_job_queued_longer_than_the_queue_keeps_a_message(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    # Given a job QUEUED 15 days ago whose message is gone (the queue keeps one 14 days)
+    store = store_of(local_stack)
+    queued_at = utc_now() - timedelta(days=15)
+    job = Job(
+        job_id=new_job_id(),
+        type="text.transform",
+        payload={"text": "stranded"},
+        status=JobStatus.QUEUED,
+        created_at=queued_at,
+        updated_at=queued_at,
+        queued_at=queued_at,
+    )
+    store.create_job(job)
+    # ... on a day the sweeps of this stack already examined (a job is never queued in the past
+    # but in a test): forget where they stood, so that the next one starts from the oldest day
+    store.client.delete_item(TableName=local_stack.table_name(), Key={"jobId": {"S": "sweeper#stranded"}})
+
+    # Then the sweeper sends its message again, it runs once, and it is queued anew (listed today)
+    done = finished(api, job.job_id, timeout=60)
+    assert (done["status"], done["result"]["uppercase"], done["attempts"]) == ("SUCCEEDED", "STRANDED", 1)
+    stored = store.get_job(job.job_id, consistent=True)
+    assert (
+        stored is not None
+        and stored.queued_at is not None
+        and stored.queued_at > utc_now() - timedelta(minutes=2)
+    )
+    assert job.job_id in {each["jobId"] for each in api.get("/jobs", params={"limit": 100}).json()["jobs"]}

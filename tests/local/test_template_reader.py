@@ -10,7 +10,7 @@ import pytest
 from cloudqueue_local.emulator.apigateway import HttpGateway
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -71,7 +71,7 @@ def test_a_changed_max_receive_count_changes_the_local_queue(tmp_path: Path) -> 
 
 
 def test_a_new_route_in_the_template_is_served_locally(tmp_path: Path) -> None:
-    path = edited_template(tmp_path, "            Path: /job-types", "            Path: /kinds")
+    path = edited_template(tmp_path, '      RouteKey: "GET /job-types"', '      RouteKey: "GET /kinds"')
     template = load_template(path)
     gateway = HttpGateway(
         template, LambdaRuntime(template, RuntimeSettings(root=ROOT)), frontend_dir=None, config=dict
@@ -88,3 +88,61 @@ def test_unknown_parameters_and_values_are_refused() -> None:
         load_template(TEMPLATE, {"NoSuch": "1"})
     with pytest.raises(TemplateError, match=re.escape("LogLevel")):
         load_template(TEMPLATE, {"LogLevel": "LOUD"})
+
+
+def test_a_layer_from_outside_the_template_is_refused(tmp_path: Path) -> None:
+    # Given the template, whose functions take their libraries from its own layer, which the
+    # local stack provides from the project's venv: it reads
+    assert "ProcessFunction" in load_template(TEMPLATE).functions
+
+    # When a function names a layer by ARN, which has no local copy
+    public = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:7"
+    edited = edited_template(
+        tmp_path, "Layers: [!Ref DependenciesLayer]", f"Layers: [!Ref DependenciesLayer, {public}]"
+    )
+
+    # Then the local stack refuses it, by name, rather than let its imports fail later
+    refused = "Function: the local stack provides the template's own layers only"
+    with pytest.raises(TemplateError, match=refused):
+        load_template(edited)
+
+
+SAM_EVENT_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      CodeUri: .
+      Events:
+        Read:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Method: get, Path: "/things/{id}"AUTH}
+"""
+
+
+def test_routes_declared_as_sam_events_are_read_too_and_their_auth_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(SAM_EVENT_TEMPLATE.replace("AUTH", ""))
+    (route,) = load_template(path).routes
+    assert (route.method, route.path, route.function, route.authorization) == (
+        "GET",
+        "/things/{id}",
+        "Fn",
+        "NONE",
+    )
+
+    # SAM's Auth cannot follow AuthMode (no Fn::If there): the local stack says so rather than ignore it
+    path.write_text(SAM_EVENT_TEMPLATE.replace("AUTH", ", Auth: {Authorizer: AWS_IAM}"))
+    with pytest.raises(TemplateError, match="Auth"):
+        load_template(path)
+
+
+def test_a_select_outside_its_list_is_a_template_error() -> None:
+    resolver = Resolver({"Resources": {}}, {}, "us-east-1", "123456789012", "s")
+    assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": ["/", "a/b"]}]}) == "b"
+    with pytest.raises(TemplateError, match="outside"):
+        resolver.resolve({"Fn::Select": [2, {"Fn::Split": ["/", ""]}]})

@@ -90,6 +90,64 @@ def test_an_api_that_cannot_be_reached_says_how_to_start_the_stack_with_exit_sta
     assert "make dev" in str(raised.value)
 
 
+class FakeClock:
+    """A monotonic clock that only moves when ``sleep`` is called."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def gets_to_follow(job_seconds: float, timeout: float = 300) -> tuple[int, list[float]]:
+    """The GETs `follow` makes for a job that ends ``job_seconds`` after the submit, and its waits."""
+    clock, gets = FakeClock(), 0
+
+    def by_the_clock(request: httpx.Request) -> httpx.Response:
+        nonlocal gets
+        gets += 1
+        status = "SUCCEEDED" if clock.now >= job_seconds else "IN_PROGRESS"
+        return httpx.Response(200, json=job(status, 1))
+
+    with api_answering(by_the_clock) as api:
+        api.follow("j-1", timeout=timeout, on_change=lambda seen: None, clock=clock, sleep=clock.sleep)
+    return gets, clock.waits
+
+
+@pytest.mark.parametrize(
+    ("job_seconds", "most_gets"),
+    # Before (from 50 ms, x1.5, at most 1 s apart) these jobs cost 6, 7, 12 and 67 GETs.
+    [(0.5, 3), (1.0, 4), (5.0, 6), (60.0, 24)],
+)
+def test_follow_backs_off_so_a_typical_job_costs_a_few_gets(job_seconds: float, most_gets: int) -> None:
+    gets, waits = gets_to_follow(job_seconds)
+
+    assert gets <= most_gets
+    # from 200 ms, doubling, never more than 3 s apart, and it still sees the end within 3 s
+    assert waits[:4] == [0.2, 0.4, 0.8, 1.6][: len(waits)]
+    assert max(waits) <= 3.0
+    assert sum(waits) < job_seconds + 3.0
+
+
+def test_follow_looks_one_last_time_at_the_deadline_not_after_it() -> None:
+    clock = FakeClock()
+
+    def never_done(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=job("QUEUED"))
+
+    with api_answering(never_done) as api, pytest.raises(ApiError) as raised:
+        api.follow("j-1", timeout=10, on_change=lambda seen: None, clock=clock, sleep=clock.sleep)
+
+    assert raised.value.code == 3
+    assert clock.now == pytest.approx(10)  # the waits end at the deadline: the timeout is as before
+
+
 def test_follow_shows_each_new_status_once_and_returns_the_finished_job() -> None:
     # Given a job seen QUEUED twice, then IN_PROGRESS, then SUCCEEDED
     answers = iter([job("QUEUED"), job("QUEUED"), job("IN_PROGRESS", 1), job("SUCCEEDED", 1)])
@@ -101,7 +159,14 @@ def test_follow_shows_each_new_status_once_and_returns_the_finished_job() -> Non
 
     # When it is followed
     with api_answering(next_status) as api:
-        finished = api.follow("j-1", timeout=60, on_change=lambda seen: shown.append(seen["status"]))
+        clock = FakeClock()
+        finished = api.follow(
+            "j-1",
+            timeout=60,
+            on_change=lambda seen: shown.append(seen["status"]),
+            clock=clock,
+            sleep=clock.sleep,
+        )
 
     # Then every status is shown once, in order, and the finished job is the answer
     assert shown == ["QUEUED", "IN_PROGRESS", "SUCCEEDED"]

@@ -480,13 +480,19 @@ def test_openapi_document_is_openapi_3_with_the_jobs_paths(ports):
     assert {"202", "409", "503"} <= set(paths["/jobs/{jobId}/rerun"]["post"]["responses"])
 
 
-def test_workflow_answers_the_state_machine_definition(ports):
+@pytest.mark.parametrize("level", ["ALL", "ERROR", "OFF"])
+def test_workflow_answers_the_definition_and_what_the_history_records(ports, level):
+    # Given a state machine logging at ``level``
+    ports.workflow.history_level = level
+
     answer = call("GET", "/workflow")
 
+    # Then a client learns, in the read it makes anyway, whether to poll the history
     assert answer.status == 200
     assert answer.body == {
         "stateMachineArn": ports.workflow.state_machine_arn,
-        "definition": ports.workflow.definition(),
+        "definition": ports.workflow.asl,
+        "historyLevel": level,
     }
 
 

@@ -14,9 +14,11 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from cloudqueue.adapters import sqs as sqs_adapter
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
-from cloudqueue.adapters.sqs import SqsJobQueue
+from cloudqueue.adapters.sqs import SqsJobQueue, SqsPoisonQueue
 from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
+from cloudqueue.ports import WorkflowDescription
 from cloudqueue.workflow import parse_job_message
 from tests.fakes import SAMPLE_DEFINITION, execution_arn, job_id
 
@@ -42,6 +44,31 @@ def test_a_sent_job_message_is_the_body_the_claim_step_reads(aws):
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert json.loads(message["Body"]) == {"jobId": job_id(1)}
     assert parse_job_message(message["Body"]).job_id == job_id(1)
+
+
+def test_a_kept_poison_message_is_its_body_with_its_id_receives_and_reason(aws, monkeypatch):
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="cloudqueue-test-poison")["QueueUrl"]
+    made: list[str] = []
+    monkeypatch.setattr(sqs_adapter, "aws_client", lambda service: made.append(service) or sqs)
+
+    # Given the claim function's poison queue, built at every cold start
+    poison = SqsPoisonQueue(url)
+    assert made == []  # its client is made only when a message is kept
+
+    # When it keeps a message
+    poison.keep("not a job", message_id="m-1", receive_count=1, reason="queue message is not a job message")
+
+    # Then the queue holds the body as received, and what `cloudqueue dlq list` shows
+    (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert message["Body"] == "not a job"
+    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {
+        "deadLetterMessageId": "m-1",
+        "receiveCount": "1",
+        "reason": "queue message is not a job message",
+    }
+    assert made == ["sqs"]
 
 
 def log_record(arn: str, event_id: int, kind: str) -> dict[str, Any]:
@@ -112,12 +139,13 @@ def test_the_workflow_adapter_reads_the_state_machine_definition(aws):
         definition=json.dumps(SAMPLE_DEFINITION),
         roleArn="arn:aws:iam::123456789012:role/cloudqueue-test",
         type="EXPRESS",
+        loggingConfiguration={"level": "ERROR", "includeExecutionData": True},
     )["stateMachineArn"]
 
     workflow = StepFunctionsWorkflow(arn, client=sfn)
 
     assert workflow.state_machine_arn == arn
-    assert workflow.definition() == SAMPLE_DEFINITION
+    assert workflow.describe() == WorkflowDescription(definition=SAMPLE_DEFINITION, history_level="ERROR")
 
 
 def test_a_bounded_read_asks_only_for_the_window_with_the_quoted_execution_term(logs):

@@ -273,6 +273,6 @@ def test_an_interpreter_that_cannot_import_the_handlers_is_named_with_what_it_la
     bare.write_text(f'#!/bin/sh\nexec {sys.executable} -S -I "$@"\n')
     bare.chmod(0o755)
     assert interpreter_problem(str(bare)) == (
-        f"{bare} cannot import boto3: install functions/requirements.txt into it and put "
+        f"{bare} cannot import boto3: install functions/dependencies/requirements.txt into it and put "
         "functions/ on PYTHONPATH"
     )

@@ -87,23 +87,27 @@ def test_a_month_of_twice_the_jobs_costs_the_same_per_job_apart_from_fixed_lines
             assert b.usd == pytest.approx(a.usd if a.fixed else 2 * a.usd), a.item
 
 
-def test_each_dynamodb_write_of_the_job_and_of_its_status_index_is_counted() -> None:
-    # Given a small job item and the status index that the claim and the terminal write move
+def test_the_listing_index_is_written_once_a_job_and_a_copy_of_the_job_on_every_write() -> None:
+    # Given a small job item, the keys-only listing index whose key no status change moves,
+    # an index that would copy the whole job, and a sparse one
     item = cost.sample_job_item(16)
     size = cost.item_bytes(item)
-    status_index = {
-        "KeySchema": [{"AttributeName": "statusShard"}, {"AttributeName": "jobId"}],
-        "Projection": {"ProjectionType": "ALL"},
+    listing = {
+        "KeySchema": [{"AttributeName": "listShard"}, {"AttributeName": "listKey"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
     }
-    sparse = status_index | {"KeySchema": [{"AttributeName": "pendingShard"}, {"AttributeName": "jobId"}]}
+    copied = listing | {"Projection": {"ProjectionType": "ALL"}}
+    sparse = listing | {"KeySchema": [{"AttributeName": "pendingShard"}, {"AttributeName": "jobId"}]}
 
-    # Then the index is written at submit, twice at the claim and twice at the end; a sparse one never
+    # Then the listing index is written by the submit only; a full copy on each of the 3 writes
     assert size < 1024
-    assert index_writes(status_index, item, size)[0] == 5
+    assert index_writes(listing, item, size)[0] == 1
+    assert index_writes(copied, item, size)[0] == 3
     assert index_writes(sparse, item, size)[0] == 0
-    # And a payload past 1 KB costs a unit more on every write
+    # And a payload past 1 KB costs a copying index a unit more on every write, keys only nothing
     big = cost.sample_job_item(600)
-    assert index_writes(status_index, big, cost.item_bytes(big))[0] == 10
+    assert index_writes(copied, big, cost.item_bytes(big))[0] == 6
+    assert index_writes(listing, big, cost.item_bytes(big))[0] == 1
 
 
 def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:

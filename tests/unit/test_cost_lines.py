@@ -82,14 +82,14 @@ def test_a_rare_metric_costs_a_fraction_of_one_published_every_hour() -> None:
     one, ten = (cost.bill_for(ROOT, cost.Usage(jobs_per_month=jobs)) for jobs in (1e6, 1e7))
     metric_price = PRICES["cloudwatch_custom_metric_month"].usd
 
-    # Then a metric published with every job is a whole metric, a poison message's a small part
+    # Then a metric published with every job is a whole metric, a redriven dead letter's a small part
     lines = metric_lines(one)
     assert lines["JobsSubmitted"].usd == pytest.approx(metric_price)
-    assert lines["PoisonMessagesKept"].usd < 0.05 * metric_price
+    assert lines["JobsRedriven"].usd < 0.05 * metric_price
     # And the hours it is published grow with the jobs, as 1 - exp(-rate per hour)
     rare_one, rare_ten = (
-        lines["PoisonMessagesKept"].quantity,
-        metric_lines(ten)["PoisonMessagesKept"].quantity,
+        lines["JobsRedriven"].quantity,
+        metric_lines(ten)["JobsRedriven"].quantity,
     )
     assert rare_one < rare_ten < 10 * rare_one
     assert rare_one == pytest.approx(cost.published_fraction(1e6 * cost.Usage().rare_rate / 720))

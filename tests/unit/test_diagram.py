@@ -16,7 +16,7 @@ def test_every_resource_of_the_template_is_drawn_or_folded_into_a_drawn_node() -
     drawn = diagram.drawn_resources(TEMPLATE)
     folded = {name for name in TEMPLATE["Resources"] if name not in drawn}
 
-    # Then each one left out is folded on purpose: by name into a drawn node, or a function's logs
+    # Then each one left out is folded on purpose: by name into a drawn node, or by type (logs, layer)
     by_name = {name for name in folded if diagram.FOLDED.get(name) in drawn}
     by_type = {name for name in folded if TEMPLATE["Resources"][name]["Type"] in diagram.FOLDED_TYPES}
     assert folded == by_name | by_type

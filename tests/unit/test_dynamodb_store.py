@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cloudqueue.adapters.dynamodb import PENDING_INDEX, STATUS_INDEX, DynamoJobStore, to_item
+from cloudqueue.adapters.dynamodb import LIST_INDEX, PENDING_INDEX, DynamoJobStore, to_item
 from cloudqueue.errors import (
     EnqueueFailed,
     IdempotencyConflict,
@@ -22,7 +23,9 @@ from cloudqueue.errors import (
     LeaseLost,
 )
 from cloudqueue.jobs import request_hash
+from cloudqueue.listing import window_days
 from cloudqueue.models import Job, JobFailure, JobStatus
+from cloudqueue.ports import JobStore
 from cloudqueue.rerun import rerun_request_hash
 from cloudqueue_local.template import read_template
 from tests.fakes import T0, job_id, later, make_job
@@ -73,7 +76,8 @@ def client(dynamodb: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def store(client: Any) -> DynamoJobStore:
-    return DynamoJobStore(TABLE, shards=SHARDS, retention_days=30, client=client)
+    # The listing's today is T0's, when make_job's jobs are made.
+    return DynamoJobStore(TABLE, shards=SHARDS, retention_days=30, client=client, clock=lambda: T0)
 
 
 def raw_item(client: Any, key: str) -> dict[str, Any] | None:
@@ -111,11 +115,12 @@ def test_the_table_the_template_declares_has_the_index_and_ttl_the_store_relies_
     described = client.describe_table(TableName=TABLE)["Table"]
 
     indexes = {index["IndexName"]: index for index in described["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {STATUS_INDEX, PENDING_INDEX}
-    assert [(key["AttributeName"], key["KeyType"]) for key in indexes[STATUS_INDEX]["KeySchema"]] == [
-        ("statusShard", "HASH"),
-        ("jobId", "RANGE"),
+    assert set(indexes) == {LIST_INDEX, PENDING_INDEX}
+    assert [(key["AttributeName"], key["KeyType"]) for key in indexes[LIST_INDEX]["KeySchema"]] == [
+        ("listShard", "HASH"),
+        ("listKey", "RANGE"),
     ]
+    assert indexes[LIST_INDEX]["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert [(key["AttributeName"], key["KeyType"]) for key in indexes[PENDING_INDEX]["KeySchema"]] == [
         ("pendingShard", "HASH"),
         ("jobId", "RANGE"),
@@ -149,14 +154,41 @@ def test_a_missing_job_reads_as_none(store):
     assert store.get_job(job_id(404)) is None
 
 
-def test_a_job_is_written_to_its_status_shard_of_the_index(client, store):
-    job = created(store)
+def test_a_job_is_written_to_its_day_and_shard_of_the_listing_index_under_its_owner(client, store):
+    job = created(store, owner="ada", queued_at=later(86_400))
 
     item = raw_item(client, job.job_id)
 
-    assert item["statusShard"]["S"] == store.status_shard(job.job_id, JobStatus.QUEUED)
-    assert item["statusShard"]["S"].startswith("QUEUED#")
-    assert 0 <= int(item["statusShard"]["S"].split("#")[1]) < SHARDS
+    assert item["listShard"]["S"] == store.list_shard(job.job_id, later(86_400))
+    assert item["listShard"]["S"].startswith("2026-01-03#")
+    assert 0 <= int(item["listShard"]["S"].split("#")[1]) < SHARDS
+    assert item["listKey"]["S"] == f"{hashlib.sha256(b'ada').hexdigest()[:16]}#{job.job_id}"
+    assert item["owner"]["S"] == "ada"
+
+
+@pytest.mark.parametrize("change", ["claim", "finish", "cancel", "fail", "redrive"])
+def test_no_change_of_status_moves_the_jobs_listing_keys(client, store, change):
+    # Given a job queued at T0
+    job = created(store)
+    keys = {name: raw_item(client, job.job_id)[name] for name in ("listShard", "listKey")}
+
+    # When the workflow, the API or the dead-letter consumer changes it, days later
+    at = later(3 * 86_400)
+    if change == "cancel":
+        store.cancel_job(job.job_id, at)
+    elif change == "fail":
+        store.fail_abandoned_job(job.job_id, error=DEAD, now=at)
+    elif change == "redrive":
+        store.mark_redriven(job.job_id, at)
+    else:
+        claim(store, job.job_id, at=at)
+        if change == "finish":
+            store.finish_job(
+                job.job_id, lease_token="token-1", status=JobStatus.SUCCEEDED, result={}, error=None, now=at
+            )
+
+    # Then its index keys are as the submit wrote them (DynamoDB writes nothing to the index)
+    assert {name: raw_item(client, job.job_id)[name] for name in keys} == keys
 
 
 # --- idempotency --------------------------------------------------------------------------
@@ -197,7 +229,7 @@ def test_the_idempotency_record_is_not_a_job(client, store):
 
     assert raw_item(client, key) is not None
     assert store.get_job(key) is None
-    assert [job.idempotency_key for job in store.list_jobs(None, 10, None)[0]] == ["order-42"]
+    assert [job.idempotency_key for job in store.list_jobs(None, None, 10, None)[0]] == ["order-42"]
 
 
 def test_a_job_whose_id_was_tombstoned_cannot_be_created(client, store):
@@ -310,7 +342,6 @@ def test_finishing_writes_the_result_and_clears_the_lease(client, store):
     assert done.expires_at == int((later(10) + timedelta(days=30)).timestamp())
     item = raw_item(client, job.job_id)
     assert "leaseExpiresAt" not in item
-    assert item["statusShard"]["S"].startswith("SUCCEEDED#")
 
 
 def test_finishing_as_failed_writes_the_error(store):
@@ -408,8 +439,8 @@ def test_a_queued_job_is_cancelled(store):
 
     assert cancelled.status is JobStatus.CANCELLED
     assert cancelled.finished_at == later(3)
-    assert [each.job_id for each in store.list_jobs(JobStatus.CANCELLED, 10, None)[0]] == [job.job_id]
-    assert store.list_jobs(JobStatus.QUEUED, 10, None)[0] == []
+    assert [each.job_id for each in store.list_jobs(None, JobStatus.CANCELLED, 10, None)[0]] == [job.job_id]
+    assert store.list_jobs(None, JobStatus.QUEUED, 10, None)[0] == []
 
 
 @pytest.mark.parametrize("status", [JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED, JobStatus.CANCELLED])
@@ -450,10 +481,13 @@ def many_jobs(store) -> list[Job]:
     return jobs
 
 
-def walk(store: DynamoJobStore, status: JobStatus | None, limit: int) -> list[list[str]]:
+def walk(
+    store: JobStore, status: JobStatus | None, limit: int, *, owner: str | None = None
+) -> list[list[str]]:
+    """The ids of every page of a listing, page by page, following its cursor to the end."""
     pages, after = [], None
     while True:
-        page, after = store.list_jobs(status, limit, after)
+        page, after = store.list_jobs(owner, status, limit, after)
         pages.append([job.job_id for job in page])
         if after is None:
             return pages
@@ -461,7 +495,7 @@ def walk(store: DynamoJobStore, status: JobStatus | None, limit: int) -> list[li
 
 
 def test_the_jobs_are_spread_over_every_shard(store, many_jobs):
-    shards = {store.status_shard(job.job_id, job.status).split("#")[1] for job in many_jobs}
+    shards = {store.list_shard(job.job_id, job.created_at).split("#")[1] for job in many_jobs}
 
     assert len(shards) == SHARDS
 
@@ -485,10 +519,48 @@ def test_listing_one_status_walks_its_jobs_newest_first_across_shards(store, man
 
 
 def test_a_full_page_that_holds_the_last_job_says_no_more_remain(store, many_jobs):
-    page, after = store.list_jobs(None, 43, None)
+    page, after = store.list_jobs(None, None, 43, None)
 
     assert [job.job_id for job in page] == [job.job_id for job in reversed(many_jobs)]
     assert after is None, "a next page that would be empty"
+
+
+class _CountsQueries:
+    """The store's client, counting the index queries by partition."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.partitions: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        self.partitions.append(kwargs["ExpressionAttributeValues"][":shard"]["S"])
+        return self._client.query(**kwargs)
+
+
+def test_a_page_that_today_fills_queries_todays_shards_only(client, store, many_jobs):
+    counting = _CountsQueries(client)
+
+    page, after = DynamoJobStore(TABLE, shards=SHARDS, client=counting, clock=lambda: T0).list_jobs(
+        None, None, 20, None
+    )
+
+    assert len(page) == 20 and after is not None
+    assert sorted(counting.partitions) == [f"{T0.date().isoformat()}#{n}" for n in range(SHARDS)]
+
+
+def test_a_listing_that_finds_nothing_asks_each_shard_of_each_day_it_can_hold_once(client, store):
+    counting = _CountsQueries(client)
+
+    page, after = DynamoJobStore(TABLE, shards=SHARDS, client=counting, clock=lambda: T0).list_jobs(
+        "ada", None, 20, None
+    )
+
+    assert (page, after) == ([], None)
+    days = window_days(30, 14 * 86_400) + 1
+    assert len(counting.partitions) == len(set(counting.partitions)) == days * SHARDS
 
 
 # --- recovery -----------------------------------------------------------------------------
@@ -696,7 +768,9 @@ def test_a_rerun_is_one_write_that_queues_the_job_keeps_its_run_and_sets_the_pen
     assert run.error == JobFailure(type="PermanentJobError", message="nope")
     assert run.executions == ["run-1"] and run.finished_at == later(1)
     item = raw_item(client, failed.job_id)
-    assert item["statusShard"]["S"].startswith("QUEUED#")
+    # Queued again today: listed among today's jobs, swept as stranded from today
+    assert item["listShard"]["S"] == store.list_shard(failed.job_id, later(2))
+    assert stored.queued_at == later(2)
     assert item["pendingShard"]["S"] == store.pending_shard(failed.job_id)
     assert item["pendingShard"]["S"].startswith("PENDING#")
     assert int(item["pendingSince"]["N"]) == int(later(2).timestamp())
@@ -824,8 +898,10 @@ def test_undoing_a_rerun_restores_the_failed_job_and_frees_its_key(client, store
 
     restored = store.get_job(failed.job_id, consistent=True)
     # Everything the job shows comes back; the finished run's lease bookkeeping does not (a
-    # rerun clears it, so that a rerun job never carries a lease that still looks live).
+    # rerun clears it, so that a rerun job never carries a lease that still looks live), nor
+    # when it was last queued: it stays listed under the day of the rerun (no index move).
     bookkeeping = {"updated_at", "expires_at", "lease_token", "lease_message_id", "lease_execution_id"}
+    bookkeeping.add("queued_at")
     assert restored.model_dump(exclude=bookkeeping) == before.model_dump(exclude=bookkeeping)
     assert raw_item(client, store.idempotency_item_key("rerun-1")) is None
     assert "pendingShard" not in raw_item(client, failed.job_id)

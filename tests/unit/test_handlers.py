@@ -100,9 +100,26 @@ def test_the_claim_handler_raises_job_leased_for_a_live_lease():
         )
 
 
-def test_the_claim_handler_raises_invalid_message_for_a_foreign_body():
-    with pytest.raises(errors.InvalidMessage):
-        claim.handler(claim_event(body='{"hello": "world"}'), FakeLambdaContext(), store=FakeJobStore())
+def test_the_claim_handler_keeps_a_foreign_body_as_poison_and_counts_it(monkeypatch):
+    store, poison = FakeJobStore(), FakePoisonMessages()
+    counted: list[str] = []
+    monkeypatch.setattr(claim.metrics, "add_metric", lambda name, **_: counted.append(name))
+
+    response = claim.handler(
+        claim_event(body='{"hello": "world"}', message_id="m-7", receive_count="1"),
+        FakeLambdaContext(),
+        store=store,
+        poison=poison,
+    )
+
+    # Answered (not raised): the state machine's IsClaimed sends POISON to a Succeed state,
+    # with every key its ResultSelector reads
+    assert response["outcome"] == "POISON" and response["jobId"] is None
+    assert set(response) == {"outcome", "jobId", "reason", "leaseToken", "type", "payload", "attempt"}
+    assert [(kept["body"], kept["messageId"], kept["receiveCount"]) for kept in poison.kept] == [
+        ('{"hello": "world"}', "m-7", 1)
+    ]
+    assert counted == ["PoisonMessagesKept"]
 
 
 # --- process ------------------------------------------------------------------------------

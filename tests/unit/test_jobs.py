@@ -241,6 +241,27 @@ def test_history_summarizes_every_execution_of_the_job_in_order():
     assert log.asked == arns
 
 
+def test_a_job_belongs_to_its_submitter_and_is_queued_when_it_is_submitted():
+    store, queue = FakeJobStore(), FakeJobQueue()
+
+    mine, _ = jobs.submit_job(
+        TEXT, {"text": "hello"}, store=store, queue=queue, now=T0, retention_days=30, owner="ada"
+    )
+    anonymous, _ = submit(store, queue)
+
+    assert (store.get_job(mine.job_id).owner, store.get_job(mine.job_id).queued_at) == ("ada", T0)
+    assert anonymous.owner == "anonymous"
+    # Each owner lists their own; an owner of None (an administrator) lists everyone's
+    assert [view.job_id for view in jobs.list_jobs(None, 10, None, store=store, owner="ada").jobs] == [
+        mine.job_id
+    ]
+    assert [view.job_id for view in jobs.list_jobs(None, 10, None, store=store).jobs] == [anonymous.job_id]
+    assert {view.job_id for view in jobs.list_jobs(None, 10, None, store=store, owner=None).jobs} == {
+        mine.job_id,
+        anonymous.job_id,
+    }
+
+
 # --- list and page tokens -----------------------------------------------------------------
 
 

@@ -15,8 +15,9 @@ pending sends) through ``workflow.claim_job`` on both stores.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -37,10 +38,11 @@ from cloudqueue.errors import (
     StoreBusy,
 )
 from cloudqueue.jobs import request_hash
+from cloudqueue.listing import window_days
 from cloudqueue.models import ClaimRequest, Job, JobFailure, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.workflow import claim_job
-from tests.fakes import FakeJobStore, job_id, job_message, later, make_job
+from tests.fakes import FakeJobStore, FakePoisonMessages, job_id, job_message, later, make_job
 from tests.unit.test_dynamodb_store import create_jobs_table, walk
 
 TABLE = "cloudqueue-contract-jobs"
@@ -62,12 +64,12 @@ def dynamodb() -> Iterator[Any]:
 @pytest.fixture(params=["fake", "dynamodb"])
 def store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
     if request.param == "fake":
-        yield FakeJobStore()
+        yield FakeJobStore(clock=lambda: START)
         return
     client = request.getfixturevalue("dynamodb")
     create_jobs_table(client, TABLE)
     try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client)
+        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client, clock=lambda: START)
     finally:
         client.delete_table(TableName=TABLE)
 
@@ -498,7 +500,113 @@ def test_listing_pages_through_every_job_newest_first_and_the_last_page_says_so(
 def test_listing_one_status_pages_through_its_jobs_newest_first(store, twelve_jobs):
     pages = walk(store, JobStatus.QUEUED, 2)
 
-    assert pages == [[job_id(10), job_id(5)], [job_id(0)]]
+    assert [each for page in pages for each in page] == [job_id(10), job_id(5), job_id(0)]
+    assert all(len(page) <= 2 for page in pages)
+
+
+def on_day(store: JobStore, days_ago: int, n: int, **fields: Any) -> Job:
+    """A job queued ``days_ago`` days before START (the stores' today); ids sort by ``n``."""
+    at = START - timedelta(days=days_ago)
+    return given(store, job_id=job_id(n), created_at=at, updated_at=at, queued_at=at, **fields)
+
+
+def ids(jobs: list[Job]) -> list[str]:
+    return [job.job_id for job in jobs]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 100])
+def test_one_owners_listing_pages_through_their_jobs_newest_day_first_and_no_one_elses(store, limit):
+    # Given jobs of two owners (one's name the start of the other's) and anonymous ones, over
+    # three days, spread over every shard
+    owners = ["ada", "adam", "anonymous"]
+    jobs = [on_day(store, days_ago=2 - n // 6, n=n, owner=owners[n % 3]) for n in range(18)]
+
+    # When ada's jobs are listed, page by page
+    pages = walk(store, None, limit, owner="ada")
+
+    # Then they are all there, newest first, and only hers: "adam" is not "ada" plus something
+    assert [each for page in pages for each in page] == [
+        job.job_id for job in reversed(jobs) if job.owner == "ada"
+    ]
+    assert all(len(page) <= limit for page in pages)
+
+
+def test_an_administrators_listing_holds_every_owners_jobs_newest_day_first(store):
+    jobs = [on_day(store, days_ago=3 - n // 4, n=n, owner=f"owner-{n % 3}") for n in range(16)]
+
+    listed = [each for page in walk(store, None, 3, owner=None) for each in page]
+
+    # Every job once; a day's jobs come before an older day's (within a day, grouped by owner key)
+    assert sorted(listed) == sorted(job.job_id for job in jobs)
+    days = {job.job_id: job.queued_at for job in jobs}
+    assert [days[each] for each in listed] == sorted(days.values(), reverse=True)
+
+
+def test_a_status_filter_pages_through_its_jobs_in_pages_it_may_leave_short(store):
+    # Given 30 jobs over two days, every tenth FAILED
+    jobs = [
+        on_day(store, days_ago=n // 15, n=30 - n, status=CYCLE[3 if n % 10 == 0 else 0]) for n in range(30)
+    ]
+    failed = sorted((job.job_id for job in jobs if job.status is JobStatus.FAILED), reverse=True)
+
+    # When the FAILED jobs are listed two a page
+    pages = walk(store, JobStatus.FAILED, 2, owner="anonymous")
+
+    # Then each is listed once, newest first; a page that found too few says more may remain
+    assert [each for page in pages for each in page] == failed
+    assert all(len(page) <= 2 for page in pages)
+
+
+def test_an_owner_whose_key_collides_with_anothers_is_told_apart_by_the_owner_on_the_job(store, monkeypatch):
+    # Given two owners whose keys collide (as two sha256 prefixes could)
+    for module in ("cloudqueue.listing", "cloudqueue.adapters.dynamodb.listing", "tests.fakes"):
+        monkeypatch.setattr(f"{module}.owner_key", lambda owner: "0" * 16)
+    mine = [on_day(store, days_ago=0, n=n, owner="ada") for n in range(0, 6, 2)]
+    for n in range(1, 6, 2):
+        on_day(store, days_ago=0, n=n, owner="eve")
+
+    # Then ada's listing holds only her jobs
+    listed = [each for page in walk(store, None, 2, owner="ada") for each in page]
+    assert listed == ids(list(reversed(mine)))
+
+
+def test_a_job_is_listed_for_as_long_as_it_can_exist(store):
+    # Given jobs queued at the edge of what the window holds: a job may wait in the queue for
+    # the queue's retention (14 days), then live RetentionDays (30) after it finished
+    window = window_days(30, 1_209_600)
+    kept = on_day(store, days_ago=window, n=2)
+    on_day(store, days_ago=window + 1, n=1)
+
+    assert ids(store.list_jobs(None, None, 10, None)[0]) == [kept.job_id]
+
+
+def test_a_cursor_of_another_owners_listing_or_that_no_listing_gave_is_refused(store):
+    for n in range(3):
+        on_day(store, days_ago=n, n=n, owner="ada")
+    _, cursor = store.list_jobs("ada", None, 1, None)
+    assert cursor is not None
+
+    with pytest.raises(errors.InvalidPageToken, match="another owner"):
+        store.list_jobs("eve", None, 1, cursor)
+    for garbage in [
+        "",
+        "x",
+        "2026-01-02|nope",
+        f"2026-13-40|{cursor.split('|')[1]}",
+        cursor.replace("|", "#"),
+    ]:
+        with pytest.raises(errors.InvalidPageToken, match="not a token"):
+            store.list_jobs("ada", None, 1, garbage)
+
+
+def test_a_cursor_naming_a_day_after_today_starts_from_today(store):
+    job = on_day(store, days_ago=0, n=1, owner="ada")
+    _, cursor = store.list_jobs("ada", None, 1, None)
+    assert cursor is None
+    # A cursor forged a thousand years on (a walk back from it would never end)
+    forged = f"3026-01-02|{hashlib.sha256(b'ada').hexdigest()[:16]}#{job_id(2)}"
+
+    assert ids(store.list_jobs("ada", None, 5, forged)[0]) == [job.job_id]
 
 
 # --- redrives (the dead-letter consumer) ---------------------------------------------------
@@ -837,41 +945,47 @@ def racing_store(
     when: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> DynamoJobStore:
     """``store``'s table through a client that runs ``meanwhile`` once after ``operation``."""
-    return DynamoJobStore(TABLE, shards=4, client=_RacingClient(store.client, operation, meanwhile, when))
+    return DynamoJobStore(
+        TABLE, shards=4, client=_RacingClient(store.client, operation, meanwhile, when), clock=lambda: START
+    )
 
 
 @pytest.fixture
 def dynamo_store(dynamodb) -> Iterator[DynamoJobStore]:
     create_jobs_table(dynamodb, TABLE)
     try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=dynamodb)
+        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=dynamodb, clock=lambda: START)
     finally:
         dynamodb.delete_table(TableName=TABLE)
 
 
-def test_a_job_that_changes_status_mid_listing_is_listed_once_in_its_newest_state(dynamo_store):
-    # Given a queued job that a worker claims while the listing is between two status queries
-    job = given(dynamo_store)
-    queued_shard = dynamo_store.status_shard(job.job_id, JobStatus.QUEUED)
+def test_a_job_rerun_mid_listing_is_listed_once_under_its_new_day(dynamo_store):
+    # Given a failed job of yesterday, rerun today while the listing reads yesterday's shards
+    yesterday = later(-86_400, START)
+    job = given(dynamo_store, status=JobStatus.FAILED, queued_at=yesterday, updated_at=yesterday)
     racing = racing_store(
         dynamo_store,
         "query",
-        lambda: claim(dynamo_store, job, at=later(1, START)),
-        when=lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": queued_shard},
+        lambda: dynamo_store.rerun_job(job.job_id, now=START, idempotency_key=None, request_hash="r"),
+        when=lambda query: query["ExpressionAttributeValues"][":shard"]["S"].startswith("2026-01-01#"),
     )
 
-    page, after = racing.list_jobs(None, 10, None)
+    # When every job is listed: today's shards (before the rerun), then yesterday's
+    page, after = racing.list_jobs(None, None, 10, None)
 
-    # Then the listing saw it QUEUED and then IN_PROGRESS, and shows only the newer
-    assert [(each.job_id, each.status) for each in page] == [(job.job_id, JobStatus.IN_PROGRESS)]
+    # Then the index still showed it under yesterday; it is not listed there, being today's now
+    assert page == []
     assert after is None
+    # and the next listing finds it under today, QUEUED
+    assert [(each.job_id, each.status) for each in dynamo_store.list_jobs(None, None, 10, None)[0]] == [
+        (job.job_id, JobStatus.QUEUED)
+    ]
 
 
-def after_the_last_index_query(
-    store: DynamoJobStore, status: JobStatus | None
-) -> Callable[[dict[str, Any]], bool]:
+def after_the_last_index_query(store: DynamoJobStore) -> Callable[[dict[str, Any]], bool]:
     """Whether a query is the listing's last one: the jobs are read from the table next."""
-    last = f"{(status or list(JobStatus)[-1]).value}#{store.shards - 1}"
+    window = window_days(store.retention_days, int(store.queue_retention.total_seconds()))
+    last = f"{(START - timedelta(days=window)).date().isoformat()}#{store.shards - 1}"
     return lambda query: query["ExpressionAttributeValues"][":shard"] == {"S": last}
 
 
@@ -882,11 +996,11 @@ def test_a_listed_job_is_shown_as_the_table_holds_it_now_not_as_the_index_saw_it
         dynamo_store,
         "query",
         lambda: claim(dynamo_store, job, at=later(1, START)),
-        when=after_the_last_index_query(dynamo_store, None),
+        when=after_the_last_index_query(dynamo_store),
     )
 
     # When every status is listed
-    page, after = racing.list_jobs(None, 10, None)
+    page, after = racing.list_jobs(None, None, 10, None)
 
     # Then the index found it QUEUED, and the page shows the claimed job
     [listed] = page
@@ -901,16 +1015,15 @@ def test_a_job_that_left_the_listed_status_before_it_was_read_is_not_listed_unde
         dynamo_store,
         "query",
         lambda: claim(dynamo_store, newer, at=later(1, START)),
-        when=after_the_last_index_query(dynamo_store, JobStatus.QUEUED),
+        when=lambda query: ":high" not in query["ExpressionAttributeValues"],
     )
 
     # When the QUEUED jobs are listed, one a page
-    page, after = racing.list_jobs(JobStatus.QUEUED, 1, None)
+    page, after = racing.list_jobs(None, JobStatus.QUEUED, 1, None)
 
-    # Then the first page holds no job that is not QUEUED, and the next page goes on after it
-    assert page == []
-    assert after == newer.job_id
-    assert [each.job_id for each in dynamo_store.list_jobs(JobStatus.QUEUED, 1, after)[0]] == [older.job_id]
+    # Then the page holds no job that is not QUEUED: it reads on, and lists the older one
+    assert [each.job_id for each in page] == [older.job_id]
+    assert after is None
 
 
 class _LeavesKeysUnprocessed:
@@ -945,7 +1058,9 @@ def test_keys_a_batch_read_leaves_unprocessed_are_asked_for_again_until_every_jo
     jobs = [given(dynamo_store, job_id=job_id(n)) for n in range(5)]
     client = _LeavesKeysUnprocessed(dynamo_store.client, times=2)
 
-    page, _ = DynamoJobStore(TABLE, shards=4, client=client).list_jobs(None, 10, None)
+    page, _ = DynamoJobStore(TABLE, shards=4, client=client, clock=lambda: START).list_jobs(
+        None, None, 10, None
+    )
 
     assert [each.job_id for each in page] == [job.job_id for job in reversed(jobs)]
     assert client.calls == 3
@@ -957,7 +1072,7 @@ def test_a_batch_read_that_never_finishes_is_store_busy_not_a_short_page(dynamo_
     client = _LeavesKeysUnprocessed(dynamo_store.client, times=1_000, reads=0)
 
     with pytest.raises(StoreBusy, match="left 3 of 3 jobs unread"):
-        DynamoJobStore(TABLE, shards=4, client=client).list_jobs(None, 10, None)
+        DynamoJobStore(TABLE, shards=4, client=client, clock=lambda: START).list_jobs(None, None, 10, None)
     assert client.calls == 6
 
 
@@ -977,15 +1092,16 @@ class _StopsAtLimit:
             # DynamoDB's LastEvaluatedKey holds the index's keys whatever the query projects.
             last = response["Items"][-1]
             response["LastEvaluatedKey"] = {
-                "jobId": last["jobId"],
-                "statusShard": kwargs["ExpressionAttributeValues"][":shard"],
+                "jobId": {"S": last["listKey"]["S"].split("#", 1)[1]},
+                "listKey": last["listKey"],
+                "listShard": kwargs["ExpressionAttributeValues"][":shard"],
             }
         return response
 
 
 def test_a_page_that_ends_exactly_at_a_shards_last_job_says_no_more_remain(dynamo_store):
     jobs = [given(dynamo_store, job_id=job_id(n)) for n in range(12)]
-    paging = DynamoJobStore(TABLE, shards=4, client=_StopsAtLimit(dynamo_store.client))
+    paging = DynamoJobStore(TABLE, shards=4, client=_StopsAtLimit(dynamo_store.client), clock=lambda: START)
 
     for limit in range(1, 6):  # the shards hold 5, 4, 2 and 1 of these jobs
         pages = walk(paging, JobStatus.QUEUED, limit)
@@ -1197,6 +1313,7 @@ def deliver(store: JobStore, job_id_: str, *, message: str, execution: str, at: 
     return claim_job(
         claim_request(job_id_, message=message, execution=execution, sent=sent),
         store=store,
+        poison=FakePoisonMessages(),
         now=at,
         lease_seconds=LEASE,
         submit_grace_seconds=GRACE,
@@ -1262,7 +1379,7 @@ class TestRecoveryContract:
 
         answer = deliver(store, missing.job_id, message="m-1", execution="e-1", at=START, sent=old)
 
-        assert answer.outcome == "SKIPPED"
+        assert answer.outcome == "POISON"
         with pytest.raises(EnqueueFailed):  # the late API write fails (and answers 503)
             store.create_job(missing)
         assert store.get_job(missing.job_id) is None

@@ -32,7 +32,7 @@ from cloudqueue.handlers.api import app as api_resolver
 from cloudqueue.handlers.process import handler as process_handler
 from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
-from cloudqueue.models import ClaimRequest, FinalizeRequest
+from cloudqueue.models import ClaimRequest, ClaimResponse, FinalizeRequest
 from cloudqueue.processing import ProcessRequest
 from cloudqueue.workflow import parse_job_message
 from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, load_template, read_template
@@ -55,7 +55,7 @@ DEFINITION_PATH = ROOT / STATE_MACHINE["Properties"]["DefinitionUri"]
 
 # IAM resources as the template writes them (see ``resource_label``).
 TABLE = "!GetAtt JobsTable.Arn"
-INDEX = "!Sub ${JobsTable.Arn}/index/ByStatus"
+INDEX = "!Sub ${JobsTable.Arn}/index/Listing"
 PENDING_INDEX = "!Sub ${JobsTable.Arn}/index/PendingSends"
 QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
@@ -75,7 +75,11 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("logs:FilterLogEvents", LOG_GROUP),
         ("states:DescribeStateMachine", WORKFLOW),
     },
-    "ClaimFunction": {("dynamodb:UpdateItem", TABLE), ("dynamodb:PutItem", TABLE)},  # PutItem: tombstones
+    "ClaimFunction": {
+        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:PutItem", TABLE),  # tombstones
+        ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
+    },
     "ProcessFunction": set(),
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
     "DeadLetterFunction": {
@@ -86,8 +90,10 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     },
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
+        ("dynamodb:Query", INDEX),  # the stranded jobs of a day
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:GetItem", TABLE),  # the sweep's cursor
+        ("dynamodb:GetItem", TABLE),  # the sweeps' cursors
+        ("dynamodb:BatchGetItem", TABLE),  # the stranded sweep reads a day's jobs
         ("dynamodb:PutItem", TABLE),
         ("sqs:SendMessage", QUEUE),
     },
@@ -129,6 +135,11 @@ API_ROUTES = {
     ("GET", "/jobs/{jobId}/history"),
     ("DELETE", "/jobs/{jobId}"),
     ("POST", "/jobs/{jobId}/rerun"),
+    ("GET", "/admin/jobs"),
+    ("GET", "/admin/jobs/{jobId}"),
+    ("GET", "/admin/jobs/{jobId}/history"),
+    ("DELETE", "/admin/jobs/{jobId}"),
+    ("POST", "/admin/jobs/{jobId}/rerun"),
     ("GET", "/job-types"),
     ("GET", "/workflow"),
     ("GET", "/openapi.json"),
@@ -464,6 +475,48 @@ def test_process_retries_transient_errors_then_fails_the_job_on_the_rest(definit
     assert process["Catch"][-1]["ErrorEquals"] == ["States.ALL"], "States.ALL must be the last catcher"
 
 
+def test_every_claim_outcome_is_routed_and_poison_ends_the_execution_succeeded(
+    definition: dict[str, Any],
+) -> None:
+    # Given the outcomes the claim answers (ClaimResponse.outcome)
+    outcomes = set(ClaimResponse.model_fields["outcome"].annotation.__args__)  # type: ignore[union-attr]
+    choice = definition["States"]["IsClaimed"]
+    routed = {rule["StringEquals"]: rule["Next"] for rule in choice["Choices"]}
+
+    # Then CLAIMED runs the job, POISON ends in a Succeed state of its own (the claim already
+    # kept the message, so succeeding consumes it), and SKIPPED takes the default
+    assert set(routed) | {"SKIPPED"} == outcomes
+    assert routed["CLAIMED"] == "ProcessJob"
+    assert definition["States"][routed["POISON"]]["Type"] == "Succeed"
+    assert definition["States"][choice["Default"]]["Type"] == "Succeed"
+
+
+def test_the_claim_keeps_poison_in_the_queue_the_dead_letter_function_uses() -> None:
+    claim_env = RESOURCES["ClaimFunction"]["Properties"]["Environment"]["Variables"]
+    dead_letter_env = RESOURCES["DeadLetterFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert claim_env["POISON_QUEUE_URL"] == {"Ref": "PoisonMessageQueue"}
+    assert dead_letter_env["POISON_QUEUE_URL"] == claim_env["POISON_QUEUE_URL"]
+
+
+def test_the_poison_alarm_counts_what_each_function_that_keeps_poison_emits() -> None:
+    # Given the services (POWERTOOLS_SERVICE_NAME) of the functions that keep poison messages
+    keepers = {
+        RESOURCES[name]["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        for name in ("ClaimFunction", "DeadLetterFunction")
+    }
+    alarm = RESOURCES["PoisonMessageAlarm"]["Properties"]
+
+    # Then the alarm sums PoisonMessagesKept over exactly those services' dimensions
+    stats = [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+    assert {metric["MetricName"] for metric in stats} == {"PoisonMessagesKept"}
+    assert {metric["Namespace"] for metric in stats} == {"CloudQueue"}
+    assert {dimension["Value"] for metric in stats for dimension in metric["Dimensions"]} == keepers
+    (returned,) = [query for query in alarm["Metrics"] if query.get("ReturnData", True)]
+    ids = {query["Id"] for query in alarm["Metrics"] if "MetricStat" in query}
+    assert set(re.findall(r"[a-z]\w*", returned["Expression"])) - {"FILL"} == ids
+
+
 def test_claim_retries_a_job_another_worker_holds(definition: dict[str, Any]) -> None:
     assert "JobLeased" in retried(tasks(definition)["ClaimJob"])
 
@@ -578,6 +631,10 @@ TIMING_PARAMETERS = (
         ({"ProcessTimeoutSeconds": "60"}, "the state machine's worst case"),
         ({"StepTimeoutSeconds": "30"}, "the state machine's worst case"),
         ({"SubmitGraceSeconds": "5"}, "SubmitGraceSeconds (5) > the API function's timeout"),
+        (
+            {"QueueRetentionSeconds": "1849"},
+            "QueueRetentionSeconds (1849) >= MaxReceiveCount (5) x VisibilityTimeoutSeconds (370)",
+        ),
     ],
 )
 def test_a_parameter_set_that_breaks_the_timing_order_is_refused_naming_the_rule(
@@ -707,13 +764,18 @@ def test_demo_sleeps_limit_follows_the_process_timeout() -> None:
 # --- the HTTP API ------------------------------------------------------------------------
 
 
+def route_resources() -> dict[str, dict[str, Any]]:
+    kind = "AWS::ApiGatewayV2::Route"
+    return {name: resource for name, resource in RESOURCES.items() if resource["Type"] == kind}
+
+
 def template_routes() -> set[tuple[str, str]]:
-    return {
-        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-        for function in FUNCTIONS
-        for event in (RESOURCES[function]["Properties"].get("Events") or {}).values()
-        if event["Type"] == "HttpApi"
-    }
+    """The template's routes: its AWS::ApiGatewayV2::Route resources' keys."""
+    routes = set()
+    for resource in route_resources().values():
+        method, path = resource["Properties"]["RouteKey"].split(" ", 1)
+        routes.add((method, path))
+    return routes
 
 
 def resolver_routes() -> set[tuple[str, str]]:
@@ -723,22 +785,27 @@ def resolver_routes() -> set[tuple[str, str]]:
     return {(route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes}
 
 
-def test_the_template_declares_exactly_the_routes_the_api_function_serves() -> None:
-    # Given the HttpApi events of the template and the routes of the API function
+def test_the_template_declares_exactly_the_routes_of_the_contract() -> None:
+    assert template_routes() == API_ROUTES
+
+
+def test_the_api_function_serves_exactly_the_routes_the_template_declares() -> None:
+    # Given the routes of the template and the routes of the API function
     declared, served = template_routes(), resolver_routes()
 
     # Then they are the same routes: none unreachable, none answered 404 by the function
-    assert declared == served == API_ROUTES
+    assert served == declared
 
 
-def test_every_route_belongs_to_the_http_api() -> None:
-    apis = {
-        resource_label(event["Properties"]["ApiId"])
-        for function in FUNCTIONS
-        for event in (RESOURCES[function]["Properties"].get("Events") or {}).values()
-        if event["Type"] == "HttpApi"
+def test_every_route_belongs_to_the_http_api_and_reaches_the_api_function() -> None:
+    routes = route_resources().values()
+    assert {resource_label(route["Properties"]["ApiId"]) for route in routes} == {"!Ref HttpApi"}
+    assert {json.dumps(route["Properties"]["Target"]) for route in routes} == {
+        json.dumps({"Fn::Sub": "integrations/${ApiIntegration}"})
     }
-    assert apis == {"!Ref HttpApi"}
+    integration = RESOURCES["ApiIntegration"]["Properties"]
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["ApiFunction", "Arn"]}
+    assert (integration["IntegrationType"], integration["PayloadFormatVersion"]) == ("AWS_PROXY", "2.0")
 
 
 # --- sample events ---------------------------------------------------------------------------
@@ -844,13 +911,19 @@ NAME_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
     "AWS::CloudFront::OriginAccessControl": (("OriginAccessControlConfig", "Name"), 64),
     "AWS::Logs::LogGroup": (("LogGroupName",), 512),
     "AWS::Serverless::Function": (("FunctionName",), 64),
+    "AWS::Serverless::LayerVersion": (("LayerName",), 140),
     "AWS::IAM::Role": (("RoleName",), 64),
     "AWS::S3::Bucket": (("BucketName",), 63),
     "AWS::CloudWatch::Alarm": (("AlarmName",), 255),
     "AWS::Budgets::Budget": (("Budget", "BudgetName"), 100),
+    "AWS::ApiGatewayV2::Api": (("Name",), 128),
+    "AWS::ApiGatewayV2::Authorizer": (("Name",), 128),
+    "AWS::Cognito::UserPoolClient": (("ClientName",), 128),
+    "AWS::Cognito::UserPoolResourceServer": (("Name",), 256),
 }
-# Top-level properties ending in "Name" that name something else than the resource itself.
-NOT_A_NAME = {"MetricName", "StageName"}
+# Top-level properties ending in "Name" that name something else than the resource itself
+# (a Lambda permission's FunctionName is its function's).
+NOT_A_NAME = {"MetricName", "StageName", "FunctionName"}
 LONGEST_STACK_NAME = "s" * 128  # CloudFormation's limit
 
 

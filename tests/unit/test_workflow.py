@@ -8,7 +8,6 @@ import pytest
 
 from cloudqueue.errors import (
     EnqueueFailed,
-    InvalidMessage,
     JobLeased,
     JobNotYetWritten,
     LeaseLost,
@@ -27,6 +26,7 @@ from cloudqueue.workflow import FRESH_MESSAGE_SECONDS, claim_job, finalize_job
 from tests.fakes import (
     T0,
     FakeJobStore,
+    FakePoisonMessages,
     claim_event,
     execution_arn,
     finalize_event,
@@ -49,6 +49,7 @@ def claim(
     execution: str = "run-1",
     message: str = "m-1",
     sent_at=None,
+    poison: FakePoisonMessages | None = None,
 ):
     event = claim_event(
         job_id_,
@@ -58,7 +59,12 @@ def claim(
     )
     request = ClaimRequest.model_validate(event)
     return claim_job(
-        request, store=store, now=at, lease_seconds=LEASE_SECONDS, submit_grace_seconds=GRACE_SECONDS
+        request,
+        store=store,
+        poison=poison or FakePoisonMessages(),
+        now=at,
+        lease_seconds=LEASE_SECONDS,
+        submit_grace_seconds=GRACE_SECONDS,
     )
 
 
@@ -184,40 +190,92 @@ def test_a_job_is_claimed_again_after_its_worker_died_and_the_lease_expired():
         )
 
 
-@pytest.mark.parametrize("body", ["", "not json", "{}", '{"jobId": ""}', '{"jobId": 7}', '{"id": "x"}', "[]"])
-def test_a_message_that_is_not_a_job_message_is_invalid(body):
+@pytest.mark.parametrize(
+    "body",
+    ["", "not json", "{}", '{"jobId": ""}', '{"jobId": 7}', '{"id": "x"}', "[]", '{"jobId": "idem#abc"}'],
+)
+def test_a_message_that_is_not_a_job_message_is_kept_as_poison_at_once(body):
+    # Given a message that is not a job message, at its first delivery
     store = FakeJobStore(make_job())
     before = store.snapshot()
-    request = ClaimRequest.model_validate(claim_event(body=body))
+    poison = FakePoisonMessages()
+    request = ClaimRequest.model_validate(claim_event(body=body, message_id="m-9", receive_count=1))
 
-    with pytest.raises(InvalidMessage):
-        claim_job(
-            request, store=store, now=T0, lease_seconds=LEASE_SECONDS, submit_grace_seconds=GRACE_SECONDS
-        )
+    # When it is claimed
+    response = claim_job(
+        request,
+        store=store,
+        poison=poison,
+        now=T0,
+        lease_seconds=LEASE_SECONDS,
+        submit_grace_seconds=GRACE_SECONDS,
+    )
 
+    # Then it is kept in the poison-message queue, as received, and answered POISON (the
+    # execution succeeds), and the table is untouched
+    assert (response.outcome, response.job_id) == ("POISON", None)
+    assert response.reason is not None and response.reason.startswith("queue message")
+    assert poison.kept == [{"body": body, "messageId": "m-9", "receiveCount": 1, "reason": response.reason}]
     assert store.snapshot() == before
 
 
 def test_a_message_naming_a_missing_job_within_the_grace_raises_job_not_yet_written():
     # The API sends the message before it writes the job: the write may still come.
     store = FakeJobStore()
+    poison = FakePoisonMessages()
 
     with pytest.raises(JobNotYetWritten, match=job_id(404)):
-        claim(store, job_id(404), at=later(GRACE_SECONDS - 1), sent_at=T0)
+        claim(store, job_id(404), at=later(GRACE_SECONDS - 1), sent_at=T0, poison=poison)
 
     assert store.tombstones == set()
+    assert poison.kept == []
 
 
-def test_a_message_naming_a_missing_job_past_the_grace_is_tombstoned_and_skipped():
+def test_a_message_naming_a_missing_job_past_the_grace_is_tombstoned_and_kept_as_poison():
     store = FakeJobStore()
+    poison = FakePoisonMessages()
 
-    response = claim(store, job_id(404), at=later(GRACE_SECONDS), sent_at=T0)
+    response = claim(store, job_id(404), at=later(GRACE_SECONDS), sent_at=T0, message="m-404", poison=poison)
 
-    assert response.outcome == "SKIPPED"
+    assert (response.outcome, response.job_id) == ("POISON", job_id(404))
+    assert response.reason is not None and response.reason.startswith("no such job")
     assert store.tombstones == {job_id(404)}
+    assert [(kept["body"], kept["messageId"]) for kept in poison.kept] == [
+        (claim_event(job_id(404))["message"]["body"], "m-404")
+    ]
     # and a late write of that job now fails: its client was told 503
     with pytest.raises(EnqueueFailed):
         store.create_job(make_job(job_id=job_id(404)))
+
+
+def test_a_missing_job_written_just_as_the_grace_ends_is_claimed_not_kept_as_poison():
+    # Given a job the API writes after the claim's look but before its tombstone
+    late = make_job(job_id=job_id(405))
+
+    class WrittenBeforeTheTombstone(FakeJobStore):
+        def write_tombstone(self, job_id_: str, now) -> bool:
+            self.put(late)
+            return super().write_tombstone(job_id_, now)
+
+    store, poison = WrittenBeforeTheTombstone(), FakePoisonMessages()
+
+    # Then the claim is retried (the retry claims it), and nothing is kept
+    with pytest.raises(JobNotYetWritten):
+        claim(store, late.job_id, at=later(GRACE_SECONDS), sent_at=T0, poison=poison)
+    assert poison.kept == []
+    retried = claim(store, late.job_id, at=later(GRACE_SECONDS + 1), sent_at=T0, poison=poison)
+    assert retried.outcome == "CLAIMED"
+
+
+def test_a_failed_send_to_the_poison_queue_fails_the_claim_so_the_message_is_not_lost():
+    class Unreachable(FakePoisonMessages):
+        def keep(self, body: str, **kwargs) -> None:
+            raise ConnectionError("SQS is unreachable")
+
+    store = FakeJobStore()
+
+    with pytest.raises(ConnectionError):
+        claim(store, job_id(407), at=later(GRACE_SECONDS), sent_at=T0, poison=Unreachable())
 
 
 class WriteLandsAfter(FakeJobStore):
@@ -243,6 +301,7 @@ def claim_waiting(store: FakeJobStore, job_id_: str, *, at, sent_at, waits: list
     return claim_job(
         request,
         store=store,
+        poison=FakePoisonMessages(),
         now=at,
         lease_seconds=LEASE_SECONDS,
         submit_grace_seconds=GRACE_SECONDS,

@@ -57,7 +57,7 @@ class WorkflowHarness:
         template = stack.template
         self.state_machine_arn = template.state_machines["JobStateMachine"].arn
         self.store = DynamoJobStore(
-            stack.table_name(), shards=int(template.parameters["StatusShards"]), retention_days=1
+            stack.table_name(), shards=int(template.parameters["ListShards"]), retention_days=1
         )
         self.log = CloudWatchExecutionLog(template.log_groups["ExecutionLogGroup"].name)
         self.sqs = boto3.client("sqs", region_name=self.region)
@@ -130,6 +130,20 @@ class WorkflowHarness:
         assert job is not None
         return job
 
+    def poison_messages(self) -> list[dict[str, Any]]:
+        """Every message in the poison-message queue, taken out of it (each test starts empty)."""
+        url = self.stack.queue_url("PoisonMessageQueue")
+        taken: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return taken
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            taken += messages
+
     def wait_until_lease_expired(self, job_id: str, timeout: float = 60) -> None:
         """Until the job is IN_PROGRESS under a lease that has expired by the clock the claim
         reads (a lease expires AT leaseExpiresAt)."""
@@ -147,7 +161,9 @@ class WorkflowHarness:
 def workflow(local_stack: Any) -> Iterator[WorkflowHarness]:
     local_stack.pause()
     try:
-        yield WorkflowHarness(local_stack)
+        harness = WorkflowHarness(local_stack)
+        harness.poison_messages()  # what earlier tests left there
+        yield harness
     finally:
         local_stack.runtime.faults.clear()
         local_stack.resume()

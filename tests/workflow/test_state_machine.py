@@ -371,17 +371,37 @@ def test_a_job_whose_environment_dies_every_time_fails_with_the_error_that_says_
     assert "Runtime exited with error: signal: killed" in failed.error.message
 
 
-def test_unparseable_message_fails_the_execution(workflow: WorkflowHarness) -> None:
-    workflow.send_body("this is not a job message")
-
-    run = workflow.deliver()
-
-    # A failed execution leaves the message to SQS: redelivered, then dead-lettered.
-    assert run.status == "FAILED"
-    assert run.error == "InvalidMessage"
+POISON_PATH = ["ParseMessage", "ClaimJob", "IsClaimed", "PoisonMessageKept"]
 
 
-def test_a_message_for_a_job_never_written_is_tombstoned_and_consumed_after_the_grace(
+@pytest.mark.parametrize("body", ["this is not a job message", '{"jobId": "not-a-cloudqueue-id"}'])
+def test_a_message_that_is_not_a_job_message_is_kept_as_poison_in_its_first_execution(
+    workflow: WorkflowHarness, body: str
+) -> None:
+    # Given a job in the table, and a message that is not a job message
+    job = workflow.new_job("text.transform", {"text": "bystander"})
+    workflow.receive()  # the bystander's own message is not delivered
+    before = workflow.job(job.job_id)
+    claims = workflow.invocations("ClaimFunction")
+    workflow.send_body(body)
+    records = workflow.receive()
+
+    run = workflow.run(records)
+
+    # Then its first execution succeeds (the Pipe deletes the message) after one claim, with
+    # no retry, and the message is in the poison-message queue as it was sent, with its id
+    assert run.status == "SUCCEEDED"
+    assert run.path() == POISON_PATH
+    assert workflow.invocations("ClaimFunction") == claims + 1
+    (kept,) = workflow.poison_messages()
+    assert kept["Body"] == body
+    assert kept["MessageAttributes"]["deadLetterMessageId"]["StringValue"] == records[0]["messageId"]
+    assert kept["MessageAttributes"]["receiveCount"]["StringValue"] == "1"
+    # and the table is untouched
+    assert workflow.job(job.job_id) == before
+
+
+def test_a_message_for_a_job_never_written_is_tombstoned_and_kept_as_poison_after_the_grace(
     workflow: WorkflowHarness,
 ) -> None:
     # Given a message older than the submit grace naming a job that does not exist (its
@@ -390,12 +410,19 @@ def test_a_message_for_a_job_never_written_is_tombstoned_and_consumed_after_the_
     workflow.send_job(missing)
     records = workflow.receive()
     records[0]["attributes"]["SentTimestamp"] = str(int((utc_now().timestamp() - 3600) * 1000))
+    claims = workflow.invocations("ClaimFunction")
 
     run = workflow.run(records)
 
-    # Then the delivery is SKIPPED (consumed, no work) and a late write of that job is refused
+    # Then one claim keeps it in the poison-message queue and the execution succeeds,
     assert run.status == "SUCCEEDED"
-    assert run.path() == ["ParseMessage", "ClaimJob", "IsClaimed", "AlreadyHandled"]
+    assert run.path() == POISON_PATH
+    assert workflow.invocations("ClaimFunction") == claims + 1
+    (kept,) = workflow.poison_messages()
+    assert kept["Body"] == json.dumps({"jobId": missing})
+    assert kept["MessageAttributes"]["reason"]["StringValue"].startswith("no such job")
+    # the job is still not in the table, and a late write of it is refused
+    assert workflow.store.get_job(missing, consistent=True) is None
     late = Job(
         job_id=missing,
         type="text.transform",
@@ -409,9 +436,11 @@ def test_a_message_for_a_job_never_written_is_tombstoned_and_consumed_after_the_
 
 
 def test_a_claim_that_runs_ahead_of_the_apis_write_is_retried_until_the_job_exists(
-    workflow: WorkflowHarness,
+    workflow: WorkflowHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a message whose job is written a moment after the delivery (the API sends, then writes)
+    # Given a message whose job is written after the first claim has looked for it (the API
+    # sends, then writes): written when that claim returns, not on a timer, which a slow cold
+    # start on a loaded machine could outrun
     job = Job(
         job_id=new_job_id(),
         type="text.transform",
@@ -420,18 +449,26 @@ def test_a_claim_that_runs_ahead_of_the_apis_write_is_retried_until_the_job_exis
         created_at=utc_now(),
         updated_at=utc_now(),
     )
+    claim = workflow.stack.runtime.functions["ClaimFunction"]
+    claim_once = claim.run
+
+    def claim_then_write(*args: Any, **kwargs: Any) -> Any:
+        invocation = claim_once(*args, **kwargs)
+        if workflow.store.get_job(job.job_id, consistent=True) is None:
+            workflow.store.create_job(job)
+        return invocation
+
+    monkeypatch.setattr(claim, "run", claim_then_write)
     workflow.send_job(job.job_id)
     records = workflow.receive()
-    writer = threading.Timer(0.5, lambda: workflow.store.create_job(job))
-    writer.start()
 
     run = workflow.run(records)
-    writer.join()
 
-    # Then the claim retried JobNotYetWritten and then ran the job
+    # Then the claim retried JobNotYetWritten and then ran the job (nothing kept as poison)
     assert run.status == "SUCCEEDED" and run.path() == HAPPY_PATH
     assert {failure["error"] for failure in run.step("ClaimJob")["failures"]} == {"JobNotYetWritten"}
     assert workflow.job(job.job_id).status is JobStatus.SUCCEEDED
+    assert workflow.poison_messages() == []
 
 
 def test_input_that_is_not_a_record_array_fails_the_execution(workflow: WorkflowHarness) -> None:

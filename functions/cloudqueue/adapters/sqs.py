@@ -27,11 +27,20 @@ class SqsJobQueue:
 
 class SqsPoisonQueue:
     """``cloudqueue.ports.PoisonMessages`` on an SQS queue that nothing consumes: an operator
-    lists, redrives or deletes what is kept there (``cloudqueue dlq``)."""
+    lists, redrives or deletes what is kept there (``cloudqueue dlq``).
+
+    Its client is made on first use: the claim function holds one of these at every cold
+    start and almost never keeps a message."""
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
-        self.client: SQSClient = client or aws_client("sqs")
+        self._client = client
+
+    @property
+    def client(self) -> SQSClient:
+        if self._client is None:
+            self._client = aws_client("sqs")
+        return self._client
 
     def keep(self, body: str, *, message_id: str, receive_count: int, reason: str) -> None:
         self.client.send_message(

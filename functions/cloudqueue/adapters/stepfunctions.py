@@ -1,4 +1,5 @@
-"""The job workflow's definition, read from Step Functions (for drawing it)."""
+"""The job workflow's definition and logging level, read from Step Functions (for drawing it,
+and for knowing whether a job's history is recorded)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from cloudqueue.adapters import aws_client
+from cloudqueue.ports import WorkflowDescription
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -18,7 +20,9 @@ class StepFunctionsWorkflow:
         self.state_machine_arn = state_machine_arn
         self.client: SFNClient = client or aws_client("stepfunctions")
 
-    def definition(self) -> dict[str, Any]:
+    def describe(self) -> WorkflowDescription:
         described = self.client.describe_state_machine(stateMachineArn=self.state_machine_arn)
         definition: dict[str, Any] = json.loads(described["definition"])
-        return definition
+        # A state machine created without logging has no loggingConfiguration: nothing is kept.
+        level = (described.get("loggingConfiguration") or {}).get("level") or "OFF"
+        return WorkflowDescription(definition=definition, history_level=level)

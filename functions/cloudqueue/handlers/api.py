@@ -246,10 +246,21 @@ def list_job_types() -> JobTypeList:
     )
 
 
-@app.get("/workflow", summary="The job workflow's state machine definition (ASL), for drawing it")
+@app.get(
+    "/workflow",
+    summary="The job workflow's state machine definition (ASL), for drawing it",
+    description="`historyLevel` is the state machine's logging level: at `ALL` every execution's "
+    "history is recorded; at `ERROR` or `FATAL` only failed executions' errors; at `OFF` nothing, "
+    "so a client need not poll `/jobs/{jobId}/history` for it.",
+)
 def get_workflow() -> dict[str, Any]:
     source = current_workflow()
-    return {"stateMachineArn": source.state_machine_arn, "definition": source.definition()}
+    described = source.describe()
+    return {
+        "stateMachineArn": source.state_machine_arn,
+        "definition": described.definition,
+        "historyLevel": described.history_level,
+    }
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)

@@ -11,8 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
+from cloudqueue.adapters.sqs import SqsPoisonQueue
 from cloudqueue.models import ClaimRequest, utc_now
-from cloudqueue.ports import JobStore
+from cloudqueue.ports import JobStore, PoisonMessages
 from cloudqueue.settings import ClaimSettings
 from cloudqueue.workflow import claim_job
 
@@ -21,6 +22,8 @@ from cloudqueue.workflow import claim_job
 # Active tracing and the state machine's tracing still put each invocation in the trace.
 logger = Logger()
 metrics = Metrics(namespace="CloudQueue")
+
+_METRICS = {"CLAIMED": "JobsClaimed", "SKIPPED": "DuplicateDeliveriesSkipped", "POISON": "PoisonMessagesKept"}
 
 
 @cache
@@ -33,10 +36,20 @@ def default_store() -> JobStore:
     return DynamoJobStore.from_settings(settings())
 
 
+@cache
+def default_poison() -> PoisonMessages:
+    # Its SQS client is made at the first message kept, not at every cold start.
+    return SqsPoisonQueue(settings().poison_queue_url)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(
-    event: dict[str, Any], context: LambdaContext, *, store: JobStore | None = None
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    store: JobStore | None = None,
+    poison: PoisonMessages | None = None,
 ) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
     logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
@@ -44,15 +57,18 @@ def handler(
     response = claim_job(
         request,
         store=store or default_store(),
+        poison=poison or default_poison(),
         now=utc_now(),
         lease_seconds=config.lease_seconds,
         submit_grace_seconds=config.submit_grace_seconds,
         wait=time.sleep,
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
-    metric = "JobsClaimed" if response.outcome == "CLAIMED" else "DuplicateDeliveriesSkipped"
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    logger.info(
-        "claim", extra={"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt}
-    )
+    metrics.add_metric(name=_METRICS[response.outcome], unit=MetricUnit.Count, value=1)
+    if response.outcome == "POISON":
+        body = request.message.body[:1000]
+        logger.error("poison message kept", extra={"body": body, "reason": response.reason})
+    else:
+        extra = {"outcome": response.outcome, "reason": response.reason, "attempt": response.attempt}
+        logger.info("claim", extra=extra)
     return response.to_json_dict()

@@ -1,7 +1,9 @@
-"""RequeueFunction: on a schedule, sends the message of every job whose pending send is overdue.
+"""RequeueFunction: on a schedule, sends the message of every job whose pending send is
+overdue, then of every job stranded QUEUED past the queue's retention.
 
-It reads only the sparse ``PendingSends`` index (see ``cloudqueue.recovery``, item 5), a
-bounded number of pages per run, resuming where the last run stopped.
+Pending sends: the sparse ``PendingSends`` index (see ``cloudqueue.recovery``, item 5), a
+bounded number of pages per run, resuming where the last run stopped. Stranded jobs: the
+``Listing`` index, each day once, after the queue's retention has passed over it (item 7).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue
+from cloudqueue.listing import window_days
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore
-from cloudqueue.recovery import send_pending_jobs
+from cloudqueue.recovery import resend_stranded_jobs, send_pending_jobs
 from cloudqueue.settings import RequeueSettings
 
 logger = Logger()
@@ -55,24 +58,51 @@ def handler(
     queue: JobQueue | None = None,
 ) -> dict[str, Any]:
     config = settings()
+    store = store or default_store()
+    queue = queue or default_queue()
+    now = utc_now()
+
+    def time_left() -> float:
+        return (context.get_remaining_time_in_millis() - _STOP_BEFORE_TIMEOUT_MS) / 1000
+
     report = send_pending_jobs(
-        store=store or default_store(),
-        queue=queue or default_queue(),
-        now=utc_now(),
+        store=store,
+        queue=queue,
+        now=now,
         grace=timedelta(seconds=config.submit_grace_seconds),
         page_size=config.sweep_page_size,
         max_pages=config.sweep_max_pages,
-        time_left=lambda: (context.get_remaining_time_in_millis() - _STOP_BEFORE_TIMEOUT_MS) / 1000,
+        time_left=time_left,
     )
     metrics.add_metric(name="PendingJobsSent", unit=MetricUnit.Count, value=len(report.sent))
     if report.sent:
         logger.warning(
             "sent the messages of jobs whose pending send was overdue", extra={"jobIds": report.sent}
         )
+    stranded = resend_stranded_jobs(
+        store=store,
+        queue=queue,
+        now=now,
+        queue_retention=timedelta(seconds=config.queue_retention_seconds),
+        window_days=window_days(config.retention_days, config.queue_retention_seconds),
+        page_size=config.sweep_page_size,
+        time_left=time_left,
+    )
+    for job_id in stranded.resent:
+        logger.warning(
+            "sent again the message of a job QUEUED longer than the queue keeps a message",
+            extra={"jobId": job_id},
+        )
+    # Only when there were some: a metric published every hour costs $0.30 a month.
+    if stranded.resent:
+        metrics.add_metric(name="StrandedJobsResent", unit=MetricUnit.Count, value=len(stranded.resent))
     return {
         "sent": report.sent,
         "cleared": report.cleared,
         "waiting": report.waiting,
         "pages": report.pages,
         "finishedPass": report.finished_pass,
+        "strandedResent": stranded.resent,
+        "strandedExamined": stranded.examined,
+        "strandedDays": [day.isoformat() for day in stranded.days],
     }

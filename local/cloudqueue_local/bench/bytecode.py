@@ -1,15 +1,18 @@
 """Cold imports from a function's package as Lambda loads it: without bytecode, and with it.
 
-Lambda's ``/var/task`` is read-only, so Python cannot write the ``__pycache__`` it writes on
-a laptop: a package that ships no ``.pyc`` compiles every module it imports on every cold
-start, and a laptop's warm cache hides that cost from ``imports.import_ratios``. ``functions/Makefile``
-therefore compiles the package with the runtime's Python. This measures what that saves, on
-this machine's interpreter (or the bench's ``--python``): the ``cloudqueue`` package and the
-installed packages the handlers import are copied, without bytecode, to a scratch directory
-that stands for ``/var/task``; each handler is imported from it in a fresh interpreter that
-can write no bytecode (``-B``) and sees no other packages (``-S``; the standard library keeps
-its bytecode, as the runtime's does); then again after compiling the copy as the build does
-(unchecked-hash ``.pyc``, which needs no source timestamps and zips reproducibly).
+Lambda's ``/var/task`` and ``/opt`` are read-only, so Python cannot write the ``__pycache__``
+it writes on a laptop: code that ships no ``.pyc`` compiles every module it imports on every
+cold start, and a laptop's warm cache hides that cost from ``imports.import_ratios``. The build
+(``functions/Makefile`` and ``functions/dependencies/Makefile``) therefore compiles the
+function's code and its layer with the runtime's Python. This measures what that saves, on
+this machine's interpreter (or the bench's ``--python``): laid out as Lambda lays out a function
+with its layer, the ``cloudqueue`` package is copied to a scratch ``task`` (``/var/task``) and
+the installed packages the handlers import to ``opt/python`` (the layer), both without
+bytecode; each handler is imported, with both on ``sys.path`` in Lambda's order (the function's
+code, then the layer), in a fresh interpreter that can write no bytecode (``-B``) and sees no
+other packages (``-S``; the standard library keeps its bytecode, as the runtime's does); then
+again after compiling the copy as the build does (unchecked-hash ``.pyc``, which needs no
+source timestamps and zips reproducibly).
 
 ``package_bytecode_ratios`` is the scenario: ``bytecode_ratios`` for the four handlers.
 """
@@ -25,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from cloudqueue_local.bench.imports import HANDLERS
@@ -59,21 +63,39 @@ def installed_packages(module: str, environment: dict[str, str], *, python: str 
     return {entry for entry in entries if not entry.name.startswith("__editable__")}
 
 
-def build_package(target: Path, project_package: Path, installed: set[Path]) -> Path:
-    """Copy ``project_package`` and ``installed`` into ``target`` with no bytecode at all."""
+@dataclass(frozen=True)
+class LambdaPackage:
+    """A function's code and its layer's libraries, in folders laid out as Lambda's."""
+
+    root: Path
+    task: Path  # /var/task: the function's artefact, the cloudqueue package
+    layer: Path  # /opt/python: the layer's artefact, the libraries
+
+    @property
+    def sys_path(self) -> tuple[Path, Path]:
+        """The folders on ``sys.path``, in Lambda's order: the function's code, then the layer."""
+        return (self.task, self.layer)
+
+
+def build_package(target: Path, project_package: Path, installed: set[Path]) -> LambdaPackage:
+    """Copy ``project_package`` to ``target``'s task folder and ``installed`` to its layer
+    folder, with no bytecode at all."""
+    package = LambdaPackage(target, target / "task", target / "opt" / "python")
     no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
-    target.mkdir(parents=True, exist_ok=True)
-    for source in {project_package, *installed}:
-        if source.is_dir():
-            shutil.copytree(source, target / source.name, ignore=no_bytecode)
-        else:
-            shutil.copy2(source, target / source.name)
-    return target
+    for folder, sources in ((package.task, {project_package}), (package.layer, installed)):
+        folder.mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            if source.is_dir():
+                shutil.copytree(source, folder / source.name, ignore=no_bytecode)
+            else:
+                shutil.copy2(source, folder / source.name)
+    return package
 
 
-def compile_package(target: Path, *, python: str | None = None) -> None:
-    """Compile every module in ``target`` as ``functions/Makefile`` does (unchecked-hash .pyc),
-    with ``python`` when given (each interpreter reads only the bytecode of its own version)."""
+def compile_package(package: LambdaPackage, *, python: str | None = None) -> None:
+    """Compile every module of ``package`` as the build does (unchecked-hash .pyc), with
+    ``python`` when given (each interpreter reads only the bytecode of its own version)."""
+    target = package.root
     if python is None:
         compileall.compile_dir(
             target, quiet=1, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
@@ -88,10 +110,12 @@ def compile_package(target: Path, *, python: str | None = None) -> None:
 
 
 def cold_import_seconds(
-    package: Path, module: str, environment: dict[str, str], *, python: str | None = None
+    package: LambdaPackage, module: str, environment: dict[str, str], *, python: str | None = None
 ) -> float:
     """``import module`` from ``package`` alone, in an interpreter that writes no bytecode."""
-    return snippet_seconds(f"import {module}", environment, path=package, flags=("-B", "-S"), python=python)
+    return snippet_seconds(
+        f"import {module}", environment, path=package.sys_path, flags=("-B", "-S"), python=python
+    )
 
 
 def bytecode_ratios(

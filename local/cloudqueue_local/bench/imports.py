@@ -170,7 +170,7 @@ def interpreter_problem(python: str) -> str | None:
     missing = result.stdout.strip() if result is not None else ""
     if result is None or result.returncode != 0 or missing:
         return (
-            f"{python} cannot import {missing or 'the handlers'}: install functions/requirements.txt "
-            "into it and put functions/ on PYTHONPATH"
+            f"{python} cannot import {missing or 'the handlers'}: install "
+            "functions/dependencies/requirements.txt into it and put functions/ on PYTHONPATH"
         )
     return None

@@ -43,6 +43,18 @@ def figures_table(report: dict[str, Any], *, clients: int) -> Table:
         )
     if "mixed" in report:
         mixed_rows(table, report["mixed"])
+    if "poison" in report:
+        poison = report["poison"]
+        table.add_row(
+            f"poison to `dlq list`, unreadable ({poison['messages']}) p50 / max",
+            f"{poison['unreadable_p50_s']:.2f} / {poison['unreadable_max_s']:.2f} s",
+            f"seconds (via the dead-letter queue: ≥ {poison['before_s']:.0f} s)",
+        )
+        table.add_row(
+            "poison to `dlq list`, job never written",
+            f"{poison['orphan_s']:.1f} s",
+            f"the submit grace ({poison['submit_grace_s']:g} s) and its retries",
+        )
     if "history" in report:
         history = report["history"]
         table.add_row(

@@ -17,7 +17,10 @@ Scenarios (``--scenario``, comma separated), each in the module named after it:
   from a copy of its Lambda package without bytecode ÷ with the bytecode the build compiles
   (``bytecode``); under another interpreter with ``python``;
 - ``history``: one job's history read from a log group holding 100,000 executions, with
-  and without the read bound (``history``; not run by default).
+  and without the read bound (``history``; not run by default);
+- ``poison``: seconds from sending a message that names no job to ``cloudqueue dlq list``
+  showing it, unreadable and orphan (``poison``, run by ``stack_scenarios``; not run by
+  default).
 
 This module runs the chosen scenarios in order and prints the figures table (``report``).
 ``--json FILE`` writes every figure (shape in docs/benchmarks.md#the-json-file).
@@ -58,7 +61,7 @@ __all__ = [
     "main",
 ]
 
-SCENARIOS = ("backlog", "latency", "burst", "mixed", "imports", "history")
+SCENARIOS = ("backlog", "latency", "burst", "mixed", "imports", "history", "poison")
 DEFAULT_SCENARIOS = ("backlog", "latency", "burst", "mixed", "imports")
 
 
@@ -112,7 +115,7 @@ def main(
         report["imports"] = judge_imports(import_ratios(python=python))
         console.print("cold imports from the function package, without and with bytecode...")
         report["bytecode"] = package_bytecode_ratios(python=python)
-    if {"backlog", "latency", "burst"} & set(scenarios):
+    if {"backlog", "latency", "burst", "poison"} & set(scenarios):
         with Bench(options) as bench:
             report |= bench.run(
                 scenarios,

@@ -4,7 +4,8 @@
   whether the cost per job grows with the backlog);
 - ``latency``: idle latency of one job, submit → SUCCEEDED, p50 and p99;
 - ``burst``: POST /jobs requests/s and p99 from concurrent clients, the Pipe paused
-  (its load generator is in ``burst``).
+  (its load generator is in ``burst``);
+- ``poison``: seconds from a message that names no job to ``dlq list`` (in ``poison``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.console import Console
 from cloudqueue_local.bench.aws_view import AwsView
 from cloudqueue_local.bench.burst import submit_rate
 from cloudqueue_local.bench.options import BenchOptions
+from cloudqueue_local.bench.poison import poison_scenario
 from cloudqueue_local.bench.timing import epoch, percentile, wait_until
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ class Bench:
         stack = self.stack
         store = DynamoJobStore(
             stack.table_name(),
-            shards=int(stack.template.parameters["StatusShards"]),
+            shards=int(stack.template.parameters["ListShards"]),
             client=self.aws.dynamodb,
         )
         stack.pause()
@@ -113,6 +115,8 @@ class Bench:
             self.stack.pause()
             report["submits"] = submit_rate(self.stack.api_url, submits, clients)
             self.stack.resume()
+        if "poison" in scenarios:
+            report["poison"] = poison_scenario(self.stack, self.aws, console.print)
         return report
 
     def idle_latency(self, count: int) -> dict[str, float]:

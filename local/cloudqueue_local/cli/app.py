@@ -18,7 +18,7 @@ from typing import NoReturn
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from cloudqueue_local.cli import dev, dlq, functions, jobs, logs, tools
+from cloudqueue_local.cli import auth, dev, dlq, functions, jobs, logs, tools
 from cloudqueue_local.cli.options import CliError
 from cloudqueue_local.cli.render import err
 from cloudqueue_local.client import hints
@@ -46,6 +46,7 @@ app.command()(functions.invoke)
 app.command()(functions.execute)
 app.command()(tools.bench)
 app.command()(tools.cost)
+app.command()(auth.token)
 
 
 def main() -> None:

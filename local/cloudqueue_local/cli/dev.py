@@ -52,6 +52,10 @@ def dev(
             "(snapshots every 2 s and at the stop).",
         ),
     ] = None,
+    issuer_port: Annotated[
+        int,
+        typer.Option("--issuer-port", help="AuthMode=jwt: the local OIDC issuer's port (0: any free one)."),
+    ] = 3001,
     watch: Annotated[
         bool,
         typer.Option(
@@ -84,6 +88,7 @@ def dev(
         verbose=verbose,
         state_dir=state_dir,
         watch=watch,
+        issuer_port=issuer_port,
     )
     try:
         local_stack.run(options, render.out)

@@ -17,8 +17,8 @@ def bench(
     scenario: Annotated[
         str,
         typer.Option(
-            help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history "
-            "(default: all but history)."
+            help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history, "
+            "poison (default: all but history and poison)."
         ),
     ] = "backlog,latency,burst,mixed,imports",
     backlogs: Annotated[
@@ -58,7 +58,7 @@ def bench(
         str | None,
         typer.Option(
             help="Interpreter for the imports scenario (default: this one), e.g. a python3.12 venv with "
-            "functions/requirements.txt and functions/ on PYTHONPATH."
+            "functions/dependencies/requirements.txt and functions/ on PYTHONPATH."
         ),
     ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file.")] = None,

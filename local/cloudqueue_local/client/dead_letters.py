@@ -4,9 +4,11 @@ Two queues hold it:
 - the dead-letter queue: messages SQS moved there after maxReceiveCount receives. The
   dead-letter function redrives or fails their jobs; a message stays while a live worker
   holds its job.
-- the poison-message queue: dead letters that name no job (unreadable, or the job does not
-  exist), moved there by the dead-letter function. Nothing consumes it; they stay until an
-  operator deletes them (``dlq delete ID``, ``dlq purge``).
+- the poison-message queue: messages that name no job (unreadable, or the job was never
+  written), kept there by the claim at their first delivery, or by the dead-letter function.
+  Nothing consumes it; they stay until an operator deletes them (``dlq delete ID``, ``dlq
+  purge``). A message may be kept twice (a claim retried after its send): both copies have
+  the same ``originalMessageId``, the job queue's id of the message.
 
 Listing receives each message and makes it visible again at once, so nothing is consumed.
 """
@@ -80,9 +82,12 @@ def _row(queue: str, message: dict[str, Any]) -> dict[str, Any]:
         receives = int(attributes["receiveCount"]["StringValue"])
     else:
         receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "0"))
+    original = (attributes.get("deadLetterMessageId") or {}).get("StringValue", message["MessageId"])
     return {
         "queue": queue,
         "messageId": message["MessageId"],
+        # The job queue's id of the message (a dead letter keeps it; a poison message carries it).
+        "originalMessageId": original,
         "receiveCount": receives,
         "firstBytes": message["Body"][:FIRST_BYTES],
         "reason": (attributes.get("reason") or {}).get("StringValue", ""),

@@ -22,6 +22,7 @@ from cloudqueue_local.devtools.console import JobEvents
 from cloudqueue_local.devtools.reload import print_to
 from cloudqueue_local.devtools.stack import LocalStack, StackOptions
 from cloudqueue_local.devtools.state import StateError, console_line
+from cloudqueue_local.emulator.iam_authorizer import LOCAL_USERS
 from cloudqueue_local.project import project_root
 from cloudqueue_local.template import REGION, TemplateError, load_local_template
 
@@ -62,6 +63,8 @@ class DevOptions:
     verbose: bool = False
     state_dir: Path | None = None
     watch: bool = True
+    # AuthMode=jwt: the local issuer's port, fixed so that its URL (the tokens' iss) survives a restart.
+    issuer_port: int = 3001
 
 
 def aws_cli_command(aws_url: str, command: str = "sqs list-queues") -> str:
@@ -92,6 +95,8 @@ def run(options: DevOptions, out: Console) -> None:
     out.print(f"  API  {stack.api_url}")
     out.print(f"  AWS  {stack.aws_url}")
     out.print(f"       {aws_cli_command(stack.aws_url)}", highlight=False, markup=False)
+    for line in auth_lines(stack):
+        out.print(line, highlight=False, markup=False)
     if options.faults:
         out.print(f"  [yellow]chaos: {options.faults}[/yellow] of the functions' calls fail")
     if options.state_dir is not None:
@@ -100,6 +105,24 @@ def run(options: DevOptions, out: Console) -> None:
     while not stop.wait(_WAKE_SECONDS):
         pass
     _stop(stack, options, out)
+
+
+def auth_lines(stack: LocalStack) -> list[str]:
+    """What a user needs to call the API in the stack's AuthMode: the issuer and a token
+    command (jwt), or the local users' access keys (iam)."""
+    mode = stack.template.parameters.get("AuthMode", "none")
+    if mode == "jwt":
+        return [
+            f"  AUTH jwt: issuer {stack.template.parameters['JwtIssuer']}",
+            f"       cloudqueue token --url {stack.api_url} --sub alice",
+        ]
+    if mode == "iam":
+        return ["  AUTH iam: SigV4 (execute-api) with a local user's keys:"] + [
+            f"       {user.name}: AWS_ACCESS_KEY_ID={user.access_key_id} "
+            f"AWS_SECRET_ACCESS_KEY={user.secret_access_key} ({user.arn(stack.account)})"
+            for user in LOCAL_USERS
+        ]
+    return []
 
 
 def _start(options: DevOptions, root: Path, out: Console) -> LocalStack:
@@ -116,6 +139,7 @@ def _start(options: DevOptions, root: Path, out: Console) -> LocalStack:
                 fault_seed=options.fault_seed,
                 state_dir=options.state_dir,
                 watch=options.watch,
+                issuer_port=options.issuer_port,
             )
         )
         print_to(out)

@@ -37,6 +37,7 @@ from cloudqueue_local.emulator.awslambda.logs import FunctionLogs
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.endpoint import AwsEndpoint
 from cloudqueue_local.emulator.faults import Chaos
+from cloudqueue_local.emulator.oidc import DEFAULT_SCOPES, KEY_FILE, LOCAL_CLIENT_ID, LocalIssuer
 from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
 from cloudqueue_local.emulator.patches.install import MotoPatches
 from cloudqueue_local.emulator.pipes import LocalPipe
@@ -74,6 +75,7 @@ class StackOptions:
     prewarm: bool = True  # one environment per function started ahead (lambda_runtime.prewarm)
     state_dir: Path | None = None  # keep the table, queues and logs there across restarts (devtools/state)
     watch: bool = False  # reload the functions' code when it changes (reload.py)
+    issuer_port: int = 0  # AuthMode=jwt without a JwtIssuer: the local issuer's port (0: a free one)
 
 
 class LocalStack:
@@ -81,9 +83,8 @@ class LocalStack:
 
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
-        self.template: LocalTemplate = load_local_template(
-            self.options.root / "template.yaml", self.options.parameter_overrides
-        )
+        self.issuer: LocalIssuer | None = None
+        self.template: LocalTemplate = self._load_template()
         self.region = REGION
         self.account = ACCOUNT_ID
         self.chaos = Chaos.from_spec(self.options.faults, self.options.fault_seed)
@@ -122,6 +123,26 @@ class LocalStack:
         self._owns_lock = False
         self.started = False
 
+    def _load_template(self) -> LocalTemplate:
+        """The template with the stack's parameters. AuthMode=jwt with no JwtIssuer of the
+        user's: the local issuer is made (its port bound, so its URL is known) and named as
+        JwtIssuer, its client id as JwtAudience, before the template is read again with them."""
+        path = self.options.root / "template.yaml"
+        overrides = self.options.parameter_overrides
+        template = load_local_template(path, overrides)
+        if template.parameters.get("AuthMode") != "jwt" or overrides.get("JwtIssuer"):
+            return template
+        state_dir = self.options.state_dir
+        self.issuer = LocalIssuer(
+            self.options.host,
+            self.options.issuer_port,
+            key_file=state_dir / KEY_FILE if state_dir is not None else None,
+        )
+        audience = overrides.get("JwtAudience") or LOCAL_CLIENT_ID
+        # The local issuer stands in for the Cognito user pool CreateUserPool would make.
+        local = {"JwtIssuer": self.issuer.url, "JwtAudience": audience, "CreateUserPool": "false"}
+        return load_local_template(path, overrides | local)
+
     # --- addresses ------------------------------------------------------------------------
 
     @property
@@ -135,7 +156,21 @@ class LocalStack:
         return self._aws.url
 
     def frontend_config(self) -> dict[str, Any]:
-        return {"apiUrl": self.api_url, "environment": "local", "region": self.region}
+        config = {"apiUrl": self.api_url, "environment": "local", "region": self.region}
+        return config | {"auth": self.auth_config()}
+
+    def auth_config(self) -> dict[str, Any]:
+        """How the page signs in: config.json's ``auth`` (the shared contract of issue 18)."""
+        mode = self.template.parameters.get("AuthMode", "none")
+        if mode != "jwt":
+            return {"mode": mode}
+        parameters = self.template.parameters
+        return {
+            "mode": "jwt",
+            "issuer": parameters["JwtIssuer"],
+            "clientId": self.issuer.client_id if self.issuer is not None else parameters["JwtAudience"],
+            "scopes": list(DEFAULT_SCOPES),  # what the page asks for; the sign-in may grant less
+        }
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -181,6 +216,8 @@ class LocalStack:
             self.state.restore()  # before anything can reach the backends: nothing polls yet
         self.function_logs.start()
 
+        if self.issuer is not None:
+            self.issuer.start()
         self._aws = AwsEndpoint(self.options.host, self.options.aws_port or 0, self.chaos)
         self._aws.start()
         self.runtime.use_endpoint(self._aws.url)
@@ -238,6 +275,8 @@ class LocalStack:
         if self._aws is not None:
             self._aws.stop()
             self._aws = None
+        if self.issuer is not None:
+            self.issuer.stop()
         self.runtime.close()
         self.function_logs.close()  # the last lines, while moto's backends are still there
         if self.state is not None:

@@ -1,8 +1,12 @@
 """API Gateway HTTP API, locally: requests → payload format 2.0 events → ApiFunction,
 and the static frontend on the same origin.
 
-Routes come from the template's ``HttpApi`` events; CORS preflights are answered from its
-``CorsConfiguration``, as API Gateway does before any Lambda runs.
+Routes come from the template (its ``AWS::ApiGatewayV2::Route`` resources, or SAM ``HttpApi``
+events), with their authorization after the template's conditions: a route's JWT authorizer
+(jwt_authorizer) or ``AWS_IAM`` (iam_authorizer) decides before the function runs, and answers
+401/403 as API Gateway does. CORS preflights are answered from the API's
+``CorsConfiguration``, before any authorizer. The page's files carry the response headers of the
+template's CloudFront ``ResponseHeadersPolicy``.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from cloudqueue_local.emulator.authorization import ALLOWED, Decision
 from cloudqueue_local.emulator.awslambda.invocation import ServiceFault
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
-from cloudqueue_local.template import LocalTemplate, RouteSpec
+from cloudqueue_local.emulator.iam_authorizer import IamAuthorizer
+from cloudqueue_local.emulator.jwt_authorizer import JwtAuthorizer
+from cloudqueue_local.template import ACCOUNT_ID, REGION, JwtAuthorizerSpec, LocalTemplate, RouteSpec
 
 logger = logging.getLogger("cloudqueue.local")
 
@@ -106,7 +113,8 @@ def lambda_response(result: Any) -> Response:
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    # Compact, as API Gateway writes its own answers: {"message":"Unauthorized"}.
+    return Response(json.dumps(body, separators=(",", ":")), status=status, content_type="application/json")
 
 
 class HttpGateway:
@@ -123,6 +131,11 @@ class HttpGateway:
         self.runtime = runtime
         self.routes = [(route, route.pattern()) for route in template.routes]
         self.cors = template.cors
+        self.page_headers = template.page_headers
+        self.jwt_authorizers: dict[JwtAuthorizerSpec, JwtAuthorizer] = {
+            route.jwt: JwtAuthorizer(route.jwt) for route in template.routes if route.jwt is not None
+        }
+        self.iam = IamAuthorizer(region=REGION, account=ACCOUNT_ID)
         self.frontend_dir = frontend_dir.resolve() if frontend_dir else None
         self.config = config
         self.requests = 0
@@ -157,8 +170,30 @@ class HttpGateway:
         # What API Gateway answers for a route it does not have.
         return self.with_cors(request, _json(404, {"message": "Not Found"}))
 
+    def authorize(self, request: Request, route: RouteSpec) -> Decision:
+        """The route's authorizer's decision, as API Gateway makes it before the function runs."""
+        if route.jwt is not None:
+            identity = route.jwt.identity_source.removeprefix("$request.header.")
+            return self.jwt_authorizers[route.jwt].authorize(request.headers.get(identity), route.scopes)
+        if route.authorization == "AWS_IAM":
+            # The path and query as sent (before any decoding), as the caller signed them.
+            environ = request.environ
+            raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+            return self.iam.authorize(
+                method=request.method,
+                url=f"{request.scheme}://{request.host}{raw_uri}",
+                headers=dict(request.headers.items()),
+                body=request.get_data(),
+            )
+        return ALLOWED
+
     def call_api(self, request: Request, route: RouteSpec, parameters: dict[str, str]) -> Response:
+        decision = self.authorize(request, route)
+        if not decision.allowed:
+            return self.with_cors(request, _json(decision.status, {"message": decision.message}))
         event = api_gateway_event(request, route, parameters)
+        if decision.context is not None:
+            event["requestContext"]["authorizer"] = decision.context
         try:
             invocation = self.runtime.invoke(route.function, event)
         except ServiceFault as fault:  # Lambda itself refused (throttled, failed): so does API Gateway
@@ -195,7 +230,7 @@ class HttpGateway:
 
     def static(self, path: str) -> Response | None:
         if path == "/config.json":
-            return _json(200, self.config())
+            return self.with_page_headers(_json(200, self.config()))
         if self.frontend_dir is None:
             return None
         relative = path.lstrip("/") or "index.html"
@@ -211,6 +246,12 @@ class HttpGateway:
             content_type = "text/javascript"
         response = Response(target.read_bytes(), status=200, content_type=content_type)
         response.headers["Cache-Control"] = "no-cache"
+        return self.with_page_headers(response)
+
+    def with_page_headers(self, response: Response) -> Response:
+        """The headers CloudFront's response headers policy adds to the page's files."""
+        for name, value in self.page_headers.items():
+            response.headers[name] = value
         return response
 
 
@@ -240,6 +281,7 @@ class ServerThread:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():  # shutdown() waits for serve_forever, which never started otherwise
+            self.server.shutdown()
+            self.thread.join(timeout=5)
         self.server.server_close()
-        self.thread.join(timeout=5)

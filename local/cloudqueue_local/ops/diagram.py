@@ -23,8 +23,24 @@ FOLDED: dict[str, str] = {
     "PipeRole": "JobPipe",  # the Pipe's permissions
     "FrontendBucketPolicy": "FrontendBucket",  # who may read the page
     "FrontendOriginAccessControl": "FrontendDistribution",  # how CloudFront signs its reads
+    "PageHeadersPolicy": "FrontendDistribution",  # the page's security headers
+    # The optional sign-in (CreateUserPool): the pool's scopes, the page's client, its login
+    "UserPoolScopes": "UserPool",
+    "PageClient": "UserPool",
+    "UserPoolDomain": "UserPool",
+    "PageClientLoginStyle": "UserPool",
 }
-FOLDED_TYPES = {"AWS::Logs::LogGroup"}  # a function's logs: drawn as the function (the history log is kept)
+FOLDED_TYPES = {
+    "AWS::Logs::LogGroup",  # a function's logs: drawn as the function (the history log is kept)
+    # The HTTP API's parts (its stage, routes, integration, authorizer, permission to invoke)
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::Lambda::Permission",
+    # The functions' layer: their libraries, packaging rather than a part of the flow
+    "AWS::Serverless::LayerVersion",
+}
 KEEP_LOG_GROUPS = {"ExecutionLogGroup"}
 
 SHAPES = {
@@ -34,6 +50,8 @@ SHAPES = {
     "AWS::Pipes::Pipe": ("cds", "#e8daef", "EventBridge Pipe"),
     "AWS::Serverless::StateMachine": ("component", "#f9e79f", "Step Functions Express"),
     "AWS::Serverless::HttpApi": ("house", "#d5f5e3", "API Gateway HTTP API"),
+    "AWS::ApiGatewayV2::Api": ("house", "#d5f5e3", "API Gateway HTTP API"),
+    "AWS::Cognito::UserPool": ("box", "#fcf3cf", "Cognito user pool (optional)"),
     "AWS::Logs::LogGroup": ("note", "#eaeded", "CloudWatch Logs"),
     "AWS::CloudWatch::Alarm": ("octagon", "#f5b7b1", "CloudWatch alarm"),
     "AWS::Budgets::Budget": ("octagon", "#f5b7b1", "Budget (optional)"),
@@ -83,6 +101,13 @@ def edges(document: dict[str, Any]) -> list[tuple[str, str, str]]:
             # What its policies let it touch: the table, a queue, the history, the workflow.
             touched = _refs(properties.get("Policies")) & set(shown)
             found += [(name, target, "") for target in sorted(touched) if target != name]
+        elif kind == "AWS::ApiGatewayV2::Integration":
+            found.append(
+                (properties["ApiId"]["Ref"], properties["IntegrationUri"]["Fn::GetAtt"][0], "routes")
+            )
+        elif kind == "AWS::ApiGatewayV2::Authorizer":
+            trusted = _refs(properties.get("JwtConfiguration")) & set(shown)
+            found += [(properties["ApiId"]["Ref"], each, "JWT keys") for each in sorted(trusted)]
         elif kind == "AWS::Pipes::Pipe":
             found.append((properties["Source"]["Fn::GetAtt"][0], name, "BatchSize 1"))
             found.append((name, properties["Target"]["Ref"], "StartSyncExecution"))

@@ -21,6 +21,7 @@ from cloudqueue_local.template.load import (
 )
 from cloudqueue_local.template.specs import (
     FunctionSpec,
+    JwtAuthorizerSpec,
     LocalTemplate,
     LogGroupSpec,
     PipeSpec,
@@ -39,6 +40,7 @@ __all__ = [
     "REGION",
     "STACK_NAME",
     "FunctionSpec",
+    "JwtAuthorizerSpec",
     "LocalTemplate",
     "LogGroupSpec",
     "PipeSpec",

@@ -1,6 +1,8 @@
 """One reader per resource kind the local stack builds (SAM functions and their events,
-DynamoDB tables, SQS queues, log groups, SAM state machines, the SAM HTTP API, EventBridge
-Pipes), each adding its spec to the ``LocalTemplate`` being read."""
+DynamoDB tables, SQS queues, log groups, SAM state machines, the HTTP API: SAM's or API
+Gateway's own Api and Routes with their integration and JWT authorizer, CloudFront's response
+headers policy for the page, EventBridge Pipes), each adding its spec to the ``LocalTemplate``
+being read."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from cloudqueue_local.template.intrinsics import Resolver
 from cloudqueue_local.template.specs import (
     FunctionSpec,
+    JwtAuthorizerSpec,
     LocalTemplate,
     LogGroupSpec,
     PipeSpec,
@@ -59,7 +62,9 @@ class Reading:
 
 def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     physical = reading.resolver.physical(logical_id)
-    merged = reading.resolver.resolve(_merge(reading.function_globals, properties))
+    unresolved = _merge(reading.function_globals, properties)
+    _check_layers(reading, logical_id, unresolved.get("Layers") or [])
+    merged = reading.resolver.resolve(unresolved)
     variables = (merged.get("Environment") or {}).get("Variables") or {}
     reading.template.functions[logical_id] = FunctionSpec(
         logical_id=logical_id,
@@ -75,6 +80,23 @@ def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]
         architecture=str((merged.get("Architectures") or ["x86_64"])[0]),
         tracing=merged.get("Tracing"),
     )
+
+
+def _check_layers(reading: Reading, logical_id: str, layers: list[Any]) -> None:
+    """Refuse a layer the local stack cannot provide: any but a LayerVersion of the template.
+
+    The template's layer holds the functions' third-party libraries, built for Lambda from the
+    same requirements as the project's venv, from which the local environments import them (after
+    the function's code, as Lambda puts /opt/python after /var/task). A layer from elsewhere (an
+    ARN) has no local copy: refused here rather than missing at the first import."""
+    resources = reading.resolver.resources
+    for layer in layers:
+        name = layer.get("Ref") if isinstance(layer, dict) and len(layer) == 1 else None
+        if name not in resources or resources[name]["Type"] != "AWS::Serverless::LayerVersion":
+            raise TemplateError(
+                f"{logical_id}: the local stack provides the template's own layers only "
+                f"(from the project's venv), not {layer!r}"
+            )
 
 
 def _optional_int(value: Any) -> int | None:
@@ -140,6 +162,103 @@ def _read_http_api(reading: Reading, logical_id: str, properties: dict[str, Any]
     reading.template.cors = reading.resolver.resolve(properties.get("CorsConfiguration") or {})
 
 
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+def _logical_id(reading: Reading, kinds: tuple[str, ...], attribute: str, value: Any) -> str:
+    """The resource of one of ``kinds`` whose ``attribute`` (Ref, Arn...) is ``value``."""
+    for logical_id, resource in reading.resolver.resources.items():
+        if resource["Type"] in kinds and reading.resolver.physical(logical_id).get(attribute) == value:
+            return logical_id
+    raise TemplateError(f"no {' or '.join(kinds)} with {attribute} {value!r}")
+
+
+def _route_function(reading: Reading, route: str, target: str) -> str:
+    """The function behind a route's ``integrations/<id>`` target (a Lambda proxy, format 2.0)."""
+    if not target.startswith("integrations/"):
+        raise TemplateError(f"{route}: the local stack routes to integrations only, not {target!r}")
+    integration_id = _logical_id(
+        reading, ("AWS::ApiGatewayV2::Integration",), "Ref", target.removeprefix("integrations/")
+    )
+    integration = reading.resolver.resolve(reading.resolver.resources[integration_id]["Properties"])
+    kind = (integration.get("IntegrationType"), str(integration.get("PayloadFormatVersion")))
+    if kind != ("AWS_PROXY", "2.0"):
+        raise TemplateError(f"{integration_id}: the local stack has Lambda proxies (format 2.0) only")
+    return _logical_id(reading, _FUNCTION_TYPES, "Arn", integration["IntegrationUri"])
+
+
+def _jwt_authorizer(reading: Reading, route: str, authorizer_ref: Any) -> JwtAuthorizerSpec:
+    if authorizer_ref is None:
+        raise TemplateError(f"{route}: AuthorizationType JWT without an AuthorizerId")
+    logical_id = _logical_id(reading, ("AWS::ApiGatewayV2::Authorizer",), "Ref", authorizer_ref)
+    properties = reading.resolver.resolve(reading.resolver.resources[logical_id]["Properties"])
+    configuration = properties.get("JwtConfiguration") or {}
+    if properties.get("AuthorizerType") != "JWT":
+        raise TemplateError(f"{logical_id}: the local stack has JWT authorizers only")
+    sources = properties.get("IdentitySource") or ["$request.header.Authorization"]
+    return JwtAuthorizerSpec(
+        issuer=str(configuration.get("Issuer") or ""),
+        audiences=tuple(str(audience) for audience in configuration.get("Audience") or []),
+        identity_source=str(sources[0]),
+    )
+
+
+def _read_http_route(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    """An ``AWS::ApiGatewayV2::Route``: its key, function and authorization, conditions evaluated."""
+    resolved = reading.resolver.resolve(properties)
+    method, _, path = str(resolved["RouteKey"]).partition(" ")
+    if not path:
+        raise TemplateError(f"{logical_id}: the local stack has no {resolved['RouteKey']!r} route")
+    authorization = str(resolved.get("AuthorizationType") or "NONE")
+    if authorization not in ("NONE", "JWT", "AWS_IAM"):
+        raise TemplateError(f"{logical_id}: the local stack has no {authorization} authorization")
+    reading.template.routes.append(
+        RouteSpec(
+            method=method.upper(),
+            path=path,
+            function=_route_function(reading, logical_id, str(resolved.get("Target") or "")),
+            authorization=authorization,
+            scopes=tuple(str(scope) for scope in resolved.get("AuthorizationScopes") or []),
+            jwt=(
+                _jwt_authorizer(reading, logical_id, resolved.get("AuthorizerId"))
+                if authorization == "JWT"
+                else None
+            ),
+        )
+    )
+
+
+def _hsts(setting: dict[str, Any]) -> str:
+    value = f"max-age={int(setting['AccessControlMaxAgeSec'])}"
+    value += "; includeSubDomains" if setting.get("IncludeSubdomains") else ""
+    return value + ("; preload" if setting.get("Preload") else "")
+
+
+def _read_response_headers_policy(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    """CloudFront's response headers policy, as the headers it adds to the page's files."""
+    if reading.template.page_headers:
+        raise TemplateError(f"{logical_id}: the local stack serves the page with one headers policy")
+    config = properties.get("ResponseHeadersPolicyConfig") or {}
+    security = reading.resolver.resolve(config.get("SecurityHeadersConfig") or {})
+    headers: dict[str, str] = {}
+    if "ContentSecurityPolicy" in security:
+        headers["Content-Security-Policy"] = " ".join(
+            str(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split()
+        )
+    if "StrictTransportSecurity" in security:
+        headers["Strict-Transport-Security"] = _hsts(security["StrictTransportSecurity"])
+    if "ContentTypeOptions" in security:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if "FrameOptions" in security:
+        headers["X-Frame-Options"] = str(security["FrameOptions"]["FrameOption"])
+    if "ReferrerPolicy" in security:
+        headers["Referrer-Policy"] = str(security["ReferrerPolicy"]["ReferrerPolicy"])
+    custom = reading.resolver.resolve(config.get("CustomHeadersConfig") or {})
+    for item in custom.get("Items") or []:
+        headers[str(item["Header"])] = str(item["Value"])
+    reading.template.page_headers = headers
+
+
 def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     resolved = reading.resolver.resolve(properties)
     source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
@@ -162,6 +281,9 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::Logs::LogGroup": _read_log_group,
     "AWS::Serverless::StateMachine": _read_state_machine,
     "AWS::Serverless::HttpApi": _read_http_api,
+    "AWS::ApiGatewayV2::Api": _read_http_api,
+    "AWS::ApiGatewayV2::Route": _read_http_route,
+    "AWS::CloudFront::ResponseHeadersPolicy": _read_response_headers_policy,
     "AWS::Pipes::Pipe": _read_pipe,
 }
 
@@ -171,6 +293,8 @@ def read_events(template: LocalTemplate, logical_id: str, spec: FunctionSpec) ->
     for event_name, event in spec.events.items():
         properties = event.get("Properties") or {}
         if event["Type"] == "HttpApi":
+            if properties.get("Auth"):  # SAM cannot switch it with a condition; see template.yaml
+                raise TemplateError(f"{logical_id}.{event_name}: the local stack reads no Auth on SAM events")
             template.routes.append(RouteSpec(properties["Method"].upper(), properties["Path"], logical_id))
         elif event["Type"] == "SQS":
             template.queue_triggers.append(

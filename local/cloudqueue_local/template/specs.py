@@ -79,10 +79,22 @@ class PipeSpec:
 
 
 @dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    """An HTTP API JWT authorizer: whose tokens (``iss``), for whom (``aud`` or ``client_id``)."""
+
+    issuer: str
+    audiences: tuple[str, ...]
+    identity_source: str = "$request.header.Authorization"
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     method: str
     path: str
     function: str  # logical id
+    authorization: str = "NONE"  # the route's AuthorizationType: NONE, JWT or AWS_IAM
+    scopes: tuple[str, ...] = ()  # AuthorizationScopes (JWT): the token needs one of them
+    jwt: JwtAuthorizerSpec | None = None  # the route's authorizer when authorization is JWT
 
     def pattern(self) -> re.Pattern[str]:
         """``/jobs/{jobId}`` → a regex with a named group per path parameter."""
@@ -119,6 +131,8 @@ class LocalTemplate:
     schedules: list[ScheduleSpec] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     cors: dict[str, Any] = field(default_factory=dict)
+    # The page's response headers (CloudFront's ResponseHeadersPolicy), name -> value.
+    page_headers: dict[str, str] = field(default_factory=dict)
     # Every resource the stack creates (its Condition holds), logical id -> Type, including
     # those the local stack does not build (alarms, the page's bucket and distribution).
     resource_types: dict[str, str] = field(default_factory=dict)

@@ -13,7 +13,11 @@ worker's lease expired. That holds when, in every configuration:
   write (the path up to and including the first Task), since the lease starts at that write;
 - SubmitGraceSeconds is above the API function's timeout (the API sends, then writes) and
   within the claim's JobNotYetWritten retries, which must not jitter, so that the last retry
-  always comes after the grace and settles the message.
+  always comes after the grace and settles the message;
+- QueueRetentionSeconds >= MaxReceiveCount x VisibilityTimeoutSeconds: a message lives
+  through every receive the redrive policy allows, so that a failing job's message reaches
+  the dead-letter queue instead of expiring first (a job whose message expired is only
+  found by the sweeper's stranded-job check, days later).
 
 The retriers' numbers are template parameters (``*Retry*``, substituted into the definition by
 ``DefinitionSubstitutions``), so the rules are checked on the definition as substituted, and
@@ -204,6 +208,16 @@ def check_timing(template: LocalTemplate, state_machine: str = "JobStateMachine"
             f"timing rule broken: VisibilityTimeoutSeconds ({visibility}) > LeaseSeconds ({lease}) "
             f"+ the worst time from a receive to the claim's write ({to_claim:g} s)"
         )
+
+    if "QueueRetentionSeconds" in template.parameters:
+        retention = _int(template, "QueueRetentionSeconds")
+        receives = _int(template, "MaxReceiveCount")
+        if retention < receives * visibility:
+            raise TimingError(
+                f"timing rule broken: QueueRetentionSeconds ({retention}) >= MaxReceiveCount "
+                f"({receives}) x VisibilityTimeoutSeconds ({visibility}), so that a message is "
+                "dead-lettered before it expires"
+            )
 
     api = template.functions.get("ApiFunction")
     if api is not None and grace <= api.timeout:

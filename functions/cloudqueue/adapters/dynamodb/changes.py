@@ -30,14 +30,13 @@ class JobChanges(JobTable):
         try:
             response = self._update(
                 job_id,
-                UpdateExpression="SET #status = :cancelled, statusShard = :shard, "
+                UpdateExpression="SET #status = :cancelled, "
                 "finishedAt = :now, updatedAt = :now REMOVE pendingSince, pendingShard",
                 ConditionExpression="#status = :queued",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=expression_values(
                     cancelled=JobStatus.CANCELLED.value,
                     queued=JobStatus.QUEUED.value,
-                    shard=self.status_shard(job_id, JobStatus.CANCELLED),
                     now=format_timestamp(now),
                 ),
             )
@@ -66,12 +65,14 @@ class JobChanges(JobTable):
         run = lifecycle.finished_run(current)
         marker = self.pending_send_marker(job_id, now)
         # One conditional write: the job as read (FAILED, same updatedAt) becomes QUEUED, its
-        # finished run appended to `runs`, the pending-send marker set.
+        # finished run appended to `runs`, the pending-send marker set, and it is queued today:
+        # listed among today's jobs (the index's one rare move), found by the stranded sweep
+        # from today if its message ever expires.
         update = {
             "TableName": self.table_name,
             "Key": {"jobId": {"S": job_id}},
-            "UpdateExpression": "SET #status = :queued, statusShard = :shard, updatedAt = :now, "
-            "expiresAt = :expires, runs = list_append(if_not_exists(runs, :empty), :run), "
+            "UpdateExpression": "SET #status = :queued, listShard = :list, queuedAt = :now, "
+            "updatedAt = :now, expiresAt = :expires, runs = list_append(if_not_exists(runs, :empty), :run), "
             "pendingSince = :since, pendingShard = :pending "
             "REMOVE #error, #result, startedAt, finishedAt, leaseToken, leaseExpiresAt, "
             "leaseMessageId, leaseExecutionId, redrives",
@@ -80,7 +81,7 @@ class JobChanges(JobTable):
             "ExpressionAttributeValues": expression_values(
                 queued=JobStatus.QUEUED.value,
                 failed=JobStatus.FAILED.value,
-                shard=self.status_shard(job_id, JobStatus.QUEUED),
+                list=self.list_shard(job_id, now),
                 now=format_timestamp(now),
                 seen=format_timestamp(current.updated_at),
                 expires=self._expires_at(now),
@@ -109,6 +110,7 @@ class JobChanges(JobTable):
             update={
                 "status": JobStatus.QUEUED,
                 "updated_at": now,
+                "queued_at": now,
                 "expires_at": self._expires_at(now),
                 "runs": [*current.runs, run],
                 "error": None,
@@ -178,14 +180,15 @@ class JobChanges(JobTable):
         condition = self._marker_condition(job)
         restored = {
             "failed": JobStatus.FAILED.value,
-            "shard": self.status_shard(job.job_id, JobStatus.FAILED),
             "now": format_timestamp(now),
             "error": run.error.to_json_dict() if run.error else None,
             "result": run.result,
             "started": format_timestamp(run.started_at) if run.started_at else None,
             "finished": format_timestamp(run.finished_at) if run.finished_at else None,
         }
-        sets = ["#status = :failed", "statusShard = :shard", "updatedAt = :now"]
+        # The job stays listed under the day of the rerun (and queuedAt says when it was tried):
+        # a FAILED job is never swept as stranded, and the undo moves no index key.
+        sets = ["#status = :failed", "updatedAt = :now"]
         sets += [
             f"{name} = :{value}"
             for name, value in (

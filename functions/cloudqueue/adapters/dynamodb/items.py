@@ -14,10 +14,11 @@ from botocore.exceptions import ClientError
 
 from cloudqueue.models import Job
 
-STATUS_INDEX = "ByStatus"
+LIST_INDEX = "Listing"
 PENDING_INDEX = "PendingSends"
 IDEMPOTENCY_PREFIX = "idem#"
 SWEEP_CURSOR_KEY = "sweep#pending"
+STRANDED_CURSOR_KEY = "sweeper#stranded"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -1,71 +1,126 @@
-"""Listing jobs newest first: ids from the keys-only ``ByStatus`` index, across its shards, then
-the jobs themselves from the table in one BatchGetItem.
+"""Listing jobs (``cloudqueue.listing``): keys from the keys-only ``Listing`` index, day by day
+and shard by shard, merged in listing order; then the jobs themselves from the table in one
+BatchGetItem, where their status and owner are checked.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
-from cloudqueue.adapters.dynamodb.items import STATUS_INDEX, expression_values, job_from
+from cloudqueue.adapters.dynamodb.items import LIST_INDEX, expression_values, job_from
 from cloudqueue.adapters.dynamodb.table import JobTable
 from cloudqueue.errors import StoreBusy
+from cloudqueue.listing import (
+    ListPosition,
+    days_to_walk,
+    list_shard,
+    owner_key,
+    page_of_jobs,
+    parse_cursor,
+    window_days,
+)
 from cloudqueue.models import Job, JobStatus
 
 _BATCH_GET_ATTEMPTS = 6  # the first and five retries: 1.55 s of backoff at most
 _BATCH_GET_BACKOFF_SECONDS = 0.05
+# Past every character of a job id, for "the end of this owner's keys".
+_AFTER_EVERY_KEY = "~"
+# A listing that finds too few jobs in a day reads older days 1, 2, 4 ... at once, up to this
+# many, each day's shards in parallel: a walk over the whole window (a small stack, or a rare
+# status) takes a dozen rounds of queries, not one after the other for every day and shard.
+_DAYS_AT_ONCE = 16
+_QUERIES_AT_ONCE = 16
 
 
 class JobListing(JobTable):
     """``list_jobs`` of ``cloudqueue.ports.JobStore``."""
 
     def list_jobs(
-        self, status: JobStatus | None, limit: int, after_job_id: str | None
+        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
     ) -> tuple[list[Job], str | None]:
-        # The index holds keys only (KEYS_ONLY: a job's writes are not paid twice at its full
-        # size), so the page is the newest ids across the shards, then the jobs themselves,
-        # read from the table: each in its state now, never an index copy that lags.
-        statuses = [status] if status is not None else list(JobStatus)
-        ids: set[str] = set()
-        more_remain = False
-        for each_status in statuses:
-            for shard in range(self.shards):
-                # One more than a page, so that "more remain" is known, not guessed: DynamoDB
-                # gives a LastEvaluatedKey whenever it stops at Limit, even with nothing left.
-                found, truncated = self._query_shard(f"{each_status.value}#{shard}", limit + 1, after_job_id)
-                ids.update(found)
-                # A shard cut short by the 1 MB page size may still hold some.
-                more_remain = more_remain or (truncated and len(found) <= limit)
-        # A job that changed status between two of these queries shows up under both: one id.
-        newest_first = sorted(ids, reverse=True)
-        wanted = newest_first[:limit]
-        more_remain = more_remain or len(newest_first) > limit
-        jobs = self._get_jobs(wanted)
-        # A job that left the status asked for since the index was read is not listed under
-        # it; the next page still starts after the last id looked at.
-        page = [
-            job for job_id in wanted if (job := jobs.get(job_id)) is not None and status in (None, job.status)
-        ]
-        return page, (wanted[-1] if more_remain and wanted else None)
+        # The index holds keys only and its key never moves on a status change, so a job's
+        # writes do not write the index; the page reads its jobs from the table, each in its
+        # state now, and filters status there.
+        start = parse_cursor(cursor, owner) if cursor is not None else None
+        prefix = owner_key(owner) + "#" if owner is not None else None
+        window = window_days(self.retention_days, int(self.queue_retention.total_seconds()))
 
-    def _query_shard(
-        self, status_shard: str, limit: int, before_job_id: str | None
-    ) -> tuple[list[str], bool]:
-        condition = "statusShard = :shard"
-        values: dict[str, Any] = {"shard": status_shard}
-        if before_job_id is not None:
-            condition += " AND jobId < :before"
-            values["before"] = before_job_id
-        response = self.client.query(
-            TableName=self.table_name,
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=expression_values(**values),
-            ProjectionExpression="jobId",
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [item["jobId"]["S"] for item in response.get("Items", [])], "LastEvaluatedKey" in response
+        with ThreadPoolExecutor(max_workers=_QUERIES_AT_ONCE) as pool:
+
+            def keys_after(position: ListPosition | None, wanted: int) -> list[ListPosition]:
+                days = days_to_walk(self.clock().date(), window, position)
+                found: list[ListPosition] = []
+                at_once = 1
+                while days and len(found) < wanted:
+                    chunk, days = days[:at_once], days[at_once:]
+                    at_once = min(2 * at_once, _DAYS_AT_ONCE)
+                    found += self._days_keys(pool, chunk, prefix, position, wanted - len(found))
+                return found[:wanted]
+
+            page, last = page_of_jobs(
+                owner=owner,
+                status=status,
+                limit=limit,
+                start=start,
+                keys_after=keys_after,
+                read_jobs=self._get_jobs,
+            )
+        return page, (last.cursor() if last is not None else None)
+
+    def _days_keys(
+        self,
+        pool: ThreadPoolExecutor,
+        days: list[date],
+        prefix: str | None,
+        position: ListPosition | None,
+        wanted: int,
+    ) -> list[ListPosition]:
+        """The first ``wanted`` keys of ``days`` (newest first) in listing order, of keys starting
+        with ``prefix`` (None: any) and after ``position``; every shard of every day at once."""
+        queries = [(day, shard) for day in days for shard in range(self.shards)]
+
+        def query(day_shard: tuple[date, int]) -> list[str]:
+            day, shard = day_shard
+            before = position.list_key if position is not None and position.day == day else None
+            return self._shard_keys(list_shard(day, shard), prefix, before, wanted)
+
+        by_day: dict[date, set[str]] = defaultdict(set)
+        for (day, _), keys in zip(queries, pool.map(query, queries), strict=True):
+            by_day[day].update(keys)
+        found = [ListPosition(day, key) for day in days for key in sorted(by_day[day], reverse=True)]
+        return found[:wanted]
+
+    def _shard_keys(self, shard: str, prefix: str | None, before: str | None, wanted: int) -> list[str]:
+        condition = "listShard = :shard"
+        values: dict[str, Any] = {"shard": shard}
+        if prefix is not None:
+            # BETWEEN is inclusive: the key at ``before`` itself is dropped below.
+            condition += " AND listKey BETWEEN :low AND :high"
+            values |= {"low": prefix, "high": before or prefix + _AFTER_EVERY_KEY}
+        elif before is not None:
+            condition += " AND listKey < :high"
+            values["high"] = before
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": expression_values(**values),
+            "ProjectionExpression": "listKey",
+            "ScanIndexForward": False,
+        }
+        keys: list[str] = []
+        while True:
+            response = self.client.query(**query, Limit=wanted + 1 - len(keys))
+            keys += [key for item in response.get("Items", []) if (key := item["listKey"]["S"]) != before]
+            last = response.get("LastEvaluatedKey")
+            # Stopped by the 1 MB page rather than the limit: read on.
+            if len(keys) >= wanted or last is None:
+                return keys[:wanted]
+            query["ExclusiveStartKey"] = last
 
     def _get_jobs(self, job_ids: list[str]) -> dict[str, Job]:
         """The jobs of these ids (at most 100) that exist, read in one BatchGetItem and its retries.

@@ -31,12 +31,11 @@ class RecoveryWrites(JobTable):
         return self._update_if_abandoned(
             job_id,
             now,
-            "SET #status = :failed, statusShard = :shard, #error = :error, "
+            "SET #status = :failed, #error = :error, "
             "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
             "REMOVE leaseToken, leaseExpiresAt, pendingSince, pendingShard",
             names={"#error": "error"},
             failed=JobStatus.FAILED.value,
-            shard=self.status_shard(job_id, JobStatus.FAILED),
             error=error.to_json_dict(),
             expires=self._expires_at(now),
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cloudqueue.adapters import aws_client
 from cloudqueue.adapters.dynamodb.items import IDEMPOTENCY_PREFIX, job_from, to_item
-from cloudqueue.models import Job, JobStatus
+from cloudqueue.listing import list_day, list_key, list_shard, queued_moment, shard_number
+from cloudqueue.models import Job, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,25 +25,28 @@ class JobTable:
         *,
         shards: int = 4,
         retention_days: int = 30,
+        queue_retention_seconds: int = 1_209_600,
         client: DynamoDBClient | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.table_name = table_name
         self.shards = shards
+        self.retention_days = retention_days
         self.retention = timedelta(days=retention_days)
+        self.queue_retention = timedelta(seconds=queue_retention_seconds)
         self.client: DynamoDBClient = client or aws_client("dynamodb")
+        # What "today" is for a listing; tests hand in a fixed one.
+        self.clock = clock
 
     # --- keys ---------------------------------------------------------------------------
 
-    def status_shard(self, job_id: str, status: JobStatus) -> str:
-        """The ``ByStatus`` partition of a job in ``status``: ``<STATUS>#<n>``."""
-        shard = (
-            int.from_bytes(hashlib.sha1(job_id.encode(), usedforsecurity=False).digest()[:4]) % self.shards
-        )
-        return f"{status.value}#{shard}"
+    def list_shard(self, job_id: str, queued_at: datetime) -> str:
+        """The ``Listing`` partition of a job queued at ``queued_at``: ``<YYYY-MM-DD>#<n>``."""
+        return list_shard(list_day(queued_at), shard_number(job_id, self.shards))
 
     def pending_shard(self, job_id: str) -> str:
-        """The ``PendingSends`` partition of a job: ``PENDING#<n>``, the same n as its status shard."""
-        return "PENDING#" + self.status_shard(job_id, JobStatus.QUEUED).split("#", 1)[1]
+        """The ``PendingSends`` partition of a job: ``PENDING#<n>``, the same n as its list shard."""
+        return f"PENDING#{shard_number(job_id, self.shards)}"
 
     def pending_send_marker(self, job_id: str, now: datetime) -> dict[str, Any]:
         """The attributes (plain values) a writer sets, in the same write that makes the job
@@ -56,7 +61,9 @@ class JobTable:
 
     def _job_item(self, job: Job) -> dict[str, Any]:
         values = job.to_json_dict()
-        values["statusShard"] = self.status_shard(job.job_id, job.status)
+        # Written here, by the submit's put, and moved only when the job is queued again.
+        values["listShard"] = self.list_shard(job.job_id, queued_moment(job))
+        values["listKey"] = list_key(job.owner, job.job_id)
         return to_item(values)
 
     def _expires_at(self, now: datetime) -> int:

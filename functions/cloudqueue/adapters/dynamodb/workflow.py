@@ -39,7 +39,7 @@ class WorkflowWrites(JobTable):
         try:
             response = self._update(
                 job_id,
-                UpdateExpression="SET #status = :in_progress, statusShard = :shard, "
+                UpdateExpression="SET #status = :in_progress, "
                 "attempts = if_not_exists(attempts, :zero) + :one, "
                 "leaseToken = :token, leaseExpiresAt = :expires, "
                 "leaseMessageId = :message, leaseExecutionId = :execution_id, "
@@ -52,7 +52,6 @@ class WorkflowWrites(JobTable):
                 ExpressionAttributeValues=expression_values(
                     in_progress=JobStatus.IN_PROGRESS.value,
                     queued=JobStatus.QUEUED.value,
-                    shard=self.status_shard(job_id, JobStatus.IN_PROGRESS),
                     zero=0,
                     one=1,
                     token=lease_token,
@@ -126,7 +125,7 @@ class WorkflowWrites(JobTable):
             response = self._update(
                 job_id,
                 # The token stays on the finished job: a retried finalize recognises its own write.
-                UpdateExpression=f"SET #status = :status, statusShard = :shard, {outcome}, "
+                UpdateExpression=f"SET #status = :status, {outcome}, "
                 "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
                 "REMOVE leaseExpiresAt",
                 ConditionExpression="#status = :in_progress AND leaseToken = :token",
@@ -135,7 +134,6 @@ class WorkflowWrites(JobTable):
                 ExpressionAttributeValues=expression_values(
                     status=status.value,
                     in_progress=JobStatus.IN_PROGRESS.value,
-                    shard=self.status_shard(job_id, status),
                     outcome=outcome_value if outcome_value is not None else {},
                     now=format_timestamp(now),
                     expires=self._expires_at(now),

@@ -32,12 +32,13 @@ TASK_OVERHEAD_MS = 25.0  # Step Functions -> Lambda invoke and back, per task
 EXPRESS_MEMORY_GB = 64 / 1024  # one 64 MB step: the definition and a job's data are far smaller
 EXPRESS_DURATION_STEP_MS = 100
 
-# The job item's writes (see cloudqueue.adapters.dynamodb): a conditional put at submit, then
-# the claim and the terminal write, each an update that moves statusShard.
+# The job item's writes (see cloudqueue.adapters.dynamodb), each with the index keys it moves:
+# a conditional put at submit (which writes listShard and listKey), then the claim and the
+# terminal write, updates that move no index key (the Listing index is not written).
 JOB_WRITES: tuple[tuple[str, frozenset[str]], ...] = (
     ("put", frozenset()),
-    ("update", frozenset({"statusShard"})),
-    ("update", frozenset({"statusShard"})),
+    ("update", frozenset()),
+    ("update", frozenset()),
 )
 ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead
 

@@ -32,10 +32,11 @@ def metrics_and_dashboards(month: Month) -> None:
     for name in sorted(emitted, key=lambda each: (known.index(each) if each in known else -1, each)):
         # A metric the model does not know is priced whole (tests/unit/test_cost.py fails on it).
         when, fraction = months.get(name, ("unknown: priced whole", 1.0))
+        copies = max(1, len(emitted[name].modules))  # one metric per function (its "service")
         month.add(
             "CloudWatch",
-            f"metric {name} ({when})",
-            fraction,
+            f"metric {name} ({when})" + (f" x {copies} functions" if copies > 1 else ""),
+            fraction * copies,
             "metric-months",
             "cloudwatch_custom_metric_month",
             prorated=True,

@@ -204,6 +204,16 @@ def dynamodb(month: Month) -> None:
     month.add("DynamoDB", "reads (eventually consistent)", reads, "RRU", "dynamodb_read_request_unit")
     sweep_reads = month.sweeps * month.stack.list_shards() * 0.5
     month.add("DynamoDB", "sweeper's queries", sweep_reads, "RRU", "dynamodb_read_request_unit", fixed=True)
+    # The stranded-job sweep reads each job once, a day after the queue's retention has passed
+    # over its day (a keys-only query, then BatchGetItem): one eventually consistent read.
+    stranded_reads = month.jobs * 0.5 * math.ceil(size / 4096)
+    month.add(
+        "DynamoDB",
+        "sweeper's stranded-job check (a read per job)",
+        stranded_reads,
+        "RRU",
+        "dynamodb_read_request_unit",
+    )
     months = (month.stack.parameter("RetentionDays", 30) + 1) / 30
     table_gb = month.jobs * months * (size + ITEM_OVERHEAD_BYTES) / GB
     stored_gb = table_gb + month.jobs * months * sum(entry for _, entry in indexes) / GB

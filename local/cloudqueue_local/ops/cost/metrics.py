@@ -36,6 +36,8 @@ class Emission:
 
     module: str
     guarded: bool
+    # Every module that emits it: each function's copy is a metric of its own ("service").
+    modules: tuple[str, ...] = ()
 
 
 # Every metric the code emits, with what publishes it (see the handlers). A name the code emits
@@ -59,6 +61,7 @@ PUBLICATIONS: dict[str, Publication] = {
     "StaleWorkersFenced": Publication("a fenced stale worker", per_job=lambda usage: usage.rare_rate),
     "JobsRedriven": Publication("a redriven dead letter", per_job=lambda usage: usage.rare_rate),
     "PoisonMessagesKept": Publication("a poison message", per_job=lambda usage: usage.rare_rate),
+    "StrandedJobsResent": Publication("a stranded job sent again", per_job=lambda usage: usage.rare_rate),
 }
 
 
@@ -94,7 +97,11 @@ def scan_metrics(root: Path = CODE) -> dict[str, Emission]:
                 raise UnresolvedMetric(f"{module}:{call.lineno}: add_metric without a name")
             for each in _resolve(name, function, constants, f"{module}:{call.lineno}"):
                 before = found.get(each)
-                found[each] = Emission(module, guarded and (before is None or before.guarded))
+                if before is None:
+                    found[each] = Emission(module, guarded, (module,))
+                else:
+                    modules = before.modules + ((module,) if module not in before.modules else ())
+                    found[each] = Emission(before.module, guarded and before.guarded, modules)
     return found
 
 

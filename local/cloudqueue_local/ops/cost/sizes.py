@@ -71,6 +71,7 @@ def sample_job(payload_chars: int) -> Job:
         attempts=1,
         created_at=SAMPLE_TIME,
         updated_at=SAMPLE_TIME,
+        queued_at=SAMPLE_TIME,
         started_at=SAMPLE_TIME,
         finished_at=SAMPLE_TIME,
         result=result,
