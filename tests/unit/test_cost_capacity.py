@@ -37,17 +37,20 @@ def test_the_listing_index_limit_follows_its_shards_and_whether_its_key_moves(tm
     # Given four shards, then eight  Then the partitions allow twice the jobs
     four, eight = (
         index_limit(stack_with(tmp_path / "a")),
-        index_limit(stack_with(tmp_path / "b", StatusShards="8")),
+        index_limit(stack_with(tmp_path / "b", ListShards="8")),
     )
     assert eight.jobs_per_second == pytest.approx(2 * four.jobs_per_second)
-    # And a listing index renamed ListShards is read the same way
+    # And the Listing index's key, written once by the submit, takes one write a job on its shards
+    assert "its key moves" not in four.what
+    assert four.per_job == pytest.approx(1 / 1000)
+    # And a template that still calls the parameter StatusShards is read the same way
     renamed_dir = tmp_path / "c"
     stack_with(renamed_dir)  # the folders beside the template
     template = renamed_dir / "template.yaml"
-    template.write_text(template.read_text().replace("StatusShards", "ListShards"))
+    template.write_text(template.read_text().replace("ListShards", "StatusShards"))
     renamed = cost.Stack.read(template)
-    assert "ListShards" in index_limit(renamed).what
-    assert "ListShards" in index_limit(renamed).raise_by
+    assert "StatusShards" in index_limit(renamed).what
+    assert "StatusShards" in index_limit(renamed).raise_by
 
 
 def test_the_path_to_ten_thousand_jobs_a_second_names_each_limit_below_it_and_its_value() -> None:
