@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -241,7 +240,6 @@ def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
 @app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=JOB_RESPONSES)
 def cancel_job(job_id: JobIdPath) -> JobView:
     job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), caller=current_caller())
-    metrics.add_metric(name=metric_names.JOBS_CANCELLED, unit=MetricUnit.Count, value=1)
     return JobView.of(job)
 
 
@@ -278,7 +276,6 @@ def rerun_job(job_id: JobIdPath, idempotency_key: Annotated[str | None, RERUN_KE
         idempotency_key=idempotency_key,
     )
     if created:
-        metrics.add_metric(name=metric_names.JOBS_RERUN, unit=MetricUnit.Count, value=1)
         logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
     return json_response(
         HTTPStatus.ACCEPTED if created else HTTPStatus.OK,

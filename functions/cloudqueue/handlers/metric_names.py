@@ -22,9 +22,6 @@ JOBS_FAILED: Final = "JobsFailed"
 STALE_WORKERS_FENCED: Final = "StaleWorkersFenced"
 # A claim found its job already finished or taken by this very execution: a duplicate delivery.
 DUPLICATE_DELIVERIES_SKIPPED: Final = "DuplicateDeliveriesSkipped"
-# A client cancelled a QUEUED job, or reran a FAILED one.
-JOBS_CANCELLED: Final = "JobsCancelled"
-JOBS_RERUN: Final = "JobsRerun"
 # What DeadLetterFunction did with a dead letter (DeadLetterAlarm watches the first); a poison
 # message is also set aside by the claim, at its first execution.
 JOBS_DEAD_LETTERED: Final = "JobsDeadLettered"
@@ -37,7 +34,9 @@ STRANDED_JOBS_RESENT: Final = "StrandedJobsResent"
 
 # The names each function may emit, by the template's logical id.
 BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
-    "ApiFunction": frozenset({JOBS_CANCELLED, JOBS_RERUN}),
+    # Cancels and reruns are a client's own requests: counted by the API stage's free
+    # AWS/ApiGateway Count per route, not by a custom metric billed for each hour they happen.
+    "ApiFunction": frozenset(),
     "ClaimFunction": frozenset({DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT}),
     "ProcessFunction": frozenset(),
     "FinalizeFunction": frozenset({JOBS_FAILED, STALE_WORKERS_FENCED}),
