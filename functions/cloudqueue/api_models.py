@@ -8,13 +8,18 @@ the list of known ones.
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
-from cloudqueue.models import Job, JobFailure, JobRun, JobStatus, Timestamp
+from cloudqueue.models import Job, JobFailure, JobRun, JobStatus, Timestamp, utc_now
+
+# How far ahead a job may be delayed: a year, as Inngest's longest sleep.
+MAX_DELAY_SECONDS = 31_536_000
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
 PRIVATE_JOB_FIELDS = frozenset(
@@ -49,6 +54,8 @@ class JobView(CamelModel):
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     runs: list[JobRun] = Field(default_factory=list)
+    run_at: Timestamp | None = None
+    schedule: str | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -81,6 +88,53 @@ class ErrorBody(CamelModel):
     error: ErrorDetail
 
 
+def _check_timing(request: Any) -> Any:
+    """A submit may say when the job is due one way, not two; a time must be ahead, within a year."""
+    delay, run_at = request.delaySeconds, request.runAt
+    if delay is not None and run_at is not None:
+        raise ValueError("give delaySeconds or runAt, not both")
+    if run_at is not None:
+        ahead = (run_at - utc_now()).total_seconds()
+        if ahead <= 0:
+            raise ValueError(f"runAt {run_at.isoformat()} is not in the future")
+        if ahead > MAX_DELAY_SECONDS:
+            raise ValueError(f"runAt {run_at.isoformat()} is more than a year ({MAX_DELAY_SECONDS} s) ahead")
+    return request
+
+
+def due_time(request: BaseModel, now: datetime) -> datetime | None:
+    """When the submitted job is due, rounded up to a whole second (SQS delays and Scheduler's
+    ``at()`` count whole seconds; rounding up keeps "never early"), or None: at once."""
+    delay: int | None = getattr(request, "delaySeconds", None)
+    run_at: datetime | None = getattr(request, "runAt", None)
+    if delay is not None:
+        due = now + timedelta(seconds=delay)
+    elif run_at is not None:
+        due = run_at.astimezone(UTC)
+    else:
+        return None
+    return datetime.fromtimestamp(math.ceil(due.timestamp()), UTC)
+
+
+def timing_of(request: BaseModel) -> dict[str, Any] | None:
+    """The request's timing as sent (what an Idempotency-Key is bound to), None without one."""
+    timing = request.model_dump(mode="json", include={"delaySeconds", "runAt"}, exclude_none=True)
+    return timing or None
+
+
+_DELAY_FIELD = Field(
+    default=None,
+    ge=1,
+    le=MAX_DELAY_SECONDS,
+    description="Run the job this many seconds from now (it reads SCHEDULED until then). Not with runAt.",
+)
+_RUN_AT_FIELD = Field(
+    default=None,
+    description="Run the job at this time (RFC 3339 with an offset, in the future, at most a year "
+    "ahead; it reads SCHEDULED until then). Not with delaySeconds.",
+)
+
+
 def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
     model_name = (
         "Submit" + "".join(part.title() for part in job_type.name.replace("-", ".").split(".")) + "Job"
@@ -91,6 +145,9 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job", defer_build=True),
         type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
+        delaySeconds=(int | None, _DELAY_FIELD),
+        runAt=(AwareDatetime | None, _RUN_AT_FIELD),
+        __validators__={"_timing": model_validator(mode="after")(_check_timing)},  # type: ignore[dict-item]
     )
 
 

@@ -139,8 +139,20 @@ class JobStore(Protocol):
 
 
 class JobQueue(Protocol):
-    def send_job(self, job_id: str) -> None:
-        """Enqueue the message that makes the workflow run ``job_id``."""
+    def send_job(self, job_id: str, *, run_at: datetime | None = None, delay_seconds: int = 0) -> None:
+        """Enqueue the message that makes the workflow run ``job_id``; with ``run_at`` the message
+        says when the job is due, and SQS holds it back ``delay_seconds`` (at most 900)."""
+
+
+class DelayedSends(Protocol):
+    """One-time EventBridge Scheduler schedules that send a job's message when it is due: the
+    path of a delay longer than SQS can hold a message back."""
+
+    def schedule_send(self, job_id: str, run_at: datetime) -> None:
+        """Make the schedule that sends ``job_id``'s message (carrying ``run_at``) at ``run_at``."""
+
+    def cancel_send(self, job_id: str) -> bool:
+        """Delete ``job_id``'s schedule; False when there is none (fired, or never made)."""
 
 
 class PoisonMessages(Protocol):

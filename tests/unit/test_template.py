@@ -61,6 +61,10 @@ QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
 LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
 WORKFLOW = "!Ref JobStateMachine"
+SCHEDULES = (
+    "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobScheduleGroup}/*"
+)
+SCHEDULER_ROLE = "!GetAtt SchedulerRole.Arn"
 
 # What each function's code calls in AWS, and nothing more.
 LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
@@ -74,11 +78,15 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", QUEUE),
         ("logs:FilterLogEvents", LOG_GROUP),
         ("states:DescribeStateMachine", WORKFLOW),
+        ("scheduler:CreateSchedule", SCHEDULES),  # a job delayed past SQS's 15 minutes
+        ("scheduler:DeleteSchedule", SCHEDULES),  # its cancel
+        ("iam:PassRole", SCHEDULER_ROLE),  # the role its schedule sends the message with
     },
     "ClaimFunction": {
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:PutItem", TABLE),  # tombstones
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
+        ("sqs:SendMessage", QUEUE),  # put back a delayed job's message delivered early
     },
     "ProcessFunction": set(),
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
@@ -225,7 +233,7 @@ def is_log_delivery(owner: str, statement: dict[str, Any]) -> bool:
 def scoped_resources() -> set[str]:
     """What functions and roles may name: table, its indexes, job queue, log group, workflow."""
     indexes = RESOURCES["JobsTable"]["Properties"].get("GlobalSecondaryIndexes", [])
-    return {TABLE, QUEUE, POISON_QUEUE, LOG_GROUP, WORKFLOW} | {
+    return {TABLE, QUEUE, POISON_QUEUE, LOG_GROUP, WORKFLOW, SCHEDULES, SCHEDULER_ROLE} | {
         f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes
     }
 
@@ -484,8 +492,10 @@ def test_every_claim_outcome_is_routed_and_poison_ends_the_execution_succeeded(
     routed = {rule["StringEquals"]: rule["Next"] for rule in choice["Choices"]}
 
     # Then CLAIMED runs the job, POISON ends in a Succeed state of its own (the claim already
-    # kept the message, so succeeding consumes it), and SKIPPED takes the default
-    assert set(routed) | {"SKIPPED"} == outcomes
+    # kept the message, so succeeding consumes it), and SKIPPED and DEFERRED (the claim sent
+    # an early message again) take the default
+    assert set(routed) | {"SKIPPED", "DEFERRED"} == outcomes
+    assert definition["States"][choice["Default"]]["Type"] == "Succeed"
     assert routed["CLAIMED"] == "ProcessJob"
     assert definition["States"][routed["POISON"]]["Type"] == "Succeed"
     assert definition["States"][choice["Default"]]["Type"] == "Succeed"

@@ -29,14 +29,16 @@ from cloudqueue.api_models import (
     JobTypeList,
     JobView,
     SubmitJobRequest,
+    due_time,
     payload_of,
+    timing_of,
     type_of,
 )
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import JobStatus, utc_now
-from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
+from cloudqueue.ports import DelayedSends, ExecutionLog, JobQueue, JobStore, Workflow
 from cloudqueue.settings import ApiSettings
 
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
@@ -71,6 +73,16 @@ def default_queue() -> JobQueue:
 
 
 @cache
+def default_delayed_sends() -> DelayedSends:
+    from cloudqueue.adapters.scheduler import SchedulerDelayedSends  # only delayed jobs need it
+
+    config = settings()
+    return SchedulerDelayedSends(
+        group=config.schedule_group, role_arn=config.scheduler_role_arn, queue_arn=config.queue_arn
+    )
+
+
+@cache
 def default_log() -> ExecutionLog:
     return CloudWatchExecutionLog(settings().execution_log_group)
 
@@ -88,6 +100,7 @@ class Ports:
     queue: JobQueue | None = None
     log: ExecutionLog | None = None
     workflow: Workflow | None = None
+    delayed_sends: DelayedSends | None = None
 
 
 def _handed_in() -> Ports:
@@ -104,6 +117,11 @@ def current_store() -> JobStore:
 def current_queue() -> JobQueue:
     """The queue this invocation uses: the one handed in, else the real one."""
     return _handed_in().queue or default_queue()
+
+
+def current_delayed_sends() -> DelayedSends:
+    """The one-time schedules this invocation uses: the ones handed in, else the real ones."""
+    return _handed_in().delayed_sends or default_delayed_sends()
 
 
 def current_log() -> ExecutionLog:
@@ -129,7 +147,8 @@ def json_response(
 @app.post(
     "/jobs",
     summary="Submit a job",
-    description="Stores the job QUEUED, enqueues it and answers at once with its id.",
+    description="Enqueues the job and stores it QUEUED (SCHEDULED with `delaySeconds` or `runAt`: "
+    "it starts at its time, never before) and answers at once with its id.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}},
         **ERROR_RESPONSES,
@@ -147,14 +166,21 @@ def submit(
         ),
     ] = None,
 ) -> Response[Any]:
+    now = utc_now()
+    run_at = due_time(request, now)
+    config = settings()
     job, created = jobs.submit_job(
         type_of(request),
         payload_of(request),
         store=current_store(),
         queue=current_queue(),
-        now=utc_now(),
-        retention_days=settings().retention_days,
+        now=now,
+        retention_days=config.retention_days,
         idempotency_key=idempotency_key,
+        run_at=run_at,
+        delayed_sends=current_delayed_sends() if run_at is not None else None,
+        sqs_delay_limit_seconds=config.sqs_delay_limit_seconds,
+        timing=timing_of(request),
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
@@ -189,9 +215,11 @@ def get_job_history(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) 
     return history
 
 
-@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=ERROR_RESPONSES)
+@app.delete(
+    "/jobs/<jobId>", summary="Cancel a job that is still QUEUED or SCHEDULED", responses=ERROR_RESPONSES
+)
 def cancel_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> JobView:
-    job = jobs.cancel_job(job_id, store=current_store(), now=utc_now())
+    job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), delayed_sends=current_delayed_sends())
     metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
     return JobView.of(job)
 
@@ -297,11 +325,14 @@ def handler(
     queue: JobQueue | None = None,
     log: ExecutionLog | None = None,
     workflow: Workflow | None = None,
+    delayed_sends: DelayedSends | None = None,
 ) -> dict[str, Any]:
     # Answered before the resolver parses (and validates) a body it should never read.
     refused = refuse_body(event, settings().max_body_bytes)
     if refused is not None:
         return refused
     # The resolver clears its context after each event: these ports are this invocation's.
-    app.append_context(ports=Ports(store=store, queue=queue, log=log, workflow=workflow))  # type: ignore[no-untyped-call]
+    app.append_context(
+        ports=Ports(store=store, queue=queue, log=log, workflow=workflow, delayed_sends=delayed_sends)
+    )  # type: ignore[no-untyped-call]
     return app.resolve(event, context)

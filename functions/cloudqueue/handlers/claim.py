@@ -11,9 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
-from cloudqueue.adapters.sqs import SqsPoisonQueue
+from cloudqueue.adapters.sqs import SqsJobQueue, SqsPoisonQueue
 from cloudqueue.models import ClaimRequest, utc_now
-from cloudqueue.ports import JobStore, PoisonMessages
+from cloudqueue.ports import JobQueue, JobStore, PoisonMessages
 from cloudqueue.settings import ClaimSettings
 from cloudqueue.workflow import claim_job
 
@@ -23,7 +23,12 @@ from cloudqueue.workflow import claim_job
 logger = Logger()
 metrics = Metrics(namespace="CloudQueue")
 
-_METRICS = {"CLAIMED": "JobsClaimed", "SKIPPED": "DuplicateDeliveriesSkipped", "POISON": "PoisonMessagesKept"}
+_METRICS = {
+    "CLAIMED": "JobsClaimed",
+    "SKIPPED": "DuplicateDeliveriesSkipped",
+    "POISON": "PoisonMessagesKept",
+    "DEFERRED": "EarlyDeliveriesDeferred",
+}
 
 
 @cache
@@ -42,6 +47,13 @@ def default_poison() -> PoisonMessages:
     return SqsPoisonQueue(settings().poison_queue_url)
 
 
+@cache
+def default_queue() -> JobQueue | None:
+    # Used only to put back an early message of a delayed job.
+    url = settings().queue_url
+    return SqsJobQueue(url) if url else None
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(
@@ -50,6 +62,7 @@ def handler(
     *,
     store: JobStore | None = None,
     poison: PoisonMessages | None = None,
+    queue: JobQueue | None = None,
 ) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
     logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
@@ -62,6 +75,7 @@ def handler(
         lease_seconds=config.lease_seconds,
         submit_grace_seconds=config.submit_grace_seconds,
         wait=time.sleep,
+        queue=queue or default_queue(),
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metrics.add_metric(name=_METRICS[response.outcome], unit=MetricUnit.Count, value=1)
