@@ -45,6 +45,9 @@ TEST_PARAMETERS = {
     "ProcessTimeoutRetryMaxAttempts": "1",
     "MaxReceiveCount": "3",
     "RequeueSchedule": "rate(2 seconds)",
+    # Delays up to 3 s go by SQS DelaySeconds, longer ones by a one-time Scheduler schedule, so
+    # that the local tests take both paths in seconds.
+    "SqsDelayLimitSeconds": "3",
 }
 
 

@@ -8,7 +8,6 @@ the list of known ones.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
@@ -103,8 +102,8 @@ def _check_timing(request: Any) -> Any:
 
 
 def due_time(request: BaseModel, now: datetime) -> datetime | None:
-    """When the submitted job is due, rounded up to a whole second (SQS delays and Scheduler's
-    ``at()`` count whole seconds; rounding up keeps "never early"), or None: at once."""
+    """When the submitted job is due, or None: at once. Rounded up to the millisecond, the
+    precision the table keeps (its condition compares the text), so that it is never early."""
     delay: int | None = getattr(request, "delaySeconds", None)
     run_at: datetime | None = getattr(request, "runAt", None)
     if delay is not None:
@@ -113,7 +112,7 @@ def due_time(request: BaseModel, now: datetime) -> datetime | None:
         due = run_at.astimezone(UTC)
     else:
         return None
-    return datetime.fromtimestamp(math.ceil(due.timestamp()), UTC)
+    return due + timedelta(microseconds=-due.microsecond % 1000)
 
 
 def timing_of(request: BaseModel) -> dict[str, Any] | None:

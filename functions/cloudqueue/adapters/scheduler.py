@@ -3,7 +3,7 @@ is longer than SQS can hold a message back (``cloudqueue.ports.DelayedSends``)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -16,8 +16,12 @@ if TYPE_CHECKING:
 
 
 def at_expression(when: datetime) -> str:
-    """Scheduler's one-time expression, in UTC, to the second: ``at(2026-12-06T13:00:00)``."""
-    return f"at({when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})"
+    """Scheduler's one-time expression in UTC, to the second, rounded up (a schedule that fires
+    early sends a message the claim puts back): ``at(2026-12-06T13:00:01)`` for 13:00:00.2."""
+    utc = when.astimezone(UTC)
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return f"at({utc.strftime('%Y-%m-%dT%H:%M:%S')})"
 
 
 def delayed_send_name(job_id: str) -> str:

@@ -1,0 +1,103 @@
+"""Delayed jobs on the running local stack: the SQS path (DelaySeconds), the Scheduler path (a
+one-time schedule the local scheduler fires), duplicates of an early message, and cancel.
+
+The test parameters send delays up to 3 s by SQS and longer ones by Scheduler."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from cloudqueue.adapters.sqs import job_message_body
+from cloudqueue_local.devtools.stack import LocalStack
+
+from .test_end_to_end import aws, finished, wait_for
+
+A_JOB = {"type": "text.transform", "payload": {"text": "later"}}
+
+
+def submit_delayed(api: httpx.Client, **timing: Any) -> dict[str, Any]:
+    response = api.post("/jobs", json=A_JOB | timing)
+    assert response.status_code == 202, response.text
+    job = dict(response.json())
+    assert job["status"] == "SCHEDULED"
+    return job
+
+
+def schedules_of(stack: LocalStack) -> list[str]:
+    scheduler = aws(stack, "scheduler")
+    group = next(iter(stack.template.schedule_groups.values()))
+    return [each["Name"] for each in scheduler.list_schedules(GroupName=group)["Schedules"]]
+
+
+def test_a_job_delayed_by_sqs_reads_scheduled_then_runs_not_before_its_time(api: httpx.Client) -> None:
+    # Given a job delayed 2 s (the SQS path)
+    job = submit_delayed(api, delaySeconds=2)
+    run_at = datetime.fromisoformat(job["runAt"])
+
+    # Then it reads SCHEDULED, and later runs once, never before its time
+    assert api.get(f"/jobs/{job['jobId']}").json()["status"] == "SCHEDULED"
+    done = finished(api, job["jobId"])
+    assert (done["status"], done["attempts"]) == ("SUCCEEDED", 1)
+    assert datetime.fromisoformat(done["startedAt"]) >= run_at
+
+
+def test_a_job_delayed_past_the_limit_goes_by_a_schedule_the_local_scheduler_fires(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    # Given a job delayed 5 s (past the test's SQS limit: the Scheduler path)
+    job = submit_delayed(api, delaySeconds=5)
+    run_at = datetime.fromisoformat(job["runAt"])
+
+    # Then its one-time schedule exists until it fires
+    assert f"job-{job['jobId']}" in schedules_of(local_stack)
+    # And the job runs once, not before its time, and its schedule deletes itself
+    done = finished(api, job["jobId"])
+    assert (done["status"], done["attempts"]) == ("SUCCEEDED", 1)
+    assert datetime.fromisoformat(done["startedAt"]) >= run_at
+    assert f"job-{job['jobId']}" not in schedules_of(local_stack)
+
+
+def test_duplicates_of_an_early_message_never_start_the_job_before_its_time(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    # Given a job due in 3 s, and ten copies of its message sent at once (with and without runAt)
+    job = submit_delayed(api, delaySeconds=3)
+    run_at = datetime.fromisoformat(job["runAt"])
+    sqs = aws(local_stack, "sqs")
+    for copy in range(10):
+        body = job_message_body(job["jobId"], run_at if copy % 2 else None)
+        sqs.send_message(QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=body)
+
+    # Then the job runs once, not before its time, and no message is dead-lettered
+    done = finished(api, job["jobId"])
+    assert (done["status"], done["attempts"]) == ("SUCCEEDED", 1)
+    assert datetime.fromisoformat(done["startedAt"]) >= run_at
+    dead = sqs.get_queue_attributes(
+        QueueUrl=local_stack.queue_url("DeadLetterQueue"), AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert dead["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_a_cancelled_scheduled_job_never_runs_and_its_schedule_is_deleted(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    # Given a job on the Scheduler path, and a stray early copy of its message
+    job = submit_delayed(api, delaySeconds=4)
+    aws(local_stack, "sqs").send_message(
+        QueueUrl=local_stack.queue_url("JobQueue"), MessageBody=json.dumps({"jobId": job["jobId"]})
+    )
+
+    # When it is cancelled
+    cancelled = api.delete(f"/jobs/{job['jobId']}")
+
+    # Then the answer is 200 CANCELLED, its schedule is gone, and past its time it has not run
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+    assert f"job-{job['jobId']}" not in schedules_of(local_stack)
+    wait_for(lambda: len(api.get(f"/jobs/{job['jobId']}").json()["executions"]) >= 1)
+    later = api.get(f"/jobs/{job['jobId']}").json()
+    assert (later["status"], later["attempts"], later["startedAt"]) == ("CANCELLED", 0, None)
