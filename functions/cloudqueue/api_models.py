@@ -11,11 +11,30 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
-from cloudqueue.models import Job, JobFailure, JobRun, JobStatus, Timestamp, utc_now
+from cloudqueue.models import (
+    Job,
+    JobFailure,
+    JobRun,
+    JobStatus,
+    RecurringSchedule,
+    ScheduledJob,
+    Timestamp,
+    utc_now,
+)
+from cloudqueue.schedule_expressions import parse_expression, parse_timezone
 
 # How far ahead a job may be delayed: a year, as Inngest's longest sleep.
 MAX_DELAY_SECONDS = 31_536_000
@@ -163,3 +182,84 @@ def payload_of(request: BaseModel) -> dict[str, Any]:
 
 def type_of(request: BaseModel) -> str:
     return str(request.type)  # type: ignore[attr-defined]
+
+
+# --- recurring schedules -----------------------------------------------------------------
+
+_submit_adapter: TypeAdapter[Any] | None = None
+
+
+def validate_job(job: dict[str, Any]) -> BaseModel:
+    """A schedule's job, checked as ``POST /jobs`` checks a submit (type, payload); no timing."""
+    global _submit_adapter  # noqa: PLW0603 - built on first use, not at cold start
+    if _submit_adapter is None:
+        _submit_adapter = TypeAdapter(SubmitJobRequest)
+    request: BaseModel = _submit_adapter.validate_python(job)
+    if getattr(request, "delaySeconds", None) is not None or getattr(request, "runAt", None) is not None:
+        raise ValueError("a schedule's job takes no delaySeconds or runAt: the schedule says when")
+    return request
+
+
+class CreateScheduleRequest(CamelModel):
+    """``POST /schedules``: a recurring schedule that submits ``job`` at each firing."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    name: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[0-9A-Za-z_.-]+$",
+        description="Yours only (another owner may use the same name): letters, digits, '.', '_', '-'.",
+    )
+    expression: str = Field(
+        max_length=256,
+        description="rate(<n> minutes|hours|days) or cron(minutes hours day-of-month month "
+        "day-of-week year), as EventBridge Scheduler defines them.",
+    )
+    timezone: str = Field(default="UTC", max_length=64, description="An IANA time zone for cron().")
+    job: dict[str, Any] = Field(description="The job each firing submits: {type, payload}.")
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        parse_expression(value)  # ExpressionError is a ValueError: a 422 that says what is wrong
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: dict[str, Any]) -> dict[str, Any]:
+        request = validate_job(value)
+        return {"type": type_of(request), "payload": payload_of(request)}
+
+    def schedule_of(self, owner: str) -> RecurringSchedule:
+        return RecurringSchedule(
+            name=self.name,
+            expression=self.expression,
+            timezone=self.timezone,
+            job=ScheduledJob.model_validate(self.job),
+            owner=owner,
+        )
+
+
+class ScheduleView(CamelModel):
+    """A recurring schedule as the API answers it (its owner is the caller)."""
+
+    name: str
+    expression: str
+    timezone: str
+    state: str
+    job: ScheduledJob
+
+    @classmethod
+    def of(cls, schedule: RecurringSchedule) -> ScheduleView:
+        return cls.model_validate(schedule.model_dump(exclude={"owner"}))
+
+
+class ScheduleList(CamelModel):
+    schedules: list[ScheduleView]

@@ -187,3 +187,25 @@ class FinalizeRequest(CamelModel):
 class FinalizeResponse(CamelModel):
     job_id: str
     status: JobStatus
+
+
+# --- recurring schedules -----------------------------------------------------------------
+
+
+class ScheduledJob(CamelModel):
+    """The job a recurring schedule submits at each firing."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+class RecurringSchedule(CamelModel):
+    """An owner's recurring schedule, as EventBridge Scheduler keeps it: each firing submits
+    ``job`` once (idempotency key: the name and the scheduled time), marked ``schedule: name``."""
+
+    name: str
+    expression: str
+    timezone: str = "UTC"
+    state: Literal["ENABLED", "DISABLED"] = "ENABLED"
+    job: ScheduledJob
+    owner: str = "anonymous"

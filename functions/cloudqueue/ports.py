@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from cloudqueue.models import Job, JobFailure, JobStatus
+from cloudqueue.models import Job, JobFailure, JobStatus, RecurringSchedule
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,24 @@ class DelayedSends(Protocol):
 
     def cancel_send(self, job_id: str) -> bool:
         """Delete ``job_id``'s schedule; False when there is none (fired, or never made)."""
+
+
+class RecurringSchedules(Protocol):
+    """Each owner's recurring EventBridge Scheduler schedules, whose target submits a job."""
+
+    def create(self, schedule: RecurringSchedule) -> bool:
+        """Make ``schedule``; False when its owner already has one by that name."""
+
+    def get(self, owner: str, name: str) -> RecurringSchedule | None: ...
+
+    def list(self, owner: str) -> list[RecurringSchedule]:
+        """The owner's schedules, by name."""
+
+    def delete(self, owner: str, name: str) -> bool:
+        """Delete it; False when the owner has none by that name."""
+
+    def set_enabled(self, owner: str, name: str, enabled: bool) -> RecurringSchedule | None:
+        """Pause (False) or resume (True) it; None when the owner has none by that name."""
 
 
 class PoisonMessages(Protocol):

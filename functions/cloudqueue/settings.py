@@ -41,6 +41,8 @@ class ApiSettings(Settings):
     schedule_group: str = Field(default="", alias="SCHEDULE_GROUP")
     scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
     queue_arn: str = Field(default="", alias="QUEUE_ARN")
+    # The recurring schedules' target: the function that submits a firing's job.
+    scheduled_function_arn: str = Field(default="", alias="SCHEDULED_FUNCTION_ARN")
 
 
 class SubmitGrace(Settings):
@@ -81,3 +83,7 @@ class RequeueSettings(SubmitGrace):
     queue_url: str = Field(alias="QUEUE_URL")
     sweep_page_size: int = Field(default=100, ge=1, le=1000, alias="SWEEP_PAGE_SIZE")
     sweep_max_pages: int = Field(default=50, ge=1, alias="SWEEP_MAX_PAGES")
+
+
+class ScheduledSettings(Settings):
+    queue_url: str = Field(alias="QUEUE_URL")

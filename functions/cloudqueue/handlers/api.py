@@ -36,9 +36,10 @@ from cloudqueue.api_models import (
 )
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
+from cloudqueue.handlers.schedule_routes import router as schedule_router
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import JobStatus, utc_now
-from cloudqueue.ports import DelayedSends, ExecutionLog, JobQueue, JobStore, Workflow
+from cloudqueue.ports import DelayedSends, ExecutionLog, JobQueue, JobStore, RecurringSchedules, Workflow
 from cloudqueue.settings import ApiSettings
 
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
@@ -53,6 +54,7 @@ app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key"], max_age=600),
 )
 answer_errors(app)
+app.include_router(schedule_router)
 
 
 @cache
@@ -326,13 +328,13 @@ def handler(
     log: ExecutionLog | None = None,
     workflow: Workflow | None = None,
     delayed_sends: DelayedSends | None = None,
+    schedules: RecurringSchedules | None = None,
 ) -> dict[str, Any]:
     # Answered before the resolver parses (and validates) a body it should never read.
     refused = refuse_body(event, settings().max_body_bytes)
     if refused is not None:
         return refused
     # The resolver clears its context after each event: these ports are this invocation's.
-    app.append_context(
-        ports=Ports(store=store, queue=queue, log=log, workflow=workflow, delayed_sends=delayed_sends)
-    )  # type: ignore[no-untyped-call]
+    ports = Ports(store=store, queue=queue, log=log, workflow=workflow, delayed_sends=delayed_sends)
+    app.append_context(ports=ports, schedules=schedules)  # type: ignore[no-untyped-call]
     return app.resolve(event, context)
