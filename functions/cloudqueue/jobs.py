@@ -15,6 +15,7 @@ import uuid_utils
 
 from cloudqueue import history
 from cloudqueue.api_models import JobPage, JobView
+from cloudqueue.callers import Caller
 from cloudqueue.errors import ApiError, EnqueueFailed, InvalidPageToken, JobNotFoundError
 from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import JOB_ID_PATTERN, Job, JobStatus, utc_now
@@ -92,7 +93,7 @@ def submit_job(
         expires_at=int((kept_from + timedelta(days=retention_days)).timestamp()),
     )
     if idempotency_key is not None:
-        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash)
+        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash, owner=owner)
         if replayed is not None:
             return replayed, False
     try:
@@ -130,9 +131,11 @@ def _enqueue(
         delayed_sends.schedule_send(job.job_id, job.run_at)
 
 
-def get_job(job_id: str, *, store: JobStore) -> Job:
+def get_job(job_id: str, *, store: JobStore, caller: Caller) -> Job:
+    """The job ``caller`` may see; JobNotFoundError for a missing job and for another owner's,
+    with the same message, so that the answer never tells that a job exists."""
     job = store.get_job(job_id) if JOB_ID_PATTERN.match(job_id) else None
-    if job is None:
+    if job is None or not caller.may_see(job):
         raise JobNotFoundError(f"no job {job_id}")
     return job
 
@@ -179,13 +182,20 @@ def list_jobs(
 
 
 def cancel_job(
-    job_id: str, *, store: JobStore, now: datetime, delayed_sends: DelayedSends | None = None
+    job_id: str,
+    *,
+    store: JobStore,
+    now: datetime,
+    caller: Caller,
+    delayed_sends: DelayedSends | None = None,
 ) -> Job:
-    """QUEUED or SCHEDULED → CANCELLED; then a SCHEDULED job's one-time schedule is deleted.
-
-    The write comes first: a schedule that fires meanwhile, or whose delete fails, sends a
-    message the claim skips (the job is CANCELLED)."""
-    if not JOB_ID_PATTERN.match(job_id):
+    """QUEUED or SCHEDULED → CANCELLED, for a job ``caller`` may see (another owner's is a
+    missing job); then a SCHEDULED job's one-time schedule is deleted. The write comes first:
+    a schedule that fires meanwhile, or whose delete fails, sends a message the claim skips."""
+    if not caller.admin:
+        # A job's owner never changes, so a check before the conditional write holds at it.
+        get_job(job_id, store=store, caller=caller)
+    elif not JOB_ID_PATTERN.match(job_id):
         raise JobNotFoundError(f"no job {job_id}")
     job = store.cancel_job(job_id, now)
     if job.run_at is not None and delayed_sends is not None:
@@ -197,9 +207,9 @@ def cancel_job(
 
 
 def job_history(
-    job_id: str, *, store: JobStore, log: ExecutionLog, now: datetime | None = None
+    job_id: str, *, store: JobStore, log: ExecutionLog, caller: Caller, now: datetime | None = None
 ) -> dict[str, Any]:
     """Every execution that touched the job, each with its steps and raw events."""
-    job = get_job(job_id, store=store)
+    job = get_job(job_id, store=store, caller=caller)
     executions = history.read_executions(job, log, now or utc_now())
     return {"jobId": job.job_id, "status": job.status.value, "executions": executions}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cloudqueue.adapters.sqs import job_message_body
+from cloudqueue.callers import Caller
 from cloudqueue.errors import EnqueueFailed
 from cloudqueue.handlers import api
 from cloudqueue.jobs import cancel_job, submit_job
@@ -211,7 +212,7 @@ def test_cancelling_a_scheduled_job_deletes_its_schedule_and_a_late_delivery_doe
     job = submit(store, queue, sends, run_at=due)
 
     # When it is cancelled
-    cancelled = cancel_job(job.job_id, store=store, now=T0, delayed_sends=sends)
+    cancelled = cancel_job(job.job_id, store=store, now=T0, caller=Caller("anonymous"), delayed_sends=sends)
 
     # Then it is CANCELLED and its schedule is gone
     assert cancelled.status is JobStatus.CANCELLED

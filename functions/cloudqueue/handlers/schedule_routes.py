@@ -4,21 +4,21 @@ Every route acts on the caller's own schedules: another owner's answers as a mis
 
 from __future__ import annotations
 
-from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from cloudqueue import schedules
 from cloudqueue.api_models import CreateScheduleRequest, ScheduleList, ScheduleView
+from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES
-from cloudqueue.listing import DEFAULT_OWNER
+from cloudqueue.handlers.scheduling import default_schedules
 from cloudqueue.ports import RecurringSchedules
-from cloudqueue.settings import ApiSettings
 
 router = Router()  # type: ignore[no-untyped-call]
 
@@ -29,18 +29,6 @@ CREATED_RESPONSES: dict[int, OpenAPIResponse] = {
 NAME = Path(alias="name", min_length=1, max_length=48, pattern=r"^[0-9A-Za-z_.-]+$")
 
 
-@cache
-def default_schedules() -> RecurringSchedules:
-    from cloudqueue.adapters.scheduler import SchedulerRecurringSchedules  # only these routes use it
-
-    config = ApiSettings.from_env()
-    return SchedulerRecurringSchedules(
-        group=config.schedule_group,
-        role_arn=config.scheduler_role_arn,
-        function_arn=config.scheduled_function_arn,
-    )
-
-
 def current_schedules() -> RecurringSchedules:
     """The schedules this invocation uses: the ones handed in, else the real ones."""
     handed: RecurringSchedules | None = router.context.get("schedules")
@@ -48,9 +36,9 @@ def current_schedules() -> RecurringSchedules:
 
 
 def current_owner() -> str:
-    """Whose schedules this request acts on."""
-    owner: str | None = router.context.get("owner")
-    return owner or DEFAULT_OWNER
+    """Whose schedules this request acts on: the caller (``handlers.callers``)."""
+    # ApiFunction's resolver is an HTTP API (payload 2.0) one: its events are of that kind.
+    return caller_of(cast("APIGatewayProxyEventV2", router.current_event)).owner
 
 
 def _json(status: int, view: ScheduleView) -> Response[Any]:
