@@ -6,7 +6,7 @@ The test parameters send delays up to 3 s by SQS and longer ones by Scheduler.""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -101,3 +101,34 @@ def test_a_cancelled_scheduled_job_never_runs_and_its_schedule_is_deleted(
     wait_for(lambda: len(api.get(f"/jobs/{job['jobId']}").json()["executions"]) >= 1)
     later = api.get(f"/jobs/{job['jobId']}").json()
     assert (later["status"], later["attempts"], later["startedAt"]) == ("CANCELLED", 0, None)
+
+
+# --- recurring schedules -----------------------------------------------------------------
+
+
+def test_a_recurring_schedule_firing_twice_for_one_time_makes_one_job(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    # Given a recurring schedule made through the API
+    body = {
+        "name": "twice",
+        "expression": "cron(0 3 * * ? *)",
+        "job": {"type": "text.transform", "payload": {"text": "once a night"}},
+    }
+    made = api.post("/schedules", json=body)
+    assert made.status_code == 201, made.text
+    assert local_stack.scheduler is not None
+    (schedule,) = [each for each in local_stack.scheduler.schedules() if each["Name"].endswith("-twice")]
+
+    # When the local scheduler delivers the same firing twice (as Scheduler may)
+    scheduled = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    first = local_stack.scheduler.fire(schedule, scheduled)
+    second = local_stack.scheduler.fire(schedule, scheduled)
+
+    # Then one job was made, marked with its schedule, and it runs once
+    made_ids = {json.loads(each.payload)["jobId"] for each in (first, second)}
+    assert len(made_ids) == 1
+    (job_id,) = made_ids
+    done = finished(api, job_id)
+    assert (done["status"], done["attempts"], done["schedule"]) == ("SUCCEEDED", 1, "twice")
+    assert api.delete("/schedules/twice").status_code == 200
