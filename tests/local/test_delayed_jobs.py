@@ -132,3 +132,49 @@ def test_a_recurring_schedule_firing_twice_for_one_time_makes_one_job(
     done = finished(api, job_id)
     assert (done["status"], done["attempts"], done["schedule"]) == ("SUCCEEDED", 1, "twice")
     assert api.delete("/schedules/twice").status_code == 200
+
+
+# --- the CLI -----------------------------------------------------------------------------
+
+
+def test_the_cli_submits_a_delayed_job_and_manages_a_schedule(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    from .test_cli import cloudqueue
+
+    # A delayed submit reads SCHEDULED with its runAt; --delay and --at together are refused
+    submitted = cloudqueue(
+        local_stack, "submit", "text.transform", '{"text": "cli"}', "--delay", "2", "--json"
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job = json.loads(submitted.stdout)
+    assert (job["status"], bool(job["runAt"])) == ("SCHEDULED", True)
+    both = cloudqueue(
+        local_stack, "submit", "text.transform", "{}", "--delay", "2", "--at", "2030-01-01T00:00:00Z"
+    )
+    assert both.returncode == 2
+    assert "not both" in both.stderr
+
+    # A schedule is created, listed, paused, resumed and deleted
+    made = cloudqueue(
+        local_stack, "schedules", "create", "cli-nightly", "cron(0 2 * * ? *)", "text.transform",
+        '{"text": "n"}', "--timezone", "Europe/Paris", "--json",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["timezone"] == "Europe/Paris"
+    listed = json.loads(cloudqueue(local_stack, "schedules", "list", "--json").stdout)
+    assert "cli-nightly" in {each["name"] for each in listed["schedules"]}
+    paused = json.loads(cloudqueue(local_stack, "schedules", "pause", "cli-nightly", "--json").stdout)
+    assert paused["state"] == "DISABLED"
+    resumed = json.loads(cloudqueue(local_stack, "schedules", "resume", "cli-nightly", "--json").stdout)
+    assert resumed["state"] == "ENABLED"
+    assert cloudqueue(local_stack, "schedules", "delete", "cli-nightly").returncode == 0
+    missing = cloudqueue(local_stack, "schedules", "get", "cli-nightly")
+    assert missing.returncode != 0
+    assert "schedule_not_found" in missing.stderr
+    bad = cloudqueue(
+        local_stack, "schedules", "create", "x", "cron(0 2 * * *)", "text.transform", '{"text": "n"}'
+    )
+    assert bad.returncode != 0
+    assert "6 fields" in bad.stderr
+    finished(api, job["jobId"])

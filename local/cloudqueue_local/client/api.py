@@ -106,9 +106,12 @@ class Api:
             raise ApiError(f"{response.status_code}: {json.dumps(body)[:300]}")
         return body
 
-    def submit(self, job_type: str, payload: Any, idempotency_key: str | None = None) -> dict[str, Any]:
-        """``POST /jobs``: the job as accepted (QUEUED), or as first accepted under the same key."""
-        body = {"type": job_type, "payload": payload}
+    def submit(
+        self, job_type: str, payload: Any, idempotency_key: str | None = None, **timing: Any
+    ) -> dict[str, Any]:
+        """``POST /jobs``: the job as accepted (QUEUED; SCHEDULED with ``delaySeconds`` or
+        ``runAt`` in ``timing``), or as first accepted under the same key."""
+        body = {"type": job_type, "payload": payload} | {key: value for key, value in timing.items() if value}
         result: dict[str, Any] = self.call("POST", "/jobs", json=body, headers=_keyed(idempotency_key))
         return result
 
@@ -152,6 +155,17 @@ class Api:
         """``DELETE /jobs/{id}``: a QUEUED job CANCELLED."""
         result: dict[str, Any] = self.call("DELETE", f"{self.jobs_path}/{job_id}")
         return result
+
+    def schedules(
+        self,
+        method: str,
+        name: str | None = None,
+        action: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        """The ``/schedules`` routes: ``method`` on ``/schedules[/name[/action]]``, ``body`` as JSON."""
+        path = "/schedules" + (f"/{name}" if name else "") + (f"/{action}" if action else "")
+        return self.call(method, path, json=body)
 
     def job_types(self) -> dict[str, Any]:
         """``GET /job-types``: each type's name, description and example payload."""
