@@ -7,20 +7,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.api_models import validate_job
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore
 from cloudqueue.schedules import submit_firing
 from cloudqueue.settings import ScheduledSettings
 
-logger = Logger()
-metrics = Metrics(namespace="CloudQueue")
+logger = service_logger()
 
 
 @cache
@@ -38,8 +36,8 @@ def default_queue() -> JobQueue:
     return SqsJobQueue(settings().queue_url)
 
 
+# No metric: a firing's job is every scheduled job (the function's Invocations count them).
 @logger.inject_lambda_context
-@metrics.log_metrics
 def handler(
     event: dict[str, Any],
     context: LambdaContext,
@@ -62,7 +60,6 @@ def handler(
         "newJob": created,
     }
     if created:
-        metrics.add_metric(name="ScheduledJobsSubmitted", unit=MetricUnit.Count, value=1)
         logger.info("scheduled job submitted", extra=extra)
     else:
         logger.info("a firing delivered again: its job exists", extra=extra)

@@ -36,7 +36,14 @@ def _placeholder_zip() -> bytes:
 
 def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     """Create every supported resource; returns what was made, by kind and logical id."""
-    made: dict[str, Any] = {"tables": {}, "queues": {}, "logGroups": {}, "stateMachines": {}, "functions": {}}
+    made: dict[str, Any] = {
+        "tables": {},
+        "queues": {},
+        "logGroups": {},
+        "stateMachines": {},
+        "functions": {},
+        "dashboards": {},
+    }
     dynamodb = boto3.client("dynamodb", region_name=region)
     for spec in template.tables.values():
         properties = spec.properties
@@ -129,4 +136,9 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
             tracingConfiguration={"enabled": False},
         )
         made["stateMachines"][machine.logical_id] = machine.arn
+
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    for dashboard in template.dashboards.values():
+        cloudwatch.put_dashboard(DashboardName=dashboard.name, DashboardBody=dashboard.body)
+        made["dashboards"][dashboard.logical_id] = dashboard.name
     return made
