@@ -26,6 +26,15 @@ CREATED_RESPONSES: dict[int, OpenAPIResponse] = {
     201: {"description": "Created", "content": {"application/json": {"model": ScheduleView}}},
     **ERROR_RESPONSES,
 }
+ONE_RESPONSES: dict[int, Any] = {
+    200: {"description": "The schedule", "content": {"application/json": {"model": ScheduleView}}},
+    **ERROR_RESPONSES,
+}
+LIST_RESPONSES: dict[int, Any] = {
+    200: {"description": "Your schedules", "content": {"application/json": {"model": ScheduleList}}},
+    **ERROR_RESPONSES,
+}
+DELETED_RESPONSES: dict[int, Any] = {200: {"description": "Deleted: {name, deleted}"}, **ERROR_RESPONSES}
 NAME = Path(alias="name", min_length=1, max_length=48, pattern=r"^[0-9A-Za-z_.-]+$")
 
 
@@ -59,30 +68,30 @@ def create_schedule(request: Annotated[CreateScheduleRequest, Body(embed=False)]
     return _json(HTTPStatus.CREATED, ScheduleView.of(made))
 
 
-@router.get("/schedules", summary="List your recurring schedules", responses=ERROR_RESPONSES)
+@router.get("/schedules", summary="List your recurring schedules", responses=LIST_RESPONSES)
 def list_schedules() -> ScheduleList:
     found = current_schedules().list(current_owner())
     return ScheduleList(schedules=[ScheduleView.of(each) for each in found])
 
 
-@router.get("/schedules/<name>", summary="Read one recurring schedule", responses=ERROR_RESPONSES)
+@router.get("/schedules/<name>", summary="Read one recurring schedule", responses=ONE_RESPONSES)
 def get_schedule(name: Annotated[str, NAME]) -> ScheduleView:
     return ScheduleView.of(schedules.get_schedule(current_owner(), name, schedules=current_schedules()))
 
 
-@router.delete("/schedules/<name>", summary="Delete a recurring schedule", responses=ERROR_RESPONSES)
+@router.delete("/schedules/<name>", summary="Delete a recurring schedule", responses=DELETED_RESPONSES)
 def delete_schedule(name: Annotated[str, NAME]) -> dict[str, Any]:
     schedules.delete_schedule(current_owner(), name, schedules=current_schedules())
     return {"name": name, "deleted": True}
 
 
-@router.post("/schedules/<name>/pause", summary="Pause a recurring schedule", responses=ERROR_RESPONSES)
+@router.post("/schedules/<name>/pause", summary="Pause a recurring schedule", responses=ONE_RESPONSES)
 def pause_schedule(name: Annotated[str, NAME]) -> ScheduleView:
     return ScheduleView.of(schedules.set_enabled(current_owner(), name, False, schedules=current_schedules()))
 
 
 @router.post(
-    "/schedules/<name>/resume", summary="Resume a paused recurring schedule", responses=ERROR_RESPONSES
+    "/schedules/<name>/resume", summary="Resume a paused recurring schedule", responses=ONE_RESPONSES
 )
 def resume_schedule(name: Annotated[str, NAME]) -> ScheduleView:
     return ScheduleView.of(schedules.set_enabled(current_owner(), name, True, schedules=current_schedules()))
