@@ -121,8 +121,10 @@ def _enqueue(
     if job.run_at is None:
         queue.send_job(job.job_id)
         return
-    # Rounded up: a message visible a fraction of a second late is on time; one early is not.
-    delay = max(0, math.ceil((job.run_at - now).total_seconds()))
+    # Rounded up to whole seconds, less the millisecond runAt was rounded up by (else a delay of
+    # 2 s would wait 3): the message is sent after ``now``, so it shows no earlier than runAt,
+    # and a claim would put back one that did.
+    delay = max(0, math.ceil((job.run_at - now).total_seconds() - 0.001))
     if delay <= sqs_delay_limit_seconds or delayed_sends is None:
         if delay > SQS_MAX_DELAY_SECONDS:
             raise ValueError(f"a delay of {delay} s needs a delayed-send schedule")
