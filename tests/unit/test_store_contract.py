@@ -288,6 +288,17 @@ def test_a_queued_job_is_cancelled(store):
     assert stored(store, job) == cancelled
 
 
+def test_a_dead_lettered_scheduled_job_may_be_redriven_and_failed_as_a_queued_one(store):
+    # Given a SCHEDULED job whose message was dead-lettered (its claims kept failing)
+    job = given(store, status=JobStatus.SCHEDULED, run_at=later(60, START))
+
+    # Then the dead-letter consumer may count a redrive of it, and fail it
+    assert store.mark_redriven(job.job_id, START).redrives == 1
+    failed = store.fail_abandoned_job(job.job_id, error=DEAD, now=START)
+    assert failed is not None
+    assert failed.status is JobStatus.FAILED
+
+
 def test_a_scheduled_job_is_cancelled_before_its_time(store):
     job = given(store, status=JobStatus.SCHEDULED, run_at=later(3600, START))
 
