@@ -178,3 +178,25 @@ def test_the_cli_submits_a_delayed_job_and_manages_a_schedule(
     assert bad.returncode != 0
     assert "6 fields" in bad.stderr
     finished(api, job["jobId"])
+
+
+def test_the_dev_console_says_a_delayed_job_is_scheduled_then_runs_it(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    from cloudqueue_local.devtools.console import JobEvents
+
+    from .test_function_logs import lines_of
+
+    lines: list[str] = []
+    events = JobEvents(lines.append)
+    local_stack.runtime.observers.append(events.observe)
+    try:
+        job = submit_delayed(api, delaySeconds=1)
+        finished(api, job["jobId"])
+        wait_for(lambda: any("SUCCEEDED" in line for line in lines_of(lines, job["jobId"])))
+    finally:
+        local_stack.runtime.observers.remove(events.observe)
+
+    shown = lines_of(lines, job["jobId"])
+    assert f"SCHEDULED for {job['runAt']}" in shown[0]
+    assert any("IN_PROGRESS" in line for line in shown[1:])
