@@ -120,3 +120,15 @@ class StoreBusy(ApiError):
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "store_busy"
+
+
+class ScheduleNotFound(ApiError):
+    """No schedule by that name among the caller's (another owner's answers the same)."""
+
+    status = HTTPStatus.NOT_FOUND
+    code = "schedule_not_found"
+
+
+class ScheduleExists(ApiError):
+    status = HTTPStatus.CONFLICT
+    code = "schedule_exists"

@@ -35,6 +35,14 @@ class ApiSettings(Settings):
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     console_links: bool = Field(default=False, alias="CONSOLE_LINKS")
     process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
+    # Delayed jobs due within this many seconds go by SQS DelaySeconds (at most 900), later ones
+    # by a one-time EventBridge Scheduler schedule in SCHEDULE_GROUP.
+    sqs_delay_limit_seconds: int = Field(default=900, ge=0, le=900, alias="SQS_DELAY_LIMIT_SECONDS")
+    schedule_group: str = Field(default="", alias="SCHEDULE_GROUP")
+    scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
+    queue_arn: str = Field(default="", alias="QUEUE_ARN")
+    # The recurring schedules' target: the function that submits a firing's job.
+    scheduled_function_arn: str = Field(default="", alias="SCHEDULED_FUNCTION_ARN")
 
 
 class SubmitGrace(Settings):
@@ -47,6 +55,8 @@ class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
     # Where the claim keeps a message that names no job, at its first delivery.
     poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
+    # Where it puts back a delayed job's message delivered before the job is due.
+    queue_url: str | None = Field(default=None, alias="QUEUE_URL")
 
 
 class FinalizeSettings(Settings):
@@ -73,3 +83,7 @@ class RequeueSettings(SubmitGrace):
     queue_url: str = Field(alias="QUEUE_URL")
     sweep_page_size: int = Field(default=100, ge=1, le=1000, alias="SWEEP_PAGE_SIZE")
     sweep_max_pages: int = Field(default=50, ge=1, alias="SWEEP_MAX_PAGES")
+
+
+class ScheduledSettings(Settings):
+    queue_url: str = Field(alias="QUEUE_URL")

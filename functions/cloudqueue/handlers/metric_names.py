@@ -27,6 +27,9 @@ DUPLICATE_DELIVERIES_SKIPPED: Final = "DuplicateDeliveriesSkipped"
 JOBS_DEAD_LETTERED: Final = "JobsDeadLettered"
 JOBS_REDRIVEN: Final = "JobsRedriven"
 POISON_MESSAGES_KEPT: Final = "PoisonMessagesKept"
+# A delayed job's message came before the job was due (a duplicate, a resend): the claim sent
+# it again, held back until then.
+EARLY_DELIVERIES_DEFERRED: Final = "EarlyDeliveriesDeferred"
 # The sweeper sent the message of a job whose pending send was overdue.
 PENDING_JOBS_SENT: Final = "PendingJobsSent"
 # The sweeper sent again the message of a job QUEUED longer than the job queue keeps one.
@@ -37,11 +40,15 @@ BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
     # Cancels and reruns are a client's own requests: counted by the API stage's free
     # AWS/ApiGateway Count per route, not by a custom metric billed for each hour they happen.
     "ApiFunction": frozenset(),
-    "ClaimFunction": frozenset({DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT}),
+    "ClaimFunction": frozenset(
+        {DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT, EARLY_DELIVERIES_DEFERRED}
+    ),
     "ProcessFunction": frozenset(),
     "FinalizeFunction": frozenset({JOBS_FAILED, STALE_WORKERS_FENCED}),
     "DeadLetterFunction": frozenset({JOBS_DEAD_LETTERED, JOBS_REDRIVEN, POISON_MESSAGES_KEPT}),
     "RequeueFunction": frozenset({PENDING_JOBS_SENT, STRANDED_JOBS_RESENT}),
+    # A firing's job is every scheduled job: counted by the function's own Invocations.
+    "ScheduledSubmitFunction": frozenset(),
 }
 
 # Emitted on every job: none (the cost model counts their hours from here).

@@ -18,7 +18,7 @@ def bench(
         str,
         typer.Option(
             help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history, "
-            "poison (default: all but history and poison)."
+            "poison, delayed (default: all but history, poison and delayed)."
         ),
     ] = "backlog,latency,burst,mixed,imports",
     backlogs: Annotated[

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 
@@ -44,6 +45,7 @@ from cloudqueue_local.emulator.pipes import LocalPipe
 from cloudqueue_local.emulator.provision import provision
 from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
 from cloudqueue_local.emulator.scheduler import LocalSchedule
+from cloudqueue_local.emulator.scheduler_service import LocalSchedulerService
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.project import PROJECT_ROOT
 from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
@@ -114,6 +116,8 @@ class LocalStack:
         self.pipes: list[LocalPipe] = []
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
+        # The Scheduler schedules the code makes (delayed jobs, recurring schedules), fired here.
+        self.scheduler: LocalSchedulerService | None = None
         self.resources: dict[str, Any] = {}
         self.reloader: CodeReloader | None = None
         self._mock: Any = None
@@ -238,6 +242,13 @@ class LocalStack:
                 LocalSchedule(spec, self.runtime, region=self.region, account=self.account)
                 for spec in self.template.schedules
             ]
+        if self.template.schedule_groups:
+            self.scheduler = LocalSchedulerService(
+                self.template,
+                self.runtime,
+                scheduler=boto3.client("scheduler", region_name=self.region),
+                sqs=boto3.client("sqs", region_name=self.region),
+            )
 
         gateway = HttpGateway(
             self.template,
@@ -251,7 +262,7 @@ class LocalStack:
         if self.options.watch:
             self.reloader = CodeReloader(self.runtime, self.options.root, prewarm=self.options.prewarm)
             self.reloader.start()
-        for loop in [*self.pipes, *self.triggers, *self.schedules]:
+        for loop in self.loops:
             loop.start()
         if self.state is not None:
             self.state.start()
@@ -306,7 +317,7 @@ class LocalStack:
 
     @property
     def loops(self) -> list[Any]:
-        return [*self.pipes, *self.triggers, *self.schedules]
+        return [*self.pipes, *self.triggers, *self.schedules, *([self.scheduler] if self.scheduler else [])]
 
     def pause(self) -> None:
         """Stop polling and scheduling (work in hand finishes): the caller drives deliveries."""

@@ -217,6 +217,13 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
         "RoleName",
         lambda name, region, account: {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"},
     ),
+    "AWS::Scheduler::ScheduleGroup": (
+        "Name",
+        lambda name, region, account: {
+            "Ref": name,
+            "Arn": f"arn:aws:scheduler:{region}:{account}:schedule-group/{name}",
+        },
+    ),
     "AWS::Serverless::HttpApi": (None, lambda name, region, account: {"Ref": "local"}),
     "AWS::ApiGatewayV2::Api": (None, lambda name, region, account: {"Ref": "local"}),
 }

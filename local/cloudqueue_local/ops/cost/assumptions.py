@@ -125,6 +125,10 @@ class Usage:
     failure_rate: float = 0.01  # executions that fail (logged at ERROR)
     payload_chars: int = 16  # the README's "hello cloudqueue"
     page_views: float = 1000
+    # Jobs a Scheduler schedule sends: delayed past SQS's 15 minutes (one one-time schedule
+    # each), or submitted by a recurring schedule's firing (one invocation each). Delays up to
+    # 15 minutes cost nothing extra (SQS DelaySeconds).
+    scheduler_share: float = 0.05
     log_level: str | None = None  # ExecutionLogLevel; None: the template's
     durations_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DURATIONS_MS))
     init_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_INIT_MS))

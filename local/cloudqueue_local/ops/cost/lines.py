@@ -150,6 +150,14 @@ def messaging(month: Month) -> None:
             "requests",
             "pipes_request",
         )
+    if month.stack.template.schedule_groups:
+        month.add(
+            "EventBridge Scheduler",
+            f"invocations ({month.usage.scheduler_share:.0%} of jobs: delays past 15 min, recurring firings)",
+            month.jobs * month.usage.scheduler_share,
+            "requests",
+            "scheduler_invocation",
+        )
     run_ms = sum(month.durations[name] + TASK_OVERHEAD_MS for name in WORKFLOW_FUNCTIONS)
     billed_ms = math.ceil(run_ms / EXPRESS_DURATION_STEP_MS) * EXPRESS_DURATION_STEP_MS
     month.add(

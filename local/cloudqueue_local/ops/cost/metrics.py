@@ -60,6 +60,11 @@ PUBLICATIONS: dict[str, Publication] = {
     "JobsRedriven": Publication("a redriven dead letter", per_job=lambda usage: usage.rare_rate),
     "PoisonMessagesKept": Publication("a poison message", per_job=lambda usage: usage.rare_rate),
     "StrandedJobsResent": Publication("a stranded job sent again", per_job=lambda usage: usage.rare_rate),
+    # A delayed job's message delivered early is a duplicate or a resend of a delayed job.
+    "EarlyDeliveriesDeferred": Publication(
+        "an early delivery of a delayed job",
+        per_job=lambda usage: usage.duplicate_rate * usage.scheduler_share,
+    ),
 }
 
 
