@@ -202,9 +202,16 @@ class FakeJobStore:
         job = self._copy(job_id)
         if job is None:
             raise JobNotFoundError(f"no job {job_id}")
-        if not (job.status is JobStatus.QUEUED and lifecycle.can_transition(job.status, JobStatus.CANCELLED)):
+        verdict = lifecycle.decide_cancel(job)
+        if verdict is lifecycle.CancelVerdict.MARK:
+            return self._stored(
+                job.model_copy(
+                    update={"cancel_requested_at": job.cancel_requested_at or now, "updated_at": now}
+                )
+            )
+        if verdict is lifecycle.CancelVerdict.REFUSE:
             raise JobNotCancellable(
-                f"job {job_id} is {job.status.value}; only a QUEUED job can be cancelled",
+                f"job {job_id} is {job.status.value}; only a QUEUED or IN_PROGRESS job can be cancelled",
                 details={"status": job.status.value},
             )
         return self._stored(
@@ -257,6 +264,8 @@ class FakeJobStore:
                 "pending_since": int(now.timestamp()),
                 "pending_shard": "PENDING#0",
                 "redrives": 0,
+                "cancel_requested_at": None,
+                "progress": None,
             }
         )
         return self._stored(queued), True
@@ -367,6 +376,7 @@ class FakeJobStore:
         if job is None or job.status is not JobStatus.IN_PROGRESS or job.lease_token != lease_token:
             state = job.status.value if job else "missing"
             raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})")
+        status = lifecycle.finished_status(job, status)  # a cancel mark discards the outcome
         finished = job.model_copy(
             update={
                 "status": status,
@@ -661,6 +671,7 @@ def process_event(
     payload: dict[str, Any] | None = None,
     attempt: int = 1,
     retry_count: int = 0,
+    lease_token: str | None = None,
 ) -> dict[str, Any]:
     """The ProcessJob task's payload."""
     return {
@@ -669,7 +680,7 @@ def process_event(
         "payload": {"text": "hello cloudqueue"} if payload is None else payload,
         "attempt": attempt,
         "retryCount": retry_count,
-    }
+    } | ({"leaseToken": lease_token} if lease_token else {})
 
 
 def lambda_cause(message: str, error_type: str = "PermanentJobError") -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
-from cloudqueue.models import Job, JobFailure, JobRun, JobStatus, Timestamp
+from cloudqueue.models import Job, JobFailure, JobProgress, JobRun, JobStatus, Timestamp
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
 PRIVATE_JOB_FIELDS = frozenset(
@@ -51,6 +51,9 @@ class JobView(CamelModel):
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     runs: list[JobRun] = Field(default_factory=list)
+    # When a cancel of the running job was asked for; it ends CANCELLED.
+    cancel_requested_at: Timestamp | None = None
+    progress: JobProgress | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:

@@ -50,6 +50,14 @@ class JobFailure(CamelModel):
     message: str
 
 
+class JobProgress(CamelModel):
+    """The latest progress a running job reported (``JobContext.report_progress``)."""
+
+    fraction: float = Field(ge=0.0, le=1.0)
+    message: str | None = None
+    at: Timestamp
+
+
 class JobRun(CamelModel):
     """One finished run of a job that was rerun: what it ended as, kept when the job went back
     to QUEUED so that the earlier error stays visible. ``first_attempt`` is None for a run
@@ -101,6 +109,10 @@ class Job(CamelModel):
     payload_hash: str | None = None
     expires_at: int | None = None
     runs: list[JobRun] = Field(default_factory=list)
+    # Set by a cancel of an IN_PROGRESS job (its code sees it through ``cancelled()``):
+    # finalize then writes CANCELLED, whatever the code returned.
+    cancel_requested_at: Timestamp | None = None
+    progress: JobProgress | None = None
 
 
 # --- The workflow's messages -------------------------------------------------------------

@@ -57,6 +57,9 @@ class ProcessSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
+    # The jobs table, for the cancel mark and progress; empty: no table (the job code's
+    # cancelled() is then always False and its progress goes nowhere).
+    table_name: str = Field(default="", alias="TABLE_NAME")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -37,6 +37,7 @@ ALLOWED = {
     (IN_PROGRESS, IN_PROGRESS),  # re-claim after the lease expired
     (IN_PROGRESS, SUCCEEDED),
     (IN_PROGRESS, FAILED),
+    (IN_PROGRESS, CANCELLED),  # finalize of a job a cancel marked while it ran
 }
 
 

@@ -288,8 +288,8 @@ def test_a_queued_job_is_cancelled(store):
     assert stored(store, job) == cancelled
 
 
-@pytest.mark.parametrize("status", [JobStatus.IN_PROGRESS, *TERMINAL])
-def test_only_a_queued_job_is_cancelled(store, status):
+@pytest.mark.parametrize("status", TERMINAL)
+def test_a_finished_job_is_not_cancelled(store, status):
     job = given(store, status=status)
     before = stored(store, job)
 

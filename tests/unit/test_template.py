@@ -80,7 +80,10 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:PutItem", TABLE),  # tombstones
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
     },
-    "ProcessFunction": set(),
+    "ProcessFunction": {
+        ("dynamodb:GetItem", TABLE),  # the cancel mark (JobContext.cancelled)
+        ("dynamodb:UpdateItem", TABLE),  # progress, fenced by the lease token
+    },
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
     "DeadLetterFunction": {
         ("dynamodb:UpdateItem", TABLE),

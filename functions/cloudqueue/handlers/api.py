@@ -237,12 +237,30 @@ def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
     return history
 
 
-@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED", responses=JOB_RESPONSES)
-@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=JOB_RESPONSES)
-def cancel_job(job_id: JobIdPath) -> JobView:
+CANCEL_RESPONSES: dict[int, Any] = {
+    200: {"description": "It was QUEUED: CANCELLED now, it never runs", "content": JSON_JOB},
+    202: {
+        "description": "It is running: marked; its code stops and it ends CANCELLED",
+        "content": {"application/json": {"model": JobView}},
+    },
+    **ERROR_RESPONSES,
+}
+
+
+@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it", responses=CANCEL_RESPONSES)
+@app.delete(
+    "/jobs/<jobId>",
+    summary="Cancel a job that is QUEUED or running",
+    description="A QUEUED job is CANCELLED at once (200). A running job is marked (202): its code "
+    "sees `cancelled()`, and the job ends CANCELLED whatever it returns. A job that finished "
+    "first keeps its outcome (409).",
+    responses=CANCEL_RESPONSES,
+)
+def cancel_job(job_id: JobIdPath) -> Response[Any]:
     job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), caller=current_caller())
     metrics.add_metric(name=metric_names.JOBS_CANCELLED, unit=MetricUnit.Count, value=1)
-    return JobView.of(job)
+    running = job.status is JobStatus.IN_PROGRESS
+    return json_response(HTTPStatus.ACCEPTED if running else HTTPStatus.OK, JobView.of(job), {})
 
 
 RERUN_KEY = Header(

@@ -119,35 +119,83 @@ class WorkflowWrites(JobTable):
         now: datetime,
     ) -> Job:
         assert lifecycle.can_transition(JobStatus.IN_PROGRESS, status) and lifecycle.is_terminal(status)
+        # The outcome is written only while no cancel marks the job; a cancel that came first
+        # makes the first write fail and the second write CANCELLED (its result discarded). A
+        # cancel that comes after the first write finds the job finished and answers 409.
         outcome = "#result = :outcome" if status is JobStatus.SUCCEEDED else "#error = :outcome"
         outcome_value = result if status is JobStatus.SUCCEEDED else (error.to_json_dict() if error else None)
         try:
-            response = self._update(
+            return self._finish(
                 job_id,
-                # The token stays on the finished job: a retried finalize recognises its own write.
-                UpdateExpression=f"SET #status = :status, {outcome}, "
-                "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
-                "REMOVE leaseExpiresAt",
-                ConditionExpression="#status = :in_progress AND leaseToken = :token",
-                ExpressionAttributeNames={"#status": "status"}
-                | ({"#result": "result"} if status is JobStatus.SUCCEEDED else {"#error": "error"}),
-                ExpressionAttributeValues=expression_values(
-                    status=status.value,
-                    in_progress=JobStatus.IN_PROGRESS.value,
-                    outcome=outcome_value if outcome_value is not None else {},
-                    now=format_timestamp(now),
-                    expires=self._expires_at(now),
-                    token=lease_token,
-                ),
+                lease_token,
+                now,
+                status=status,
+                sets=f", {outcome}",
+                names={"#result": "result"} if status is JobStatus.SUCCEEDED else {"#error": "error"},
+                values={"outcome": outcome_value if outcome_value is not None else {}},
+                cancel_condition="attribute_not_exists(cancelRequestedAt)",
             )
         except ClientError as failure:
             if not condition_failed(failure):
                 raise
             current = job_from(failure.response.get("Item"))  # type: ignore[arg-type]
-            if current is not None and lifecycle.is_finished_by(current, lease_token):
-                return current  # a retry of a write that happened
-            state = current.status.value if current else "missing"
-            raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})") from None
+        if current is not None and lifecycle.is_finished_by(current, lease_token):
+            return current  # a retry of a write that happened
+        if (
+            current is not None
+            and current.status is JobStatus.IN_PROGRESS
+            and current.lease_token == lease_token
+            and current.cancel_requested_at is not None
+        ):
+            try:
+                return self._finish(
+                    job_id,
+                    lease_token,
+                    now,
+                    status=JobStatus.CANCELLED,
+                    sets="",
+                    names={},
+                    values={},
+                    cancel_condition="attribute_exists(cancelRequestedAt)",
+                )
+            except ClientError as failure:
+                if not condition_failed(failure):
+                    raise
+                current = job_from(failure.response.get("Item"))  # type: ignore[arg-type]
+                if current is not None and lifecycle.is_finished_by(current, lease_token):
+                    return current
+        state = current.status.value if current else "missing"
+        raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})")
+
+    def _finish(
+        self,
+        job_id: str,
+        lease_token: str,
+        now: datetime,
+        *,
+        status: JobStatus,
+        sets: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        cancel_condition: str,
+    ) -> Job:
+        response = self._update(
+            job_id,
+            # The token stays on the finished job: a retried finalize recognises its own write.
+            UpdateExpression=f"SET #status = :status{sets}, "
+            "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
+            "REMOVE leaseExpiresAt",
+            ConditionExpression=f"#status = :in_progress AND leaseToken = :token AND {cancel_condition}",
+            ExpressionAttributeNames={"#status": "status"} | names,
+            ExpressionAttributeValues=expression_values(
+                status=status.value,
+                in_progress=JobStatus.IN_PROGRESS.value,
+                now=format_timestamp(now),
+                expires=self._expires_at(now),
+                token=lease_token,
+                **values,
+            ),
+        )
         job = job_from(response["Attributes"])
         assert job is not None
         return job
