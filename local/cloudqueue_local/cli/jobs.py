@@ -149,11 +149,17 @@ def cancel(
     sigv4: SigV4 = False,
     as_json: AsJson = False,
 ) -> None:
-    """Cancel a job that is still QUEUED."""
+    """Cancel a job: a QUEUED one at once; a running one is asked to stop and ends CANCELLED."""
     with connect(api_url, token, sigv4, admin=admin) as api:
         job = api.cancel(job_id)
     if as_json:
         render.print_json(job)
+        return
+    if job["status"] == "IN_PROGRESS":
+        render.out.print(
+            f"{job['jobId']} is running: cancel requested (202). Its code stops at its next check "
+            "and the job ends CANCELLED; its result is discarded."
+        )
         return
     render.out.print(f"{job['jobId']} {render.status_text(job['status'])}")
 

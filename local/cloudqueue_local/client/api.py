@@ -149,7 +149,8 @@ class Api:
         return result
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        """``DELETE /jobs/{id}``: a QUEUED job CANCELLED."""
+        """``DELETE /jobs/{id}``: a QUEUED job CANCELLED (200), or a running one marked to stop
+        (202: it is still IN_PROGRESS with ``cancelRequestedAt``, and ends CANCELLED)."""
         result: dict[str, Any] = self.call("DELETE", f"{self.jobs_path}/{job_id}")
         return result
 
@@ -167,7 +168,8 @@ class Api:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> dict[str, Any]:
-        """Poll with backoff until the job is finished; ``on_change`` sees it at each new status.
+        """Poll with backoff until the job is finished; ``on_change`` sees it at each new status
+        and each new progress report.
 
         An :class:`ApiError` (exit status 3) when it is still not finished after ``timeout`` s;
         the last wait is cut short so that the last look is at the deadline, not after it.
@@ -176,8 +178,9 @@ class Api:
         delays, last = backoff(FIRST_DELAY, MAX_DELAY, BACKOFF), None
         while True:
             job = self.job(job_id)
-            if job["status"] != last:
-                last = job["status"]
+            seen = (job["status"], (job.get("progress") or {}).get("at"))
+            if seen != last:
+                last = seen
                 on_change(job)
             if job["status"] in TERMINAL:
                 return job
