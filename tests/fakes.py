@@ -98,6 +98,8 @@ class FakeJobStore:
         # (owner, idempotency key) → (job id, request hash): keys are per owner
         self.keys: dict[tuple[str, str], tuple[str, str | None]] = {}
         self.tombstones: set[str] = set()
+        # (type, concurrency key) → {entry index: (job id, lease token, expires at)}: the slots
+        self.slots: dict[tuple[str, str], dict[int, tuple[str, str, float]]] = {}
         self.cursor: str | None = None
         self.writes = 0
         for job in jobs:
@@ -329,8 +331,23 @@ class FakeJobStore:
         if job.status is JobStatus.IN_PROGRESS and job.lease_expires_at is None:
             # As DynamoDB's condition (leaseExpiresAt <= :epoch): no expiry to compare, no claim.
             return ClaimAttempt(claimed=False, job=job)
+        slot_index = None
+        if job.concurrency_limit is not None and job.concurrency_key is not None:
+            slots = self.slots.setdefault((job.type, job.concurrency_key), {})
+            epoch = now.timestamp()
+            free = [
+                index
+                for index in range(job.concurrency_limit)
+                if index not in slots or slots[index][2] <= epoch or slots[index][0] == job_id
+            ]
+            if not free:
+                return ClaimAttempt(claimed=False, job=job, waiting=True)
+            slot_index = free[0]
+            slots[slot_index] = (job_id, lease_token, epoch + lease_seconds)
         claimed = job.model_copy(
             update={
+                "slot_index": slot_index if slot_index is not None else job.slot_index,
+                "waiting_for": None,
                 "status": JobStatus.IN_PROGRESS,
                 "attempts": job.attempts + 1,
                 "lease_token": lease_token,
@@ -345,6 +362,19 @@ class FakeJobStore:
             }
         )
         return ClaimAttempt(claimed=True, job=self._stored(claimed))
+
+    def mark_waiting(self, job_id: str, reason: str, now: datetime) -> None:
+        job = self._copy(job_id)
+        if job is not None and job.status is JobStatus.QUEUED:
+            self._stored(job.model_copy(update={"waiting_for": reason, "updated_at": now}))
+
+    def release_slot(self, job: Job, lease_token: str) -> None:
+        if job.concurrency_key is None or job.slot_index is None:
+            return
+        slots = self.slots.get((job.type, job.concurrency_key), {})
+        held = slots.get(job.slot_index)
+        if held is not None and held[1] == lease_token:
+            del slots[job.slot_index]
 
     def write_tombstone(self, job_id: str, now: datetime) -> bool:
         if job_id in self.jobs:
@@ -372,6 +402,7 @@ class FakeJobStore:
         assert lifecycle.can_transition(JobStatus.IN_PROGRESS, status) and lifecycle.is_terminal(status)
         job = self._copy(job_id)
         if job is not None and lifecycle.is_finished_by(job, lease_token):
+            self.release_slot(job, lease_token)
             return job  # a retry of a write that happened
         if job is None or job.status is not JobStatus.IN_PROGRESS or job.lease_token != lease_token:
             state = job.status.value if job else "missing"
@@ -387,6 +418,7 @@ class FakeJobStore:
                 "lease_expires_at": None,
             }
         )
+        self.release_slot(finished, lease_token)
         return self._stored(finished)
 
     def fail_abandoned_job(self, job_id: str, *, error: JobFailure, now: datetime) -> Job | None:
@@ -493,12 +525,14 @@ class FakeJobQueue:
 
     def __init__(self, *, fail: bool = False) -> None:
         self.sent: list[str] = []
+        self.delays: list[int] = []
         self.fail = fail
 
-    def send_job(self, job_id: str) -> None:
+    def send_job(self, job_id: str, delay_seconds: int = 0) -> None:
         if self.fail:
             raise QueueUnavailable("SQS is unreachable")
         self.sent.append(job_id)
+        self.delays.append(delay_seconds)
 
 
 class FakePoisonMessages:

@@ -16,6 +16,8 @@ from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
 from cloudqueue.models import Job, JobFailure, JobProgress, JobRun, JobStatus, Timestamp
 
+MAX_CONCURRENCY_KEY_CHARS = 128
+
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
 PRIVATE_JOB_FIELDS = frozenset(
     {
@@ -27,6 +29,8 @@ PRIVATE_JOB_FIELDS = frozenset(
         "pending_since",
         "pending_shard",
         "redrives",
+        "concurrency_limit",
+        "slot_index",
     }
 )
 
@@ -54,6 +58,9 @@ class JobView(CamelModel):
     # When a cancel of the running job was asked for; it ends CANCELLED.
     cancel_requested_at: Timestamp | None = None
     progress: JobProgress | None = None
+    concurrency_key: str | None = None
+    # QUEUED, and why it has not started: "concurrency" (every slot of its key is held).
+    waiting_for: str | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -86,6 +93,12 @@ class ErrorBody(CamelModel):
     error: ErrorDetail
 
 
+def _key_description(job_type: JobType[Any]) -> str:
+    if job_type.concurrency_limit is None:
+        return f"Recorded; {job_type.name} declares no concurrency limit, so it limits nothing."
+    return f"At most {job_type.concurrency_limit} {job_type.name} jobs with this key run at once."
+
+
 def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
     model_name = (
         "Submit" + "".join(part.title() for part in job_type.name.replace("-", ".").split(".")) + "Job"
@@ -96,12 +109,32 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job", defer_build=True),
         type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
+        concurrencyKey=(
+            str | None,
+            Field(
+                default=None,
+                min_length=1,
+                max_length=MAX_CONCURRENCY_KEY_CHARS,
+                description="At most the type's limit of jobs with this key run at once"
+                + (
+                    f" ({job_type.concurrency_limit} for {job_type.name})"
+                    if job_type.concurrency_limit
+                    else ""
+                )
+                + "; a type without a limit runs them all.",
+            ),
+        ),
     )
 
 
 _REQUEST_MODELS = tuple(_request_model(job_type) for job_type in JOB_TYPES.values())
 
 SubmitJobRequest = Annotated[Union[_REQUEST_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def concurrency_key_of(request: BaseModel) -> str | None:
+    key: str | None = request.concurrencyKey  # type: ignore[attr-defined]
+    return key
 
 
 def payload_of(request: BaseModel) -> dict[str, Any]:

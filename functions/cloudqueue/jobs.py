@@ -47,6 +47,8 @@ def submit_job(
     retention_days: int,
     idempotency_key: str | None = None,
     owner: str = DEFAULT_OWNER,
+    concurrency_key: str | None = None,
+    concurrency_limit: int | None = None,
 ) -> tuple[Job, bool]:
     """Enqueue a new job's message, THEN write the job QUEUED. Returns the job and whether it is new.
 
@@ -67,6 +69,9 @@ def submit_job(
         queued_at=now,
         idempotency_key=idempotency_key,
         payload_hash=request_hash(job_type, payload),
+        concurrency_key=concurrency_key,
+        # Only a key with a limit takes a slot: the claim reads the limit from the job.
+        concurrency_limit=concurrency_limit if concurrency_key is not None else None,
         expires_at=int((now + timedelta(days=retention_days)).timestamp()),
     )
     if idempotency_key is not None:

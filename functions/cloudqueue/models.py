@@ -113,6 +113,12 @@ class Job(CamelModel):
     # finalize then writes CANCELLED, whatever the code returned.
     cancel_requested_at: Timestamp | None = None
     progress: JobProgress | None = None
+    # Per-key concurrency: the submit's key and its type's limit (recorded at submit, so that
+    # the claim needs no job type); the slot entry a claim holds; why a QUEUED job waits.
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    slot_index: int | None = None
+    waiting_for: str | None = None
 
 
 # --- The workflow's messages -------------------------------------------------------------
@@ -159,9 +165,10 @@ class ClaimRequest(CamelModel):
 class ClaimResponse(CamelModel):
     """Every key is always present: the state machine's ResultSelector reads each one.
     POISON: the message names no job and was kept in the poison-message queue (``job_id`` is
-    None when the body could not be read at all)."""
+    None when the body could not be read at all). WAITING: every slot of the job's concurrency
+    key is held; a new message was sent with a short delay and this one is consumed."""
 
-    outcome: Literal["CLAIMED", "SKIPPED", "POISON"]
+    outcome: Literal["CLAIMED", "SKIPPED", "POISON", "WAITING"]
     job_id: str | None
     reason: str | None = None
     lease_token: str | None = None

@@ -47,6 +47,8 @@ class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
     # Where the claim keeps a message that names no job, at its first delivery.
     poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
+    # The job queue: a job waiting for a concurrency slot is sent there again, delayed.
+    queue_url: str = Field(default="", alias="QUEUE_URL")
 
 
 class FinalizeSettings(Settings):

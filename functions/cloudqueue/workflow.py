@@ -22,11 +22,12 @@ from cloudqueue.models import (
     ClaimResponse,
     FinalizeRequest,
     FinalizeResponse,
+    Job,
     JobFailure,
     JobMessage,
     JobStatus,
 )
-from cloudqueue.ports import ClaimAttempt, JobStore, PoisonMessages
+from cloudqueue.ports import ClaimAttempt, JobQueue, JobStore, PoisonMessages
 
 # The API sends a job's message, then writes the job a few milliseconds later. A Pipe that
 # delivers at once can run the claim in between. Rather than fail and wait for the state
@@ -35,6 +36,10 @@ from cloudqueue.ports import ClaimAttempt, JobStore, PoisonMessages
 FRESH_MESSAGE_SECONDS = 1.0
 WRITE_WAIT_SECONDS = 0.3
 WRITE_POLL_SECONDS = 0.02
+# A job waiting for a concurrency slot is looked at again this often (its re-sent message's
+# SQS DelaySeconds): a freed slot is taken within about this long.
+SLOT_RETRY_SECONDS = 1
+WAITING_FOR_CONCURRENCY = "concurrency"
 
 
 def parse_job_message(body: str) -> JobMessage:
@@ -61,6 +66,7 @@ def claim_job(
     lease_seconds: int,
     submit_grace_seconds: float,
     wait: Callable[[float], None] | None = None,
+    queue: JobQueue | None = None,
 ) -> ClaimResponse:
     """Take the job named by the message, or say why this delivery has nothing to do.
 
@@ -98,6 +104,8 @@ def claim_job(
         return _claim_of_missing_job(
             request, job_id, store=store, poison=poison, now=now, grace=submit_grace_seconds
         )
+    if attempt.waiting and queue is not None:
+        return _wait_for_slot(job, store=store, queue=queue, now=now)
     decision = lifecycle.decide_claim(
         job, now.timestamp(), message_id=request.message.message_id, execution_id=request.execution_id
     )
@@ -115,6 +123,23 @@ def claim_job(
         return ClaimResponse(outcome="SKIPPED", job_id=job_id, reason=decision.reason)
     # LEASED, or CLAIM when the job changed between the write and its report: try again later.
     raise JobLeased(f"job {job_id} is not claimable now: {decision.reason}")
+
+
+def _wait_for_slot(job: Job, *, store: JobStore, queue: JobQueue, now: datetime) -> ClaimResponse:
+    """Every slot of the job's key is held: send the job a new message, delayed a moment, and
+    answer WAITING, so that this execution succeeds and its message is deleted. The job's
+    message thus never uses up its receives, nor is dead-lettered, while it waits; and it
+    looks again every ``SLOT_RETRY_SECONDS``. The send comes first: if it fails, the claim
+    fails and SQS redelivers this message."""
+    queue.send_job(job.job_id, delay_seconds=SLOT_RETRY_SECONDS)
+    if job.waiting_for is None:  # one write when it starts to wait, not one per look
+        store.mark_waiting(job.job_id, WAITING_FOR_CONCURRENCY, now)
+    return ClaimResponse(
+        outcome="WAITING",
+        job_id=job.job_id,
+        reason=f"every slot of concurrency key {job.concurrency_key!r} is held; looking again in "
+        f"{SLOT_RETRY_SECONDS} s",
+    )
 
 
 def _wait_for_write(

@@ -78,7 +78,9 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     "ClaimFunction": {
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:PutItem", TABLE),  # tombstones
+        ("dynamodb:GetItem", TABLE),  # a concurrency slot item
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
+        ("sqs:SendMessage", QUEUE),  # a job waiting for a slot, sent again
     },
     "ProcessFunction": {
         ("dynamodb:GetItem", TABLE),  # the cancel mark (JobContext.cancelled)
@@ -491,6 +493,8 @@ def test_every_claim_outcome_is_routed_and_poison_ends_the_execution_succeeded(
     assert set(routed) | {"SKIPPED"} == outcomes
     assert routed["CLAIMED"] == "ProcessJob"
     assert definition["States"][routed["POISON"]]["Type"] == "Succeed"
+    # WAITING too: the claim sent the job a new, delayed message (a concurrency slot is held)
+    assert definition["States"][routed["WAITING"]]["Type"] == "Succeed"
     assert definition["States"][choice["Default"]]["Type"] == "Succeed"
 
 

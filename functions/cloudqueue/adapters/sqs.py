@@ -12,16 +12,24 @@ if TYPE_CHECKING:
 
 
 class SqsJobQueue:
-    """``cloudqueue.ports.JobQueue`` on one SQS queue."""
+    """``cloudqueue.ports.JobQueue`` on one SQS queue. Its client is made on first use: the
+    claim function holds one at every cold start and sends only for a job that waits."""
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
-        self.client: SQSClient = client or aws_client("sqs")
+        self._client = client
 
-    def send_job(self, job_id: str) -> None:
+    @property
+    def client(self) -> SQSClient:
+        if self._client is None:
+            self._client = aws_client("sqs")
+        return self._client
+
+    def send_job(self, job_id: str, delay_seconds: int = 0) -> None:
         self.client.send_message(
             QueueUrl=self.queue_url,
             MessageBody=JobMessage(job_id=job_id).model_dump_json(by_alias=True),
+            DelaySeconds=delay_seconds,
         )
 
 

@@ -31,6 +31,7 @@ from cloudqueue.api_models import (
     JobTypeList,
     JobView,
     SubmitJobRequest,
+    concurrency_key_of,
     payload_of,
     type_of,
 )
@@ -181,6 +182,8 @@ def submit(
         retention_days=settings().retention_days,
         idempotency_key=idempotency_key,
         owner=current_caller().owner,
+        concurrency_key=concurrency_key_of(request),
+        concurrency_limit=JOB_TYPES[type_of(request)].concurrency_limit,
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:

@@ -11,11 +11,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
-from cloudqueue.adapters.sqs import SqsPoisonQueue
+from cloudqueue.adapters.sqs import SqsJobQueue, SqsPoisonQueue
 from cloudqueue.handlers import metric_names
 from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import ClaimRequest, utc_now
-from cloudqueue.ports import JobStore, PoisonMessages
+from cloudqueue.ports import JobQueue, JobStore, PoisonMessages
 from cloudqueue.settings import ClaimSettings
 from cloudqueue.workflow import claim_job
 
@@ -45,6 +45,12 @@ def default_poison() -> PoisonMessages:
     return SqsPoisonQueue(settings().poison_queue_url)
 
 
+@cache
+def default_queue() -> JobQueue:
+    # Used only by a job waiting for a concurrency slot (its message sent again, delayed).
+    return SqsJobQueue(settings().queue_url)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(
@@ -53,6 +59,7 @@ def handler(
     *,
     store: JobStore | None = None,
     poison: PoisonMessages | None = None,
+    queue: JobQueue | None = None,
 ) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
     logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
@@ -65,6 +72,7 @@ def handler(
         lease_seconds=config.lease_seconds,
         submit_grace_seconds=config.submit_grace_seconds,
         wait=time.sleep,
+        queue=queue or default_queue(),
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metric = _METRICS.get(response.outcome)

@@ -43,6 +43,9 @@ class JobType(Generic[P]):
     payload_model: type[P]
     run: Callable[[P, JobContext], dict[str, Any]]
     example: dict[str, Any] = field(default_factory=dict)
+    # At most this many jobs of this type with the same concurrencyKey run at once (None: no
+    # limit; a key is then recorded and ignored).
+    concurrency_limit: int | None = None
 
     def payload_schema(self) -> dict[str, Any]:
         return self.payload_model.model_json_schema()

@@ -124,4 +124,5 @@ SLEEP = JobType(
     payload_model=SleepPayload,
     run=run_sleep,
     example={"seconds": 5},
+    concurrency_limit=2,
 )

@@ -104,6 +104,9 @@ class Job(ApiModel):
     # A running job: its latest progress report, and when a cancel asked it to stop.
     progress: JobProgress | None = None
     cancel_requested_at: Timestamp | None = None
+    # Per-key concurrency: the submit's key, and why a QUEUED job waits ("concurrency").
+    concurrency_key: str | None = None
+    waiting_for: str | None = None
 
 
 class JobPage(ApiModel):

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from cloudqueue import lifecycle
 from cloudqueue.adapters.dynamodb.items import condition_failed, expression_values, job_from, to_item
-from cloudqueue.adapters.dynamodb.table import JobTable
+from cloudqueue.adapters.dynamodb.slots import SlotClaims
 from cloudqueue.errors import LeaseLost
 from cloudqueue.models import Job, JobFailure, JobStatus, format_timestamp
 from cloudqueue.ports import ClaimAttempt
@@ -21,7 +21,7 @@ _TOMBSTONE_DAYS = 1
 _MAX_RECORDED_EXECUTIONS = 25
 
 
-class WorkflowWrites(JobTable):
+class WorkflowWrites(SlotClaims):
     """``claim_job``, ``write_tombstone``, ``record_execution`` and ``finish_job`` of
     ``cloudqueue.ports.JobStore``."""
 
@@ -36,38 +36,57 @@ class WorkflowWrites(JobTable):
         lease_seconds: int,
     ) -> ClaimAttempt:
         epoch = now.timestamp()
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"jobId": {"S": job_id}},
+            "UpdateExpression": "SET #status = :in_progress, "
+            "attempts = if_not_exists(attempts, :zero) + :one, "
+            "leaseToken = :token, leaseExpiresAt = :expires, "
+            "leaseMessageId = :message, leaseExecutionId = :execution_id, "
+            "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
+            "executions = list_append(if_not_exists(executions, :empty), :execution) "
+            "REMOVE pendingSince, pendingShard, waitingFor",
+            "ConditionExpression": "attribute_exists(#status) AND (#status = :queued OR "
+            "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": expression_values(
+                in_progress=JobStatus.IN_PROGRESS.value,
+                queued=JobStatus.QUEUED.value,
+                zero=0,
+                one=1,
+                token=lease_token,
+                expires=epoch + lease_seconds,
+                message=message_id,
+                execution_id=execution_id,
+                epoch=epoch,
+                now=format_timestamp(now),
+                empty=[],
+                execution=[execution_id],
+            ),
+        }
         try:
-            response = self._update(
-                job_id,
-                UpdateExpression="SET #status = :in_progress, "
-                "attempts = if_not_exists(attempts, :zero) + :one, "
-                "leaseToken = :token, leaseExpiresAt = :expires, "
-                "leaseMessageId = :message, leaseExecutionId = :execution_id, "
-                "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
-                "executions = list_append(if_not_exists(executions, :empty), :execution) "
-                "REMOVE pendingSince, pendingShard",
-                ConditionExpression="attribute_exists(#status) AND (#status = :queued OR "
-                "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=expression_values(
-                    in_progress=JobStatus.IN_PROGRESS.value,
-                    queued=JobStatus.QUEUED.value,
-                    zero=0,
-                    one=1,
-                    token=lease_token,
-                    expires=epoch + lease_seconds,
-                    message=message_id,
-                    execution_id=execution_id,
-                    epoch=epoch,
-                    now=format_timestamp(now),
-                    empty=[],
-                    execution=[execution_id],
-                ),
+            # A job with a concurrency limit is never claimed by this write alone: its claim
+            # takes a slot entry in the same transaction (SlotClaims).
+            alone = " AND attribute_not_exists(concurrencyLimit)"
+            response = self.client.update_item(
+                **(update | {"ConditionExpression": update["ConditionExpression"] + alone}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if not condition_failed(error):
                 raise
-            return ClaimAttempt(claimed=False, job=job_from(error.response.get("Item")))  # type: ignore[arg-type]
+            current = job_from(error.response.get("Item"))  # type: ignore[arg-type]
+            if (
+                current is not None
+                and current.concurrency_limit is not None
+                and lifecycle.decide_claim(current, epoch).verdict is lifecycle.ClaimVerdict.CLAIM
+                and (current.status is JobStatus.QUEUED or current.lease_expires_at is not None)
+            ):
+                return self._claim_with_slot(
+                    current, update, lease_token=lease_token, epoch=epoch, expires=epoch + lease_seconds
+                )
+            return ClaimAttempt(claimed=False, job=current)
         return ClaimAttempt(claimed=True, job=job_from(response["Attributes"]))
 
     def write_tombstone(self, job_id: str, now: datetime) -> bool:
@@ -125,7 +144,7 @@ class WorkflowWrites(JobTable):
         outcome = "#result = :outcome" if status is JobStatus.SUCCEEDED else "#error = :outcome"
         outcome_value = result if status is JobStatus.SUCCEEDED else (error.to_json_dict() if error else None)
         try:
-            return self._finish(
+            finished = self._finish(
                 job_id,
                 lease_token,
                 now,
@@ -139,7 +158,11 @@ class WorkflowWrites(JobTable):
             if not condition_failed(failure):
                 raise
             current = job_from(failure.response.get("Item"))  # type: ignore[arg-type]
+        else:
+            self.release_slot(finished, lease_token)
+            return finished
         if current is not None and lifecycle.is_finished_by(current, lease_token):
+            self.release_slot(current, lease_token)  # a retry: the first may have died before it
             return current  # a retry of a write that happened
         if (
             current is not None
@@ -148,7 +171,7 @@ class WorkflowWrites(JobTable):
             and current.cancel_requested_at is not None
         ):
             try:
-                return self._finish(
+                cancelled = self._finish(
                     job_id,
                     lease_token,
                     now,
@@ -163,7 +186,11 @@ class WorkflowWrites(JobTable):
                     raise
                 current = job_from(failure.response.get("Item"))  # type: ignore[arg-type]
                 if current is not None and lifecycle.is_finished_by(current, lease_token):
+                    self.release_slot(current, lease_token)
                     return current
+            else:
+                self.release_slot(cancelled, lease_token)
+                return cancelled
         state = current.status.value if current else "missing"
         raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})")
 
