@@ -423,6 +423,28 @@ def test_cancelling_a_finished_job_answers_409_and_keeps_its_outcome(ports):
     assert ports.store.snapshot() == before
 
 
+def test_a_concurrency_key_is_recorded_with_its_types_limit_and_shown(ports):
+    answer = call(
+        "POST", "/jobs", body={"type": "demo.sleep", "payload": {"seconds": 1}, "concurrencyKey": "t-1"}
+    )
+
+    assert answer.status == 202
+    assert answer.body["concurrencyKey"] == "t-1" and "concurrencyLimit" not in answer.body
+    stored = ports.store.get_job(answer.body["jobId"])
+    assert (stored.concurrency_key, stored.concurrency_limit) == ("t-1", 2)
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, 7])
+def test_a_bad_concurrency_key_answers_422_and_queues_nothing(ports, key):
+    answer = call(
+        "POST", "/jobs", body={"type": "demo.sleep", "payload": {"seconds": 1}, "concurrencyKey": key}
+    )
+
+    assert_error(answer, 422, "validation_error")
+    assert "concurrencyKey" in answer.body["error"]["message"]
+    assert ports.queue.sent == [] and ports.store.jobs == {}
+
+
 def test_cancelling_an_unknown_job_answers_404(ports):
     assert_error(call("DELETE", f"/jobs/{job_id(404)}"), 404, "job_not_found")
 

@@ -38,6 +38,10 @@ def submit(
     idempotency_key: Annotated[
         str | None, typer.Option("--idempotency-key", help="Retry-safe submit key.")
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Concurrency key: at most the type's limit of jobs with it run at once."),
+    ] = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
@@ -47,7 +51,7 @@ def submit(
     """Submit a job; print its id at once."""
     body = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        job = api.submit(job_type, body, idempotency_key)
+        job = api.submit(job_type, body, idempotency_key, key)
         _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
 
 

@@ -58,6 +58,9 @@ def show_job(job: dict[str, Any]) -> None:
             out.print(f"  {field:<10} {job[field]}")
     if job.get("progress"):
         out.print(f"  progress   {progress_text(job['progress'])}", highlight=False)
+    if job.get("concurrencyKey"):
+        waiting = " (waiting for a slot)" if job.get("waitingFor") == "concurrency" else ""
+        out.print(f"  key        {escape(job['concurrencyKey'])}{waiting}", highlight=False)
     if job.get("cancelRequestedAt") and job["status"] == "IN_PROGRESS":
         out.print(f"  cancel requested at {job['cancelRequestedAt']}: it stops and ends CANCELLED")
     if job.get("result") is not None:

@@ -85,10 +85,16 @@ class Api:
                 raise ApiError(f"{error}: {_GATEWAY_REFUSALS[error.status]}") from None
             raise ApiError(str(error)) from None
 
-    def submit(self, job_type: str, payload: Any, idempotency_key: str | None = None) -> dict[str, Any]:
+    def submit(
+        self,
+        job_type: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        concurrency_key: str | None = None,
+    ) -> dict[str, Any]:
         """``POST /jobs``: the job as accepted (QUEUED), or as first accepted under the same key."""
         with self.said():
-            return self.client.submit(job_type, payload, idempotency_key).to_json()
+            return self.client.submit(job_type, payload, idempotency_key, concurrency_key).to_json()
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""

@@ -49,8 +49,13 @@ def keyed(idempotency_key: str | None) -> dict[str, str]:
     return {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
 
 
-def submit(job_type: str, payload: Any, idempotency_key: str | None) -> Call:
-    return Call("POST", "/jobs", json={"type": job_type, "payload": payload}, headers=keyed(idempotency_key))
+def submit(
+    job_type: str, payload: Any, idempotency_key: str | None, concurrency_key: str | None = None
+) -> Call:
+    body = {"type": job_type, "payload": payload} | (
+        {"concurrencyKey": concurrency_key} if concurrency_key else {}
+    )
+    return Call("POST", "/jobs", json=body, headers=keyed(idempotency_key))
 
 
 def rerun(jobs_path: str, job_id: str, idempotency_key: str | None) -> Call:

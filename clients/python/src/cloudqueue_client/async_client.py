@@ -66,9 +66,13 @@ class AsyncClient:
             raise Unreachable(f"no answer from the API at {self.base_url}: {error!r}") from error
         return _calls.answer(response)
 
-    async def submit(self, type: str, payload: Any, idempotency_key: str | None = None) -> Job:
+    async def submit(
+        self, type: str, payload: Any, idempotency_key: str | None = None, concurrency_key: str | None = None
+    ) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
-        return _calls.read(Job, await self.call(_calls.submit(type, payload, idempotency_key)))
+        return _calls.read(
+            Job, await self.call(_calls.submit(type, payload, idempotency_key, concurrency_key))
+        )
 
     async def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""

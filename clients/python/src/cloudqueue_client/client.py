@@ -72,12 +72,15 @@ class Client:
             raise Unreachable(f"no answer from the API at {self.base_url}: {error!r}") from error
         return _calls.answer(response)
 
-    def submit(self, type: str, payload: Any, idempotency_key: str | None = None) -> Job:
+    def submit(
+        self, type: str, payload: Any, idempotency_key: str | None = None, concurrency_key: str | None = None
+    ) -> Job:
         """``POST /jobs``: the job, QUEUED; the same job again for a key already used with this body.
 
         Without ``idempotency_key`` the client makes one for this call, so that its retries
-        never make a second job."""
-        return _calls.read(Job, self.call(_calls.submit(type, payload, idempotency_key)))
+        never make a second job. ``concurrency_key``: at most the type's limit of jobs with it
+        run at once."""
+        return _calls.read(Job, self.call(_calls.submit(type, payload, idempotency_key, concurrency_key)))
 
     def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""
