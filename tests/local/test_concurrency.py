@@ -29,8 +29,9 @@ def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
 
 def test_no_key_runs_more_than_its_limit_and_waiting_jobs_use_no_receives(api: httpx.Client) -> None:
     jobs: list[dict[str, Any]] = []
+    # Six of each key in a row: the stack's four pollers take more of one key than its limit
     for n in range(18):
-        body = {"type": "demo.sleep", "payload": {"seconds": 0.5}, "concurrencyKey": KEYS[n % len(KEYS)]}
+        body = {"type": "demo.sleep", "payload": {"seconds": 1}, "concurrencyKey": KEYS[n // 6]}
         answer = api.post("/jobs", json=body)
         assert answer.status_code == 202, answer.text
         jobs.append(answer.json())
@@ -38,7 +39,7 @@ def test_no_key_runs_more_than_its_limit_and_waiting_jobs_use_no_receives(api: h
     def one_waits() -> bool:
         """a job reads QUEUED, waiting for a concurrency slot"""
         return any(
-            api.get(f"/jobs/{job['jobId']}").json().get("waitingFor") == "concurrency" for job in jobs[-6:]
+            api.get(f"/jobs/{job['jobId']}").json().get("waitingFor") == "concurrency" for job in jobs[:6]
         )
 
     wait_for(one_waits, timeout=30, interval=0.05)
