@@ -293,3 +293,20 @@ def test_json_report_is_what_cost_json_prints() -> None:
     # Then the renderer gives the same document for the same bills
     usage = cost.Usage(durations_ms=cost.durations_from(ROOT, {}))
     assert json.loads(printed.output) == cost.json_report(list(cost.bills_by_level(ROOT, usage)))
+
+
+def test_keyed_jobs_and_progress_add_their_writes_and_reads_and_nothing_else(tmp_path: Path) -> None:
+    stack = stack_with(tmp_path)
+    plain = cost.compute_bill(stack, PRICES, cost.Usage())
+    controlled = cost.compute_bill(stack, PRICES, cost.Usage(keyed_share=0.5, reporting_seconds=4))
+
+    added = {(each.item, each.quantity) for each in controlled.lines} - {
+        (each.item, each.quantity) for each in plain.lines
+    }
+    jobs = cost.Usage().jobs_per_month
+    assert added == {
+        ("concurrency slots (6 writes per keyed job)", jobs * 0.5 * 6),
+        ("concurrency slot reads (consistent)", jobs * 0.5),
+        ("progress writes (1 a second)", jobs * 4),
+        ("cancel checks (2 a second, eventually consistent)", jobs * 4),
+    }

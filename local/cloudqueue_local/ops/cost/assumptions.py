@@ -90,6 +90,18 @@ class Usage:
     page_views: float = 1000
     log_level: str | None = None  # ExecutionLogLevel; None: the template's
     durations_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DURATIONS_MS))
+    # Share of jobs submitted with a concurrencyKey on a type with a limit (their slot writes).
+    keyed_share: float = 0.0
+    # Seconds per job its code runs reporting progress and checking cancelled() (1 write and 2
+    # eventually consistent reads a second at most).
+    reporting_seconds: float = 0.0
+
+
+# A keyed job's extra writes (cloudqueue.adapters.dynamodb.slots): the plain claim's refused
+# condition (1), the claim transaction of two items at twice the price (4), the release (1);
+# and one consistent read of the slot item.
+KEYED_JOB_WRITE_UNITS = 1 + 2 * 2 + 1
+KEYED_JOB_READ_UNITS = 1.0
 
 
 def measured_durations(report: dict[str, Any]) -> dict[str, float]:
