@@ -268,6 +268,8 @@ class FakeJobStore:
                 "redrives": 0,
                 "cancel_requested_at": None,
                 "progress": None,
+                "slot_index": None,
+                "waiting_for": None,
             }
         )
         return self._stored(queued), True

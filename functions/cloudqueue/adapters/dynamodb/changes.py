@@ -115,7 +115,7 @@ class JobChanges(JobTable):
             "updatedAt = :now, expiresAt = :expires, runs = list_append(if_not_exists(runs, :empty), :run), "
             "pendingSince = :since, pendingShard = :pending "
             "REMOVE #error, #result, startedAt, finishedAt, leaseToken, leaseExpiresAt, "
-            "leaseMessageId, leaseExecutionId, redrives, cancelRequestedAt, progress",
+            "leaseMessageId, leaseExecutionId, redrives, cancelRequestedAt, progress, slotIndex, waitingFor",
             "ConditionExpression": "#status = :failed AND updatedAt = :seen",
             "ExpressionAttributeNames": {"#status": "status", "#error": "error", "#result": "result"},
             "ExpressionAttributeValues": expression_values(
@@ -166,6 +166,8 @@ class JobChanges(JobTable):
                 "redrives": 0,
                 "cancel_requested_at": None,
                 "progress": None,
+                "slot_index": None,
+                "waiting_for": None,
             }
         )
         return job, True
