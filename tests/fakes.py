@@ -98,6 +98,8 @@ class FakeJobStore:
         # (owner, idempotency key) → (job id, request hash): keys are per owner
         self.keys: dict[tuple[str, str], tuple[str, str | None]] = {}
         self.tombstones: set[str] = set()
+        # (type, concurrency key) → {entry index: (job id, lease token, expires at)}: the slots
+        self.slots: dict[tuple[str, str], dict[int, tuple[str, str, float]]] = {}
         self.cursor: str | None = None
         self.writes = 0
         for job in jobs:
@@ -202,11 +204,17 @@ class FakeJobStore:
         job = self._copy(job_id)
         if job is None:
             raise JobNotFoundError(f"no job {job_id}")
-        if not (
-            lifecycle.cancellable(job.status) and lifecycle.can_transition(job.status, JobStatus.CANCELLED)
-        ):
+        verdict = lifecycle.decide_cancel(job)
+        if verdict is lifecycle.CancelVerdict.MARK:
+            return self._stored(
+                job.model_copy(
+                    update={"cancel_requested_at": job.cancel_requested_at or now, "updated_at": now}
+                )
+            )
+        if verdict is lifecycle.CancelVerdict.REFUSE:
             raise JobNotCancellable(
-                f"job {job_id} is {job.status.value}; only a QUEUED or SCHEDULED job can be cancelled",
+                f"job {job_id} is {job.status.value}; "
+                "only a QUEUED, SCHEDULED or IN_PROGRESS job can be cancelled",
                 details={"status": job.status.value},
             )
         return self._stored(
@@ -259,6 +267,10 @@ class FakeJobStore:
                 "pending_since": int(now.timestamp()),
                 "pending_shard": "PENDING#0",
                 "redrives": 0,
+                "cancel_requested_at": None,
+                "progress": None,
+                "slot_index": None,
+                "waiting_for": None,
             }
         )
         return self._stored(queued), True
@@ -322,8 +334,23 @@ class FakeJobStore:
         if job.status is JobStatus.IN_PROGRESS and job.lease_expires_at is None:
             # As DynamoDB's condition (leaseExpiresAt <= :epoch): no expiry to compare, no claim.
             return ClaimAttempt(claimed=False, job=job)
+        slot_index = None
+        if job.concurrency_limit is not None and job.concurrency_key is not None:
+            slots = self.slots.setdefault((job.type, job.concurrency_key), {})
+            epoch = now.timestamp()
+            free = [
+                index
+                for index in range(job.concurrency_limit)
+                if index not in slots or slots[index][2] <= epoch or slots[index][0] == job_id
+            ]
+            if not free:
+                return ClaimAttempt(claimed=False, job=job, waiting=True)
+            slot_index = free[0]
+            slots[slot_index] = (job_id, lease_token, epoch + lease_seconds)
         claimed = job.model_copy(
             update={
+                "slot_index": slot_index if slot_index is not None else job.slot_index,
+                "waiting_for": None,
                 "status": JobStatus.IN_PROGRESS,
                 "attempts": job.attempts + 1,
                 "lease_token": lease_token,
@@ -338,6 +365,19 @@ class FakeJobStore:
             }
         )
         return ClaimAttempt(claimed=True, job=self._stored(claimed))
+
+    def mark_waiting(self, job_id: str, reason: str, now: datetime) -> None:
+        job = self._copy(job_id)
+        if job is not None and job.status is JobStatus.QUEUED:
+            self._stored(job.model_copy(update={"waiting_for": reason, "updated_at": now}))
+
+    def release_slot(self, job: Job, lease_token: str) -> None:
+        if job.concurrency_key is None or job.slot_index is None:
+            return
+        slots = self.slots.get((job.type, job.concurrency_key), {})
+        held = slots.get(job.slot_index)
+        if held is not None and held[1] == lease_token:
+            del slots[job.slot_index]
 
     def write_tombstone(self, job_id: str, now: datetime) -> bool:
         if job_id in self.jobs:
@@ -365,10 +405,12 @@ class FakeJobStore:
         assert lifecycle.can_transition(JobStatus.IN_PROGRESS, status) and lifecycle.is_terminal(status)
         job = self._copy(job_id)
         if job is not None and lifecycle.is_finished_by(job, lease_token):
+            self.release_slot(job, lease_token)
             return job  # a retry of a write that happened
         if job is None or job.status is not JobStatus.IN_PROGRESS or job.lease_token != lease_token:
             state = job.status.value if job else "missing"
             raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})")
+        status = lifecycle.finished_status(job, status)  # a cancel mark discards the outcome
         finished = job.model_copy(
             update={
                 "status": status,
@@ -379,6 +421,7 @@ class FakeJobStore:
                 "lease_expires_at": None,
             }
         )
+        self.release_slot(finished, lease_token)
         return self._stored(finished)
 
     def fail_abandoned_job(self, job_id: str, *, error: JobFailure, now: datetime) -> Job | None:
@@ -682,6 +725,7 @@ def process_event(
     payload: dict[str, Any] | None = None,
     attempt: int = 1,
     retry_count: int = 0,
+    lease_token: str | None = None,
 ) -> dict[str, Any]:
     """The ProcessJob task's payload."""
     return {
@@ -690,7 +734,7 @@ def process_event(
         "payload": {"text": "hello cloudqueue"} if payload is None else payload,
         "attempt": attempt,
         "retryCount": retry_count,
-    }
+    } | ({"leaseToken": lease_token} if lease_token else {})
 
 
 def lambda_cause(message: str, error_type: str = "PermanentJobError") -> str:

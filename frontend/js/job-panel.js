@@ -186,7 +186,10 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
 
   const cancel = (run) => act(run, {
     busy: "cancelling", call: api.cancelJob, watching: true,
-    done: (job) => `Job ${job.jobId} is cancelled.`, failed: "The job was not cancelled",
+    done: (job) => job.status === "IN_PROGRESS"
+      ? `Cancel requested: job ${job.jobId} stops at its next check and ends cancelled.`
+      : `Job ${job.jobId} is cancelled.`,
+    failed: "The job was not cancelled",
   });
   const rerun = (run) => act(run, {
     busy: "rerunning", call: api.rerunJob, watching: false,

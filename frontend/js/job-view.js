@@ -34,8 +34,29 @@ const STATUS_SENTENCES = {
   IN_PROGRESS: "A worker has claimed the job and is running it.",
   SUCCEEDED: "Finished: the result is below.",
   FAILED: "Finished without a result: the error is below.",
-  CANCELLED: "Cancelled before any worker ran it.",
+  CANCELLED: "Cancelled: it will not run (any result it had was discarded).",
 };
+
+/** A running job's latest progress report as a bar, its message and when it was said. */
+function progressView(job) {
+  const progress = job.progress;
+  if (job.status !== "IN_PROGRESS" || !progress) return null;
+  const percent = Math.round(progress.fraction * 100);
+  return h("div", { class: "job-progress", id: "job-progress" },
+    h("progress", { max: "100", value: String(percent), "aria-label": `Progress: ${percent}%` }, `${percent}%`),
+    h("span", null, ` ${percent}%`, progress.message ? ` — ${progress.message}` : ""));
+}
+
+/** Why a QUEUED job has not started, or that a running job was asked to stop. */
+function waitingView(job) {
+  if (job.status === "QUEUED" && job.waitingFor === "concurrency") {
+    return h("p", { class: "help", id: "job-waiting" }, `Waiting for a slot: other jobs with the key ${job.concurrencyKey} are running.`);
+  }
+  if (job.status === "IN_PROGRESS" && job.cancelRequestedAt) {
+    return h("p", { class: "help", id: "job-cancel-requested" }, "Cancel requested: the job stops at its next check and ends CANCELLED.");
+  }
+  return null;
+}
 
 function attemptsOf(run) {
   if (!run.firstAttempt) return "never claimed";
@@ -54,7 +75,8 @@ function earlierRuns(runs) {
         run.error ? h("span", { class: "run-error" }, ` — ${run.error.type}: ${run.error.message}`) : ""))));
 }
 
-/** The job's summary; onCancel is offered while it is QUEUED, onRerun when it FAILED. */
+/** The job's summary; onCancel is offered while it is QUEUED or running (until a cancel is
+ * requested), onRerun when it FAILED. */
 export function jobView(job, { watching, onCancel, onRerun, cancelling = false, rerunning = false }) {
   const waited = between(job.createdAt, job.startedAt);
   const ran = between(job.startedAt, job.finishedAt);
@@ -70,7 +92,9 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
       ),
     ),
     h("p", { class: "status-sentence" }, STATUS_SENTENCES[job.status] || ""),
-    (job.status === "QUEUED" || job.status === "SCHEDULED") && onCancel
+    progressView(job),
+    waitingView(job),
+    (job.status === "QUEUED" || job.status === "SCHEDULED" || (job.status === "IN_PROGRESS" && !job.cancelRequestedAt)) && onCancel
       ? h("p", null, h("button", { type: "button", class: "button danger", id: "cancel-job", onclick: onCancel, disabled: cancelling }, cancelling ? "Cancelling…" : "Cancel job"))
       : null,
     job.error

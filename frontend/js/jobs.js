@@ -37,7 +37,8 @@ export function createJobList(section, { api, onChange }) {
   }
 
   function row(job) {
-    const cancel = job.status === "QUEUED" || job.status === "SCHEDULED"
+    const cancellable = job.status === "QUEUED" || job.status === "SCHEDULED" || (job.status === "IN_PROGRESS" && !job.cancelRequestedAt);
+    const cancel = cancellable
       ? h("button", {
           type: "button",
           class: "button small danger",
@@ -103,7 +104,9 @@ export function createJobList(section, { api, onChange }) {
     button.textContent = "Cancelling…";
     try {
       const cancelled = await api.cancelJob(job.jobId);
-      announce(`Job ${job.jobId} is cancelled.`);
+      announce(cancelled.status === "IN_PROGRESS"
+        ? `Cancel requested: job ${job.jobId} stops and ends cancelled.`
+        : `Job ${job.jobId} is cancelled.`);
       onChange(cancelled);
     } catch (error) {
       showError(error.message, { title: "The job was not cancelled", key: `cancel:${job.jobId}` });

@@ -27,6 +27,7 @@ from cloudqueue.jobtypes import JOB_TYPES, JobType
 from cloudqueue.models import (
     Job,
     JobFailure,
+    JobProgress,
     JobRun,
     JobStatus,
     RecurringSchedule,
@@ -38,6 +39,7 @@ from cloudqueue.schedule_expressions import parse_expression, parse_timezone
 
 # How far ahead a job may be delayed: a year, as Inngest's longest sleep.
 MAX_DELAY_SECONDS = 31_536_000
+MAX_CONCURRENCY_KEY_CHARS = 128
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
 PRIVATE_JOB_FIELDS = frozenset(
@@ -50,6 +52,8 @@ PRIVATE_JOB_FIELDS = frozenset(
         "pending_since",
         "pending_shard",
         "redrives",
+        "concurrency_limit",
+        "slot_index",
     }
 )
 
@@ -76,6 +80,12 @@ class JobView(CamelModel):
     runs: list[JobRun] = Field(default_factory=list)
     run_at: Timestamp | None = None
     schedule: str | None = None
+    # When a cancel of the running job was asked for; it ends CANCELLED.
+    cancel_requested_at: Timestamp | None = None
+    progress: JobProgress | None = None
+    concurrency_key: str | None = None
+    # QUEUED, and why it has not started: "concurrency" (every slot of its key is held).
+    waiting_for: str | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -137,8 +147,11 @@ def due_time(request: BaseModel, now: datetime) -> datetime | None:
 
 
 def timing_of(request: BaseModel) -> dict[str, Any] | None:
-    """The request's timing as sent (what an Idempotency-Key is bound to), None without one."""
-    timing = request.model_dump(mode="json", include={"delaySeconds", "runAt"}, exclude_none=True)
+    """The request's timing and concurrency key as sent (what an Idempotency-Key is bound to,
+    beside the type and payload), None without either."""
+    timing = request.model_dump(
+        mode="json", include={"delaySeconds", "runAt", "concurrencyKey"}, exclude_none=True
+    )
     return timing or None
 
 
@@ -155,6 +168,12 @@ _RUN_AT_FIELD = Field(
 )
 
 
+def _key_description(job_type: JobType[Any]) -> str:
+    if job_type.concurrency_limit is None:
+        return f"Recorded; {job_type.name} declares no concurrency limit, so it limits nothing."
+    return f"At most {job_type.concurrency_limit} {job_type.name} jobs with this key run at once."
+
+
 def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
     model_name = (
         "Submit" + "".join(part.title() for part in job_type.name.replace("-", ".").split(".")) + "Job"
@@ -168,12 +187,32 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
         delaySeconds=(int | None, _DELAY_FIELD),
         runAt=(AwareDatetime | None, _RUN_AT_FIELD),
         __validators__={"_timing": model_validator(mode="after")(_check_timing)},  # type: ignore[dict-item]
+        concurrencyKey=(
+            str | None,
+            Field(
+                default=None,
+                min_length=1,
+                max_length=MAX_CONCURRENCY_KEY_CHARS,
+                description="At most the type's limit of jobs with this key run at once"
+                + (
+                    f" ({job_type.concurrency_limit} for {job_type.name})"
+                    if job_type.concurrency_limit
+                    else ""
+                )
+                + "; a type without a limit runs them all.",
+            ),
+        ),
     )
 
 
 _REQUEST_MODELS = tuple(_request_model(job_type) for job_type in JOB_TYPES.values())
 
 SubmitJobRequest = Annotated[Union[_REQUEST_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def concurrency_key_of(request: BaseModel) -> str | None:
+    key: str | None = request.concurrencyKey  # type: ignore[attr-defined]
+    return key
 
 
 def payload_of(request: BaseModel) -> dict[str, Any]:

@@ -60,6 +60,8 @@ def submit_job(
     sqs_delay_limit_seconds: int = SQS_MAX_DELAY_SECONDS,
     schedule: str | None = None,
     timing: dict[str, Any] | None = None,
+    concurrency_key: str | None = None,
+    concurrency_limit: int | None = None,
 ) -> tuple[Job, bool]:
     """Enqueue a new job's message, THEN write the job QUEUED. Returns the job and whether it is new.
 
@@ -90,6 +92,9 @@ def submit_job(
         schedule=schedule,
         idempotency_key=idempotency_key,
         payload_hash=request_hash(job_type, payload, timing),
+        concurrency_key=concurrency_key,
+        # Only a key with a limit takes a slot: the claim reads the limit from the job.
+        concurrency_limit=concurrency_limit if concurrency_key is not None else None,
         expires_at=int((kept_from + timedelta(days=retention_days)).timestamp()),
     )
     if idempotency_key is not None:

@@ -6,7 +6,7 @@ and so that a failed conditional write can be explained to its caller.
 
     SCHEDULED ──claim, once due──► IN_PROGRESS;  SCHEDULED ──cancel──► CANCELLED
     QUEUED ──claim──► IN_PROGRESS ──finalize──► SUCCEEDED | FAILED
-      │                  │    ▲
+      │                  │    ▲       └─finalize of a cancel-marked job──► CANCELLED
       │                  └────┘ re-claim once the lease has expired (its worker died)
       ├──cancel──► CANCELLED
       └──dead-lettered──► FAILED ──rerun──► QUEUED (the same jobId; the run that failed kept in ``runs``)
@@ -27,7 +27,9 @@ _ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     # dead-lettered like one too.
     JobStatus.SCHEDULED: frozenset({JobStatus.IN_PROGRESS, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.QUEUED: frozenset({JobStatus.IN_PROGRESS, JobStatus.CANCELLED, JobStatus.FAILED}),
-    JobStatus.IN_PROGRESS: frozenset({JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED, JobStatus.FAILED}),
+    JobStatus.IN_PROGRESS: frozenset(
+        {JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+    ),
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
@@ -143,6 +145,27 @@ def decide_dead_letter(job: Job, now: float, *, max_receive_count: int) -> DeadL
     if attempts_this_run(job) < max_receive_count and job.redrives < max_receive_count:
         return DeadLetterVerdict.REDRIVE
     return DeadLetterVerdict.FAIL
+
+
+def finished_status(job: Job, outcome: JobStatus) -> JobStatus:
+    """What finalize writes for a job whose code ended as ``outcome``: CANCELLED when a cancel
+    marked the job first (its result is discarded), else the outcome."""
+    return JobStatus.CANCELLED if job.cancel_requested_at is not None else outcome
+
+
+class CancelVerdict(StrEnum):
+    CANCEL = "CANCEL"  # QUEUED or SCHEDULED: CANCELLED at once (200)
+    MARK = "MARK"  # IN_PROGRESS: mark it; its code stops, finalize writes CANCELLED (202)
+    REFUSE = "REFUSE"  # finished first: it keeps its outcome (409)
+
+
+def decide_cancel(job: Job) -> CancelVerdict:
+    """What a cancel does to ``job`` as read (the store's condition re-checks it at the write)."""
+    if cancellable(job.status):
+        return CancelVerdict.CANCEL
+    if job.status is JobStatus.IN_PROGRESS:
+        return CancelVerdict.MARK
+    return CancelVerdict.REFUSE
 
 
 def is_finished_by(job: Job, lease_token: str) -> bool:

@@ -52,6 +52,14 @@ class JobFailure(CamelModel):
     message: str
 
 
+class JobProgress(CamelModel):
+    """The latest progress a running job reported (``JobContext.report_progress``)."""
+
+    fraction: float = Field(ge=0.0, le=1.0)
+    message: str | None = None
+    at: Timestamp
+
+
 class JobRun(CamelModel):
     """One finished run of a job that was rerun: what it ended as, kept when the job went back
     to QUEUED so that the earlier error stays visible. ``first_attempt`` is None for a run
@@ -107,6 +115,16 @@ class Job(CamelModel):
     payload_hash: str | None = None
     expires_at: int | None = None
     runs: list[JobRun] = Field(default_factory=list)
+    # Set by a cancel of an IN_PROGRESS job (its code sees it through ``cancelled()``):
+    # finalize then writes CANCELLED, whatever the code returned.
+    cancel_requested_at: Timestamp | None = None
+    progress: JobProgress | None = None
+    # Per-key concurrency: the submit's key and its type's limit (recorded at submit, so that
+    # the claim needs no job type); the slot entry a claim holds; why a QUEUED job waits.
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    slot_index: int | None = None
+    waiting_for: str | None = None
 
 
 # --- The workflow's messages -------------------------------------------------------------
@@ -156,9 +174,11 @@ class ClaimResponse(CamelModel):
     """Every key is always present: the state machine's ResultSelector reads each one.
     POISON: the message names no job and was kept in the poison-message queue (``job_id`` is
     None when the body could not be read at all). DEFERRED: the job is not due yet; its
-    message was sent again to come back when it is (``reason`` says when)."""
+    message was sent again to come back when it is (``reason`` says when). WAITING: every slot
+    of the job's concurrency key is held; a new message was sent with a short delay and this
+    one is consumed."""
 
-    outcome: Literal["CLAIMED", "SKIPPED", "POISON", "DEFERRED"]
+    outcome: Literal["CLAIMED", "SKIPPED", "POISON", "DEFERRED", "WAITING"]
     job_id: str | None
     reason: str | None = None
     lease_token: str | None = None

@@ -17,6 +17,8 @@ class ClaimAttempt:
 
     claimed: bool
     job: Job | None
+    # Not claimed only because every slot of the job's concurrency key is held.
+    waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,12 @@ class JobStore(Protocol):
         lease_seconds: int,
     ) -> ClaimAttempt:
         """Take the job if it is QUEUED or its lease has expired, recording which message and
-        execution hold the lease and removing any pending-send marker; else report it as it is."""
+        execution hold the lease and removing any pending-send marker; else report it as it is.
+        A job with a concurrency limit also takes a free (or expired) entry of its key's slot
+        item, in the same transaction; with none free it is not claimed and ``waiting``."""
+
+    def mark_waiting(self, job_id: str, reason: str, now: datetime) -> None:
+        """Record on a QUEUED job why it has not started (``waitingFor``); the claim removes it."""
 
     def write_tombstone(self, job_id: str, now: datetime) -> bool:
         """Mark ``job_id`` as never to be written (a late create then fails). False: the job exists."""

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cloudqueue.camel import CamelModel
+from cloudqueue.control import JobControl, NoControl
 from cloudqueue.errors import PermanentJobError
 from cloudqueue.jobtypes import JOB_TYPES, JobContext, JobType
 
@@ -22,6 +23,8 @@ class ProcessRequest(CamelModel):
     payload: dict[str, Any]
     attempt: int = 1
     retry_count: int = 0
+    # The claim's lease token: fences the job code's progress writes (cloudqueue.control).
+    lease_token: str | None = None
 
 
 def resolve_job_type(name: str) -> JobType[Any]:
@@ -31,12 +34,18 @@ def resolve_job_type(name: str) -> JobType[Any]:
     return job_type
 
 
-def process_job(request: ProcessRequest) -> dict[str, Any]:
-    """Run the job's logic. Pure: reads and writes nothing but its arguments and result."""
+def process_job(request: ProcessRequest, control: JobControl | None = None) -> dict[str, Any]:
+    """Run the job's logic. It reads and writes nothing but its arguments, its result and,
+    through ``control``, the job's cancel mark and progress."""
     job_type = resolve_job_type(request.type)
     try:
         payload = job_type.payload_model.model_validate(request.payload)
     except ValidationError as error:
         raise PermanentJobError(f"invalid payload for {request.type}: {error}") from error
-    context = JobContext(job_id=request.job_id, attempt=request.attempt, retry_count=request.retry_count)
+    context = JobContext(
+        job_id=request.job_id,
+        attempt=request.attempt,
+        retry_count=request.retry_count,
+        control=control or NoControl(),
+    )
     return job_type.run(payload, context)

@@ -55,7 +55,8 @@ class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
     # Where the claim keeps a message that names no job, at its first delivery.
     poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
-    # Where it puts back a delayed job's message delivered before the job is due.
+    # The job queue, where the claim sends a job's message again, delayed: a delayed job's
+    # message delivered early, or a job waiting for a concurrency slot.
     queue_url: str | None = Field(default=None, alias="QUEUE_URL")
 
 
@@ -67,6 +68,9 @@ class ProcessSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
+    # The jobs table, for the cancel mark and progress; empty: no table (the job code's
+    # cancelled() is then always False and its progress goes nowhere).
+    table_name: str = Field(default="", alias="TABLE_NAME")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

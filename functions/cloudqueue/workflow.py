@@ -23,6 +23,7 @@ from cloudqueue.models import (
     ClaimResponse,
     FinalizeRequest,
     FinalizeResponse,
+    Job,
     JobFailure,
     JobMessage,
     JobStatus,
@@ -37,6 +38,10 @@ from cloudqueue.ports import ClaimAttempt, JobQueue, JobStore, PoisonMessages
 FRESH_MESSAGE_SECONDS = 1.0
 WRITE_WAIT_SECONDS = 0.3
 WRITE_POLL_SECONDS = 0.02
+# A job waiting for a concurrency slot is looked at again this often (its re-sent message's
+# SQS DelaySeconds): a freed slot is taken within about this long.
+SLOT_RETRY_SECONDS = 1
+WAITING_FOR_CONCURRENCY = "concurrency"
 
 # The longest SQS can hold a message back: an early message due later comes back, and is put
 # back again, every this many seconds.
@@ -113,6 +118,23 @@ def claim_job(
         return _claim_of_missing_job(
             request, job_id, store=store, poison=poison, now=now, grace=submit_grace_seconds
         )
+    if attempt.waiting and queue is not None:
+        return _wait_for_slot(job, store=store, queue=queue, now=now)
+    return _answer_claim(request, attempt, job, store=store, queue=queue, now=now)
+
+
+def _answer_claim(
+    request: ClaimRequest,
+    attempt: ClaimAttempt,
+    job: Job,
+    *,
+    store: JobStore,
+    queue: JobQueue | None,
+    now: datetime,
+) -> ClaimResponse:
+    """The answer to a delivery whose job was read: claimed, nothing to do, not due yet, or
+    (raised) not claimable now."""
+    job_id = job.job_id
     decision = lifecycle.decide_claim(
         job, now.timestamp(), message_id=request.message.message_id, execution_id=request.execution_id
     )
@@ -147,6 +169,23 @@ def defer(job_id: str, run_at: datetime, *, queue: JobQueue | None, now: datetim
         outcome="DEFERRED",
         job_id=job_id,
         reason=f"not due until {format_timestamp(run_at)}; back in {delay} s",
+    )
+
+
+def _wait_for_slot(job: Job, *, store: JobStore, queue: JobQueue, now: datetime) -> ClaimResponse:
+    """Every slot of the job's key is held: send the job a new message, delayed a moment, and
+    answer WAITING, so that this execution succeeds and its message is deleted. The job's
+    message thus never uses up its receives, nor is dead-lettered, while it waits; and it
+    looks again every ``SLOT_RETRY_SECONDS``. The send comes first: if it fails, the claim
+    fails and SQS redelivers this message."""
+    queue.send_job(job.job_id, delay_seconds=SLOT_RETRY_SECONDS)
+    if job.waiting_for is None:  # one write when it starts to wait, not one per look
+        store.mark_waiting(job.job_id, WAITING_FOR_CONCURRENCY, now)
+    return ClaimResponse(
+        outcome="WAITING",
+        job_id=job.job_id,
+        reason=f"every slot of concurrency key {job.concurrency_key!r} is held; looking again in "
+        f"{SLOT_RETRY_SECONDS} s",
     )
 
 

@@ -287,6 +287,35 @@ def test_cancel_only_while_queued(api: httpx.Client, local_stack: LocalStack) ->
     assert api.delete(f"/jobs/{finished_job['jobId']}").status_code == 409
 
 
+def test_a_running_job_reports_progress_and_a_cancel_stops_it_cancelled(api: httpx.Client) -> None:
+    # Given a demo.sleep job that would sleep 3 s (the test stack's longest), running and
+    # reporting its progress
+    job = submit(api, "demo.sleep", {"seconds": 3})
+
+    def reporting() -> dict[str, Any] | None:
+        """the job is IN_PROGRESS with a progress report"""
+        seen = api.get(f"/jobs/{job['jobId']}").json()
+        return seen if seen["status"] == "IN_PROGRESS" and seen.get("progress") else None
+
+    running = wait_for(reporting, timeout=30)
+    assert 0 <= running["progress"]["fraction"] < 1 and "slept" in running["progress"]["message"]
+
+    # When it is cancelled while it runs
+    cancel = api.delete(f"/jobs/{job['jobId']}")
+
+    # Then the cancel is accepted (202), and the job ends CANCELLED, not FAILED, the result its
+    # code returned discarded
+    assert cancel.status_code == 202, cancel.text
+    assert cancel.json()["status"] == "IN_PROGRESS" and cancel.json()["cancelRequestedAt"]
+    ended = finished(api, job["jobId"], timeout=30)
+    assert ended["status"] == "CANCELLED"
+    assert ended["result"] is None and ended["error"] is None
+    # (That its code stops at the mark, not at its end, is tests/unit/test_job_control.py's:
+    # a 3 s sleep gives no margin a loaded machine keeps.)
+    # And a second cancel, now that it is finished, is refused and changes nothing
+    assert api.delete(f"/jobs/{job['jobId']}").status_code == 409
+
+
 def test_idempotency_key_returns_the_same_job_and_refuses_another_body(api: httpx.Client) -> None:
     body = {"type": "text.transform", "payload": {"text": "exactly once"}}
     key = f"order-{new_job_id()}"  # a key of this test's own in the shared stack

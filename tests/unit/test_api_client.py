@@ -181,6 +181,33 @@ def test_follow_shows_each_new_status_once_and_returns_the_finished_job() -> Non
     assert finished == job("SUCCEEDED", 1)
 
 
+T1, T2 = "2026-12-06T12:00:01.000Z", "2026-12-06T12:00:02.000Z"
+
+
+def test_follow_shows_each_new_progress_report_of_a_running_job() -> None:
+    def reporting(fraction: float, at: str) -> dict[str, Any]:
+        return job("IN_PROGRESS", 1) | {"progress": {"fraction": fraction, "at": at}}
+
+    # Given a running job seen with one report twice, then a newer report, then finished
+    answers = iter([reporting(0.2, T1), reporting(0.2, T1), reporting(0.6, T2), job("SUCCEEDED", 1)])
+    shown: list[tuple[str, float | None]] = []
+
+    with api_answering(lambda request: httpx.Response(200, json=next(answers))) as api:
+        clock = FakeClock()
+        api.follow(
+            "j-1",
+            timeout=60,
+            on_change=lambda seen: shown.append(
+                (seen["status"], (seen.get("progress") or {}).get("fraction"))
+            ),
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
+    # Then each report is shown once
+    assert shown == [("IN_PROGRESS", 0.2), ("IN_PROGRESS", 0.6), ("SUCCEEDED", None)]
+
+
 def test_follow_gives_up_with_exit_status_3_when_the_job_is_not_finished_in_time() -> None:
     def still_queued(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=job("QUEUED"))

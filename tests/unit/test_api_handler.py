@@ -25,6 +25,7 @@ from tests.fakes import (
     execution_arn,
     http_event,
     job_id,
+    later,
     make_job,
 )
 
@@ -381,6 +382,67 @@ def test_cancelling_a_queued_job_answers_200_then_409(ports):
     assert first.body["status"] == "CANCELLED"
     assert_error(second, 409, "job_not_cancellable")
     assert second.body["error"]["details"] == {"status": "CANCELLED"}
+
+
+def test_cancelling_a_running_job_answers_202_with_the_mark_then_finalize_ends_it_cancelled(ports):
+    # Given a job a worker holds
+    job = ports.store.put(
+        make_job(status=JobStatus.IN_PROGRESS, attempts=1, lease_token="holder", lease_expires_at=4e9)
+    )
+
+    # When it is cancelled (twice: the mark is idempotent)
+    first = call("DELETE", f"/jobs/{job.job_id}")
+    second = call("DELETE", f"/jobs/{job.job_id}")
+
+    # Then each answer is 202 with the job still running and marked
+    assert (first.status, second.status) == (202, 202)
+    assert first.body["status"] == "IN_PROGRESS" and first.body["cancelRequestedAt"]
+    assert second.body["cancelRequestedAt"] == first.body["cancelRequestedAt"]
+    assert "leaseToken" not in first.body
+    # And the worker's finalize, whatever its code returned, writes CANCELLED
+    finished = ports.store.finish_job(
+        job.job_id,
+        lease_token="holder",
+        status=JobStatus.SUCCEEDED,
+        result={"x": 1},
+        error=None,
+        now=later(5),
+    )
+    assert finished.status is JobStatus.CANCELLED and finished.result is None
+    assert call("GET", f"/jobs/{job.job_id}").body["status"] == "CANCELLED"
+
+
+def test_cancelling_a_finished_job_answers_409_and_keeps_its_outcome(ports):
+    job = ports.store.put(make_job(status=JobStatus.SUCCEEDED, result={"ok": True}))
+    before = ports.store.snapshot()
+
+    answer = call("DELETE", f"/jobs/{job.job_id}")
+
+    assert_error(answer, 409, "job_not_cancellable")
+    assert answer.body["error"]["details"] == {"status": "SUCCEEDED"}
+    assert ports.store.snapshot() == before
+
+
+def test_a_concurrency_key_is_recorded_with_its_types_limit_and_shown(ports):
+    answer = call(
+        "POST", "/jobs", body={"type": "demo.sleep", "payload": {"seconds": 1}, "concurrencyKey": "t-1"}
+    )
+
+    assert answer.status == 202
+    assert answer.body["concurrencyKey"] == "t-1" and "concurrencyLimit" not in answer.body
+    stored = ports.store.get_job(answer.body["jobId"])
+    assert (stored.concurrency_key, stored.concurrency_limit) == ("t-1", 2)
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, 7])
+def test_a_bad_concurrency_key_answers_422_and_queues_nothing(ports, key):
+    answer = call(
+        "POST", "/jobs", body={"type": "demo.sleep", "payload": {"seconds": 1}, "concurrencyKey": key}
+    )
+
+    assert_error(answer, 422, "validation_error")
+    assert "concurrencyKey" in answer.body["error"]["message"]
+    assert ports.queue.sent == [] and ports.store.jobs == {}
 
 
 def test_cancelling_an_unknown_job_answers_404(ports):

@@ -341,3 +341,20 @@ def test_json_report_is_what_cost_json_prints() -> None:
     } <= set(report)
     assert set(report["byJobsPerMonth"]) == {"1000000", "10000000"}
     assert all(limit["jobs_per_second"] > 0 for limit in report["capacity"])
+
+
+def test_keyed_jobs_and_progress_add_their_writes_and_reads_and_nothing_else(tmp_path: Path) -> None:
+    stack = stack_with(tmp_path)
+    plain = cost.compute_bill(stack, PRICES, cost.Usage())
+    controlled = cost.compute_bill(stack, PRICES, cost.Usage(keyed_share=0.5, reporting_seconds=4))
+
+    added = {(each.item, each.quantity) for each in controlled.lines} - {
+        (each.item, each.quantity) for each in plain.lines
+    }
+    jobs = cost.Usage().jobs_per_month
+    assert added == {
+        ("concurrency slots (6 writes per keyed job)", jobs * 0.5 * 6),
+        ("concurrency slot reads (consistent)", jobs * 0.5),
+        ("progress writes (1 a second)", jobs * 4),
+        ("cancel checks (2 a second, eventually consistent)", jobs * 4),
+    }

@@ -443,8 +443,8 @@ def test_a_queued_job_is_cancelled(store):
     assert store.list_jobs(None, JobStatus.QUEUED, 10, None)[0] == []
 
 
-@pytest.mark.parametrize("status", [JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED, JobStatus.CANCELLED])
-def test_a_job_that_left_queued_is_not_cancellable(store, status):
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
+def test_a_finished_job_is_not_cancellable(store, status):
     job = created(store, status=status)
 
     with pytest.raises(JobNotCancellable) as raised:

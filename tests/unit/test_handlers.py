@@ -131,6 +131,19 @@ def test_the_process_handler_returns_the_job_result():
     assert result == {"originalLength": 7, "uppercase": "ABC DEF", "wordCount": 2}
 
 
+def test_the_process_handler_gives_the_job_its_cancel_mark_and_progress_under_its_lease():
+    from tests.unit.test_job_control import FakeMarks
+
+    marks = FakeMarks(holder="token-1")
+    marks.cancel_requested = True
+    event = process_event("j", type="demo.sleep", payload={"seconds": 20}, lease_token="token-1")
+
+    result = process.handler(event, FakeLambdaContext(), marks=marks)
+
+    assert result["cancelled"] is True  # it stopped at its first look, not after 20 s
+    assert marks.reads == 1
+
+
 def test_the_process_handler_raises_transient_job_error_for_the_state_machine_to_retry():
     event = process_event("j", type="demo.flaky", payload={"failTimes": 2}, retry_count=1)
 

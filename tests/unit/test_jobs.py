@@ -204,14 +204,24 @@ def test_cancel_moves_a_queued_job_to_cancelled_once():
     assert raised.value.details == {"status": "CANCELLED"}
 
 
-def test_a_job_that_started_cannot_be_cancelled():
+def test_a_job_that_started_is_marked_not_stopped():
     job = make_job(status=JobStatus.IN_PROGRESS, lease_token="t", lease_expires_at=later(60).timestamp())
     store = FakeJobStore(job)
 
-    with pytest.raises(JobNotCancellable):
+    marked = jobs.cancel_job(job.job_id, store=store, now=T0, caller=ANYONE)
+
+    assert marked.status is JobStatus.IN_PROGRESS and marked.cancel_requested_at == T0
+    assert store.get_job(job.job_id).lease_token == "t"  # its worker still holds it
+
+
+def test_another_owners_running_job_is_not_found_and_not_marked():
+    job = make_job(status=JobStatus.IN_PROGRESS, owner="alice", lease_token="t", lease_expires_at=4e9)
+    store = FakeJobStore(job)
+
+    with pytest.raises(JobNotFoundError):
         jobs.cancel_job(job.job_id, store=store, now=T0, caller=ANYONE)
 
-    assert store.get_job(job.job_id).status is JobStatus.IN_PROGRESS
+    assert store.get_job(job.job_id).cancel_requested_at is None
 
 
 @pytest.mark.parametrize("wanted", [job_id(404), "../etc"])

@@ -41,6 +41,7 @@ ALLOWED = {
     (SCHEDULED, IN_PROGRESS),  # claimed once due
     (SCHEDULED, CANCELLED),  # cancel before its time
     (SCHEDULED, FAILED),  # dead-lettered
+    (IN_PROGRESS, CANCELLED),  # finalize of a job a cancel marked while it ran
 }
 
 

@@ -49,7 +49,12 @@ def test_the_process_event_comes_from_the_claims_output(workflow):
     event = build_event(workflow, "ProcessFunction", pipe_input(), [CLAIMED])
 
     assert ProcessRequest.model_validate(event) == ProcessRequest(
-        job_id=JOB, type="text.transform", payload={"text": "hi"}, attempt=2, retry_count=0
+        job_id=JOB,
+        type="text.transform",
+        payload={"text": "hi"},
+        attempt=2,
+        retry_count=0,
+        lease_token=CLAIMED["leaseToken"],  # fences the job code's progress writes
     )
 
 

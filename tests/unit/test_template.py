@@ -94,10 +94,14 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
     "ClaimFunction": {
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:PutItem", TABLE),  # tombstones
+        ("dynamodb:GetItem", TABLE),  # a concurrency slot item
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
-        ("sqs:SendMessage", QUEUE),  # put back a delayed job's message delivered early
+        ("sqs:SendMessage", QUEUE),  # an early delayed job's message, a job waiting for a slot
     },
-    "ProcessFunction": set(),
+    "ProcessFunction": {
+        ("dynamodb:GetItem", TABLE),  # the cancel mark (JobContext.cancelled)
+        ("dynamodb:UpdateItem", TABLE),  # progress, fenced by the lease token
+    },
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
     "DeadLetterFunction": {
         ("dynamodb:UpdateItem", TABLE),
@@ -529,6 +533,8 @@ def test_every_claim_outcome_is_routed_and_poison_ends_the_execution_succeeded(
     assert definition["States"][choice["Default"]]["Type"] == "Succeed"
     assert routed["CLAIMED"] == "ProcessJob"
     assert definition["States"][routed["POISON"]]["Type"] == "Succeed"
+    # WAITING too: the claim sent the job a new, delayed message (a concurrency slot is held)
+    assert definition["States"][routed["WAITING"]]["Type"] == "Succeed"
     assert definition["States"][choice["Default"]]["Type"] == "Succeed"
 
 

@@ -83,7 +83,9 @@ class WorkflowHarness:
         )
         return job
 
-    def send_job(self, job_id: str) -> None:  # the JobQueue port, onto the scratch queue
+    def send_job(
+        self, job_id: str, delay_seconds: int = 0
+    ) -> None:  # the JobQueue port, onto the scratch queue
         self.send_body(json.dumps({"jobId": job_id}))
 
     def send_body(self, body: str) -> None:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 class SqsJobQueue:
     """``cloudqueue.ports.JobQueue`` on one SQS queue. Its client is made on first use: the
-    claim function holds one to put back early messages, which most claims never do."""
+    claim function holds one to put back early messages and to send again the message of a job
+    that waits for a concurrency slot, which most claims never do."""
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url

@@ -30,6 +30,7 @@ from cloudqueue.api_models import (
     JobTypeList,
     JobView,
     SubmitJobRequest,
+    concurrency_key_of,
     due_time,
     payload_of,
     timing_of,
@@ -199,6 +200,8 @@ def submit(
         delayed_sends=current_delayed_sends() if run_at is not None else None,
         sqs_delay_limit_seconds=config.sqs_delay_limit_seconds,
         timing=timing_of(request),
+        concurrency_key=concurrency_key_of(request),
+        concurrency_limit=JOB_TYPES[type_of(request)].concurrency_limit,
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
@@ -255,13 +258,26 @@ def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
     return history
 
 
+CANCEL_RESPONSES: dict[int, Any] = {
+    200: {"description": "It was QUEUED or SCHEDULED: CANCELLED now, it never runs", "content": JSON_JOB},
+    202: {
+        "description": "It is running: marked; its code stops and it ends CANCELLED",
+        "content": {"application/json": {"model": JobView}},
+    },
+    **ERROR_RESPONSES,
+}
+
+
+@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it", responses=CANCEL_RESPONSES)
 @app.delete(
-    "/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED or SCHEDULED", responses=JOB_RESPONSES
+    "/jobs/<jobId>",
+    summary="Cancel a job that is QUEUED, SCHEDULED or running",
+    description="A QUEUED or SCHEDULED job is CANCELLED at once (200), and never runs. A running "
+    "job is marked (202): its code sees `cancelled()`, and the job ends CANCELLED whatever it "
+    "returns. A job that finished first keeps its outcome (409).",
+    responses=CANCEL_RESPONSES,
 )
-@app.delete(
-    "/jobs/<jobId>", summary="Cancel a job that is still QUEUED or SCHEDULED", responses=JOB_RESPONSES
-)
-def cancel_job(job_id: JobIdPath) -> JobView:
+def cancel_job(job_id: JobIdPath) -> Response[Any]:
     job = jobs.cancel_job(
         job_id,
         store=current_store(),
@@ -269,7 +285,8 @@ def cancel_job(job_id: JobIdPath) -> JobView:
         caller=current_caller(),
         delayed_sends=current_delayed_sends(),
     )
-    return JobView.of(job)
+    running = job.status is JobStatus.IN_PROGRESS
+    return json_response(HTTPStatus.ACCEPTED if running else HTTPStatus.OK, JobView.of(job), {})
 
 
 RERUN_KEY = Header(

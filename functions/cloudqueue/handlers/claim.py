@@ -51,7 +51,8 @@ def default_poison() -> PoisonMessages:
 
 @cache
 def default_queue() -> JobQueue | None:
-    # Used only to put back an early message of a delayed job.
+    # Used only to send a job's message again, delayed: a delayed job's message delivered
+    # before the job is due, or a job waiting for a concurrency slot.
     url = settings().queue_url
     return SqsJobQueue(url) if url else None
 

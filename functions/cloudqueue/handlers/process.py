@@ -1,10 +1,12 @@
-"""ProcessFunction: the state machine's ``ProcessJob`` task. Pure job logic: no AWS calls, no boto3."""
+"""ProcessFunction: the state machine's ``ProcessJob`` task: the job's logic, plus the job's
+cancel mark and progress (``cloudqueue.control``), whose DynamoDB adapter loads at the first job."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from cloudqueue.control import LeasedJobControl, RunningJobMarks
 from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.processing import ProcessRequest, process_job
 from cloudqueue.settings import ProcessSettings
@@ -27,11 +29,24 @@ def settings() -> ProcessSettings:
     return config
 
 
+@cache
+def default_marks() -> RunningJobMarks:
+    # boto3 loads here, at the first job, not at cold start (a job may never look).
+    from cloudqueue.adapters.dynamodb.marks import DynamoJobMarks
+
+    return DynamoJobMarks(settings().table_name)
+
+
 @logger.inject_lambda_context(correlation_id_path="jobId")
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings()
+def handler(
+    event: dict[str, Any], context: LambdaContext, *, marks: RunningJobMarks | None = None
+) -> dict[str, Any]:
+    config = settings()
     request = ProcessRequest.model_validate(event)
     logger.info(
         "processing", extra={"type": request.type, "attempt": request.attempt, "retry": request.retry_count}
     )
-    return process_job(request)
+    control = None
+    if request.lease_token is not None and (marks is not None or config.table_name):
+        control = LeasedJobControl(request.job_id, request.lease_token, marks or default_marks())
+    return process_job(request, control)

@@ -2,7 +2,8 @@
 
 - ``demo.flaky`` fails transiently ``failTimes`` times, then succeeds: shows Retry.
 - ``demo.fail`` always fails permanently: shows a job ending FAILED with its error.
-- ``demo.sleep`` sleeps: shows a job IN_PROGRESS (and lets tests kill a worker mid-job).
+- ``demo.sleep`` sleeps: shows a job IN_PROGRESS, its progress, and a cancel of a running
+  job (it checks ``cancelled()`` every quarter second); lets tests kill a worker mid-job.
 """
 
 from __future__ import annotations
@@ -88,8 +89,18 @@ class SleepPayload(BaseModel):
         return seconds
 
 
+# How often demo.sleep looks at its cancel mark (and reports its progress).
+SLEEP_STEP_SECONDS = 0.25
+
+
 def run_sleep(payload: SleepPayload, context: JobContext) -> dict[str, Any]:
-    time.sleep(payload.seconds)
+    started = time.monotonic()
+    while (slept := time.monotonic() - started) < payload.seconds:
+        if context.cancelled():
+            # Whatever it returns is discarded: finalize writes CANCELLED.
+            return {"sleptSeconds": round(slept, 3), "cancelled": True}
+        context.report_progress(slept / payload.seconds, f"slept {slept:.1f} of {payload.seconds:g} s")
+        time.sleep(min(SLEEP_STEP_SECONDS, payload.seconds - slept))
     return {"sleptSeconds": payload.seconds}
 
 
@@ -113,4 +124,5 @@ SLEEP = JobType(
     payload_model=SleepPayload,
     run=run_sleep,
     example={"seconds": 5},
+    concurrency_limit=2,
 )

@@ -47,6 +47,10 @@ def submit(
             "--at", help="Run it at this time: RFC 3339 with an offset, e.g. 2026-12-24T18:00:00+01:00."
         ),
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Concurrency key: at most the type's limit of jobs with it run at once."),
+    ] = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
@@ -58,7 +62,7 @@ def submit(
         raise CliError("give --delay or --at, not both", 2)
     body = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        job = api.submit(job_type, body, idempotency_key, delaySeconds=delay, runAt=at)
+        job = api.submit(job_type, body, idempotency_key, key, delaySeconds=delay, runAt=at)
         _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
 
 
@@ -160,11 +164,17 @@ def cancel(
     sigv4: SigV4 = False,
     as_json: AsJson = False,
 ) -> None:
-    """Cancel a job that is still QUEUED."""
+    """Cancel a job: a QUEUED one at once; a running one is asked to stop and ends CANCELLED."""
     with connect(api_url, token, sigv4, admin=admin) as api:
         job = api.cancel(job_id)
     if as_json:
         render.print_json(job)
+        return
+    if job["status"] == "IN_PROGRESS":
+        render.out.print(
+            f"{job['jobId']} is running: cancel requested (202). Its code stops at its next check "
+            "and the job ends CANCELLED; its result is discarded."
+        )
         return
     render.out.print(f"{job['jobId']} {render.status_text(job['status'])}")
 

@@ -62,6 +62,13 @@ def show_job(job: dict[str, Any]) -> None:
     for field in ("createdAt", "runAt", "startedAt", "finishedAt"):
         if job.get(field):
             out.print(f"  {field:<10} {job[field]}")
+    if job.get("progress"):
+        out.print(f"  progress   {progress_text(job['progress'])}", highlight=False)
+    if job.get("concurrencyKey"):
+        waiting = " (waiting for a slot)" if job.get("waitingFor") == "concurrency" else ""
+        out.print(f"  key        {escape(job['concurrencyKey'])}{waiting}", highlight=False)
+    if job.get("cancelRequestedAt") and job["status"] == "IN_PROGRESS":
+        out.print(f"  cancel requested at {job['cancelRequestedAt']}: it stops and ends CANCELLED")
     if job.get("result") is not None:
         out.print("  result")
         print_json(job["result"])
@@ -79,9 +86,22 @@ def show_job(job: dict[str, Any]) -> None:
         out.print(f"  run {run['run']}  {status_text(run['status'])}  {attempts}{failure}", highlight=False)
 
 
+def progress_text(progress: dict[str, Any]) -> str:
+    """A job's progress report in one line: ``42% slept 2.1 of 5 s (at ...)``."""
+    message = f" {escape(progress['message'])}" if progress.get("message") else ""
+    return f"{progress['fraction']:.0%}{message} (at {progress['at']})"
+
+
 def show_status_change(job: dict[str, Any]) -> str:
-    """The stderr line for a job seen at a new status while following it; the spinner's text."""
-    err.print(f"  {time.strftime('%H:%M:%S')} {job['status']} (attempts {job['attempts']})")
+    """The stderr line for a job seen at a new status (or progress) while following it; the
+    spinner's text."""
+    progress = (
+        f" {progress_text(job['progress'])}" if job.get("progress") and job["status"] == "IN_PROGRESS" else ""
+    )
+    err.print(
+        f"  {time.strftime('%H:%M:%S')} {job['status']} (attempts {job['attempts']}){progress}",
+        highlight=False,
+    )
     return f"{job['status']}..."
 
 

@@ -131,6 +131,12 @@ def cost(
         ),
     ] = 0.0,
     payload_chars: Annotated[int, typer.Option(min=1, help="Characters of a job's text payload.")] = 16,
+    keyed_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of jobs with a concurrencyKey (their slot writes).")
+    ] = 0.0,
+    reporting_seconds: Annotated[
+        float, typer.Option(min=0, help="Seconds per job its code reports progress and checks cancelled().")
+    ] = 0.0,
     as_json: AsJson = False,
     as_markdown: Annotated[
         bool,
@@ -163,6 +169,8 @@ def cost(
         payload_chars=payload_chars,
         durations_ms=durations,
         init_ms=pricing.init_from(root),
+        keyed_share=keyed_share,
+        reporting_seconds=reporting_seconds,
     )
     chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")
     bills = list(pricing.bills_by_level(root, usage, chosen))

@@ -88,7 +88,12 @@ class Api:
             raise ApiError(str(error)) from None
 
     def submit(
-        self, job_type: str, payload: Any, idempotency_key: str | None = None, **timing: Any
+        self,
+        job_type: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        concurrency_key: str | None = None,
+        **timing: Any,
     ) -> dict[str, Any]:
         """``POST /jobs``: the job as accepted (QUEUED; SCHEDULED with ``delaySeconds`` or
         ``runAt`` in ``timing``), or as first accepted under the same key."""
@@ -97,6 +102,7 @@ class Api:
                 job_type,
                 payload,
                 idempotency_key,
+                concurrency_key=concurrency_key,
                 delay_seconds=timing.get("delaySeconds"),
                 run_at=timing.get("runAt"),
             )
@@ -130,7 +136,8 @@ class Api:
             return self.client.history(job_id)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        """``DELETE /jobs/{id}``: a QUEUED job CANCELLED."""
+        """``DELETE /jobs/{id}``: a QUEUED job CANCELLED (200), or a running one marked to stop
+        (202: it is still IN_PROGRESS with ``cancelRequestedAt``, and ends CANCELLED)."""
         with self.said():
             return self.client.cancel(job_id).to_json()
 
@@ -161,7 +168,7 @@ class Api:
         sleep: Callable[[float], None] = time.sleep,
     ) -> dict[str, Any]:
         """Poll with backoff (the client's ``wait``: from 200 ms, doubling, at most 3 s apart) until
-        the job is finished; ``on_change`` sees it at each new status.
+        the job is finished; ``on_change`` sees it at each new status and progress report.
 
         An :class:`ApiError` (exit status 3) when it is still not finished after ``timeout`` s;
         the last wait is cut short so that the last look is at the deadline, not after it.

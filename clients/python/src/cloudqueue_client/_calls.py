@@ -50,16 +50,19 @@ def keyed(idempotency_key: str | None) -> dict[str, str]:
 
 
 def submit(
-    job_type: str, payload: Any, idempotency_key: str | None, timing: dict[str, Any] | None = None
+    job_type: str, payload: Any, idempotency_key: str | None, options: dict[str, Any] | None = None
 ) -> Call:
-    """``POST /jobs``; ``timing``: ``{"delaySeconds": n}`` or ``{"runAt": "<RFC 3339>"}`` (delayed)."""
-    body = {"type": job_type, "payload": payload} | (timing or {})
+    """``POST /jobs``; ``options``: the submit's optional fields (see ``options``)."""
+    body = {"type": job_type, "payload": payload} | (options or {})
     return Call("POST", "/jobs", json=body, headers=keyed(idempotency_key))
 
 
-def timing(delay_seconds: int | None, run_at: str | None) -> dict[str, Any] | None:
-    """A submit's timing fields, None for a job to run at once."""
-    found = {"delaySeconds": delay_seconds, "runAt": run_at}
+def options(
+    delay_seconds: int | None = None, run_at: str | None = None, concurrency_key: str | None = None
+) -> dict[str, Any] | None:
+    """A submit's optional fields as the API names them (``delaySeconds`` or ``runAt``: delayed;
+    ``concurrencyKey``), None when none is given."""
+    found = {"delaySeconds": delay_seconds, "runAt": run_at, "concurrencyKey": concurrency_key}
     return {key: value for key, value in found.items() if value is not None} or None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -73,9 +74,12 @@ class AsyncClient:
         *,
         delay_seconds: int | None = None,
         run_at: str | None = None,
+        concurrency_key: str | None = None,
     ) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
-        call = _calls.submit(type, payload, idempotency_key, _calls.timing(delay_seconds, run_at))
+        call = _calls.submit(
+            type, payload, idempotency_key, _calls.options(delay_seconds, run_at, concurrency_key)
+        )
         return _calls.read(Job, await self.call(call))
 
     async def get(self, job_id: str) -> Job:
@@ -93,12 +97,13 @@ class AsyncClient:
     ) -> Job:
         """Poll until the job ends (see ``Client.wait``); :class:`WaitTimeout` after ``timeout`` s."""
         deadline = clock() + timeout
-        seen: JobStatus | None = None
+        seen: tuple[JobStatus, datetime | None] | None = None
         for delay in _calls.poll_delays():
             job = await self.get(job_id)
-            if job.status != seen and on_status is not None:
+            now_seen = (job.status, job.progress.at if job.progress else None)
+            if now_seen != seen and on_status is not None:
                 on_status(job)
-            seen = job.status
+            seen = now_seen
             if job.status.terminal:
                 return job
             left = deadline - clock()

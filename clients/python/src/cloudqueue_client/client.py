@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -79,13 +80,17 @@ class Client:
         *,
         delay_seconds: int | None = None,
         run_at: str | None = None,
+        concurrency_key: str | None = None,
     ) -> Job:
         """``POST /jobs``: the job, QUEUED (SCHEDULED with ``delay_seconds`` or ``run_at``, an RFC
         3339 time with an offset); the same job again for a key already used with this body.
 
         Without ``idempotency_key`` the client makes one for this call, so that its retries
-        never make a second job."""
-        call = _calls.submit(type, payload, idempotency_key, _calls.timing(delay_seconds, run_at))
+        never make a second job. ``concurrency_key``: at most the type's limit of jobs with it
+        run at once."""
+        call = _calls.submit(
+            type, payload, idempotency_key, _calls.options(delay_seconds, run_at, concurrency_key)
+        )
         return _calls.read(Job, self.call(call))
 
     def get(self, job_id: str) -> Job:
@@ -103,16 +108,18 @@ class Client:
     ) -> Job:
         """Poll the job (0.2 s apart, doubling up to 3 s) until it ends; the ended job.
 
-        ``on_status`` sees the job at each new status. :class:`WaitTimeout` when it has not
+        ``on_status`` sees the job at each new status and each new progress report of a running
+        job. :class:`WaitTimeout` when it has not
         ended after ``timeout`` seconds; the last pause is cut short so that the last look is
         at the deadline. ``clock`` and ``sleep`` replace the time (in tests)."""
         deadline = clock() + timeout
-        seen: JobStatus | None = None
+        seen: tuple[JobStatus, datetime | None] | None = None
         for delay in _calls.poll_delays():
             job = self.get(job_id)
-            if job.status != seen and on_status is not None:
+            now_seen = (job.status, job.progress.at if job.progress else None)
+            if now_seen != seen and on_status is not None:
                 on_status(job)
-            seen = job.status
+            seen = now_seen
             if job.status.terminal:
                 return job
             left = deadline - clock()
@@ -122,7 +129,8 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover - poll_delays never ends
 
     def cancel(self, job_id: str) -> Job:
-        """``DELETE /jobs/{jobId}``: a QUEUED job CANCELLED."""
+        """``DELETE /jobs/{jobId}``: a QUEUED job CANCELLED (200), or a running one marked to
+        stop (202: still IN_PROGRESS with ``cancel_requested_at``; it ends CANCELLED)."""
         return _calls.read(Job, self.call(_calls.cancel(self.jobs_path, job_id)))
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> Job:

@@ -74,6 +74,14 @@ class JobRun(ApiModel):
     executions: list[str] = Field(default_factory=list)
 
 
+class JobProgress(ApiModel):
+    """The latest progress a running job's code reported: 0.0 to 1.0, a message, and when."""
+
+    fraction: float
+    message: str | None = None
+    at: Timestamp
+
+
 class Job(ApiModel):
     """A job as the API answers it (``GET /jobs/{jobId}``)."""
 
@@ -97,6 +105,12 @@ class Job(ApiModel):
     # A delayed job's due time (it is SCHEDULED until then); the recurring schedule that made it.
     run_at: Timestamp | None = None
     schedule: str | None = None
+    # A running job: its latest progress report, and when a cancel asked it to stop.
+    progress: JobProgress | None = None
+    cancel_requested_at: Timestamp | None = None
+    # Per-key concurrency: the submit's key, and why a QUEUED job waits ("concurrency").
+    concurrency_key: str | None = None
+    waiting_for: str | None = None
 
 
 class JobPage(ApiModel):

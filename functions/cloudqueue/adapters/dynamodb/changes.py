@@ -1,4 +1,4 @@
-"""The API's changes to a stored job: cancel (QUEUED → CANCELLED), and rerun (FAILED →
+"""The API's changes to a stored job: cancel (QUEUED → CANCELLED; IN_PROGRESS → marked), and rerun (FAILED →
 QUEUED, with its pending-send marker) and the undo of a rerun whose message was not sent.
 See ``cloudqueue.rerun`` for the protocol.
 """
@@ -24,10 +24,21 @@ from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import Job, JobStatus, format_timestamp
 
 
+def _not_cancellable(job: Job) -> JobNotCancellable:
+    return JobNotCancellable(
+        f"job {job.job_id} is {job.status.value}; "
+        "only a QUEUED, SCHEDULED or IN_PROGRESS job can be cancelled",
+        details={"status": job.status.value},
+    )
+
+
 class JobChanges(JobTable):
     """``cancel_job``, ``rerun_job`` and ``undo_rerun`` of ``cloudqueue.ports.JobStore``."""
 
     def cancel_job(self, job_id: str, now: datetime) -> Job:
+        # QUEUED: CANCELLED at once. IN_PROGRESS: only the mark, which finalize (fenced by the
+        # lease token, conditioned on the mark) turns into CANCELLED. Each write's condition
+        # re-checks what was read, so a finalize that comes first makes the mark fail (409).
         try:
             response = self._update(
                 job_id,
@@ -48,10 +59,33 @@ class JobChanges(JobTable):
             current = job_from(error.response.get("Item"))  # type: ignore[arg-type]
             if current is None:
                 raise JobNotFoundError(f"no job {job_id}") from None
-            raise JobNotCancellable(
-                f"job {job_id} is {current.status.value}; only a QUEUED or SCHEDULED job can be cancelled",
-                details={"status": current.status.value},
-            ) from None
+            if lifecycle.decide_cancel(current) is lifecycle.CancelVerdict.MARK:
+                return self._mark_cancel(job_id, now)
+            raise _not_cancellable(current) from None
+        job = job_from(response["Attributes"])
+        assert job is not None
+        return job
+
+    def _mark_cancel(self, job_id: str, now: datetime) -> Job:
+        """Mark an IN_PROGRESS job cancelled (the first mark's time stays)."""
+        try:
+            response = self._update(
+                job_id,
+                UpdateExpression="SET cancelRequestedAt = if_not_exists(cancelRequestedAt, :now), "
+                "updatedAt = :now",
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=expression_values(
+                    in_progress=JobStatus.IN_PROGRESS.value, now=format_timestamp(now)
+                ),
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+            current = job_from(error.response.get("Item"))  # type: ignore[arg-type]
+            if current is None:
+                raise JobNotFoundError(f"no job {job_id}") from None
+            raise _not_cancellable(current) from None  # it finished first: it keeps its outcome
         job = job_from(response["Attributes"])
         assert job is not None
         return job
@@ -83,7 +117,7 @@ class JobChanges(JobTable):
             "updatedAt = :now, expiresAt = :expires, runs = list_append(if_not_exists(runs, :empty), :run), "
             "pendingSince = :since, pendingShard = :pending "
             "REMOVE #error, #result, startedAt, finishedAt, leaseToken, leaseExpiresAt, "
-            "leaseMessageId, leaseExecutionId, redrives",
+            "leaseMessageId, leaseExecutionId, redrives, cancelRequestedAt, progress, slotIndex, waitingFor",
             "ConditionExpression": "#status = :failed AND updatedAt = :seen",
             "ExpressionAttributeNames": {"#status": "status", "#error": "error", "#result": "result"},
             "ExpressionAttributeValues": expression_values(
@@ -132,6 +166,10 @@ class JobChanges(JobTable):
                 "pending_since": marker["pendingSince"],
                 "pending_shard": marker["pendingShard"],
                 "redrives": 0,
+                "cancel_requested_at": None,
+                "progress": None,
+                "slot_index": None,
+                "waiting_for": None,
             }
         )
         return job, True

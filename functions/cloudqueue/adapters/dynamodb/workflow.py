@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from cloudqueue import lifecycle
 from cloudqueue.adapters.dynamodb.items import condition_failed, expression_values, job_from, to_item
-from cloudqueue.adapters.dynamodb.table import JobTable
+from cloudqueue.adapters.dynamodb.slots import SlotClaims
 from cloudqueue.errors import LeaseLost
 from cloudqueue.models import Job, JobFailure, JobStatus, format_timestamp
 from cloudqueue.ports import ClaimAttempt
@@ -21,7 +21,7 @@ _TOMBSTONE_DAYS = 1
 _MAX_RECORDED_EXECUTIONS = 25
 
 
-class WorkflowWrites(JobTable):
+class WorkflowWrites(SlotClaims):
     """``claim_job``, ``write_tombstone``, ``record_execution`` and ``finish_job`` of
     ``cloudqueue.ports.JobStore``."""
 
@@ -36,41 +36,63 @@ class WorkflowWrites(JobTable):
         lease_seconds: int,
     ) -> ClaimAttempt:
         epoch = now.timestamp()
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"jobId": {"S": job_id}},
+            "UpdateExpression": "SET #status = :in_progress, "
+            "attempts = if_not_exists(attempts, :zero) + :one, "
+            "leaseToken = :token, leaseExpiresAt = :expires, "
+            "leaseMessageId = :message, leaseExecutionId = :execution_id, "
+            "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
+            "executions = list_append(if_not_exists(executions, :empty), :execution) "
+            "REMOVE pendingSince, pendingShard, waitingFor",
+            # A SCHEDULED job is taken only from its runAt on (sortable UTC text).
+            "ConditionExpression": "attribute_exists(#status) AND (#status = :queued OR "
+            "(#status = :scheduled AND runAt <= :now) OR "
+            "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": expression_values(
+                in_progress=JobStatus.IN_PROGRESS.value,
+                queued=JobStatus.QUEUED.value,
+                scheduled=JobStatus.SCHEDULED.value,
+                zero=0,
+                one=1,
+                token=lease_token,
+                expires=epoch + lease_seconds,
+                message=message_id,
+                execution_id=execution_id,
+                epoch=epoch,
+                now=format_timestamp(now),
+                empty=[],
+                execution=[execution_id],
+            ),
+        }
         try:
-            response = self._update(
-                job_id,
-                UpdateExpression="SET #status = :in_progress, "
-                "attempts = if_not_exists(attempts, :zero) + :one, "
-                "leaseToken = :token, leaseExpiresAt = :expires, "
-                "leaseMessageId = :message, leaseExecutionId = :execution_id, "
-                "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
-                "executions = list_append(if_not_exists(executions, :empty), :execution) "
-                "REMOVE pendingSince, pendingShard",
-                # A SCHEDULED job is taken only from its runAt on (sortable UTC text).
-                ConditionExpression="attribute_exists(#status) AND (#status = :queued OR "
-                "(#status = :scheduled AND runAt <= :now) OR "
-                "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=expression_values(
-                    in_progress=JobStatus.IN_PROGRESS.value,
-                    queued=JobStatus.QUEUED.value,
-                    scheduled=JobStatus.SCHEDULED.value,
-                    zero=0,
-                    one=1,
-                    token=lease_token,
-                    expires=epoch + lease_seconds,
-                    message=message_id,
-                    execution_id=execution_id,
-                    epoch=epoch,
-                    now=format_timestamp(now),
-                    empty=[],
-                    execution=[execution_id],
-                ),
+            # A job with a concurrency limit is never claimed by this write alone: its claim
+            # takes a slot entry in the same transaction (SlotClaims).
+            alone = " AND attribute_not_exists(concurrencyLimit)"
+            response = self.client.update_item(
+                **(update | {"ConditionExpression": update["ConditionExpression"] + alone}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if not condition_failed(error):
                 raise
-            return ClaimAttempt(claimed=False, job=job_from(error.response.get("Item")))  # type: ignore[arg-type]
+            current = job_from(error.response.get("Item"))  # type: ignore[arg-type]
+            if (
+                current is not None
+                and current.concurrency_limit is not None
+                and lifecycle.decide_claim(current, epoch).verdict is lifecycle.ClaimVerdict.CLAIM
+                and (
+                    current.status in (JobStatus.QUEUED, JobStatus.SCHEDULED)
+                    or current.lease_expires_at is not None
+                )
+            ):
+                return self._claim_with_slot(
+                    current, update, lease_token=lease_token, epoch=epoch, expires=epoch + lease_seconds
+                )
+            return ClaimAttempt(claimed=False, job=current)
         return ClaimAttempt(claimed=True, job=job_from(response["Attributes"]))
 
     def write_tombstone(self, job_id: str, now: datetime) -> bool:
@@ -122,35 +144,91 @@ class WorkflowWrites(JobTable):
         now: datetime,
     ) -> Job:
         assert lifecycle.can_transition(JobStatus.IN_PROGRESS, status) and lifecycle.is_terminal(status)
+        # The outcome is written only while no cancel marks the job; a cancel that came first
+        # makes the first write fail and the second write CANCELLED (its result discarded). A
+        # cancel that comes after the first write finds the job finished and answers 409.
         outcome = "#result = :outcome" if status is JobStatus.SUCCEEDED else "#error = :outcome"
         outcome_value = result if status is JobStatus.SUCCEEDED else (error.to_json_dict() if error else None)
         try:
-            response = self._update(
+            finished = self._finish(
                 job_id,
-                # The token stays on the finished job: a retried finalize recognises its own write.
-                UpdateExpression=f"SET #status = :status, {outcome}, "
-                "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
-                "REMOVE leaseExpiresAt",
-                ConditionExpression="#status = :in_progress AND leaseToken = :token",
-                ExpressionAttributeNames={"#status": "status"}
-                | ({"#result": "result"} if status is JobStatus.SUCCEEDED else {"#error": "error"}),
-                ExpressionAttributeValues=expression_values(
-                    status=status.value,
-                    in_progress=JobStatus.IN_PROGRESS.value,
-                    outcome=outcome_value if outcome_value is not None else {},
-                    now=format_timestamp(now),
-                    expires=self._expires_at(now),
-                    token=lease_token,
-                ),
+                lease_token,
+                now,
+                status=status,
+                sets=f", {outcome}",
+                names={"#result": "result"} if status is JobStatus.SUCCEEDED else {"#error": "error"},
+                values={"outcome": outcome_value if outcome_value is not None else {}},
+                cancel_condition="attribute_not_exists(cancelRequestedAt)",
             )
         except ClientError as failure:
             if not condition_failed(failure):
                 raise
             current = job_from(failure.response.get("Item"))  # type: ignore[arg-type]
-            if current is not None and lifecycle.is_finished_by(current, lease_token):
-                return current  # a retry of a write that happened
-            state = current.status.value if current else "missing"
-            raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})") from None
+        else:
+            self.release_slot(finished, lease_token)
+            return finished
+        if current is not None and lifecycle.is_finished_by(current, lease_token):
+            self.release_slot(current, lease_token)  # a retry: the first may have died before it
+            return current  # a retry of a write that happened
+        if (
+            current is not None
+            and current.status is JobStatus.IN_PROGRESS
+            and current.lease_token == lease_token
+            and current.cancel_requested_at is not None
+        ):
+            try:
+                cancelled = self._finish(
+                    job_id,
+                    lease_token,
+                    now,
+                    status=JobStatus.CANCELLED,
+                    sets="",
+                    names={},
+                    values={},
+                    cancel_condition="attribute_exists(cancelRequestedAt)",
+                )
+            except ClientError as failure:
+                if not condition_failed(failure):
+                    raise
+                current = job_from(failure.response.get("Item"))  # type: ignore[arg-type]
+                if current is not None and lifecycle.is_finished_by(current, lease_token):
+                    self.release_slot(current, lease_token)
+                    return current
+            else:
+                self.release_slot(cancelled, lease_token)
+                return cancelled
+        state = current.status.value if current else "missing"
+        raise LeaseLost(f"job {job_id} is no longer leased to this worker (it is {state})")
+
+    def _finish(
+        self,
+        job_id: str,
+        lease_token: str,
+        now: datetime,
+        *,
+        status: JobStatus,
+        sets: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        cancel_condition: str,
+    ) -> Job:
+        response = self._update(
+            job_id,
+            # The token stays on the finished job: a retried finalize recognises its own write.
+            UpdateExpression=f"SET #status = :status{sets}, "
+            "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
+            "REMOVE leaseExpiresAt",
+            ConditionExpression=f"#status = :in_progress AND leaseToken = :token AND {cancel_condition}",
+            ExpressionAttributeNames={"#status": "status"} | names,
+            ExpressionAttributeValues=expression_values(
+                status=status.value,
+                in_progress=JobStatus.IN_PROGRESS.value,
+                now=format_timestamp(now),
+                expires=self._expires_at(now),
+                token=lease_token,
+                **values,
+            ),
+        )
         job = job_from(response["Attributes"])
         assert job is not None
         return job

@@ -137,6 +137,18 @@ class Usage:
     duplicate_rate: float = 0.001  # deliveries of a message whose job another execution holds
     dead_letter_rate: float = 0.0001  # jobs whose executions kept failing past the redrive
     rare_rate: float = 0.00001  # a fenced stale worker, a redriven dead letter, a poison message
+    # Share of jobs submitted with a concurrencyKey on a type with a limit (their slot writes).
+    keyed_share: float = 0.0
+    # Seconds per job its code runs reporting progress and checking cancelled() (1 write and 2
+    # eventually consistent reads a second at most).
+    reporting_seconds: float = 0.0
+
+
+# A keyed job's extra writes (cloudqueue.adapters.dynamodb.slots): the plain claim's refused
+# condition (1), the claim transaction of two items at twice the price (4), the release (1);
+# and one consistent read of the slot item.
+KEYED_JOB_WRITE_UNITS = 1 + 2 * 2 + 1
+KEYED_JOB_READ_UNITS = 1.0
 
 
 def measured_durations(report: dict[str, Any]) -> dict[str, float]:

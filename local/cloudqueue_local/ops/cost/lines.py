@@ -12,6 +12,8 @@ from cloudqueue_local.ops.cost.assumptions import (
     GB,
     ITEM_OVERHEAD_BYTES,
     JOB_WRITES,
+    KEYED_JOB_READ_UNITS,
+    KEYED_JOB_WRITE_UNITS,
     LOG_COMPRESSION,
     LONG_POLL_SECONDS,
     POLLERS_PER_QUEUE,
@@ -187,6 +189,37 @@ def index_writes(index: dict[str, Any], item: dict[str, Any], size: int) -> tupl
     return units, entry + ITEM_OVERHEAD_BYTES
 
 
+def _control(month: Month) -> None:
+    """Concurrency slots and the job context's progress writes and cancel checks, for the jobs
+    that use them (no line when none do)."""
+    keyed = month.jobs * month.usage.keyed_share
+    if keyed:
+        month.add(
+            "DynamoDB",
+            f"concurrency slots ({KEYED_JOB_WRITE_UNITS} writes per keyed job)",
+            keyed * KEYED_JOB_WRITE_UNITS,
+            "WRU",
+            "dynamodb_write_request_unit",
+        )
+        month.add(
+            "DynamoDB",
+            "concurrency slot reads (consistent)",
+            keyed * KEYED_JOB_READ_UNITS,
+            "RRU",
+            "dynamodb_read_request_unit",
+        )
+    seconds = month.jobs * month.usage.reporting_seconds
+    if seconds:
+        month.add("DynamoDB", "progress writes (1 a second)", seconds, "WRU", "dynamodb_write_request_unit")
+        month.add(
+            "DynamoDB",
+            "cancel checks (2 a second, eventually consistent)",
+            seconds,
+            "RRU",
+            "dynamodb_read_request_unit",
+        )
+
+
 def dynamodb(month: Month) -> None:
     """The job's writes and those of every index that holds it, its reads, its storage."""
     item = sample_job_item(month.usage.payload_chars)
@@ -208,6 +241,7 @@ def dynamodb(month: Month) -> None:
         "WRU",
         writes,
     )
+    _control(month)
     reads = month.jobs * month.usage.reads_per_job * 0.5 * math.ceil(size / 4096)
     month.add("DynamoDB", "reads (eventually consistent)", reads, "RRU", "dynamodb_read_request_unit")
     sweep_reads = month.sweeps * month.stack.list_shards() * 0.5
