@@ -3,6 +3,7 @@ AWS; tests hand in fakes. Nothing here imports boto3."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -154,6 +155,10 @@ class JobStore(Protocol):
 class JobQueue(Protocol):
     def send_job(self, job_id: str) -> None:
         """Enqueue the message that makes the workflow run ``job_id``."""
+
+    def send_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        """Enqueue each job's message, several to a call, retrying what failed a bounded number
+        of times; the ids whose message could not be sent (none is sent twice on purpose)."""
 
 
 class PoisonMessages(Protocol):

@@ -20,12 +20,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from cloudqueue import jobs, rerun
+from cloudqueue import batch, jobs, rerun
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
 from cloudqueue.api_models import (
+    BatchSubmitRequest,
+    BatchSubmitResult,
     JobPage,
     JobTypeInfo,
     JobTypeList,
@@ -36,6 +38,7 @@ from cloudqueue.api_models import (
 )
 from cloudqueue.callers import Caller
 from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.batch_items import parse_items, result_view
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
@@ -188,6 +191,34 @@ def submit(
         return json_response(HTTPStatus.ACCEPTED, JobView.of(job), headers)
     headers["Idempotent-Replayed"] = "true"
     return json_response(HTTPStatus.OK, JobView.of(job), headers)
+
+
+@app.post(
+    "/jobs/batch",
+    summary="Submit up to 100 jobs",
+    description="One result per item, in order: `{jobId, status}` (201 new, 200 an idempotent replay) "
+    "or `{error}`. Each item is a single submit's body with an optional `idempotencyKey`, checked "
+    "and accepted on its own, with a single submit's guarantees.",
+    responses={
+        200: {
+            "description": "Each item's result",
+            "content": {"application/json": {"model": BatchSubmitResult}},
+        },
+        **ERROR_RESPONSES,
+    },
+)
+def submit_batch(request: Annotated[BatchSubmitRequest, Body(embed=False)]) -> dict[str, Any]:
+    results = batch.submit_batch(
+        parse_items(request.jobs),
+        store=current_store(),
+        queue=current_queue(),
+        now=utc_now(),
+        retention_days=settings().retention_days,
+        owner=current_caller().owner,
+    )
+    logger.info("batch submitted", extra={"jobs": len(results), "new": sum(r.created for r in results)})
+    # Each result has either jobId and status or error: the other keys are left out, not null.
+    return {"results": [result_view(result).to_json_dict(exclude_none=True) for result in results]}
 
 
 StatusFilter = Annotated[JobStatus | None, Query(description="Only jobs with this status.")]
