@@ -18,7 +18,7 @@ from typing import NoReturn
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from cloudqueue_local.cli import auth, dev, dlq, functions, jobs, logs, tools
+from cloudqueue_local.cli import auth, batch, dev, dlq, functions, jobs, logs, tools
 from cloudqueue_local.cli.options import CliError
 from cloudqueue_local.cli.render import err
 from cloudqueue_local.client import hints
@@ -35,6 +35,7 @@ app = typer.Typer(
 app.add_typer(dlq.app, name="dlq")
 app.command()(dev.dev)
 app.command()(jobs.submit)
+app.command("submit-batch")(batch.submit_batch)
 app.command()(jobs.rerun)
 app.command()(jobs.status)
 app.command("list")(jobs.list_jobs)

@@ -1,6 +1,6 @@
 """A client of the CloudQueue HTTP API, on httpx: the local stack's or a deployed stack's.
 
-One method per route (``POST /jobs``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
+One method per route (``POST /jobs``, ``POST /jobs/batch``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
 /jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``),
 each answering the route's JSON body. With ``admin`` the job routes are their ``/admin/jobs``
 twins, which act on every owner's jobs. ``auth`` (``client.auth``) proves who calls.
@@ -111,6 +111,13 @@ class Api:
         body = {"type": job_type, "payload": payload}
         result: dict[str, Any] = self.call("POST", "/jobs", json=body, headers=_keyed(idempotency_key))
         return result
+
+    def submit_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``POST /jobs/batch``: up to 100 items (each ``{type, payload, idempotencyKey?}``); one
+        result per item, in order: ``{jobId, status}`` (201 new, 200 replayed) or ``{error}``."""
+        answer = self.call("POST", "/jobs/batch", json={"jobs": items})
+        results: list[dict[str, Any]] = answer["results"]
+        return results
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""
