@@ -128,7 +128,8 @@ BatchItemRequest = Annotated[  # type: ignore[valid-type]
 class BatchSubmitRequest(CamelModel):
     """``POST /jobs/batch``: 1 to 100 items, each checked on its own (a bad item fails alone)."""
 
-    jobs: list[dict[str, Any]] = Field(
+    # Any: an item that is not even an object fails alone, as its own result.
+    jobs: list[Any] = Field(
         description="Up to 100 items, each a single submit's body with an optional `idempotencyKey`."
     )
 

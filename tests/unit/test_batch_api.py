@@ -86,7 +86,7 @@ def test_more_than_a_hundred_jobs_are_refused_whole_and_nothing_is_kept(world, c
     assert world.store.jobs == {} and world.queue.sent == []
 
 
-@pytest.mark.parametrize("body", [{"jobs": []}, {}, {"jobs": "no"}, [item("x")], {"jobs": [1, "x"]}])
+@pytest.mark.parametrize("body", [{"jobs": []}, {}, {"jobs": "no"}, [item("x")], {"jobs": None}])
 def test_an_empty_or_malformed_batch_is_422_and_nothing_is_kept(world, body):
     status, answer = world.post(body)
 
@@ -110,19 +110,21 @@ def test_an_invalid_item_fails_alone_with_a_single_submits_error(world):
         {"type": "text.transform", "payload": {}},
         {"type": "text.transform", "payload": {"text": "x"}, "surprise": 1},
         item("", key=""),
+        7,
         item("last"),
     ]
     status, body = world.post({"jobs": items})
 
     assert status == 200
     results = body["results"]
-    assert [result.get("status") for result in results] == [201, None, None, None, None, 201]
+    assert [result.get("status") for result in results] == [201, None, None, None, None, None, 201]
     assert results[1]["error"]["code"] == "unknown_job_type"
     assert results[2]["error"]["code"] == "validation_error"
     assert "payload.text" in results[2]["error"]["message"]
     assert results[3]["error"]["code"] == "validation_error"
     assert "idempotencyKey" in results[4]["error"]["message"]
-    written = [results[0]["jobId"], results[5]["jobId"]]
+    assert results[5]["error"]["code"] == "validation_error"
+    written = [results[0]["jobId"], results[6]["jobId"]]
     assert sorted(world.store.jobs) == sorted(written) == sorted(world.queue.sent)
 
 

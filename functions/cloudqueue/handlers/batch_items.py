@@ -25,7 +25,7 @@ def _item_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(BatchItemRequest)  # type: ignore[arg-type]
 
 
-def parse_items(raw_items: list[dict[str, Any]]) -> list[BatchItem | ItemError]:
+def parse_items(raw_items: list[Any]) -> list[BatchItem | ItemError]:
     """Each item validated alone: a ``BatchItem``, or the ``ItemError`` a single submit of that
     body would have been answered. InvalidBatch (422) for no items or too many."""
     if not raw_items:
@@ -38,7 +38,7 @@ def parse_items(raw_items: list[dict[str, Any]]) -> list[BatchItem | ItemError]:
     return [_parse_item(raw) for raw in raw_items]
 
 
-def _parse_item(raw: dict[str, Any]) -> BatchItem | ItemError:
+def _parse_item(raw: Any) -> BatchItem | ItemError:
     try:
         request = _item_adapter().validate_python(raw)
     except ValidationError as error:
