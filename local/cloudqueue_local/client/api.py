@@ -93,9 +93,8 @@ class Api:
     def submit_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``POST /jobs/batch``: up to 100 items (each ``{type, payload, idempotencyKey?}``); one
         result per item, in order: ``{jobId, status}`` (201 new, 200 replayed) or ``{error}``."""
-        answer = self.call("POST", "/jobs/batch", json={"jobs": items})
-        results: list[dict[str, Any]] = answer["results"]
-        return results
+        with self.said():
+            return [result.to_json() for result in self.client.batch(items)]
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -13,7 +13,7 @@ import httpx
 from cloudqueue_client import _calls
 from cloudqueue_client.auth import auth_for
 from cloudqueue_client.errors import Unreachable, WaitTimeout
-from cloudqueue_client.models import Job, JobPage, JobStatus, JobTypeList
+from cloudqueue_client.models import BatchResult, BatchResultList, Job, JobPage, JobStatus, JobTypeList
 from cloudqueue_client.retries import AsyncRetryTransport, Retries
 from cloudqueue_client.version import USER_AGENT
 
@@ -68,6 +68,10 @@ class AsyncClient:
     async def submit(self, type: str, payload: Any, idempotency_key: str | None = None) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
         return _calls.read(Job, await self.call(_calls.submit(type, payload, idempotency_key)))
+
+    async def batch(self, items: Sequence[Mapping[str, Any]]) -> list[BatchResult]:
+        """``POST /jobs/batch`` (see ``Client.batch``: every item keyed, so retries make no second job)."""
+        return _calls.read(BatchResultList, await self.call(_calls.batch(items))).results
 
     async def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""

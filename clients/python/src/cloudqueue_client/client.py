@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 from cloudqueue_client import _calls
 from cloudqueue_client.auth import auth_for
 from cloudqueue_client.errors import Unreachable, WaitTimeout
-from cloudqueue_client.models import Job, JobPage, JobStatus, JobTypeList
+from cloudqueue_client.models import BatchResult, BatchResultList, Job, JobPage, JobStatus, JobTypeList
 from cloudqueue_client.retries import Retries, RetryTransport
 from cloudqueue_client.version import USER_AGENT
 
@@ -77,6 +77,12 @@ class Client:
         Without ``idempotency_key`` the client makes one for this call, so that its retries
         never make a second job."""
         return _calls.read(Job, self.call(_calls.submit(type, payload, idempotency_key)))
+
+    def batch(self, items: Sequence[Mapping[str, Any]]) -> list[BatchResult]:
+        """``POST /jobs/batch``: 1 to 100 items, each ``{"type", "payload"}`` with an optional
+        ``idempotencyKey``; one result per item, in order. An item without a key gets one for
+        this call, so that its retries never make a second job."""
+        return _calls.read(BatchResultList, self.call(_calls.batch(items))).results
 
     def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""
