@@ -3,10 +3,15 @@ gateway, the API function, SQS, the Pipe and the state machine; replays start no
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import Any
 
 import httpx
 
+from cloudqueue_local.devtools.stack import LocalStack
+from tests.local.test_cli import cli_environment
 from tests.local.test_end_to_end import finished
 
 
@@ -57,3 +62,23 @@ def test_a_replayed_batch_answers_the_same_jobs_and_runs_nothing_again(api: http
     for result in first[:5]:
         job = api.get(f"/jobs/{result['jobId']}").json()
         assert job["attempts"] == 1 and len(job["executions"]) == 1, job
+
+
+def test_the_cli_submits_a_json_lines_file_from_stdin(local_stack: LocalStack) -> None:
+    lines = [json.dumps(text_job(n)) for n in range(3)] + ['{"type": "text.transform", "payload": {}}']
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cloudqueue_local.cli", "submit-batch", "-"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_environment(local_stack),
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stderr  # one line was refused
+    printed = done.stdout.splitlines()
+    assert [line.split()[0] for line in printed] == ["1", "2", "3", "4"]
+    assert [line.split()[2] for line in printed[:3]] == ["201"] * 3
+    assert printed[3].split()[1:3] == ["error", "validation_error:"]
