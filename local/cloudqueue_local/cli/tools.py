@@ -125,6 +125,9 @@ def cost(
     ] = None,
     reads_per_job: Annotated[float, typer.Option(min=0, help="GET /jobs/{id} requests per job.")] = 1.0,
     payload_chars: Annotated[int, typer.Option(min=1, help="Characters of a job's text payload.")] = 16,
+    submit_batch: Annotated[
+        int, typer.Option(min=1, max=100, help="Jobs per submit request (POST /jobs/batch above 1).")
+    ] = 1,
     as_json: AsJson = False,
     as_markdown: Annotated[
         bool,
@@ -156,6 +159,7 @@ def cost(
         jobs_per_month=jobs_per_month,
         reads_per_job=reads_per_job,
         payload_chars=payload_chars,
+        submit_batch=submit_batch,
         durations_ms=durations,
     )
     chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")

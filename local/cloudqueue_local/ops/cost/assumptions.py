@@ -85,6 +85,9 @@ class Usage:
 
     jobs_per_month: float = 1_000_000
     reads_per_job: float = 1.0  # GET /jobs/{id} per job (a client reading the result once)
+    # Jobs per submit request: 1, POST /jobs; up to 100, POST /jobs/batch (one API request and
+    # invocation for the batch, one SendMessageBatch for ten).
+    submit_batch: int = 1
     failure_rate: float = 0.01  # executions that fail (logged at ERROR)
     payload_chars: int = 16  # the README's "hello cloudqueue"
     page_views: float = 1000
@@ -109,12 +112,22 @@ def durations_from(root: Path, given: dict[str, float]) -> dict[str, float]:
     return durations | given
 
 
+def batched(usage: Usage) -> str:
+    """How jobs are submitted, when not one to a request."""
+    if usage.submit_batch == 1:
+        return ""
+    return (
+        f"submits in batches of {usage.submit_batch} (ApiFunction's GB-seconds counted per job as "
+        "for single submits, an upper bound: a batch writes its jobs 16 at once); "
+    )
+
+
 def assumption_lines(durations: dict[str, float], usage: Usage) -> list[str]:
     """The assumptions a bill states beside its figures, one sentence each."""
     return [
         "list prices in us-east-1 from pricing/us-east-1.yaml, without the free tier",
         "durations (ms): " + ", ".join(f"{name} {ms:g}" for name, ms in durations.items()),
-        f"{usage.reads_per_job:g} GET per job; {usage.failure_rate:.0%} of executions fail; "
+        f"{usage.reads_per_job:g} GET per job; {batched(usage)}{usage.failure_rate:.0%} of executions fail; "
         f"payload of {usage.payload_chars} characters; {usage.page_views:g} page views",
         f"{POLLERS_PER_QUEUE} pollers per queue long-polling {LONG_POLL_SECONDS} s when idle",
         f"{LOG_COMPRESSION:.0%} of ingested log bytes stored (compression); 30-day months",
