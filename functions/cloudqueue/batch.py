@@ -82,12 +82,17 @@ def submit_batch(
     now: datetime,
     retention_days: int,
     owner: str,
+    deadline: float | None = None,
 ) -> list[ItemResult]:
     """Submit each valid item as ``jobs.submit_job`` would; one result per item, in order.
 
     An ``ItemError`` given in ``items`` (an item that failed validation) is its own result. Two
     items with the same key are one request sent twice: the later one replays the earlier one's
-    job (or is a conflict, when the bodies differ), as a retried single submit would."""
+    job (or is a conflict, when the bodies differ), as a retried single submit would.
+
+    ``deadline`` (``time.monotonic()``): past it no item is started (its error asks for a
+    retry), so that the batch is answered before the function's timeout; a job sent but not
+    written then is an orphan message, as after a crash."""
     results: list[ItemResult | None] = [None] * len(items)
     jobs: dict[int, Job] = {}
     first_with_key: dict[str, int] = {}
@@ -96,45 +101,62 @@ def submit_batch(
         if isinstance(item, ItemError):
             results[index] = ItemResult(error=item)
             continue
-        job = _new_job(item, owner=owner, now=now, retention_days=retention_days)
+        jobs[index] = _new_job(item, owner=owner, now=now, retention_days=retention_days)
         key = item.idempotency_key
         if key is not None and key in first_with_key:
-            repeats[index] = first_with_key[key]
-            jobs[index] = job  # kept for its payload hash only
-            continue
-        if key is not None:
+            repeats[index] = first_with_key[key]  # its job is kept for its payload hash only
+        elif key is not None:
             first_with_key[key] = index
-            try:
-                replayed = store.job_for_idempotency_key(key, job.payload_hash, owner=owner)
-            except ApiError as error:
-                results[index] = ItemResult(error=ItemError.of(error))
-                continue
-            if replayed is not None:
-                results[index] = ItemResult(job=replayed, created=False)
-                continue
-        jobs[index] = job
 
-    to_send = {index: job for index, job in jobs.items() if index not in repeats}
-    unsent = queue.send_jobs([job.job_id for job in to_send.values()]) if to_send else set()
-    to_write: dict[int, Job] = {}
-    for index, job in to_send.items():
-        if job.job_id in unsent:
-            results[index] = ItemResult(
-                error=ItemError(
-                    "enqueue_failed", "the job could not be queued; nothing was kept, please retry"
-                )
-            )
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        # The keys' lookups, at once: a replay answers its job and sends nothing.
+        keyed = [index for index in first_with_key.values()]
+        for index, found in zip(
+            keyed, pool.map(lambda i: _lookup(jobs[i], store, deadline), keyed), strict=True
+        ):
+            if found is not None:
+                results[index] = found
+        to_send = {
+            index: job for index, job in jobs.items() if index not in repeats and results[index] is None
+        }
+        if _past(deadline):
+            unsent = {job.job_id for job in to_send.values()}
         else:
-            to_write[index] = job
-    if to_write:
-        with ThreadPoolExecutor(max_workers=min(WRITERS, len(to_write))) as pool:
-            written = pool.map(lambda job: _write(job, store), to_write.values())
-            for index, result in zip(to_write, written, strict=True):
-                results[index] = result
+            unsent = queue.send_jobs([job.job_id for job in to_send.values()]) if to_send else set()
+        to_write = {index: job for index, job in to_send.items() if job.job_id not in unsent}
+        for index, job in to_send.items():
+            if job.job_id in unsent:
+                results[index] = ItemResult(error=_UNSENT)
+        written = pool.map(lambda job: _write(job, store, deadline), to_write.values())
+        for index, result in zip(to_write, written, strict=True):
+            results[index] = result
 
     for index, first in repeats.items():
         results[index] = _repeat(results[first], jobs[index])
     return [result if result is not None else ItemResult(error=_LOST) for result in results]
+
+
+_UNSENT = ItemError("enqueue_failed", "the job could not be queued; nothing was kept, please retry")
+_LATE = ItemError(
+    "enqueue_failed", "the batch ran out of time before this job; nothing was kept, please retry"
+)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _lookup(job: Job, store: JobStore, deadline: float | None) -> ItemResult | None:
+    """The result of a keyed item whose key was used before (a replay, or a conflict); None for
+    a new key."""
+    assert job.idempotency_key is not None
+    if _past(deadline):
+        return ItemResult(error=_LATE)
+    try:
+        replayed = store.job_for_idempotency_key(job.idempotency_key, job.payload_hash, owner=job.owner)
+    except ApiError as error:
+        return ItemResult(error=ItemError.of(error))
+    return None if replayed is None else ItemResult(job=replayed, created=False)
 
 
 _LOST = ItemError("internal_error", "this item was not handled; nothing was kept, please retry")
@@ -156,13 +178,15 @@ def _new_job(item: BatchItem, *, owner: str, now: datetime, retention_days: int)
     )
 
 
-def _write(job: Job, store: JobStore) -> ItemResult:
+def _write(job: Job, store: JobStore, deadline: float | None = None) -> ItemResult:
     """The single submit's conditional put of ``job`` (its message is sent), retried with backoff
-    when the table fails; the item's error once the attempts are spent."""
+    when the table fails; the item's error once the attempts (or the time) are spent."""
     failed_before = False
     for attempt in range(WRITE_ATTEMPTS):
         if attempt:
             time.sleep(WRITE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        if _past(deadline):
+            break
         try:
             stored, created = store.create_job(job)
             return ItemResult(job=stored, created=created)

@@ -5,6 +5,7 @@ happened). Whatever fails, nothing accepted is lost and nothing is sent or writt
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -255,3 +256,49 @@ def test_a_write_that_keeps_failing_is_that_items_error_and_its_message_an_orpha
     # The unwritten job's message was sent: the claim's grace consumes it unrun.
     assert len(set(messages(sqs, url)) - accepted) == 1
     assert flaky.attempts[next(iter(set(flaky_target) - accepted))] == batch.WRITE_ATTEMPTS
+
+
+def test_past_its_deadline_a_batch_starts_nothing_and_asks_for_a_retry(aws):
+    dynamodb, sqs, url = aws
+    store = DynamoJobStore(TABLE, shards=4, retention_days=30, client=dynamodb, clock=lambda: T0)
+
+    results = submit_batch(
+        items(3) + items(2, keyed=True),
+        store=store,
+        queue=SqsJobQueue(url, client=sqs),
+        now=T0,
+        retention_days=30,
+        owner="a",
+        deadline=time.monotonic() - 1,
+    )
+
+    assert {result.error.code for result in results if result.error} == {"enqueue_failed"}
+    assert all(result.job is None for result in results)
+    assert messages(sqs, url) == [] and stored_ids(dynamodb) == set()
+
+
+def test_a_deadline_reached_while_writing_leaves_orphans_only_never_a_job_without_its_message(
+    aws, monkeypatch
+):
+    dynamodb, sqs, url = aws
+    store = DynamoJobStore(TABLE, shards=4, retention_days=30, client=dynamodb, clock=lambda: T0)
+    # The clock jumps past the deadline once the messages are sent.
+    now = [0.0]
+    monkeypatch.setattr(batch.time, "monotonic", lambda: now[0])
+    queue = SqsJobQueue(url, client=sqs)
+    send = queue.send_jobs
+
+    def send_then_late(job_ids: Any) -> set[str]:
+        unsent = send(job_ids)
+        now[0] = 100.0
+        return unsent
+
+    monkeypatch.setattr(queue, "send_jobs", send_then_late)
+
+    results = submit_batch(
+        items(4), store=store, queue=queue, now=T0, retention_days=30, owner="a", deadline=50.0
+    )
+
+    assert [result.error.code for result in results if result.error] == ["enqueue_failed"] * 4
+    assert stored_ids(dynamodb) == set()
+    assert len(messages(sqs, url)) == 4  # orphans: the claim's grace consumes them unrun

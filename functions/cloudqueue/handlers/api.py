@@ -8,6 +8,7 @@ twin (the same function) on every owner's.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
@@ -215,6 +216,8 @@ def submit_batch(request: Annotated[BatchSubmitRequest, Body(embed=False)]) -> d
         now=utc_now(),
         retention_days=settings().retention_days,
         owner=current_caller().owner,
+        # Stop starting items 2 s before the timeout, so that the batch is answered.
+        deadline=time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000 - 2,
     )
     logger.info("batch submitted", extra={"jobs": len(results), "new": sum(r.created for r in results)})
     # Each result has either jobId and status or error: the other keys are left out, not null.
