@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -531,12 +531,22 @@ class FakeJobQueue:
         self.sent: list[str] = []
         self.delays: list[tuple[str, datetime | None, int]] = []
         self.fail = fail
+        self.refuse: set[int] = set()
 
     def send_job(self, job_id: str, *, run_at: datetime | None = None, delay_seconds: int = 0) -> None:
         if self.fail:
             raise QueueUnavailable("SQS is unreachable")
         self.sent.append(job_id)
         self.delays.append((job_id, run_at, delay_seconds))
+
+    def send_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        """Every id unsent while ``fail``; else each one sent but those at the positions (in
+        this call) in ``refuse``."""
+        if self.fail:
+            return set(job_ids)
+        unsent = {job_id for position, job_id in enumerate(job_ids) if position in self.refuse}
+        self.sent.extend(job_id for job_id in job_ids if job_id not in unsent)
+        return unsent
 
 
 class FakeDelayedSends:

@@ -113,6 +113,10 @@ export function createApi(baseUrl, { authHeaders = () => ({}) } = {}) {
       const { status, data } = await request("POST", "/jobs", { body, headers });
       return { job: data, replayed: status === 200 };
     },
+    /** Up to 100 items ({type, payload, idempotencyKey?}): one result per item, in order. */
+    async submitBatch(items) {
+      return (await request("POST", "/jobs/batch", { body: { jobs: items } })).data.results;
+    },
     async getJob(jobId) {
       return (await request("GET", `/jobs/${id(jobId)}`)).data;
     },

@@ -4,6 +4,7 @@
 import { loadConfig } from "./config.js";
 import { createApi } from "./api.js";
 import { createAuth } from "./auth.js";
+import { createBatchUpload } from "./batch-upload.js";
 import { createJobForm } from "./form.js";
 import { layoutWorkflow } from "./graph.js";
 import { createJobList } from "./jobs.js";
@@ -81,6 +82,7 @@ async function start() {
       if (panel.currentId() === job.jobId) panel.open(job.jobId, { job, force: true });
     },
   });
+  createBatchUpload($("#batch-section"), { api, onDone: () => list.load() });
   const panel = createJobPanel({
     jobSection: $("#job-section"),
     jobBody: $("#job-body"),

@@ -215,6 +215,51 @@ def concurrency_key_of(request: BaseModel) -> str | None:
     return key
 
 
+def _batch_item_model(request_model: type[BaseModel]) -> type[BaseModel]:
+    return create_model(
+        request_model.__name__.replace("Submit", "Batch", 1),
+        __base__=request_model,
+        idempotency_key=(
+            str | None,
+            Field(
+                None,
+                alias="idempotencyKey",
+                min_length=1,
+                max_length=255,
+                description="This item's Idempotency-Key: retrying with it returns the same job.",
+            ),
+        ),
+    )
+
+
+# A batch's item: a single submit's body, plus the key the single submit takes as a header.
+BatchItemRequest = Annotated[  # type: ignore[valid-type]
+    Union[tuple(_batch_item_model(model) for model in _REQUEST_MODELS)],  # noqa: UP007
+    Field(discriminator="type"),
+]
+
+
+class BatchSubmitRequest(CamelModel):
+    """``POST /jobs/batch``: 1 to 100 items, each checked on its own (a bad item fails alone)."""
+
+    # Any: an item that is not even an object fails alone, as its own result.
+    jobs: list[Any] = Field(
+        description="Up to 100 items, each a single submit's body with an optional `idempotencyKey`."
+    )
+
+
+class BatchItemResult(CamelModel):
+    """One item's outcome: its job's id and 201 (new) or 200 (a replay), or its error."""
+
+    job_id: str | None = None
+    status: int | None = None
+    error: ErrorDetail | None = None
+
+
+class BatchSubmitResult(CamelModel):
+    results: list[BatchItemResult]
+
+
 def payload_of(request: BaseModel) -> dict[str, Any]:
     """The validated payload as plain JSON, with the field names clients use."""
     payload: BaseModel = request.payload  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
     │                               the state machine
     └── ApiError                    answered to an HTTP client as {"error": {code, message}}
         ├── RequestTooLarge         413
+        ├── InvalidBatch            422: a batch submit with no jobs or over 100
         ├── JobNotFoundError        404
         ├── JobNotCancellable       409: the job has left QUEUED
         ├── JobNotRerunnable        409: only a FAILED job can be rerun
@@ -81,6 +82,13 @@ class ApiError(CloudQueueError):
 class RequestTooLarge(ApiError):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     code = "request_too_large"
+
+
+class InvalidBatch(ApiError):
+    """A batch submit with no jobs, or more than a batch takes."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "invalid_batch"
 
 
 class JobNotFoundError(ApiError):

@@ -77,9 +77,55 @@ def submit_job(
     EnqueueFailed (503) tells the client to retry. A replayed Idempotency-Key is answered from
     the table before anything is sent.
     """
+    job = new_job(
+        job_type,
+        payload,
+        owner=owner,
+        now=now,
+        retention_days=retention_days,
+        idempotency_key=idempotency_key,
+        run_at=run_at,
+        schedule=schedule,
+        timing=timing,
+        concurrency_key=concurrency_key,
+        concurrency_limit=concurrency_limit,
+    )
+    if idempotency_key is not None:
+        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash, owner=owner)
+        if replayed is not None:
+            return replayed, False
+    try:
+        enqueue(job, queue, delayed_sends, now=now, sqs_delay_limit_seconds=sqs_delay_limit_seconds)
+    except Exception as error:
+        raise EnqueueFailed("the job could not be queued; nothing was kept, please retry") from error
+    try:
+        return store.create_job(job)
+    except ApiError:
+        raise
+    except Exception as error:
+        logger.exception("job %s: sent but not written; its message will be consumed unrun", job.job_id)
+        raise EnqueueFailed("the job could not be stored; nothing will run, please retry") from error
+
+
+def new_job(
+    job_type: str,
+    payload: dict[str, Any],
+    *,
+    owner: str,
+    now: datetime,
+    retention_days: int,
+    idempotency_key: str | None = None,
+    run_at: datetime | None = None,
+    schedule: str | None = None,
+    timing: dict[str, Any] | None = None,
+    concurrency_key: str | None = None,
+    concurrency_limit: int | None = None,
+) -> Job:
+    """The job a submit (single, batched or a schedule's firing) makes: QUEUED, or SCHEDULED
+    with ``run_at``; not yet sent nor written."""
     # A delayed job is kept its retention after it is due, not after it was submitted.
     kept_from = max(now, run_at) if run_at is not None else now
-    job = Job(
+    return Job(
         job_id=new_job_id(),
         type=job_type,
         payload=payload,
@@ -97,24 +143,9 @@ def submit_job(
         concurrency_limit=concurrency_limit if concurrency_key is not None else None,
         expires_at=int((kept_from + timedelta(days=retention_days)).timestamp()),
     )
-    if idempotency_key is not None:
-        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash, owner=owner)
-        if replayed is not None:
-            return replayed, False
-    try:
-        _enqueue(job, queue, delayed_sends, now=now, sqs_delay_limit_seconds=sqs_delay_limit_seconds)
-    except Exception as error:
-        raise EnqueueFailed("the job could not be queued; nothing was kept, please retry") from error
-    try:
-        return store.create_job(job)
-    except ApiError:
-        raise
-    except Exception as error:
-        logger.exception("job %s: sent but not written; its message will be consumed unrun", job.job_id)
-        raise EnqueueFailed("the job could not be stored; nothing will run, please retry") from error
 
 
-def _enqueue(
+def enqueue(
     job: Job,
     queue: JobQueue,
     delayed_sends: DelayedSends | None,

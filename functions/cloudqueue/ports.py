@@ -3,6 +3,7 @@ AWS; tests hand in fakes. Nothing here imports boto3."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -162,6 +163,10 @@ class JobQueue(Protocol):
     def send_job(self, job_id: str, *, run_at: datetime | None = None, delay_seconds: int = 0) -> None:
         """Enqueue the message that makes the workflow run ``job_id``; with ``run_at`` the message
         says when the job is due, and SQS holds it back ``delay_seconds`` (at most 900)."""
+
+    def send_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        """Enqueue each job's message, several to a call, retrying what failed a bounded number
+        of times; the ids whose message could not be sent (none is sent twice on purpose)."""
 
 
 class DelayedSends(Protocol):

@@ -30,6 +30,9 @@ PAIRS: dict[str, type[BaseModel]] = {
     "JobRun": client_models.JobRun,
     "JobTypeInfo": client_models.JobType,
     "JobTypeList": client_models.JobTypeList,
+    "BatchSubmitResult": client_models.BatchResultList,
+    "BatchItemResult": client_models.BatchResult,
+    "ErrorDetail": client_models.BatchItemError,
 }
 SAME_MODEL = {server: model.__name__ for server, model in PAIRS.items()} | {"JobStatus": "JobStatus"}
 

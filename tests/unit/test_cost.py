@@ -87,6 +87,30 @@ def test_a_month_of_twice_the_jobs_costs_the_same_per_job_apart_from_fixed_lines
             assert b.usd == pytest.approx(a.usd if a.fixed else 2 * a.usd), a.item
 
 
+@pytest.mark.parametrize(("batch", "sends"), [(10, 0.1), (25, 0.12), (100, 0.1)])
+def test_batch_submits_cut_the_api_and_send_requests_per_job_and_nothing_else(
+    batch: int, sends: float
+) -> None:
+    # Given the same month submitted one job a request, and in batches
+    single = cost.bill_for(ROOT, cost.Usage())
+    batched = cost.bill_for(ROOT, cost.Usage(submit_batch=batch))
+    jobs, reads = cost.Usage().jobs_per_month, cost.Usage().reads_per_job
+
+    # Then the API's requests and invocations are one per batch, the sends one per ten jobs of
+    # it, and every other line (the writes, the workflow, the functions' time) is unchanged
+    changed = {
+        a.item: (a.quantity, b.quantity)
+        for a, b in zip(single.lines, batched.lines, strict=True)
+        if a.quantity != b.quantity
+    }
+    assert changed["HTTP API requests"] == (jobs * (1 + reads), pytest.approx(jobs * (1 / batch + reads)))
+    assert changed["ApiFunction requests"] == changed["HTTP API requests"]
+    before, after = changed["send, receive, delete per job"]
+    assert before - after == pytest.approx(jobs * (1 - sends))
+    assert set(changed) == {"HTTP API requests", "ApiFunction requests", "send, receive, delete per job"}
+    assert batched.monthly_usd < single.monthly_usd
+
+
 def test_the_listing_index_is_written_once_a_job_and_a_copy_of_the_job_on_every_write() -> None:
     # Given a small job item, the keys-only listing index whose key no status change moves,
     # an index that would copy the whole job, and a sparse one

@@ -151,6 +151,7 @@ XRAY_WHEN_TRACING = {"Fn::If": ["TracingActive", "AWSXrayWriteOnlyAccess", {"Ref
 
 API_ROUTES = {
     ("POST", "/jobs"),
+    ("POST", "/jobs/batch"),
     ("GET", "/jobs"),
     ("GET", "/jobs/{jobId}"),
     ("GET", "/jobs/{jobId}/history"),

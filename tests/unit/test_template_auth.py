@@ -25,6 +25,7 @@ ADMIN = "cloudqueue/admin"
 # The contract's table: route -> the scope it needs in jwt mode (None: public in every mode).
 CONTRACT: dict[tuple[str, str], str | None] = {
     ("POST", "/jobs"): WRITE,
+    ("POST", "/jobs/batch"): WRITE,
     ("DELETE", "/jobs/{jobId}"): WRITE,
     ("POST", "/jobs/{jobId}/rerun"): WRITE,
     ("GET", "/jobs"): READ,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +87,11 @@ class WorkflowHarness:
         self, job_id: str, delay_seconds: int = 0
     ) -> None:  # the JobQueue port, onto the scratch queue
         self.send_body(json.dumps({"jobId": job_id}))
+
+    def send_jobs(self, job_ids: Sequence[str]) -> set[str]:  # the JobQueue port, one by one
+        for job_id in job_ids:
+            self.send_job(job_id)
+        return set()
 
     def send_body(self, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.scratch.url, MessageBody=body)

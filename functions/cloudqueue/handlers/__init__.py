@@ -10,8 +10,9 @@ Every handler gets its dependencies the same way:
   they need without patching.
 
 The API's routes reach the ports handed to ``handler`` through the resolver's per-event
-context (``api.current_store()``...). ``http_errors`` and ``http_body`` are the API's error
-answers and raw-body guard.
+context, which it shares with its routers (``api_ports``: ``store_of(context)``...).
+``http_errors`` and ``http_body`` are the API's error answers and raw-body guard;
+``schedule_routes`` and ``batch_routes`` are routers the API includes.
 """
 
 from __future__ import annotations

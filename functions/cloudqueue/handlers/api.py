@@ -8,7 +8,6 @@ twin (the same function) on every owner's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -20,10 +19,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from cloudqueue import jobs, rerun
-from cloudqueue.adapters.dynamodb import DynamoJobStore
-from cloudqueue.adapters.logs import CloudWatchExecutionLog
-from cloudqueue.adapters.sqs import SqsJobQueue
-from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
 from cloudqueue.api_models import (
     JobPage,
     JobTypeInfo,
@@ -38,16 +33,25 @@ from cloudqueue.api_models import (
 )
 from cloudqueue.callers import Caller
 from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.api_ports import (
+    Ports,
+    default_log,
+    default_workflow,
+    delayed_sends_of,
+    handed_in,
+    queue_of,
+    settings,
+    store_of,
+)
+from cloudqueue.handlers.batch_routes import router as batch_router
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
 from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.handlers.schedule_routes import router as schedule_router
-from cloudqueue.handlers.scheduling import default_delayed_sends
-from cloudqueue.jobtypes import JOB_TYPES, demo
+from cloudqueue.jobtypes import JOB_TYPES
 from cloudqueue.models import JobStatus, utc_now
 from cloudqueue.ports import DelayedSends, ExecutionLog, JobQueue, JobStore, RecurringSchedules, Workflow
-from cloudqueue.settings import ApiSettings
 
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
@@ -62,75 +66,30 @@ app = APIGatewayHttpResolver(
 )
 answer_errors(app)
 app.include_router(schedule_router)
-
-
-@cache
-def settings() -> ApiSettings:
-    config = ApiSettings.from_env()
-    demo.limit_sleep_to(config.process_timeout_seconds)  # demo.sleep's limit follows the timeout
-    return config
-
-
-@cache
-def default_store() -> JobStore:
-    return DynamoJobStore.from_settings(settings())
-
-
-@cache
-def default_queue() -> JobQueue:
-    return SqsJobQueue(settings().queue_url)
-
-
-@cache
-def default_log() -> ExecutionLog:
-    return CloudWatchExecutionLog(settings().execution_log_group)
-
-
-@cache
-def default_workflow() -> Workflow:
-    return StepFunctionsWorkflow(settings().state_machine_arn)
-
-
-@dataclass(frozen=True)
-class Ports:
-    """The ports handed to this invocation (``handler``'s keyword arguments); None: the real one."""
-
-    store: JobStore | None = None
-    queue: JobQueue | None = None
-    log: ExecutionLog | None = None
-    workflow: Workflow | None = None
-    delayed_sends: DelayedSends | None = None
-
-
-def _handed_in() -> Ports:
-    ports: Ports = app.context.get("ports") or Ports()
-    return ports
+app.include_router(batch_router)
 
 
 # A route builds only the adapters it uses, on first use: a submit never loads the log's client.
 def current_store() -> JobStore:
-    """The store this invocation uses: the one handed in, else the real one."""
-    return _handed_in().store or default_store()
+    return store_of(app.context)
 
 
 def current_queue() -> JobQueue:
-    """The queue this invocation uses: the one handed in, else the real one."""
-    return _handed_in().queue or default_queue()
+    return queue_of(app.context)
 
 
 def current_delayed_sends() -> DelayedSends:
-    """The one-time schedules this invocation uses: the ones handed in, else the real ones."""
-    return _handed_in().delayed_sends or default_delayed_sends()
+    return delayed_sends_of(app.context)
 
 
 def current_log() -> ExecutionLog:
     """The execution log this invocation uses: the one handed in, else the real one."""
-    return _handed_in().log or default_log()
+    return handed_in(app.context).log or default_log()
 
 
 def current_workflow() -> Workflow:
     """The workflow this invocation uses: the one handed in, else the real one."""
-    return _handed_in().workflow or default_workflow()
+    return handed_in(app.context).workflow or default_workflow()
 
 
 def current_caller() -> Caller:

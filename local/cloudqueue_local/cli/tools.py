@@ -137,6 +137,9 @@ def cost(
     reporting_seconds: Annotated[
         float, typer.Option(min=0, help="Seconds per job its code reports progress and checks cancelled().")
     ] = 0.0,
+    submit_batch: Annotated[
+        int, typer.Option(min=1, max=100, help="Jobs per submit request (POST /jobs/batch above 1).")
+    ] = 1,
     as_json: AsJson = False,
     as_markdown: Annotated[
         bool,
@@ -167,6 +170,7 @@ def cost(
         jobs_per_month=jobs_per_month,
         reads_per_job=reads_per_job,
         payload_chars=payload_chars,
+        submit_batch=submit_batch,
         durations_ms=durations,
         init_ms=pricing.init_from(root),
         keyed_share=keyed_share,

@@ -1,7 +1,7 @@
 """The CLI's client of the CloudQueue HTTP API: the Python client (``cloudqueue_client``), its
 answers as the API's JSON for ``render``, and its errors said in one line.
 
-One method per route (``POST /jobs``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
+One method per route (``POST /jobs``, ``POST /jobs/batch``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
 /jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``),
 each answering the route's JSON body. The client retries what is safe to retry, and a submit or
 rerun without ``--idempotency-key`` carries a key the client makes, so a retry never makes a
@@ -107,6 +107,12 @@ class Api:
                 run_at=timing.get("runAt"),
             )
             return job.to_json()
+
+    def submit_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``POST /jobs/batch``: up to 100 items (each ``{type, payload, idempotencyKey?}``); one
+        result per item, in order: ``{jobId, status}`` (201 new, 200 replayed) or ``{error}``."""
+        with self.said():
+            return [result.to_json() for result in self.client.batch(items)]
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""

@@ -28,6 +28,9 @@ from cloudqueue_client.errors import (
 )
 from cloudqueue_client.models import (
     TERMINAL_STATUSES,
+    BatchItemError,
+    BatchResult,
+    BatchResultList,
     Job,
     JobFailure,
     JobPage,
@@ -42,6 +45,9 @@ from cloudqueue_client.version import __version__
 __all__ = [
     "TERMINAL_STATUSES",
     "AsyncClient",
+    "BatchItemError",
+    "BatchResult",
+    "BatchResultList",
     "BearerToken",
     "Client",
     "CloudQueueError",

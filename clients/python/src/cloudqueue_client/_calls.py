@@ -5,7 +5,7 @@ method on each client."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,6 +23,10 @@ Model = TypeVar("Model", bound=ApiModel)
 FIRST_POLL = 0.2
 POLL_FACTOR = 2.0
 MAX_POLL = 3.0
+# The request extension that marks a request safe to repeat (``retries.safe_to_repeat``).
+REPEATABLE = "cloudqueue.repeatable"
+# What one POST /jobs/batch takes at most.
+MAX_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,17 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Safe to send again though it carries no Idempotency-Key header (a batch whose every
+    # item has its own key).
+    repeatable: bool = False
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of ``httpx.Client.request``."""
         extra: dict[str, Any] = {"params": self.params, "headers": self.headers}
         if self.json is not None:
             extra["json"] = self.json
+        if self.repeatable:
+            extra["extensions"] = {REPEATABLE: True}
         return extra
 
 
@@ -64,6 +73,18 @@ def options(
     ``concurrencyKey``), None when none is given."""
     found = {"delaySeconds": delay_seconds, "runAt": run_at, "concurrencyKey": concurrency_key}
     return {key: value for key, value in found.items() if value is not None} or None
+
+
+def batch(items: Sequence[Mapping[str, Any]]) -> Call:
+    """``POST /jobs/batch``: each item a submit's body (``type``, ``payload``, optional
+    ``idempotencyKey``); an item without a key gets a new one, so that the request can be sent
+    again and every item is answered as first accepted, never made twice."""
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} jobs, not {len(items)}")
+    keyed_items = [
+        dict(item) | {"idempotencyKey": item.get("idempotencyKey") or str(uuid.uuid4())} for item in items
+    ]
+    return Call("POST", "/jobs/batch", json={"jobs": keyed_items}, repeatable=True)
 
 
 def rerun(jobs_path: str, job_id: str, idempotency_key: str | None) -> Call:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -14,7 +14,7 @@ import httpx
 from cloudqueue_client import _calls
 from cloudqueue_client.auth import auth_for
 from cloudqueue_client.errors import Unreachable, WaitTimeout
-from cloudqueue_client.models import Job, JobPage, JobStatus, JobTypeList
+from cloudqueue_client.models import BatchResult, BatchResultList, Job, JobPage, JobStatus, JobTypeList
 from cloudqueue_client.retries import AsyncRetryTransport, Retries
 from cloudqueue_client.version import USER_AGENT
 
@@ -81,6 +81,10 @@ class AsyncClient:
             type, payload, idempotency_key, _calls.options(delay_seconds, run_at, concurrency_key)
         )
         return _calls.read(Job, await self.call(call))
+
+    async def batch(self, items: Sequence[Mapping[str, Any]]) -> list[BatchResult]:
+        """``POST /jobs/batch`` (see ``Client.batch``: every item keyed, so retries make no second job)."""
+        return _calls.read(BatchResultList, await self.call(_calls.batch(items))).results
 
     async def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -13,7 +13,7 @@ import httpx
 from cloudqueue_client import _calls
 from cloudqueue_client.auth import auth_for
 from cloudqueue_client.errors import Unreachable, WaitTimeout
-from cloudqueue_client.models import Job, JobPage, JobStatus, JobTypeList
+from cloudqueue_client.models import BatchResult, BatchResultList, Job, JobPage, JobStatus, JobTypeList
 from cloudqueue_client.retries import Retries, RetryTransport
 from cloudqueue_client.version import USER_AGENT
 
@@ -92,6 +92,12 @@ class Client:
             type, payload, idempotency_key, _calls.options(delay_seconds, run_at, concurrency_key)
         )
         return _calls.read(Job, self.call(call))
+
+    def batch(self, items: Sequence[Mapping[str, Any]]) -> list[BatchResult]:
+        """``POST /jobs/batch``: 1 to 100 items, each ``{"type", "payload"}`` with an optional
+        ``idempotencyKey``; one result per item, in order. An item without a key gets one for
+        this call, so that its retries never make a second job."""
+        return _calls.read(BatchResultList, self.call(_calls.batch(items))).results
 
     def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""

@@ -113,6 +113,34 @@ class Job(ApiModel):
     waiting_for: str | None = None
 
 
+class BatchItemError(ApiModel):
+    """Why one item of a batch was not accepted: the error a single submit would have had."""
+
+    code: str
+    message: str
+    details: Any | None = None
+
+
+class BatchResult(ApiModel):
+    """One item's outcome in ``POST /jobs/batch``: its job's id and ``status`` 201 (new) or 200
+    (an idempotent replay), or its ``error``."""
+
+    job_id: str | None = None
+    status: int | None = None
+    error: BatchItemError | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the item has its job (new or replayed)."""
+        return self.job_id is not None
+
+
+class BatchResultList(ApiModel):
+    """``POST /jobs/batch``'s answer: one result per item, in order."""
+
+    results: list[BatchResult]
+
+
 class JobPage(ApiModel):
     """One page of ``GET /jobs``, newest first; ``next_token`` asks for the next one."""
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from cloudqueue_client._calls import REPEATABLE
+
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -46,8 +48,13 @@ class Retries:
 
 
 def safe_to_repeat(request: httpx.Request) -> bool:
-    """A read, or a request the API de-duplicates by its ``Idempotency-Key``."""
-    return request.method in _READS or "idempotency-key" in request.headers
+    """A read, or a request the API de-duplicates by its ``Idempotency-Key`` (a batch: by each
+    item's key)."""
+    return (
+        request.method in _READS
+        or "idempotency-key" in request.headers
+        or bool(request.extensions.get(REPEATABLE))
+    )
 
 
 def retry_answer(request: httpx.Request, response: httpx.Response) -> bool:

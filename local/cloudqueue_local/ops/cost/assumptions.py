@@ -122,6 +122,9 @@ class Usage:
     # GET /jobs/{id} per job: none by default, so that the bill is what running a job costs, as
     # the peers price a run; a client that reads each result once adds --reads-per-job 1.
     reads_per_job: float = 0.0
+    # Jobs per submit request: 1, POST /jobs; up to 100, POST /jobs/batch (one API request and
+    # invocation for the batch, one SendMessageBatch for ten).
+    submit_batch: int = 1
     failure_rate: float = 0.01  # executions that fail (logged at ERROR)
     payload_chars: int = 16  # the README's "hello cloudqueue"
     page_views: float = 1000
@@ -181,6 +184,16 @@ def init_from(root: Path) -> dict[str, float]:
     return init
 
 
+def batched(usage: Usage) -> str:
+    """How jobs are submitted, when not one to a request."""
+    if usage.submit_batch == 1:
+        return ""
+    return (
+        f"submits in batches of {usage.submit_batch} (ApiFunction's GB-seconds counted per job as "
+        "for single submits, an upper bound: a batch writes its jobs 16 at once); "
+    )
+
+
 def assumption_lines(durations: dict[str, float], usage: Usage) -> list[str]:
     """The assumptions a bill states beside its figures, one sentence each."""
     return [
@@ -195,7 +208,7 @@ def assumption_lines(durations: dict[str, float], usage: Usage) -> list[str]:
         "they set each metric's published hours",
         f"KMS: one request per warm environment of each table caller every {KMS_REFRESH_SECONDS // 60} min; "
         f"{RESPONSE_HEADER_BYTES} B of HTTP headers per API response",
-        f"{usage.reads_per_job:g} GET per job; {usage.failure_rate:.0%} of executions fail; "
+        f"{usage.reads_per_job:g} GET per job; {batched(usage)}{usage.failure_rate:.0%} of executions fail; "
         f"payload of {usage.payload_chars} characters; {usage.page_views:g} page views",
         f"{POLLERS_PER_QUEUE} pollers per queue long-polling {LONG_POLL_SECONDS} s when idle",
         f"{LOG_COMPRESSION:.0%} of ingested log bytes stored (compression); 30-day months",

@@ -51,8 +51,8 @@ class Month:
 
     @property
     def api_requests(self) -> float:
-        """The submits and the reads."""
-        return self.jobs * (1 + self.usage.reads_per_job)
+        """The submits (one request per batch) and the reads."""
+        return self.jobs * (1 / self.usage.submit_batch + self.usage.reads_per_job)
 
     @property
     def executions(self) -> float:
@@ -101,10 +101,13 @@ def api_and_functions(month: Month) -> None:
         fixed = name == "RequeueFunction"
         month.add("Lambda", f"{name} requests", count, "requests", "lambda_request", fixed=fixed)
         memory, arch = month.stack.memory_gb(name), month.stack.architecture(name)
+        # A batch submit's invocation lasts longer than a single submit's: its time is counted
+        # per job, as if each job were submitted alone (unmeasured; an upper bound).
+        timed = month.jobs * (1 + month.usage.reads_per_job) if name == "ApiFunction" else count
         month.add(
             "Lambda",
             f"{name} {memory * 1024:.0f} MB {arch} x {durations[name]:g} ms",
-            count * durations[name] / 1000 * memory,
+            timed * durations[name] / 1000 * memory,
             "GB-s",
             f"lambda_gb_second_{arch}",
             fixed=fixed,
@@ -115,9 +118,11 @@ def _pipe_batch(stack: Stack) -> int:
     return max((pipe.batch_size for pipe in stack.template.pipes.values()), default=1)
 
 
-def sqs_requests_per_job(stack: Stack) -> float:
-    """The submit's send, and the Pipe's receive and delete, shared by a batch."""
-    return 1 + 2 / _pipe_batch(stack)
+def sqs_requests_per_job(stack: Stack, submit_batch: int = 1) -> float:
+    """The submit's send (a SendMessageBatch carries ten of a batch submit's jobs), and the
+    Pipe's receive and delete, shared by a batch."""
+    sends = math.ceil(submit_batch / 10) / submit_batch
+    return sends + 2 / _pipe_batch(stack)
 
 
 def pipe_requests_per_job(stack: Stack) -> float:
@@ -131,7 +136,7 @@ def messaging(month: Month) -> None:
     month.add(
         "SQS",
         "send, receive, delete per job",
-        month.jobs * sqs_requests_per_job(month.stack),
+        month.jobs * sqs_requests_per_job(month.stack, month.usage.submit_batch),
         "requests",
         "sqs_request",
     )
