@@ -428,10 +428,11 @@ class FakeJobStore:
         job = self._copy(job_id)
         if job is None or not lifecycle.can_fail_dead_lettered(job, now.timestamp()):
             return None
+        status = lifecycle.abandoned_status(job)
         failed = job.model_copy(
             update={
-                "status": JobStatus.FAILED,
-                "error": error,
+                "status": status,
+                "error": error if status is JobStatus.FAILED else job.error,
                 "finished_at": now,
                 "updated_at": now,
                 "lease_token": None,

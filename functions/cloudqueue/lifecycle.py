@@ -128,6 +128,7 @@ class DeadLetterVerdict(StrEnum):
     KEEP = "KEEP"  # a live lease: keep the message and look again later
     REDRIVE = "REDRIVE"  # send the job a fresh message; its worker is gone
     FAIL = "FAIL"  # claimed (or redriven) as often as SQS would receive it: FAILED, DeadLettered
+    CANCEL = "CANCEL"  # a cancel marked it and its worker is gone: CANCELLED, never run again
 
 
 def attempts_this_run(job: Job) -> int:
@@ -142,6 +143,10 @@ def decide_dead_letter(job: Job, now: float, *, max_receive_count: int) -> DeadL
         return DeadLetterVerdict.CONSUME
     if not can_fail_dead_lettered(job, now):
         return DeadLetterVerdict.KEEP
+    if job.cancel_requested_at is not None:
+        # The caller asked it to stop and no worker holds it: a redrive would run its code again
+        # only for that code to see the mark and stop.
+        return DeadLetterVerdict.CANCEL
     if attempts_this_run(job) < max_receive_count and job.redrives < max_receive_count:
         return DeadLetterVerdict.REDRIVE
     return DeadLetterVerdict.FAIL
@@ -151,6 +156,12 @@ def finished_status(job: Job, outcome: JobStatus) -> JobStatus:
     """What finalize writes for a job whose code ended as ``outcome``: CANCELLED when a cancel
     marked the job first (its result is discarded), else the outcome."""
     return JobStatus.CANCELLED if job.cancel_requested_at is not None else outcome
+
+
+def abandoned_status(job: Job) -> JobStatus:
+    """What the dead-letter consumer writes for an abandoned job: CANCELLED when a cancel marked
+    it (as finalize would have), else FAILED."""
+    return JobStatus.CANCELLED if job.cancel_requested_at is not None else JobStatus.FAILED
 
 
 class CancelVerdict(StrEnum):

@@ -127,7 +127,9 @@ class JobStore(Protocol):
         retry after the write happened returns the job as written."""
 
     def fail_abandoned_job(self, job_id: str, *, error: JobFailure, now: datetime) -> Job | None:
-        """QUEUED or lease-expired IN_PROGRESS → FAILED. Returns None when the rule forbids it."""
+        """QUEUED or lease-expired IN_PROGRESS → FAILED with ``error``, or CANCELLED (no error)
+        when a cancel marked the job (``cancelRequestedAt``), decided at the write. Returns None
+        when the rule forbids it."""
 
     def mark_redriven(self, job_id: str, now: datetime) -> Job | None:
         """Count a redrive of a QUEUED or lease-expired job; None when the rule forbids it."""

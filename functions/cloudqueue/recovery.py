@@ -24,8 +24,10 @@ older than that, which can have no message left, is (item 7).
    unreadable, is kept for an operator (moved to the poison-message queue, counted, alarmed);
    the claim keeps most such messages first, so these are the ones whose claims kept failing.
    For a job: finished → consume; live lease → keep the message and look again later;
+   a cancel marked it → CANCELLED (its worker is gone; its code does not run again);
    otherwise redrive it (a fresh message) while it was claimed and redriven fewer times
-   than ``MaxReceiveCount``, else FAILED with ``DeadLettered``.
+   than ``MaxReceiveCount``, else FAILED with ``DeadLettered`` (CANCELLED if a cancel marked
+   it meanwhile: the store's write decides, by its condition on the mark).
 5. **Pending sends** (``send_pending_jobs``): a writer that makes a job QUEUED before it
    sends (rerun) sets ``pendingSince``/``pendingShard`` in that write and removes them
    after the send; the claim removes them too. The sparse ``PendingSends`` index lists only
@@ -76,6 +78,7 @@ class DeadLetterAction(StrEnum):
     CONSUMED = "CONSUMED"  # nothing to do: delete the dead letter
     REDRIVEN = "REDRIVEN"  # a fresh message was sent: delete the dead letter
     FAILED = "FAILED"  # the job is FAILED (DeadLettered): delete the dead letter
+    CANCELLED = "CANCELLED"  # a cancel marked the job: CANCELLED; delete the dead letter
     KEEP = "KEEP"  # a live lease: leave the message, look again after its visibility timeout
     POISON = "POISON"  # unreadable, or names no job: keep it for an operator
 
@@ -111,7 +114,7 @@ def handle_dead_letter(
         return DeadLetterOutcome(DeadLetterAction.KEEP, job_id, "a live worker holds the job")
     if verdict is lifecycle.DeadLetterVerdict.REDRIVE:
         return _redrive(job, store=store, queue=queue, now=now)
-    return _fail_dead_lettered(job, receive_count=receive_count, store=store, now=now)
+    return _end_dead_lettered(job, receive_count=receive_count, store=store, now=now)
 
 
 def _redrive(job: Job, *, store: JobStore, queue: JobQueue, now: datetime) -> DeadLetterOutcome:
@@ -124,15 +127,21 @@ def _redrive(job: Job, *, store: JobStore, queue: JobQueue, now: datetime) -> De
     )
 
 
-def _fail_dead_lettered(job: Job, *, receive_count: int, store: JobStore, now: datetime) -> DeadLetterOutcome:
+def _end_dead_lettered(job: Job, *, receive_count: int, store: JobStore, now: datetime) -> DeadLetterOutcome:
+    """FAILED (``DeadLettered``), or CANCELLED when a cancel marked the job (the store decides)."""
     error = JobFailure(
         type=DEAD_LETTERED,
         message=f"the job's message was received {receive_count} times without the workflow "
         f"finishing it, and the job was claimed {job.attempts} times; it was moved to the "
         "dead-letter queue",
     )
-    if store.fail_abandoned_job(job.job_id, error=error, now=now) is None:
+    ended = store.fail_abandoned_job(job.job_id, error=error, now=now)
+    if ended is None:
         return DeadLetterOutcome(DeadLetterAction.KEEP, job.job_id, "the job changed; look again")
+    if ended.status is JobStatus.CANCELLED:
+        return DeadLetterOutcome(
+            DeadLetterAction.CANCELLED, job.job_id, "a cancel marked the job and its worker is gone"
+        )
     return DeadLetterOutcome(DeadLetterAction.FAILED, job.job_id, error.message)
 
 

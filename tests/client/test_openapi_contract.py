@@ -1,8 +1,9 @@
 """The client's models against the API's OpenAPI document, built by the API function itself
 (``cloudqueue.handlers.api.openapi_json``, what ``GET /openapi.json`` answers): every field the
 server's schemas have is in the client's model under the same name with a compatible type, and
-every status is known. A job the server answers reads back, through the client, as it was sent
-(what the CLI prints)."""
+every status is known; every route the client calls is one of the document's, with its method.
+A job or a schedule the server answers reads back, through the client, as it was sent (what the
+CLI prints)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from pydantic.json_schema import models_json_schema
 
 import cloudqueue_client as client_models
 from cloudqueue.api_models import JobPage as ServerJobPage
-from cloudqueue.api_models import JobView
+from cloudqueue.api_models import JobView, ScheduleList, ScheduleView
 from cloudqueue.handlers.api import openapi_json
-from cloudqueue.models import JobFailure, JobRun, JobStatus
+from cloudqueue.models import JobFailure, JobRun, JobStatus, RecurringSchedule, ScheduledJob
+from cloudqueue_client import _calls
 from tests.fakes import T0, make_job
 
 # The server's schema name → the client's model.
@@ -33,13 +35,21 @@ PAIRS: dict[str, type[BaseModel]] = {
     "BatchSubmitResult": client_models.BatchResultList,
     "BatchItemResult": client_models.BatchResult,
     "ErrorDetail": client_models.BatchItemError,
+    "ScheduleView": client_models.Schedule,
+    "ScheduledJob": client_models.ScheduledJob,
+    "ScheduleList": client_models.ScheduleList,
 }
 SAME_MODEL = {server: model.__name__ for server, model in PAIRS.items()} | {"JobStatus": "JobStatus"}
 
 
 @cache
+def server_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(openapi_json())
+    return document
+
+
 def server_schemas() -> dict[str, Any]:
-    schemas: dict[str, Any] = json.loads(openapi_json())["components"]["schemas"]
+    schemas: dict[str, Any] = server_document()["components"]["schemas"]
     return schemas
 
 
@@ -161,3 +171,52 @@ def test_a_field_the_client_does_not_know_yet_is_kept() -> None:
 
     assert job.model_extra == {"deliveries": [{"attempt": 1}]}
     assert job.to_json() == sent
+
+
+# Every request the client makes, with a placeholder for each path parameter.
+CLIENT_CALLS = {
+    "submit": _calls.submit("t", {}, None),
+    "get": _calls.get("/jobs", "{jobId}"),
+    "history": _calls.history("/jobs", "{jobId}"),
+    "cancel": _calls.cancel("/jobs", "{jobId}"),
+    "rerun": _calls.rerun("/jobs", "{jobId}", None),
+    "page": _calls.page("/jobs", None, 20, None, None),
+    "job_types": _calls.job_types(),
+    "create_schedule": _calls.create_schedule("n", "rate(1 hour)", "t", {}, None),
+    "list_schedules": _calls.list_schedules(),
+    "get_schedule": _calls.schedule("GET", "{name}"),
+    "delete_schedule": _calls.schedule("DELETE", "{name}"),
+    "pause_schedule": _calls.schedule("POST", "{name}", "pause"),
+    "resume_schedule": _calls.schedule("POST", "{name}", "resume"),
+}
+
+
+@pytest.mark.parametrize("method", sorted(CLIENT_CALLS))
+def test_every_route_the_client_calls_is_one_of_the_apis_with_its_method(method: str) -> None:
+    call = CLIENT_CALLS[method]
+    # The placeholder went through the client's quoting: read it back as the document writes it.
+    path = call.path.replace("%7B", "{").replace("%7D", "}")
+
+    routes = server_document()["paths"]
+
+    assert path in routes, f"{method}: {path} is not a route of the API"
+    assert call.method.lower() in routes[path], f"{method}: the API has no {call.method} {path}"
+
+
+def test_a_schedule_the_server_answers_reads_back_through_the_client_as_it_was_sent() -> None:
+    made = RecurringSchedule(
+        name="nightly",
+        expression="cron(0 2 * * ? *)",
+        timezone="Europe/Paris",
+        state="DISABLED",
+        job=ScheduledJob(type="text.transform", payload={"text": "n"}),
+        owner="alice",
+    )
+    sent = json.loads(ScheduleList(schedules=[ScheduleView.of(made)]).model_dump_json(by_alias=True))
+
+    listed = client_models.ScheduleList.model_validate(sent)
+
+    [read] = listed.schedules
+    assert read.paused
+    assert read.job == client_models.ScheduledJob(type="text.transform", payload={"text": "n"})
+    assert listed.to_json() == sent and "owner" not in read.to_json()

@@ -126,3 +126,76 @@ def test_an_idempotency_key_is_per_owner(stack: Stack) -> None:
     assert (first.status_code, other.status_code, again.status_code) == (202, 202, 200)
     assert first.json()["jobId"] != other.json()["jobId"]
     assert again.json()["jobId"] == first.json()["jobId"]
+
+
+# --- recurring schedules -------------------------------------------------------------------
+
+A_SCHEDULE = {
+    "expression": "cron(0 2 1 1 ? *)",  # once a year: it does not fire during the test
+    "job": {"type": "text.transform", "payload": {"text": "alice's yearly"}},
+}
+SCHEDULE_ROUTES = [
+    ("GET", "/schedules/{}"),
+    ("POST", "/schedules/{}/pause"),
+    ("POST", "/schedules/{}/resume"),
+    ("DELETE", "/schedules/{}"),
+]
+
+
+def names_listed(client: httpx.Client) -> list[str]:
+    listed = client.get("/schedules")
+    assert listed.status_code == 200, listed.text
+    return [each["name"] for each in listed.json()["schedules"]]
+
+
+def test_every_schedule_route_answers_another_owners_schedule_as_a_missing_one(stack: Stack) -> None:
+    name, missing = f"yearly-{stack.mode}", f"none-such-{stack.mode}"
+    with stack.client("alice") as alice, stack.client("bob") as bob:
+        # Given alice's schedule, paused (so that a resume by anyone else would show)
+        made = alice.post("/schedules", json=A_SCHEDULE | {"name": name})
+        assert made.status_code == 201, made.text
+        assert alice.post(f"/schedules/{name}/pause").json()["state"] == "DISABLED"
+        before = alice.get(f"/schedules/{name}").json()
+
+        # When bob tries every route with its name, and with a name nobody uses
+        for method, path in SCHEDULE_ROUTES:
+            theirs = bob.request(method, path.format(name))
+            nobodys = bob.request(method, path.format(missing))
+            # Then both are the same 404, byte for byte but for the name
+            assert theirs.status_code == nobodys.status_code == 404, (method, path, theirs.text)
+            assert theirs.headers["content-type"] == nobodys.headers["content-type"]
+            assert theirs.text.replace(name, "NAME") == nobodys.text.replace(missing, "NAME")
+
+        # And alice's schedule is as it was, and bob's listing never shows it
+        assert alice.get(f"/schedules/{name}").json() == before
+        assert name not in names_listed(bob)
+        assert name in names_listed(alice)
+
+        # And bob's own schedule of the same name is apart from hers, both ways
+        his = bob.post("/schedules", json=A_SCHEDULE | {"name": name, "expression": "rate(7 days)"})
+        assert his.status_code == 201, his.text
+        assert his.json()["state"] == "ENABLED" and bob.delete(f"/schedules/{name}").status_code == 200
+        assert alice.get(f"/schedules/{name}").json() == before
+
+        assert alice.delete(f"/schedules/{name}").status_code == 200
+        assert name not in names_listed(alice)
+
+
+def test_a_caller_who_may_not_write_cannot_create_a_schedule(stack: Stack) -> None:
+    # jwt: a token with only the read scope; iam: a request no known key signed
+    if stack.mode == "jwt":
+        read_only = mint_token(stack.url, "alice", ["cloudqueue/jobs.read"])
+        caller = httpx.Client(base_url=stack.url, auth=BearerToken(read_only), timeout=30)
+    else:
+        caller = httpx.Client(base_url=stack.url, timeout=30)
+    name = f"not-allowed-{stack.mode}"
+
+    with caller, stack.client("alice") as alice:
+        refused = caller.post("/schedules", json=A_SCHEDULE | {"name": name})
+        # The gateway refuses it before the function runs: nothing is made
+        assert refused.status_code == 403, refused.text
+        assert refused.json() == {"message": "Forbidden"}
+        assert name not in names_listed(alice)
+        assert alice.get(f"/schedules/{name}").status_code == 404
+        if stack.mode == "jwt":
+            assert caller.get("/schedules").status_code == 200  # reading is what it may do

@@ -1,14 +1,26 @@
 """The Python client against a real local stack: submit, wait, list, cancel and rerun, over
-HTTP through the local API Gateway, the queue, the Pipe and the state machine; and with a token
-against `cloudqueue dev` in AuthMode jwt."""
+HTTP through the local API Gateway, the queue, the Pipe and the state machine; recurring
+schedules, on moto's EventBridge Scheduler; and with a token against `cloudqueue dev` in
+AuthMode jwt."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cloudqueue_client import Client, Conflict, Forbidden, JobStatus, NotFound, Unauthorized
+from cloudqueue_client import (
+    Client,
+    Conflict,
+    Forbidden,
+    JobStatus,
+    NotFound,
+    ScheduledJob,
+    Unauthorized,
+    ValidationError,
+)
 from cloudqueue_local.devtools.stack import LocalStack
 from tests.local.test_auth_local_stack import free_port, minted
 from tests.local.test_state_dir import Dev
@@ -57,6 +69,50 @@ def test_a_queued_job_is_cancelled_and_a_failed_one_rerun(client: Client, local_
     assert rerun.status is JobStatus.QUEUED and rerun.job_id == failed.job_id
     assert failed_again.status is JobStatus.FAILED and failed_again.attempts == 2
     assert [run.status for run in failed_again.runs] == [JobStatus.FAILED]
+
+
+def scheduler_state(local_stack: LocalStack, name: str) -> Any:
+    """The state EventBridge Scheduler (moto) keeps for the schedule named ``name``; None: none."""
+    assert local_stack.scheduler is not None
+    found = [each for each in local_stack.scheduler.schedules() if each["Name"].endswith(f"-{name}")]
+    return found[0]["State"] if found else None
+
+
+def test_a_schedule_is_created_listed_paused_resumed_and_deleted_through_the_client(
+    client: Client, local_stack: LocalStack
+) -> None:
+    name = f"client-{os.getpid()}"  # the session's stack is shared: a name of this run's own
+    with client:
+        # Given a schedule made through the client (once a year: it does not fire meanwhile)
+        made = client.create_schedule(
+            name, "cron(0 2 1 1 ? *)", "text.transform", {"text": "yearly"}, timezone="Europe/Paris"
+        )
+        in_scheduler = scheduler_state(local_stack, name)
+
+        # When it is listed, paused, resumed, then deleted
+        listed = client.list_schedules()
+        paused = client.pause_schedule(name)
+        paused_in_scheduler = scheduler_state(local_stack, name)
+        resumed = client.resume_schedule(name)
+        read = client.get_schedule(name)
+        client.delete_schedule(name)
+
+        # Then each step is the API's answer, typed, and Scheduler holds what it says
+        with pytest.raises(NotFound):
+            client.get_schedule(name)
+        with pytest.raises(ValidationError) as bad:
+            client.create_schedule(f"{name}-bad", "cron(0 2 * * *)", "text.transform", {"text": "x"})
+        left = [each.name for each in client.list_schedules()]
+
+    assert (made.name, made.expression, made.timezone, made.state) == (
+        name, "cron(0 2 1 1 ? *)", "Europe/Paris", "ENABLED",
+    )  # fmt: skip
+    assert made.job == ScheduledJob(type="text.transform", payload={"text": "yearly"})
+    assert in_scheduler == "ENABLED" and made in listed
+    assert paused.paused and paused_in_scheduler == "DISABLED"
+    assert not resumed.paused and read == resumed == made
+    assert scheduler_state(local_stack, name) is None and name not in left
+    assert bad.value.status == 422 and f"{name}-bad" not in left
 
 
 @pytest.mark.timeout(600)  # a stack of its own, started on a machine that may be busy

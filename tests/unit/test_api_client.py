@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from cloudqueue_local.client.api import Api, ApiError
+from tests.client.test_schedules import FakeSchedules
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -238,3 +239,25 @@ def test_a_submit_without_a_key_is_retried_under_the_key_the_client_made() -> No
         seen[0].headers["Idempotency-Key"]
     ] * 2
     assert answer == job("QUEUED")
+
+
+def test_the_schedule_commands_go_through_the_client_and_answer_the_apis_json() -> None:
+    fake = FakeSchedules()
+    with api_answering(fake) as api:
+        made = api.create_schedule("nightly", "rate(1 day)", "text.transform", {"text": "n"}, "UTC")
+        paused = api.pause_schedule("nightly")
+        listed = api.schedules()
+        api.delete_schedule("nightly")
+        with pytest.raises(ApiError) as missing:
+            api.schedule("nightly")
+
+    assert made == {
+        "name": "nightly",
+        "expression": "rate(1 day)",
+        "timezone": "UTC",
+        "state": "ENABLED",
+        "job": {"type": "text.transform", "payload": {"text": "n"}},
+    }
+    assert paused["state"] == "DISABLED" and listed == {"schedules": [paused]}
+    assert str(missing.value) == "404 schedule_not_found: no schedule nightly"
+    assert missing.value.code == 1 and fake.schedules == {}

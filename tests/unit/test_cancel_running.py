@@ -1,9 +1,11 @@
-"""Cancelling a running job: the mark, finalize turning it into CANCELLED, and the race between
-a cancel and finalize stepped both ways, on the fake store and on DynamoDB (moto) alike."""
+"""Cancelling a running job: the mark, finalize turning it into CANCELLED, the race between a
+cancel and finalize stepped both ways, and a marked job whose worker died ending CANCELLED at
+the dead-letter consumer, on the fake store and on DynamoDB (moto) alike."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -11,12 +13,16 @@ from cloudqueue import jobs
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.callers import Caller
 from cloudqueue.errors import JobNotCancellable, LeaseLost
-from cloudqueue.models import FinalizeRequest, JobStatus
+from cloudqueue.models import FinalizeRequest, Job, JobStatus
 from cloudqueue.ports import JobStore
+from cloudqueue.recovery import DeadLetterAction, handle_dead_letter
 from cloudqueue.workflow import finalize_job
-from tests.fakes import FakeJobStore, later
+from tests.fakes import FakeJobQueue, FakeJobStore, job_message, later
 from tests.unit.test_dynamodb_store import create_jobs_table
 from tests.unit.test_store_contract import (
+    DEAD,
+    EXPIRY,
+    LEASE,
     START,
     dynamodb,  # noqa: F401  (a fixture, asked for by name)
     given,
@@ -130,3 +136,107 @@ def test_a_queued_job_is_still_cancelled_at_once(job_store):
     job = given(job_store)
 
     assert job_store.cancel_job(job.job_id, later(1, START)).status is JobStatus.CANCELLED
+
+
+# --- a marked job whose worker died: the dead-letter consumer ends it CANCELLED ------------
+
+AFTER_EXPIRY = later(LEASE + 1, START)
+MAX_RECEIVES = 3
+
+
+def given_abandoned(store: JobStore, *, attempts: int, marked: bool) -> Job:
+    """An IN_PROGRESS job whose worker's lease expired, claimed ``attempts`` times; ``marked``:
+    a cancel marked it while it ran."""
+    return given(
+        store,
+        status=JobStatus.IN_PROGRESS,
+        attempts=attempts,
+        started_at=START,
+        lease_token="holder",
+        lease_expires_at=EXPIRY.timestamp(),
+        cancel_requested_at=later(1, START) if marked else None,
+    )
+
+
+def dead_letter(store: Any, job: Job, queue: FakeJobQueue) -> Any:
+    return handle_dead_letter(
+        job_message(job.job_id),
+        receive_count=MAX_RECEIVES,
+        store=store,
+        queue=queue,
+        now=AFTER_EXPIRY,
+        max_receive_count=MAX_RECEIVES,
+    )
+
+
+def test_the_dead_letter_write_ends_a_marked_abandoned_job_cancelled_not_failed(job_store):
+    job = given_abandoned(job_store, attempts=1, marked=True)
+
+    ended = job_store.fail_abandoned_job(job.job_id, error=DEAD, now=AFTER_EXPIRY)
+
+    assert ended is not None and ended == stored(job_store, job)
+    assert ended.status is JobStatus.CANCELLED
+    assert ended.error is None and ended.result is None
+    assert ended.finished_at == AFTER_EXPIRY
+    assert ended.lease_token is None and ended.lease_expires_at is None
+    assert ended.cancel_requested_at == later(1, START)
+
+
+def test_the_dead_letter_write_still_fails_an_unmarked_abandoned_job(job_store):
+    job = given_abandoned(job_store, attempts=1, marked=False)
+
+    ended = job_store.fail_abandoned_job(job.job_id, error=DEAD, now=AFTER_EXPIRY)
+
+    assert ended is not None and ended.status is JobStatus.FAILED and ended.error == DEAD
+
+
+def test_the_dead_letter_write_leaves_a_marked_job_a_live_worker_holds(job_store):
+    job = given_abandoned(job_store, attempts=1, marked=True)
+    before = stored(job_store, job)
+
+    assert job_store.fail_abandoned_job(job.job_id, error=DEAD, now=later(LEASE - 1, START)) is None
+    assert stored(job_store, job) == before
+
+
+@pytest.mark.parametrize("attempts", [1, MAX_RECEIVES], ids=["claims left", "claimed as often as received"])
+def test_a_dead_lettered_marked_job_ends_cancelled_and_is_not_run_again(job_store, attempts):
+    # Given a running job a cancel marked, whose worker died (its lease expired)
+    job = given_abandoned(job_store, attempts=attempts, marked=True)
+    queue = FakeJobQueue()
+
+    # When its message reaches the dead-letter consumer
+    outcome = dead_letter(job_store, job, queue)
+
+    # Then it is CANCELLED, not FAILED, and no fresh message runs its code again
+    assert outcome.action is DeadLetterAction.CANCELLED
+    assert stored(job_store, job).status is JobStatus.CANCELLED
+    assert stored(job_store, job).error is None
+    assert queue.sent == []
+
+
+class MarkedAfterRead:
+    """The store, with a cancel marking the job just after the consumer read it unmarked."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    def get_job(self, job_id: str, **options: Any) -> Job | None:
+        job = self.store.get_job(job_id, **options)
+        self.store.cancel_job(job_id, later(LEASE + 0.5, START))
+        return job
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_a_cancel_that_marks_the_job_between_the_consumers_read_and_write_still_wins(job_store):
+    # Given an abandoned job claimed as often as received, read unmarked (a FAILED verdict)
+    job = given_abandoned(job_store, attempts=MAX_RECEIVES, marked=False)
+
+    # When a cancel marks it before the consumer's write
+    outcome = dead_letter(MarkedAfterRead(job_store), job, FakeJobQueue())
+
+    # Then the write's condition sees the mark: CANCELLED, as the cancel's 202 promised
+    assert outcome.action is DeadLetterAction.CANCELLED
+    assert stored(job_store, job).status is JobStatus.CANCELLED
+    assert stored(job_store, job).error is None

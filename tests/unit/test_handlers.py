@@ -253,6 +253,31 @@ def test_the_dead_letter_handler_fails_a_job_claimed_max_receive_count_times():
     assert "received 3 times" in stored.error.message
 
 
+def test_the_dead_letter_handler_cancels_a_marked_job_whose_worker_died(monkeypatch):
+    # Given a running job a cancel marked, claimed as often as received, its lease expired
+    job = make_job(
+        status=JobStatus.IN_PROGRESS,
+        attempts=3,
+        lease_token="t",
+        lease_expires_at=0.0,
+        cancel_requested_at=utc_now() - timedelta(minutes=5),
+    )
+    store, queue = FakeJobStore(job), FakeJobQueue()
+    counted: list[str] = []
+    monkeypatch.setattr(dead_letter.metrics, "add_metric", lambda name, **_: counted.append(name))
+
+    # When its message reaches the dead-letter handler
+    response = dead_letters(sqs_event([job_message(job.job_id)]), store, queue)
+
+    # Then the dead letter is deleted, the job is CANCELLED, nothing is sent, and no
+    # dead-lettered job is counted (cancels count no metric)
+    assert response == {"batchItemFailures": []}
+    stored = store.get_job(job.job_id)
+    assert stored.status is JobStatus.CANCELLED and stored.error is None
+    assert queue.sent == []
+    assert counted == []
+
+
 def test_the_dead_letter_handler_redrives_a_job_with_claims_left():
     job = make_job()
     store, queue = FakeJobStore(job), FakeJobQueue()

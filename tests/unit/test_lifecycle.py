@@ -9,6 +9,7 @@ from cloudqueue.lifecycle import (
     TERMINAL_STATUSES,
     ClaimVerdict,
     DeadLetterVerdict,
+    abandoned_status,
     can_fail_dead_lettered,
     can_transition,
     check_rerunnable,
@@ -19,7 +20,7 @@ from cloudqueue.lifecycle import (
     lease_is_live,
 )
 from cloudqueue.models import JobRun, JobStatus
-from tests.fakes import make_job
+from tests.fakes import T0, make_job
 
 SCHEDULED = JobStatus.SCHEDULED
 QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = (
@@ -168,6 +169,16 @@ def test_a_dead_lettered_job_that_is_finished_is_consumed_and_one_a_live_worker_
 
     assert decide_dead_letter(finished, NOW, max_receive_count=3) is DeadLetterVerdict.CONSUME
     assert decide_dead_letter(held, NOW, max_receive_count=3) is DeadLetterVerdict.KEEP
+
+
+def test_a_dead_lettered_job_a_cancel_marked_is_cancelled_once_no_live_worker_holds_it():
+    marked = make_job(status=IN_PROGRESS, attempts=1, lease_expires_at=NOW - 1, cancel_requested_at=T0)
+    held = marked.model_copy(update={"lease_expires_at": NOW + 30})
+
+    assert decide_dead_letter(marked, NOW, max_receive_count=3) is DeadLetterVerdict.CANCEL
+    assert decide_dead_letter(held, NOW, max_receive_count=3) is DeadLetterVerdict.KEEP
+    assert abandoned_status(marked) is CANCELLED
+    assert abandoned_status(held.model_copy(update={"cancel_requested_at": None})) is FAILED
 
 
 # --- rerun ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """``cloudqueue schedules create | list | get | delete | pause | resume``: your recurring
-schedules, each a call of the HTTP API's ``/schedules`` routes (``client.api``)."""
+schedules, each a call of the HTTP API's ``/schedules`` routes through the Python client
+(``client.api``)."""
 
 from __future__ import annotations
 
@@ -48,11 +49,9 @@ def create(
     as_json: AsJson = False,
 ) -> None:
     """Create a recurring schedule; each firing submits one job marked with its name."""
-    job = {"type": job_type, "payload": parse_json_argument(payload, "PAYLOAD_JSON")}
+    job_payload = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        made = api.schedules(
-            "POST", body={"name": name, "expression": expression, "timezone": timezone, "job": job}
-        )
+        made = api.create_schedule(name, expression, job_type, job_payload, timezone)
     _show(made, as_json)
 
 
@@ -62,7 +61,7 @@ def list_schedules(
 ) -> None:
     """List your recurring schedules."""
     with connect(api_url, token, sigv4) as api:
-        _show(api.schedules("GET"), as_json)
+        _show(api.schedules(), as_json)
 
 
 @app.command("get")
@@ -75,14 +74,14 @@ def get(
 ) -> None:
     """Show one schedule."""
     with connect(api_url, token, sigv4) as api:
-        _show(api.schedules("GET", name), as_json)
+        _show(api.schedule(name), as_json)
 
 
 @app.command("delete")
 def delete(name: Name, api_url: ApiUrl = DEFAULT_API_URL, token: Token = None, sigv4: SigV4 = False) -> None:
     """Delete a schedule (jobs it made stay)."""
     with connect(api_url, token, sigv4) as api:
-        api.schedules("DELETE", name)
+        api.delete_schedule(name)
     render.out.print(f"deleted schedule {name}")
 
 
@@ -96,7 +95,7 @@ def pause(
 ) -> None:
     """Pause a schedule: it fires no more until resumed."""
     with connect(api_url, token, sigv4) as api:
-        _show(api.schedules("POST", name, "pause"), as_json)
+        _show(api.pause_schedule(name), as_json)
 
 
 @app.command("resume")
@@ -109,4 +108,4 @@ def resume(
 ) -> None:
     """Resume a paused schedule."""
     with connect(api_url, token, sigv4) as api:
-        _show(api.schedules("POST", name, "resume"), as_json)
+        _show(api.resume_schedule(name), as_json)

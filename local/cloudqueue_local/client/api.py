@@ -2,11 +2,12 @@
 answers as the API's JSON for ``render``, and its errors said in one line.
 
 One method per route (``POST /jobs``, ``POST /jobs/batch``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
-/jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``),
-each answering the route's JSON body. The client retries what is safe to retry, and a submit or
-rerun without ``--idempotency-key`` carries a key the client makes, so a retry never makes a
-second job. With ``admin`` the job routes are their ``/admin/jobs`` twins, which act on every
-owner's jobs; ``auth`` (``client.auth``) proves who calls.
+/jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``, and
+the ``/schedules`` routes), each answering the route's JSON body. The client retries what is
+safe to retry, and a submit or rerun without ``--idempotency-key`` carries a key the client
+makes, so a retry never makes a second job. With ``admin`` the job routes are their
+``/admin/jobs`` twins, which act on every owner's jobs; ``auth`` (``client.auth``) proves who
+calls.
 
 A refusal (4xx, 5xx) or an API that cannot be reached is an :class:`ApiError` said in one
 line, with the exit status the CLI gives it.
@@ -19,12 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from cloudqueue_client import Client, CloudQueueError, Unreachable, WaitTimeout
-from cloudqueue_client._calls import Call  # the client's request shape; it has no /schedules calls yet
 from cloudqueue_local.client import hints
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
@@ -147,17 +146,37 @@ class Api:
         with self.said():
             return self.client.cancel(job_id).to_json()
 
-    def schedules(
-        self,
-        method: str,
-        name: str | None = None,
-        action: str | None = None,
-        body: dict[str, Any] | None = None,
-    ) -> Any:
-        """The ``/schedules`` routes: ``method`` on ``/schedules[/name[/action]]``, ``body`` as JSON."""
-        path = "/schedules" + (f"/{quote(name, safe='')}" if name else "") + (f"/{action}" if action else "")
+    def create_schedule(
+        self, name: str, expression: str, job_type: str, payload: Any, timezone: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /schedules``: the schedule as made."""
         with self.said():
-            return self.client.call(Call(method, path, json=body))
+            return self.client.create_schedule(name, expression, job_type, payload, timezone).to_json()
+
+    def schedules(self) -> dict[str, Any]:
+        """``GET /schedules``: ``{"schedules": [...]}``, the caller's."""
+        with self.said():
+            return {"schedules": [each.to_json() for each in self.client.list_schedules()]}
+
+    def schedule(self, name: str) -> dict[str, Any]:
+        """``GET /schedules/{name}``."""
+        with self.said():
+            return self.client.get_schedule(name).to_json()
+
+    def delete_schedule(self, name: str) -> None:
+        """``DELETE /schedules/{name}``."""
+        with self.said():
+            self.client.delete_schedule(name)
+
+    def pause_schedule(self, name: str) -> dict[str, Any]:
+        """``POST /schedules/{name}/pause``: the schedule, DISABLED."""
+        with self.said():
+            return self.client.pause_schedule(name).to_json()
+
+    def resume_schedule(self, name: str) -> dict[str, Any]:
+        """``POST /schedules/{name}/resume``: the schedule, ENABLED."""
+        with self.said():
+            return self.client.resume_schedule(name).to_json()
 
     def job_types(self) -> dict[str, Any]:
         """``GET /job-types``: each type's name, description and example payload."""

@@ -38,6 +38,9 @@ from cloudqueue_client.models import (
     JobStatus,
     JobType,
     JobTypeList,
+    Schedule,
+    ScheduledJob,
+    ScheduleList,
 )
 from cloudqueue_client.retries import Retries
 from cloudqueue_client.version import __version__
@@ -64,6 +67,9 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "Retries",
+    "Schedule",
+    "ScheduleList",
+    "ScheduledJob",
     "ServerError",
     "SigV4",
     "TooManyRequests",

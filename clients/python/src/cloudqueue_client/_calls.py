@@ -124,6 +124,28 @@ def job_types() -> Call:
     return Call("GET", "/job-types")
 
 
+def create_schedule(name: str, expression: str, job_type: str, payload: Any, timezone: str | None) -> Call:
+    """``POST /schedules`` (no timezone: the API's default, UTC)."""
+    body: dict[str, Any] = {
+        "name": name,
+        "expression": expression,
+        "job": {"type": job_type, "payload": payload},
+    }
+    if timezone is not None:
+        body["timezone"] = timezone
+    return Call("POST", "/schedules", json=body)
+
+
+def list_schedules() -> Call:
+    return Call("GET", "/schedules")
+
+
+def schedule(method: str, name: str, action: str | None = None) -> Call:
+    """``method`` on ``/schedules/{name}`` (``GET``, ``DELETE``), or ``POST`` on its ``action``
+    (``pause``, ``resume``)."""
+    return Call(method, f"/schedules/{_segment(name)}" + (f"/{action}" if action else ""))
+
+
 def answer(response: httpx.Response) -> Any:
     """The answer's JSON body, or the typed exception of a refusal."""
     if response.status_code >= 400:
@@ -157,6 +179,6 @@ def poll_delays() -> Iterator[float]:
         delay = min(delay * POLL_FACTOR, MAX_POLL)
 
 
-def _segment(job_id: str) -> str:
-    # A job id is one path segment: quote anything that would change the path.
-    return quote(job_id, safe="")
+def _segment(value: str) -> str:
+    # A job id or a schedule's name is one path segment: quote anything that would change the path.
+    return quote(value, safe="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -14,7 +15,16 @@ import httpx
 from cloudqueue_client import _calls
 from cloudqueue_client.auth import auth_for
 from cloudqueue_client.errors import Unreachable, WaitTimeout
-from cloudqueue_client.models import BatchResult, BatchResultList, Job, JobPage, JobStatus, JobTypeList
+from cloudqueue_client.models import (
+    BatchResult,
+    BatchResultList,
+    Job,
+    JobPage,
+    JobStatus,
+    JobTypeList,
+    Schedule,
+    ScheduleList,
+)
 from cloudqueue_client.retries import AsyncRetryTransport, Retries
 from cloudqueue_client.version import USER_AGENT
 
@@ -157,3 +167,32 @@ class AsyncClient:
             if not found.next_token:
                 return
             next_token = found.next_token
+
+    # --- recurring schedules (``/schedules``: the caller's own) -----------------------------
+
+    async def create_schedule(
+        self, name: str, expression: str, type: str, payload: Any, timezone: str | None = None
+    ) -> Schedule:
+        """``POST /schedules`` (see ``Client.create_schedule``)."""
+        call = _calls.create_schedule(name, expression, type, payload, timezone)
+        return _calls.read(Schedule, await self.call(call))
+
+    async def list_schedules(self) -> builtins.list[Schedule]:
+        """``GET /schedules``: your schedules."""
+        return _calls.read(ScheduleList, await self.call(_calls.list_schedules())).schedules
+
+    async def get_schedule(self, name: str) -> Schedule:
+        """``GET /schedules/{name}``; :class:`NotFound` when you have none by that name."""
+        return _calls.read(Schedule, await self.call(_calls.schedule("GET", name)))
+
+    async def delete_schedule(self, name: str) -> None:
+        """``DELETE /schedules/{name}`` (the jobs it made stay)."""
+        await self.call(_calls.schedule("DELETE", name))
+
+    async def pause_schedule(self, name: str) -> Schedule:
+        """``POST /schedules/{name}/pause``: it fires no more until resumed."""
+        return _calls.read(Schedule, await self.call(_calls.schedule("POST", name, "pause")))
+
+    async def resume_schedule(self, name: str) -> Schedule:
+        """``POST /schedules/{name}/resume``."""
+        return _calls.read(Schedule, await self.call(_calls.schedule("POST", name, "resume")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -13,7 +14,16 @@ import httpx
 from cloudqueue_client import _calls
 from cloudqueue_client.auth import auth_for
 from cloudqueue_client.errors import Unreachable, WaitTimeout
-from cloudqueue_client.models import BatchResult, BatchResultList, Job, JobPage, JobStatus, JobTypeList
+from cloudqueue_client.models import (
+    BatchResult,
+    BatchResultList,
+    Job,
+    JobPage,
+    JobStatus,
+    JobTypeList,
+    Schedule,
+    ScheduleList,
+)
 from cloudqueue_client.retries import Retries, RetryTransport
 from cloudqueue_client.version import USER_AGENT
 
@@ -175,3 +185,35 @@ class Client:
             if not found.next_token:
                 return
             next_token = found.next_token
+
+    # --- recurring schedules (``/schedules``: the caller's own) -----------------------------
+
+    def create_schedule(
+        self, name: str, expression: str, type: str, payload: Any, timezone: str | None = None
+    ) -> Schedule:
+        """``POST /schedules``: a schedule that submits a ``type`` job with ``payload`` at each
+        firing of ``expression`` (``rate(5 minutes)``, ``cron(0 2 * * ? *)``; ``timezone``: an
+        IANA zone for cron, UTC if None). :class:`ValidationError` for a bad expression, zone,
+        name or job; :class:`Conflict` when you have a schedule by that name."""
+        call = _calls.create_schedule(name, expression, type, payload, timezone)
+        return _calls.read(Schedule, self.call(call))
+
+    def list_schedules(self) -> builtins.list[Schedule]:
+        """``GET /schedules``: your schedules."""
+        return _calls.read(ScheduleList, self.call(_calls.list_schedules())).schedules
+
+    def get_schedule(self, name: str) -> Schedule:
+        """``GET /schedules/{name}``; :class:`NotFound` when you have none by that name."""
+        return _calls.read(Schedule, self.call(_calls.schedule("GET", name)))
+
+    def delete_schedule(self, name: str) -> None:
+        """``DELETE /schedules/{name}`` (the jobs it made stay); :class:`NotFound` when none."""
+        self.call(_calls.schedule("DELETE", name))
+
+    def pause_schedule(self, name: str) -> Schedule:
+        """``POST /schedules/{name}/pause``: it fires no more until resumed."""
+        return _calls.read(Schedule, self.call(_calls.schedule("POST", name, "pause")))
+
+    def resume_schedule(self, name: str) -> Schedule:
+        """``POST /schedules/{name}/resume``."""
+        return _calls.read(Schedule, self.call(_calls.schedule("POST", name, "resume")))

@@ -8,7 +8,7 @@
         ├── ValidationError          400 or 422: the request does not match the API's schema
         ├── Unauthorized             401: no valid token (the gateway refused it)
         ├── Forbidden                403: the token lacks the route's scope, or a bad signature
-        ├── NotFound                 404: no such job, or another owner's
+        ├── NotFound                 404: no such job or schedule, or another owner's
         ├── Conflict                 409: the job's state forbids it, or a key reused with another body
         ├── PayloadTooLarge          413
         ├── TooManyRequests          429: throttled (retried first)
@@ -78,7 +78,7 @@ class Forbidden(CloudQueueError):
 
 
 class NotFound(CloudQueueError):
-    """404: no such job (another owner's job answers the same)."""
+    """404: no such job or schedule (another owner's answers the same)."""
 
 
 class Conflict(CloudQueueError):

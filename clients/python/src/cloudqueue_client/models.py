@@ -1,4 +1,5 @@
-"""The API's records as typed models: a job, its status, a page of jobs, a job type.
+"""The API's records as typed models: a job, its status, a page of jobs, a job type, a
+recurring schedule.
 
 Field names are snake_case in Python and camelCase on the wire, as the API sends them. A field
 the server adds that this client does not know yet is kept (``model_extra``) and dumped again,
@@ -161,3 +162,32 @@ class JobTypeList(ApiModel):
     """``GET /job-types``."""
 
     job_types: list[JobType]
+
+
+class ScheduledJob(ApiModel):
+    """The job a recurring schedule submits at each firing."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+class Schedule(ApiModel):
+    """A recurring schedule as the API answers it (``GET /schedules/{name}``); its owner is the
+    caller. ``state`` is ``ENABLED``, or ``DISABLED`` while paused."""
+
+    name: str
+    expression: str
+    timezone: str
+    state: str
+    job: ScheduledJob
+
+    @property
+    def paused(self) -> bool:
+        """True while the schedule is paused (it fires no more until resumed)."""
+        return self.state == "DISABLED"
+
+
+class ScheduleList(ApiModel):
+    """``GET /schedules``: the caller's schedules."""
+
+    schedules: list[Schedule]

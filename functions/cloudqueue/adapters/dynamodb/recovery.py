@@ -28,15 +28,30 @@ class RecoveryWrites(JobTable):
     the sweep cursor of ``cloudqueue.ports.JobStore``."""
 
     def fail_abandoned_job(self, job_id: str, *, error: JobFailure, now: datetime) -> Job | None:
-        return self._update_if_abandoned(
+        # Each write's condition says whether a cancel marked the job, so a mark that lands
+        # between the consumer's read and this write still ends it CANCELLED, never FAILED.
+        ending = (
+            "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
+            "REMOVE leaseToken, leaseExpiresAt, pendingSince, pendingShard"
+        )
+        failed = self._update_if_abandoned(
             job_id,
             now,
-            "SET #status = :failed, #error = :error, "
-            "finishedAt = :now, updatedAt = :now, expiresAt = :expires "
-            "REMOVE leaseToken, leaseExpiresAt, pendingSince, pendingShard",
+            f"SET #status = :failed, #error = :error, {ending}",
+            marked=False,
             names={"#error": "error"},
             failed=JobStatus.FAILED.value,
             error=error.to_json_dict(),
+            expires=self._expires_at(now),
+        )
+        if failed is not None:
+            return failed
+        return self._update_if_abandoned(
+            job_id,
+            now,
+            f"SET #status = :cancelled, {ending}",
+            marked=True,
+            cancelled=JobStatus.CANCELLED.value,
             expires=self._expires_at(now),
         )
 
@@ -50,16 +65,26 @@ class RecoveryWrites(JobTable):
         )
 
     def _update_if_abandoned(
-        self, job_id: str, now: datetime, update: str, *, names: dict[str, str] | None = None, **values: Any
+        self,
+        job_id: str,
+        now: datetime,
+        update: str,
+        *,
+        marked: bool | None = None,
+        names: dict[str, str] | None = None,
+        **values: Any,
     ) -> Job | None:
         """Apply ``update`` if the job is QUEUED (or SCHEDULED) or its lease expired (no live worker
-        holds it)."""
+        holds it); and, when ``marked`` is given, only if a cancel marked it (True) or not (False)."""
+        mark = ""
+        if marked is not None:
+            mark = f" AND {'attribute_exists' if marked else 'attribute_not_exists'}(cancelRequestedAt)"
         try:
             response = self._update(
                 job_id,
                 UpdateExpression=update,
-                ConditionExpression="#status IN (:queued, :scheduled) OR (#status = :in_progress AND "
-                "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt <= :epoch))",
+                ConditionExpression="(#status IN (:queued, :scheduled) OR (#status = :in_progress AND "
+                f"(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt <= :epoch))){mark}",
                 ExpressionAttributeNames={"#status": "status"} | (names or {}),
                 ExpressionAttributeValues=expression_values(
                     queued=JobStatus.QUEUED.value,
