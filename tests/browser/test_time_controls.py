@@ -149,7 +149,7 @@ def test_a_job_from_the_time_picker_reads_scheduled_with_its_due_time_then_runs_
     # Given the form, its options open, a run time a few seconds ahead
     open_form(page)
     open_options(page)
-    due = run_at(page, 6)
+    due = run_at(page, 8)
 
     # When it is submitted
     job_id = submit(page)
@@ -272,7 +272,7 @@ def test_a_submit_with_a_concurrency_key_waits_for_a_slot_while_the_keys_jobs_ru
     key = f"tenant-{time.time_ns()}"
     running = []
     for _ in range(2):
-        job = {"type": "demo.sleep", "payload": {"seconds": 6}, "concurrencyKey": key}
+        job = {"type": "demo.sleep", "payload": {"seconds": 10}, "concurrencyKey": key}
         answer = api.post("/jobs", json=job)
         assert answer.status_code == 202, answer.text
         running.append(answer.json()["jobId"])
@@ -284,7 +284,11 @@ def test_a_submit_with_a_concurrency_key_waits_for_a_slot_while_the_keys_jobs_ru
     page.get_by_label("Job type").select_option("demo.sleep")
     json_editor(page).fill('{"seconds": 1}')
     open_options(page)
-    page.get_by_label("Concurrency key").fill(key)
+    # (reached from the keyboard: one Shift+Tab back from the idempotency key)
+    page.get_by_label("Idempotency key").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_label("Concurrency key")).to_be_focused()
+    page.keyboard.type(key)
     with page.expect_request(posts_a_job) as sent:
         job_id = submit(page)
     assert sent.value.post_data_json["concurrencyKey"] == key
