@@ -21,6 +21,7 @@ export function createJobForm(form, { api, onSubmitted }) {
   const keyInput = form.querySelector("#idempotency-key");
   const runAtInput = form.querySelector("#run-at");
   const concurrencyInput = form.querySelector("#concurrency-key");
+  const optionsSet = form.querySelector("#options-set");
   const submitButton = form.querySelector("#submit-job");
   const loadProblem = form.querySelector("#types-problem");
   const status = form.querySelector("#form-status");
@@ -203,6 +204,16 @@ export function createJobForm(form, { api, onSubmitted }) {
     showType(select.value);
     (usingFields() ? fieldsBox.querySelector("input, textarea, select") || editor : editor).focus();
   });
+  // The options apply folded away too: their summary says which are set.
+  function showOptionsSet() {
+    const set = [
+      runAtInput.value ? `run at ${runAtInput.value.replace("T", " ")}` : "",
+      concurrencyInput.value.trim() ? `concurrency key ${concurrencyInput.value.trim()}` : "",
+      keyInput.value.trim() ? "idempotency key" : "",
+    ].filter(Boolean);
+    optionsSet.textContent = set.length ? `(${set.join(", ")})` : "";
+  }
+  for (const input of [runAtInput, concurrencyInput, keyInput]) input.addEventListener("input", showOptionsSet);
   loadProblem.querySelector("button").addEventListener("click", load);
   form.addEventListener("submit", submit);
 
