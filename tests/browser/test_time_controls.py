@@ -27,7 +27,7 @@ from playwright.sync_api import APIResponse, Browser, ConsoleMessage, Locator, P
 
 from tests.auth_stacks import dev_stack
 from tests.browser.conftest import DESKTOP
-from tests.browser.test_demo_page import job_status, json_editor, open_form, submit
+from tests.browser.test_demo_page import PHONE, job_status, json_editor, open_form, submit
 
 pytestmark = pytest.mark.browser
 
@@ -313,6 +313,16 @@ def test_a_submit_with_a_concurrency_key_waits_for_a_slot_while_the_keys_jobs_ru
 
 def schedule_row(page: Page, name: str) -> Locator:
     return page.locator(f'#schedule-list .schedule-row[data-schedule="{name}"]')
+
+
+def test_on_a_phone_the_schedules_come_after_the_form_the_job_and_the_recent_jobs(page: Page) -> None:
+    page.set_viewport_size(PHONE)
+    open_form(page)
+
+    cards = ["#job-form", "#job-section", "#jobs-section", "#schedules-section"]
+    tops = [(page.locator(card).bounding_box() or {"y": -1})["y"] for card in cards]
+
+    assert tops == sorted(tops) and len(set(tops)) == len(tops), dict(zip(cards, tops, strict=True))
 
 
 def test_a_schedule_is_created_paused_resumed_and_deleted_from_the_page(
