@@ -78,7 +78,9 @@ function earlierRuns(runs) {
 /** The job's summary; onCancel is offered while it is QUEUED or running (until a cancel is
  * requested), onRerun when it FAILED. */
 export function jobView(job, { watching, onCancel, onRerun, cancelling = false, rerunning = false }) {
-  const waited = between(job.createdAt, job.startedAt);
+  // A delayed job waited for its run time on purpose: its start is measured from that time.
+  const waited = between(job.runAt || job.createdAt, job.startedAt);
+  const waitedWords = (ms) => job.runAt ? ` ${formatDuration(ms)} after its run time` : ` after ${formatDuration(ms)} in the queue`;
   const ran = between(job.startedAt, job.finishedAt);
   return [
     h("div", { class: "job-head" },
@@ -116,7 +118,7 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
       job.runAt ? fact("Run at", time(job.runAt)) : [],
       job.schedule ? fact("Schedule", h("code", null, job.schedule)) : [],
       job.concurrencyKey ? fact("Concurrency key", h("code", null, job.concurrencyKey)) : [],
-      fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, ` after ${formatDuration(waited)} in the queue`) : ""),
+      fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, waitedWords(waited)) : ""),
       fact("Finished", time(job.finishedAt), ran !== null ? h("span", { class: "muted" }, ` after ${formatDuration(ran)} of work`) : ""),
       fact("Updated", time(job.updatedAt)),
       job.idempotencyKey ? fact("Idempotency key", h("code", null, job.idempotencyKey)) : [],

@@ -166,6 +166,7 @@ def test_a_job_from_the_time_picker_reads_scheduled_with_its_due_time_then_runs_
 
     # And then it runs, not before its time, and succeeds
     expect(job_status(page)).to_have_text("SUCCEEDED", timeout=30_000)
+    expect(fact(page, "Started")).to_contain_text("after its run time")
     finished = api.get(f"/jobs/{job_id}").json()
     assert parse(finished["startedAt"]) >= parse(job["runAt"])
     expect(job_row(page, job_id)).to_contain_text("SUCCEEDED")
