@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test test-fast venv lint diagram cost docs mutation mutation-clean screenshot screenshot-auth
+.PHONY: dev test test-fast venv lint diagram cost docs mutation mutation-clean screenshot screenshot-auth screenshot-controls
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ screenshot: venv
 ## Refresh the docs' picture of the page signed in (AuthMode=jwt), docs/assets/signed-in.png.
 screenshot-auth: venv
 	CLOUDQUEUE_AUTH_SCREENSHOT=$(CURDIR)/docs/assets/signed-in.png $(BIN)/python -m pytest -q tests/browser/test_sign_in.py
+
+## Refresh the docs' pictures of the page's time and control features: docs/assets/delayed-job.png,
+## progress-cancel.png and schedules.png.
+screenshot-controls: venv
+	CLOUDQUEUE_CONTROLS_SCREENSHOTS=$(CURDIR)/docs/assets $(BIN)/python -m pytest -q tests/browser/test_time_controls.py
 
 lint: venv
 	$(BIN)/ruff check functions local clients tests

@@ -107,9 +107,11 @@ export function createApi(baseUrl, { authHeaders = () => ({}) } = {}) {
       return (await request("GET", "/workflow")).data;
     },
     /** Resolves to {job, replayed}: replayed is true when an idempotency key matched an earlier submit. */
-    async submitJob(type, payload, { idempotencyKey, runAt } = {}) {
+    async submitJob(type, payload, { idempotencyKey, runAt, concurrencyKey } = {}) {
       const headers = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
-      const body = runAt ? { type, payload, runAt } : { type, payload };
+      const body = { type, payload };
+      if (runAt) body.runAt = runAt;
+      if (concurrencyKey) body.concurrencyKey = concurrencyKey;
       const { status, data } = await request("POST", "/jobs", { body, headers });
       return { job: data, replayed: status === 200 };
     },

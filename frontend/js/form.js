@@ -1,6 +1,7 @@
 // The submit form, built from GET /job-types: a type picker, the payload as a form generated
 // from the type's JSON Schema or as JSON (a toggle; both show the same payload), checked
-// against the schema before anything is sent, and an optional idempotency key.
+// against the schema before anything is sent, and the options: a run time, a concurrency key
+// and an idempotency key.
 
 import { h, replace } from "./dom.js";
 import { createPayloadFields } from "./payload-fields.js";
@@ -19,6 +20,8 @@ export function createJobForm(form, { api, onSubmitted }) {
   const resetButton = form.querySelector("#reset-payload");
   const keyInput = form.querySelector("#idempotency-key");
   const runAtInput = form.querySelector("#run-at");
+  const concurrencyInput = form.querySelector("#concurrency-key");
+  const optionsSet = form.querySelector("#options-set");
   const submitButton = form.querySelector("#submit-job");
   const loadProblem = form.querySelector("#types-problem");
   const status = form.querySelector("#form-status");
@@ -129,7 +132,11 @@ export function createJobForm(form, { api, onSubmitted }) {
     try {
       // datetime-local is the reader's wall clock; the API wants an offset: send it as UTC.
       const runAt = runAtInput?.value ? new Date(runAtInput.value).toISOString() : undefined;
-      const { job, replayed } = await api.submitJob(type, payload, { idempotencyKey: keyInput.value.trim(), runAt });
+      const { job, replayed } = await api.submitJob(type, payload, {
+        idempotencyKey: keyInput.value.trim(),
+        runAt,
+        concurrencyKey: concurrencyInput.value.trim(),
+      });
       clearError(SUBMIT_ERROR);
       status.textContent = replayed
         ? `Same idempotency key and payload as an earlier submit: showing that job, ${job.jobId}.`
@@ -197,6 +204,16 @@ export function createJobForm(form, { api, onSubmitted }) {
     showType(select.value);
     (usingFields() ? fieldsBox.querySelector("input, textarea, select") || editor : editor).focus();
   });
+  // The options apply folded away too: their summary says which are set.
+  function showOptionsSet() {
+    const set = [
+      runAtInput.value ? `run at ${runAtInput.value.replace("T", " ")}` : "",
+      concurrencyInput.value.trim() ? `concurrency key ${concurrencyInput.value.trim()}` : "",
+      keyInput.value.trim() ? "idempotency key" : "",
+    ].filter(Boolean);
+    optionsSet.textContent = set.length ? `(${set.join(", ")})` : "";
+  }
+  for (const input of [runAtInput, concurrencyInput, keyInput]) input.addEventListener("input", showOptionsSet);
   loadProblem.querySelector("button").addEventListener("click", load);
   form.addEventListener("submit", submit);
 

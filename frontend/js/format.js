@@ -44,5 +44,7 @@ export function statusWords(status) {
 
 export const TERMINAL_STATUSES = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
 export const JOB_STATUSES = ["SCHEDULED", "QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"];
-/** Statuses a job can still be cancelled in (DELETE /jobs/{id}). */
-export const CANCELLABLE_STATUSES = new Set(["SCHEDULED", "QUEUED"]);
+/** A job DELETE /jobs/{id} can still cancel: SCHEDULED, QUEUED, or running and not yet asked to stop. */
+export function cancellable(job) {
+  return ["SCHEDULED", "QUEUED"].includes(job.status) || (job.status === "IN_PROGRESS" && !job.cancelRequestedAt);
+}

@@ -1,6 +1,6 @@
 // The open job: shows it at once, polls it with backoff until it reaches a terminal state,
-// keeps its execution history up to date, and offers cancel while it is QUEUED and rerun
-// once it FAILED. The history is polled only where the stack records it (historyLevel ALL);
+// keeps its execution history up to date, and offers cancel until it ends (a running job's
+// once) and rerun once it FAILED. The history is polled only where the stack records it (historyLevel ALL);
 // at ERROR or FATAL it is read once the job has ended (only failures are in it), at OFF never.
 
 import { h, replace } from "./dom.js";
@@ -16,9 +16,23 @@ const MAX_DELAY_MS = 4000;
 const BACKOFF = 2;
 const MAX_FAILURES = 6;
 const HISTORY_TRIES = 12; // on AWS, log delivery can trail the job's final write by seconds
+// A running job's progress is written at most once a second: looked at as often, the bar moves.
+const RUNNING_DELAY_MS = 1000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const grow = (delay) => Math.min(delay * BACKOFF, MAX_DELAY_MS);
+
+/** How long to wait before the next look at job: the backoff's delay, but at most a second
+ * while it runs (or is past its run time), and no later than its run time while SCHEDULED. */
+function paced(delay, job) {
+  const status = job?.status;
+  if (status === "IN_PROGRESS") return Math.min(delay, RUNNING_DELAY_MS);
+  if (status === "SCHEDULED" && job.runAt) {
+    const due = new Date(job.runAt).getTime() - Date.now();
+    return Math.min(delay, due > 0 ? Math.max(due, FIRST_DELAY_MS) : RUNNING_DELAY_MS);
+  }
+  return delay;
+}
 
 /** Every execution the job names is in the history, and none is still running. */
 function historySettled(history, job) {
@@ -133,8 +147,9 @@ export function createJobPanel({ jobSection, jobBody, historySection, historyBod
         drawHistory(run);
       }
       if (TERMINAL_STATUSES.has(run.job.status) || run.stopped) break;
-      await sleep(delay);
-      delay = grow(delay);
+      const wait = paced(delay, run.job);
+      await sleep(wait);
+      delay = grow(wait);
     }
     if (run.stopped) return;
     draw(run, { watching: false });

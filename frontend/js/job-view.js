@@ -1,7 +1,7 @@
 // One job's summary: status, attempts, timestamps, payload, and the result or the error.
 
 import { h } from "./dom.js";
-import { between, formatDuration, formatTime, statusWords } from "./format.js";
+import { between, cancellable, formatDuration, formatTime, statusWords } from "./format.js";
 
 export function statusBadge(status, props = {}) {
   return h("span", { class: `badge status-${String(status).toLowerCase()}`, ...props }, String(status).replaceAll("_", " "));
@@ -78,7 +78,9 @@ function earlierRuns(runs) {
 /** The job's summary; onCancel is offered while it is QUEUED or running (until a cancel is
  * requested), onRerun when it FAILED. */
 export function jobView(job, { watching, onCancel, onRerun, cancelling = false, rerunning = false }) {
-  const waited = between(job.createdAt, job.startedAt);
+  // A delayed job waited for its run time on purpose: its start is measured from that time.
+  const waited = between(job.runAt || job.createdAt, job.startedAt);
+  const waitedWords = (ms) => job.runAt ? ` ${formatDuration(ms)} after its run time` : ` after ${formatDuration(ms)} in the queue`;
   const ran = between(job.startedAt, job.finishedAt);
   return [
     h("div", { class: "job-head" },
@@ -94,7 +96,7 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
     h("p", { class: "status-sentence" }, STATUS_SENTENCES[job.status] || ""),
     progressView(job),
     waitingView(job),
-    (job.status === "QUEUED" || job.status === "SCHEDULED" || (job.status === "IN_PROGRESS" && !job.cancelRequestedAt)) && onCancel
+    cancellable(job) && onCancel
       ? h("p", null, h("button", { type: "button", class: "button danger", id: "cancel-job", onclick: onCancel, disabled: cancelling }, cancelling ? "Cancelling…" : "Cancel job"))
       : null,
     job.error
@@ -115,7 +117,8 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
       fact("Created", time(job.createdAt)),
       job.runAt ? fact("Run at", time(job.runAt)) : [],
       job.schedule ? fact("Schedule", h("code", null, job.schedule)) : [],
-      fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, ` after ${formatDuration(waited)} in the queue`) : ""),
+      job.concurrencyKey ? fact("Concurrency key", h("code", null, job.concurrencyKey)) : [],
+      fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, waitedWords(waited)) : ""),
       fact("Finished", time(job.finishedAt), ran !== null ? h("span", { class: "muted" }, ` after ${formatDuration(ran)} of work`) : ""),
       fact("Updated", time(job.updatedAt)),
       job.idempotencyKey ? fact("Idempotency key", h("code", null, job.idempotencyKey)) : [],

@@ -1,8 +1,9 @@
 // Recent jobs, newest first: a status filter, pages of ten, a #<jobId> link that opens
-// each job, cancel for the ones still QUEUED, and a quiet refresh while any job is moving.
+// each job, the run time of a SCHEDULED one, Cancel for the ones not yet ended (until a cancel
+// is asked of a running one), and a quiet refresh while any job is moving.
 
 import { h, replace } from "./dom.js";
-import { formatTime } from "./format.js";
+import { cancellable, formatTime } from "./format.js";
 import { statusBadge } from "./job-view.js";
 import { announce, clearError, showError } from "./notices.js";
 
@@ -28,6 +29,9 @@ export function createJobList(section, { api, onChange }) {
   // while it loaded, and an unfiltered page can hold a job twice when its status changed
   // while the API went through the statuses: the newest updatedAt wins.
   const latest = new Map();
+  // The jobs update() was told of while a first page loaded: one submitted meanwhile may be
+  // missing from that page, which would otherwise drop its row until its status changed.
+  let changedWhileLoading = null;
 
   function newest(job) {
     const seen = latest.get(job.jobId);
@@ -37,8 +41,7 @@ export function createJobList(section, { api, onChange }) {
   }
 
   function row(job) {
-    const cancellable = job.status === "QUEUED" || job.status === "SCHEDULED" || (job.status === "IN_PROGRESS" && !job.cancelRequestedAt);
-    const cancel = cancellable
+    const cancel = cancellable(job)
       ? h("button", {
           type: "button",
           class: "button small danger",
@@ -56,7 +59,10 @@ export function createJobList(section, { api, onChange }) {
         h("span", { class: "job-type" }, job.type),
         h("code", { class: "job-short-id" }, shortId(job.jobId)),
       ),
-      h("time", { class: "job-time", datetime: job.createdAt }, formatTime(job.createdAt)),
+      // A SCHEDULED job's time is when it is due; any other's, when it was submitted.
+      job.status === "SCHEDULED" && job.runAt
+        ? h("time", { class: "job-time", datetime: job.runAt, title: `due at ${job.runAt}` }, `due ${formatTime(job.runAt)}`)
+        : h("time", { class: "job-time", datetime: job.createdAt }, formatTime(job.createdAt)),
       statusBadge(job.status),
       cancel,
     );
@@ -77,12 +83,17 @@ export function createJobList(section, { api, onChange }) {
     refreshButton.disabled = true;
     more.disabled = true;
     section.setAttribute("aria-busy", "true");
+    if (!append) changedWhileLoading = new Set();
     try {
       const page = await api.listJobs({ status: filter.value || undefined, limit: PAGE_SIZE, nextToken: append ? nextToken : undefined });
       clearError(ERROR_KEY);
       nextToken = page.nextToken || null;
       page.jobs.forEach(newest);
-      const ids = [...new Set(page.jobs.map((job) => job.jobId))];
+      const listed = page.jobs.map((job) => job.jobId);
+      // Newest first, above the page: the jobs changed while it loaded that it does not hold.
+      const missed = [...(changedWhileLoading || [])].reverse()
+        .filter((id) => !listed.includes(id) && wanted(latest.get(id)));
+      const ids = [...new Set([...missed, ...listed])];
       const rows = ids.filter((id) => !append || !findRow(id)).map((id) => row(latest.get(id)));
       if (append) list.append(...rows);
       else replace(list, rows);
@@ -92,6 +103,7 @@ export function createJobList(section, { api, onChange }) {
       showError(error.message, { title: "Could not load the recent jobs", key: ERROR_KEY });
       state.textContent = "The list could not be loaded. Use Refresh to try again.";
     } finally {
+      changedWhileLoading = null;
       loading = false;
       refreshButton.disabled = false;
       more.disabled = false;
@@ -115,17 +127,19 @@ export function createJobList(section, { api, onChange }) {
     }
   }
 
+  const wanted = (job) => !filter.value || filter.value === job.status;
+
   /** A job changed (submitted, polled, cancelled): redraw its row, or add it at the top. */
   function update(changed) {
     const job = newest(changed);
+    changedWhileLoading?.add(job.jobId);
     const existing = findRow(job.jobId);
-    const wanted = !filter.value || filter.value === job.status;
     if (existing) {
       const hadFocus = existing.contains(document.activeElement);
       const fresh = row(job);
       existing.replaceWith(fresh);
       if (hadFocus) fresh.querySelector("a").focus();
-    } else if (wanted) {
+    } else if (wanted(job)) {
       list.prepend(row(job));
     }
     showState();

@@ -24,18 +24,19 @@ export function createScheduleList(section, { api, currentJob }) {
 
   function row(schedule) {
     const toggle = schedule.state === "ENABLED" ? "pause" : "resume";
+    const pauseOrResume = h("button", {
+      type: "button", class: "button small", "aria-label": `${toggle} schedule ${schedule.name}`,
+      onclick: (event) => change(schedule, toggle, event.currentTarget),
+    }, toggle === "pause" ? "Pause" : "Resume");
+    const remove = h("button", {
+      type: "button", class: "button small danger", "aria-label": `Delete schedule ${schedule.name}`,
+      onclick: (event) => change(schedule, "delete", event.currentTarget),
+    }, "Delete");
     return h("li", { class: "job-row schedule-row", "data-schedule": schedule.name, "data-state": schedule.state },
-      h("span", null, h("strong", null, schedule.name), " ", statusBadge(schedule.state)),
-      h("code", null, schedule.expression),
-      h("span", { class: "muted" }, ` ${schedule.timezone} · ${schedule.job.type}`),
-      h("button", {
-        type: "button", class: "button small", "aria-label": `${toggle} schedule ${schedule.name}`,
-        onclick: (event) => change(schedule, toggle, event.currentTarget),
-      }, toggle === "pause" ? "Pause" : "Resume"),
-      h("button", {
-        type: "button", class: "button small danger", "aria-label": `Delete schedule ${schedule.name}`,
-        onclick: (event) => change(schedule, "delete", event.currentTarget),
-      }, "Delete"));
+      h("div", { class: "schedule-what" },
+        h("span", null, h("strong", null, schedule.name), " ", statusBadge(schedule.state)),
+        h("span", null, h("code", null, schedule.expression), h("span", { class: "muted" }, ` ${schedule.timezone} · ${schedule.job.type}`))),
+      h("div", { class: "row-actions" }, pauseOrResume, remove));
   }
 
   async function load() {

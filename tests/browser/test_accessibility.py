@@ -1,5 +1,6 @@
 """axe-core (pinned in package.json, installed by `npm ci`) run inside the demo page: no
-violations at desktop and at phone width, with a finished job and its history on screen."""
+violations at desktop and at phone width, with a finished job and its history on screen and
+the folded options and new-schedule form open."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ def test_the_page_with_a_finished_job_has_no_axe_violations(
     expect(page.locator("#job-status")).to_have_text("SUCCEEDED")
     expect(page.locator(".execution[open] .failures li")).to_have_count(1)
     expect(page.locator(".execution[open] table.events")).to_contain_text("ExecutionSucceeded")
+    # The folded controls too: the submit options (time picker, concurrency and idempotency
+    # keys) and the new-schedule form.
+    page.locator("#job-form details.options summary").click()
+    page.locator("#schedules-section details.options summary").click()
+    expect(page.get_by_label("Concurrency key")).to_be_visible()
+    expect(page.get_by_label("Expression")).to_be_visible()
 
     violations = axe_violations(page)
 
