@@ -50,6 +50,10 @@ def create_jobs_table(client: Any, table_name: str) -> dict[str, Any]:
     sse = properties.pop("SSESpecification", None)
     if sse is not None:
         properties["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled"))}
+    stream = properties.pop("StreamSpecification", None)
+    if stream is not None:
+        view = stream["StreamViewType"]
+        properties["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
     client.create_table(TableName=table_name, **properties)
     if ttl and ttl.get("Enabled"):
         client.update_time_to_live(

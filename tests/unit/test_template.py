@@ -29,6 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 from cloudqueue import errors
 from cloudqueue.api_models import SubmitJobRequest
 from cloudqueue.handlers.api import app as api_resolver
+from cloudqueue.handlers.events import job_state_changes
 from cloudqueue.handlers.process import handler as process_handler
 from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
@@ -61,6 +62,9 @@ QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
 LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
 WORKFLOW = "!Ref JobStateMachine"
+STREAM = "!GetAtt JobsTable.StreamArn"
+EVENTS_FUNCTION = "!GetAtt EventsFunction.Arn"
+EVENT_BUS = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
 
 # What each function's code calls in AWS, and nothing more.
 LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
@@ -88,6 +92,7 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", QUEUE),  # redrive
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job
     },
+    "EventsFunction": set(),  # the Pipe reads the stream and puts the events; it only shapes them
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
         ("dynamodb:Query", INDEX),  # the stranded jobs of a day
@@ -225,7 +230,7 @@ def is_log_delivery(owner: str, statement: dict[str, Any]) -> bool:
 def scoped_resources() -> set[str]:
     """What functions and roles may name: table, its indexes, job queue, log group, workflow."""
     indexes = RESOURCES["JobsTable"]["Properties"].get("GlobalSecondaryIndexes", [])
-    return {TABLE, QUEUE, POISON_QUEUE, LOG_GROUP, WORKFLOW} | {
+    return {TABLE, QUEUE, POISON_QUEUE, LOG_GROUP, WORKFLOW, STREAM, EVENTS_FUNCTION, EVENT_BUS} | {
         f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes
     }
 
@@ -336,6 +341,28 @@ def test_every_function_and_role_names_only_the_stack_resources_it_works_on() ->
 
     # Then each is the table, its index, the job queue, the log group or the state machine
     assert {(owner, label) for owner, label in named if label not in allowed} == set()
+
+
+def test_the_events_pipe_role_may_only_read_the_stream_shape_and_put_on_the_bus() -> None:
+    # Given the events Pipe and its role
+    pipe = RESOURCES["EventsPipe"]["Properties"]
+    role_id = pipe["RoleArn"]["Fn::GetAtt"][0]
+
+    # When the role's permissions are read
+    granted = grants(role_statements(role_id))
+
+    # Then it reads the table's stream, invokes the enrichment and puts on the bus, nothing else
+    assert (resource_label(pipe["Source"]), resource_label(pipe["Target"])) == (STREAM, EVENT_BUS)
+    assert granted == {
+        ("dynamodb:DescribeStream", STREAM),
+        ("dynamodb:GetRecords", STREAM),
+        ("dynamodb:GetShardIterator", STREAM),
+        ("dynamodb:ListStreams", STREAM),
+        ("lambda:InvokeFunction", EVENTS_FUNCTION),
+        ("events:PutEvents", EVENT_BUS),
+    }
+    stream = RESOURCES["JobsTable"]["Properties"]["StreamSpecification"]
+    assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
 
 
 def test_the_pipe_role_may_only_read_the_job_queue_and_start_the_workflow() -> None:
@@ -853,6 +880,12 @@ def check_requeue_event(event: dict[str, Any]) -> None:
     assert (scheduled.source, scheduled.detail_type) == ("aws.events", "Scheduled Event")
 
 
+def check_events_event(event: Any) -> None:
+    # A batch of stream records in; one Job State Change detail for the status it changed.
+    (detail,) = job_state_changes(event)
+    assert (detail["previousStatus"], detail["status"]) == ("IN_PROGRESS", "SUCCEEDED")
+
+
 EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "ApiFunction": check_api_event,
     "ClaimFunction": check_claim_event,
@@ -860,6 +893,7 @@ EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "FinalizeFunction": check_finalize_event,
     "DeadLetterFunction": check_dead_letter_event,
     "RequeueFunction": check_requeue_event,
+    "EventsFunction": check_events_event,
 }
 
 

@@ -3,6 +3,7 @@
 HTTP gateway ─► ApiFunction ─┐
                              │ (each function in its own environment processes,
          LocalPipe pollers   │  reaching AWS through the local AWS endpoint)
+         (StreamPipe: the table's stream ─► EventsFunction ─► moto EventBridge ─► rules)
               │              ▼
               │     AWS endpoint (moto server) ─► moto DynamoDB, SQS, Logs, ...
               │                                         ▲
@@ -45,6 +46,7 @@ from cloudqueue_local.emulator.provision import provision
 from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
 from cloudqueue_local.emulator.scheduler import LocalSchedule
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
+from cloudqueue_local.emulator.stream_pipe import StreamPipe
 from cloudqueue_local.project import PROJECT_ROOT
 from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
 
@@ -112,6 +114,7 @@ class LocalStack:
                 dynamodb_writes=lambda: self.patches.dynamodb.writes,
             )
         self.pipes: list[LocalPipe] = []
+        self.stream_pipes: list[StreamPipe] = []  # the table's stream → the event bus
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
         self.resources: dict[str, Any] = {}
@@ -230,6 +233,10 @@ class LocalStack:
                     pipe, queue, self.stepfunctions, sqs, region=self.region, pollers=self.options.pollers
                 )
             )
+        self.stream_pipes = [
+            StreamPipe(spec, self.runtime, account=self.account, region=self.region)
+            for spec in self.template.stream_pipes.values()
+        ]
         for trigger in self.template.queue_triggers:
             queue = self.template.queue_by_arn(trigger.queue_arn)
             self.triggers.append(LocalQueueTrigger(trigger, queue, self.runtime, sqs, region=self.region))
@@ -251,7 +258,7 @@ class LocalStack:
         if self.options.watch:
             self.reloader = CodeReloader(self.runtime, self.options.root, prewarm=self.options.prewarm)
             self.reloader.start()
-        for loop in [*self.pipes, *self.triggers, *self.schedules]:
+        for loop in self.loops:
             loop.start()
         if self.state is not None:
             self.state.start()
@@ -306,7 +313,7 @@ class LocalStack:
 
     @property
     def loops(self) -> list[Any]:
-        return [*self.pipes, *self.triggers, *self.schedules]
+        return [*self.pipes, *self.stream_pipes, *self.triggers, *self.schedules]
 
     def pause(self) -> None:
         """Stop polling and scheduling (work in hand finishes): the caller drives deliveries."""

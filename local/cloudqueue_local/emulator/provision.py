@@ -22,7 +22,6 @@ _TABLE_KEYS = (
     "LocalSecondaryIndexes",
     "BillingMode",
     "ProvisionedThroughput",
-    "StreamSpecification",
 )
 
 
@@ -40,9 +39,12 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     dynamodb = boto3.client("dynamodb", region_name=region)
     for spec in template.tables.values():
         properties = spec.properties
-        dynamodb.create_table(
-            TableName=spec.name, **{key: properties[key] for key in _TABLE_KEYS if key in properties}
-        )
+        table: dict[str, Any] = {key: properties[key] for key in _TABLE_KEYS if key in properties}
+        stream = properties.get("StreamSpecification")
+        if stream:
+            # CloudFormation's StreamSpecification is the view type alone; the API's also says enabled.
+            table["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        dynamodb.create_table(TableName=spec.name, **table)
         ttl = properties.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
@@ -123,4 +125,10 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
             tracingConfiguration={"enabled": False},
         )
         made["stateMachines"][machine.logical_id] = machine.arn
+
+    # A Pipe's bus other than the default one is the user's on AWS (EventBusName); made here.
+    events = boto3.client("events", region_name=region)
+    for pipe in template.stream_pipes.values():
+        if pipe.bus_name != "default":
+            events.create_event_bus(Name=pipe.bus_name)
     return made

@@ -30,6 +30,7 @@ from cloudqueue_local.template.specs import (
     RouteSpec,
     ScheduleSpec,
     StateMachineSpec,
+    StreamPipeSpec,
     TableSpec,
     TemplateError,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "RouteSpec",
     "ScheduleSpec",
     "StateMachineSpec",
+    "StreamPipeSpec",
     "TableSpec",
     "TemplateError",
     "load_local_template",

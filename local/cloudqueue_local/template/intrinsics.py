@@ -196,6 +196,8 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
         lambda name, region, account: {
             "Ref": name,
             "Arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
+            # Its label is a time DynamoDB picks; the local Pipe finds the table's stream by name.
+            "StreamArn": f"arn:aws:dynamodb:{region}:{account}:table/{name}/stream/local",
         },
     ),
     "AWS::SQS::Queue": ("QueueName", _queue),

@@ -25,6 +25,7 @@ from cloudqueue_local.template.specs import (
     RouteSpec,
     ScheduleSpec,
     StateMachineSpec,
+    StreamPipeSpec,
     TableSpec,
     TemplateError,
 )
@@ -261,6 +262,9 @@ def _read_response_headers_policy(reading: Reading, logical_id: str, properties:
 
 def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     resolved = reading.resolver.resolve(properties)
+    if "DynamoDBStreamParameters" in (resolved.get("SourceParameters") or {}):
+        _read_stream_pipe(reading, logical_id, resolved)
+        return
     source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
     target = (resolved.get("TargetParameters") or {}).get("StepFunctionStateMachineParameters") or {}
     reading.template.pipes[logical_id] = PipeSpec(
@@ -269,6 +273,27 @@ def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) ->
         target_arn=resolved["Target"],
         batch_size=int(source.get("BatchSize", 10)),
         invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
+    )
+
+
+def _read_stream_pipe(reading: Reading, logical_id: str, resolved: dict[str, Any]) -> None:
+    """A Pipe whose source is a DynamoDB stream; its target must be an event bus."""
+    parameters = resolved["SourceParameters"]
+    stream = parameters["DynamoDBStreamParameters"]
+    bus = (resolved.get("TargetParameters") or {}).get("EventBridgeEventBusParameters")
+    if bus is None or ":event-bus/" not in str(resolved["Target"]):
+        raise TemplateError(f"{logical_id}: the local stack runs a stream's Pipe to an event bus only")
+    filters = ((parameters.get("FilterCriteria") or {}).get("Filters")) or []
+    reading.template.stream_pipes[logical_id] = StreamPipeSpec(
+        logical_id=logical_id,
+        source_arn=str(resolved["Source"]),
+        target_arn=str(resolved["Target"]),
+        batch_size=int(stream.get("BatchSize", 100)),
+        starting_position=str(stream.get("StartingPosition", "LATEST")),
+        filters=tuple(str(item["Pattern"]) for item in filters),
+        enrichment=resolved.get("Enrichment"),
+        source=str(bus.get("Source", "")),
+        detail_type=str(bus.get("DetailType", "")),
     )
 
 

@@ -22,6 +22,7 @@ DEFAULT_DURATIONS_MS: dict[str, float] = {
     "FinalizeFunction": 20.0,
     "DeadLetterFunction": 30.0,
     "RequeueFunction": 150.0,
+    "EventsFunction": 3.0,  # shapes a stream record in memory; no AWS call
 }
 # Measured durations, read from the project's root when present: what `cloudqueue bench --json`
 # writes (the bench puts its functions' mean durations under BENCH_DURATIONS_KEY), or by hand.
@@ -66,6 +67,13 @@ ERROR_EVENTS_PER_FAILURE = 3  # e.g. LambdaFunctionFailed, TaskFailed, Execution
 
 # Idle long polling: a Pipe and a Lambda event source mapping each keep pollers on their queue.
 POLLERS_PER_QUEUE = 5
+# A Pipe reads each shard of a DynamoDB stream about 4 times a second (as Lambda's event source
+# mapping does), records or not; a table with little traffic has one shard.
+STREAM_POLLS_PER_SECOND = 4
+STREAM_SHARDS = 1
+# Job State Change events per job: QUEUED, IN_PROGRESS and its end (a failed execution that is
+# retried makes no change of status).
+STATUS_CHANGES_PER_JOB = 3
 LONG_POLL_SECONDS = 20
 
 # Default quotas (us-east-1), each adjustable in Service Quotas.

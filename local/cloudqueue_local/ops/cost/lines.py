@@ -17,6 +17,9 @@ from cloudqueue_local.ops.cost.assumptions import (
     LONG_POLL_SECONDS,
     POLLERS_PER_QUEUE,
     SECONDS_PER_MONTH,
+    STATUS_CHANGES_PER_JOB,
+    STREAM_POLLS_PER_SECOND,
+    STREAM_SHARDS,
     TASK_OVERHEAD_MS,
     WORKFLOW_FUNCTIONS,
     Usage,
@@ -83,6 +86,7 @@ def _api_and_functions(month: Month) -> None:
         "FinalizeFunction": jobs,
         "DeadLetterFunction": jobs * month.usage.failure_rate / 10,  # rare, and in batches
         "RequeueFunction": month.sweeps,
+        "EventsFunction": month.jobs * len(JOB_WRITES),  # one batch per write at low traffic
     }
     for name, count in invocations.items():
         if name not in month.stack.template.functions:
@@ -152,6 +156,32 @@ def _messaging(month: Month) -> None:
         month.executions * EXPRESS_MEMORY_GB * billed_ms / 1000,
         "GB-s",
         "stepfunctions_express_gb_second",
+    )
+
+
+def _events(month: Month) -> None:
+    """Job events: the stream's reads by the Pipe, its requests, and PutEvents on the bus."""
+    if not month.stack.template.stream_pipes:
+        return
+    month.add(
+        "DynamoDB Streams",
+        f"GetRecords ({STREAM_SHARDS} shard x {STREAM_POLLS_PER_SECOND}/s)",
+        STREAM_SHARDS * STREAM_POLLS_PER_SECOND * SECONDS_PER_MONTH,
+        "read units",
+        "dynamodb_streams_read_request_unit",
+        fixed=True,
+    )
+    # Every write of a job passes the filter (a filter cannot compare old and new status); at
+    # low traffic each is a batch of its own, so one Pipe request (and one enrichment) each.
+    month.add(
+        "EventBridge Pipes", "events Pipe requests", month.jobs * len(JOB_WRITES), "requests", "pipes_request"
+    )
+    month.add(
+        "EventBridge",
+        "Job State Change events",
+        month.jobs * STATUS_CHANGES_PER_JOB,
+        "events",
+        "eventbridge_custom_event",
     )
 
 
@@ -330,6 +360,7 @@ def write_lines(month: Month, log_level: str) -> None:
     """Every line of the month's bill, in the order the bill prints them."""
     _api_and_functions(month)
     _messaging(month)
+    _events(month)
     _dynamodb(month)
     _logs_and_metrics(month, log_level)
     _traces(month)
