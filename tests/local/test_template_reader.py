@@ -10,7 +10,7 @@ import pytest
 from cloudqueue_local.emulator.apigateway import HttpGateway
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
-from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, TemplateError, load_template
+from cloudqueue_local.template import LOCAL_PARAMETER_OVERRIDES, Resolver, TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -139,3 +139,10 @@ def test_routes_declared_as_sam_events_are_read_too_and_their_auth_is_refused(tm
     path.write_text(SAM_EVENT_TEMPLATE.replace("AUTH", ", Auth: {Authorizer: AWS_IAM}"))
     with pytest.raises(TemplateError, match="Auth"):
         load_template(path)
+
+
+def test_a_select_outside_its_list_is_a_template_error() -> None:
+    resolver = Resolver({"Resources": {}}, {}, "us-east-1", "123456789012", "s")
+    assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": ["/", "a/b"]}]}) == "b"
+    with pytest.raises(TemplateError, match="outside"):
+        resolver.resolve({"Fn::Select": [2, {"Fn::Split": ["/", ""]}]})

@@ -176,3 +176,12 @@ def test_the_page_client_uses_the_code_flow_without_a_secret_and_the_api_scopes(
     assert (client["GenerateSecret"], client["AllowedOAuthFlows"]) == (False, ["code"])
     assert {WRITE, READ} <= set(client["AllowedOAuthScopes"])
     assert ADMIN not in client["AllowedOAuthScopes"]  # an admin's client is granted it on purpose
+
+
+def test_jwt_mode_reads_before_an_issuer_is_given() -> None:
+    # cloudqueue dev checks the template before its local issuer exists; AWS's Rules refuse it
+    read = load_template(ROOT / "template.yaml", {"AuthMode": "jwt"})
+    assert {route.jwt.issuer for route in read.routes if route.jwt} == {""}
+    assert directives(read.page_headers["Content-Security-Policy"])["form-action"] == ["'self'"]
+    rules = read_template(ROOT / "template.yaml")["Rules"]["JwtNeedsAnIssuerAndAnAudience"]
+    assert len(rules["Assertions"]) == 2

@@ -77,7 +77,10 @@ class Resolver:
 
     def _select(self, argument: Any) -> Any:
         index, items = argument
-        return self.resolve(items)[int(self.resolve(index))]
+        chosen, values = int(self.resolve(index)), self.resolve(items)
+        if not 0 <= chosen < len(values):  # CloudFormation refuses it too
+            raise TemplateError(f"Fn::Select index {chosen} is outside {values!r}")
+        return values[chosen]
 
     def _split(self, argument: Any) -> list[str]:
         separator, text = argument
