@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
-from cloudqueue.models import Job, JobFailure, JobRun, JobStatus, Timestamp
+from cloudqueue.models import DeliveryAttempt, Job, JobFailure, JobRun, JobStatus, Timestamp
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
 PRIVATE_JOB_FIELDS = frozenset(
@@ -49,6 +49,10 @@ class JobView(CamelModel):
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     runs: list[JobRun] = Field(default_factory=list)
+    callback_url: str | None = None
+    # The last attempts to POST the job's end to callbackUrl (deliveryAttempts counts them all).
+    deliveries: list[DeliveryAttempt] = Field(default_factory=list)
+    delivery_attempts: int = 0
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -91,6 +95,15 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job", defer_build=True),
         type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
+        callbackUrl=(
+            str | None,
+            Field(
+                default=None,
+                min_length=1,
+                max_length=2048,
+                description="POSTed the job's final state when it ends, signed the Standard Webhooks way.",
+            ),
+        ),
     )
 
 
@@ -103,6 +116,11 @@ def payload_of(request: BaseModel) -> dict[str, Any]:
     """The validated payload as plain JSON, with the field names clients use."""
     payload: BaseModel = request.payload  # type: ignore[attr-defined]
     return payload.model_dump(mode="json", by_alias=True)
+
+
+def callback_url_of(request: BaseModel) -> str | None:
+    """The request's ``callbackUrl``, if any (not checked yet: see ``cloudqueue.callbacks``)."""
+    return request.callbackUrl  # type: ignore[attr-defined,no-any-return]
 
 
 def type_of(request: BaseModel) -> str:

@@ -46,6 +46,7 @@ def submit_job(
     retention_days: int,
     idempotency_key: str | None = None,
     owner: str = DEFAULT_OWNER,
+    callback_url: str | None = None,
 ) -> tuple[Job, bool]:
     """Enqueue a new job's message, THEN write the job QUEUED. Returns the job and whether it is new.
 
@@ -65,6 +66,7 @@ def submit_job(
         updated_at=now,
         queued_at=now,
         idempotency_key=idempotency_key,
+        callback_url=callback_url,
         payload_hash=request_hash(job_type, payload),
         expires_at=int((now + timedelta(days=retention_days)).timestamp()),
     )

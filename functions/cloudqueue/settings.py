@@ -35,6 +35,9 @@ class ApiSettings(Settings):
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     console_links: bool = Field(default=False, alias="CONSOLE_LINKS")
     process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
+    # Where callbackUrl may point (cloudqueue.callbacks.CallbackPolicy).
+    callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
+    callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")
 
 
 class SubmitGrace(Settings):
@@ -73,3 +76,14 @@ class RequeueSettings(SubmitGrace):
     queue_url: str = Field(alias="QUEUE_URL")
     sweep_page_size: int = Field(default=100, ge=1, le=1000, alias="SWEEP_PAGE_SIZE")
     sweep_max_pages: int = Field(default=50, ge=1, alias="SWEEP_MAX_PAGES")
+
+
+class WebhookSettings(Settings):
+    """The webhook function: its queue (retries), dead-letter queue, secret, and URL policy."""
+
+    webhook_queue_url: str = Field(alias="WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_queue_url: str = Field(alias="WEBHOOK_DEAD_LETTER_QUEUE_URL")
+    webhook_secret_arn: str = Field(alias="WEBHOOK_SECRET_ARN")
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=30, alias="WEBHOOK_TIMEOUT_SECONDS")
+    callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
+    callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")

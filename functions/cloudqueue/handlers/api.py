@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from cloudqueue import jobs, rerun
+from cloudqueue.adapters import dns
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
@@ -29,9 +30,11 @@ from cloudqueue.api_models import (
     JobTypeList,
     JobView,
     SubmitJobRequest,
+    callback_url_of,
     payload_of,
     type_of,
 )
+from cloudqueue.callbacks import CallbackPolicy, Resolver, check_callback_url
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
 from cloudqueue.jobtypes import JOB_TYPES, demo
@@ -88,6 +91,7 @@ class Ports:
     queue: JobQueue | None = None
     log: ExecutionLog | None = None
     workflow: Workflow | None = None
+    resolver: Resolver | None = None
 
 
 def _handed_in() -> Ports:
@@ -114,6 +118,19 @@ def current_log() -> ExecutionLog:
 def current_workflow() -> Workflow:
     """The workflow this invocation uses: the one handed in, else the real one."""
     return _handed_in().workflow or default_workflow()
+
+
+def current_resolver() -> Resolver:
+    """The DNS a callbackUrl is checked with: the one handed in, else the system's."""
+    return _handed_in().resolver or dns.resolve
+
+
+def checked_callback_url(url: str | None) -> str | None:
+    """``url`` if CloudQueue may POST to it; ``CallbackRefused`` (422) naming why not."""
+    if url is None:
+        return None
+    policy = CallbackPolicy(settings().callback_https_only, settings().callback_allow_loopback)
+    return check_callback_url(url, current_resolver(), policy).url
 
 
 def json_response(
@@ -155,6 +172,7 @@ def submit(
         now=utc_now(),
         retention_days=settings().retention_days,
         idempotency_key=idempotency_key,
+        callback_url=checked_callback_url(callback_url_of(request)),
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
@@ -297,11 +315,12 @@ def handler(
     queue: JobQueue | None = None,
     log: ExecutionLog | None = None,
     workflow: Workflow | None = None,
+    resolver: Resolver | None = None,
 ) -> dict[str, Any]:
     # Answered before the resolver parses (and validates) a body it should never read.
     refused = refuse_body(event, settings().max_body_bytes)
     if refused is not None:
         return refused
     # The resolver clears its context after each event: these ports are this invocation's.
-    app.append_context(ports=Ports(store=store, queue=queue, log=log, workflow=workflow))  # type: ignore[no-untyped-call]
+    app.append_context(ports=Ports(store=store, queue=queue, log=log, workflow=workflow, resolver=resolver))  # type: ignore[no-untyped-call]
     return app.resolve(event, context)
