@@ -31,6 +31,7 @@ from cloudqueue.api_models import SubmitJobRequest
 from cloudqueue.handlers.api import app as api_resolver
 from cloudqueue.handlers.events import job_state_changes
 from cloudqueue.handlers.process import handler as process_handler
+from cloudqueue.handlers.webhook import delivery_of
 from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import ClaimRequest, ClaimResponse, FinalizeRequest
@@ -64,6 +65,9 @@ LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
 WORKFLOW = "!Ref JobStateMachine"
 STREAM = "!GetAtt JobsTable.StreamArn"
 EVENTS_FUNCTION = "!GetAtt EventsFunction.Arn"
+WEBHOOK_QUEUE = "!GetAtt WebhookQueue.Arn"
+WEBHOOK_DLQ = "!GetAtt WebhookDeadLetterQueue.Arn"
+WEBHOOK_SECRET = "!Ref WebhookSecret"
 EVENT_BUS = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
 
 # What each function's code calls in AWS, and nothing more.
@@ -92,7 +96,14 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", QUEUE),  # redrive
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job
     },
-    "EventsFunction": set(),  # the Pipe reads the stream and puts the events; it only shapes them
+    "EventsFunction": set(),
+    "WebhookFunction": {
+        ("dynamodb:GetItem", TABLE),  # the deliveries recorded so far
+        ("dynamodb:UpdateItem", TABLE),  # ... and this attempt
+        ("sqs:SendMessage", WEBHOOK_QUEUE),  # a retry, delayed
+        ("sqs:SendMessage", WEBHOOK_DLQ),  # a delivery given up on
+        ("secretsmanager:GetSecretValue", WEBHOOK_SECRET),
+    },  # the Pipe reads the stream and puts the events; it only shapes them
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
         ("dynamodb:Query", INDEX),  # the stranded jobs of a day
@@ -230,9 +241,19 @@ def is_log_delivery(owner: str, statement: dict[str, Any]) -> bool:
 def scoped_resources() -> set[str]:
     """What functions and roles may name: table, its indexes, job queue, log group, workflow."""
     indexes = RESOURCES["JobsTable"]["Properties"].get("GlobalSecondaryIndexes", [])
-    return {TABLE, QUEUE, POISON_QUEUE, LOG_GROUP, WORKFLOW, STREAM, EVENTS_FUNCTION, EVENT_BUS} | {
-        f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes
-    }
+    return {
+        TABLE,
+        QUEUE,
+        POISON_QUEUE,
+        LOG_GROUP,
+        WORKFLOW,
+        STREAM,
+        EVENTS_FUNCTION,
+        EVENT_BUS,
+        WEBHOOK_QUEUE,
+        WEBHOOK_DLQ,
+        WEBHOOK_SECRET,
+    } | {f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes}
 
 
 # --- lint and validate -------------------------------------------------------------------
@@ -886,6 +907,13 @@ def check_events_event(event: Any) -> None:
     assert (detail["previousStatus"], detail["status"]) == ("IN_PROGRESS", "SUCCEEDED")
 
 
+def check_webhook_event(event: dict[str, Any]) -> None:
+    # An SQS message whose body is the stream record WebhookPipe passed: a job that just ended.
+    delivery = delivery_of(event["Records"][0]["body"])
+    assert delivery is not None
+    assert (delivery.attempt, delivery.callback_url) == (1, "https://hooks.example.com/cloudqueue")
+
+
 EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "ApiFunction": check_api_event,
     "ClaimFunction": check_claim_event,
@@ -894,6 +922,7 @@ EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "DeadLetterFunction": check_dead_letter_event,
     "RequeueFunction": check_requeue_event,
     "EventsFunction": check_events_event,
+    "WebhookFunction": check_webhook_event,
 }
 
 

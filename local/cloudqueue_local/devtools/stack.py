@@ -32,6 +32,7 @@ from moto.core.config import DefaultConfig
 
 from cloudqueue_local.devtools.reload import CodeReloader
 from cloudqueue_local.devtools.state import Loaded, StateDir
+from cloudqueue_local.devtools.state.secrets import secret_values
 from cloudqueue_local.emulator.apigateway import HttpGateway, ServerThread
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.logs import FunctionLogs
@@ -42,7 +43,7 @@ from cloudqueue_local.emulator.oidc import DEFAULT_SCOPES, KEY_FILE, LOCAL_CLIEN
 from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
 from cloudqueue_local.emulator.patches.install import MotoPatches
 from cloudqueue_local.emulator.pipes import LocalPipe
-from cloudqueue_local.emulator.provision import provision
+from cloudqueue_local.emulator.provision import provision, provision_secrets
 from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
 from cloudqueue_local.emulator.scheduler import LocalSchedule
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
@@ -118,6 +119,7 @@ class LocalStack:
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
         self.resources: dict[str, Any] = {}
+        self.secrets: dict[str, str] = {}  # generated secrets' values, by logical id
         self.reloader: CodeReloader | None = None
         self._mock: Any = None
         self._http: ServerThread | None = None
@@ -215,6 +217,8 @@ class LocalStack:
         self._mock.start()
         self.patches.install()
         self.resources = provision(self.template, region=self.region)
+        self.secrets = secret_values(self.template, self.options.state_dir)
+        provision_secrets(self.template, self.secrets, region=self.region)
         if self.state is not None:
             self.state.restore()  # before anything can reach the backends: nothing polls yet
         self.function_logs.start()

@@ -33,6 +33,13 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def provision_secrets(template: LocalTemplate, values: dict[str, str], *, region: str) -> None:
+    """Make each secret with its value (``values`` by logical id: kept in the state dir)."""
+    client = boto3.client("secretsmanager", region_name=region)
+    for secret in template.secrets.values():
+        client.create_secret(Name=secret.name, SecretString=values[secret.logical_id])
+
+
 def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     """Create every supported resource; returns what was made, by kind and logical id."""
     made: dict[str, Any] = {"tables": {}, "queues": {}, "logGroups": {}, "stateMachines": {}, "functions": {}}
@@ -129,6 +136,6 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     # A Pipe's bus other than the default one is the user's on AWS (EventBusName); made here.
     events = boto3.client("events", region_name=region)
     for pipe in template.stream_pipes.values():
-        if pipe.bus_name != "default":
+        if pipe.targets_bus and pipe.bus_name != "default":
             events.create_event_bus(Name=pipe.bus_name)
     return made

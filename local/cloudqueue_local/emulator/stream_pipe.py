@@ -1,13 +1,15 @@
-"""EventBridge Pipes: a DynamoDB stream source, an enrichment function, an event bus target.
+"""EventBridge Pipes: a DynamoDB stream source, an enrichment function, and an event bus or an
+SQS queue as the target.
 
 ``StreamPipe`` reads the table's stream from where it was when the Pipe started
 (``StartingPosition: LATEST``), as a Pipe does: a batch of up to ``BatchSize`` records, then
 the Pipe's filters (EventBridge patterns, matched by moto's own matcher, on the record as
 Pipes sees it), then the enrichment function with the records that passed (a JSON array, as
 Pipes invokes it), then one PutEvents entry per element the enrichment answered, with the
-Pipe's ``Source`` and ``DetailType``, on the target bus. A batch whose enrichment or PutEvents
-fails is read again from the same place (``MaximumRetryAttempts: -1``), so an event may be put
-twice, never skipped: at least once, as on AWS. moto keeps one shard per table, so one thread
+Pipe's ``Source`` and ``DetailType``, on the target bus; or, to a queue, one message per
+element, its body the element's JSON (the record itself when there is no enrichment). A batch
+whose enrichment or PutEvents fails is read again from the same place
+(``MaximumRetryAttempts: -1``), so an event may be put twice, never skipped: at least once, as on AWS. moto keeps one shard per table, so one thread
 reads it in order; AWS reads each shard in order too, and a table's writes to one item are in
 one shard.
 """
@@ -69,6 +71,7 @@ class StreamPipe(Loop):
         self.streams: DynamoDBStreamsBackend = dynamodbstreams_backends[account][region]
         self.dynamodb = boto3.client("dynamodb", region_name=region)
         self.events = boto3.client("events", region_name=region)
+        self.sqs = boto3.client("sqs", region_name=region)
         self.iterator: str | None = None
         self.records_read = 0
         self.records_passed = 0
@@ -127,7 +130,13 @@ class StreamPipe(Loop):
         return list(answer) if isinstance(answer, list) else [answer]
 
     def put(self, details: list[Any]) -> None:
-        """One event per detail on the target bus, ten to a PutEvents call."""
+        """One event per detail on the target bus, ten to a PutEvents call; or one message each."""
+        if not self.spec.targets_bus:
+            queue_url = self.sqs.get_queue_url(QueueName=self.spec.target_arn.rsplit(":", 1)[1])["QueueUrl"]
+            for detail in details:
+                self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(detail))
+                self.events_put += 1
+            return
         for start in range(0, len(details), _PUT_EVENTS_MAX):
             chunk = details[start : start + _PUT_EVENTS_MAX]
             answer = self.events.put_events(

@@ -219,6 +219,9 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
         "RoleName",
         lambda name, region, account: {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"},
     ),
+    # A secret's ARN ends in a suffix Secrets Manager picks; locally Ref gives its name, which
+    # GetSecretValue takes as well.
+    "AWS::SecretsManager::Secret": ("Name", lambda name, region, account: {"Ref": name, "Id": name}),
     "AWS::Serverless::HttpApi": (None, lambda name, region, account: {"Ref": "local"}),
     "AWS::ApiGatewayV2::Api": (None, lambda name, region, account: {"Ref": "local"}),
 }

@@ -24,6 +24,7 @@ from cloudqueue_local.template.specs import (
     QueueTriggerSpec,
     RouteSpec,
     ScheduleSpec,
+    SecretSpec,
     StateMachineSpec,
     StreamPipeSpec,
     TableSpec,
@@ -280,9 +281,12 @@ def _read_stream_pipe(reading: Reading, logical_id: str, resolved: dict[str, Any
     """A Pipe whose source is a DynamoDB stream; its target must be an event bus."""
     parameters = resolved["SourceParameters"]
     stream = parameters["DynamoDBStreamParameters"]
-    bus = (resolved.get("TargetParameters") or {}).get("EventBridgeEventBusParameters")
-    if bus is None or ":event-bus/" not in str(resolved["Target"]):
-        raise TemplateError(f"{logical_id}: the local stack runs a stream's Pipe to an event bus only")
+    bus = (resolved.get("TargetParameters") or {}).get("EventBridgeEventBusParameters") or {}
+    target = str(resolved["Target"])
+    if ":event-bus/" not in target and ":sqs:" not in target:
+        raise TemplateError(
+            f"{logical_id}: the local stack runs a stream's Pipe to an event bus or a queue only"
+        )
     filters = ((parameters.get("FilterCriteria") or {}).get("Filters")) or []
     reading.template.stream_pipes[logical_id] = StreamPipeSpec(
         logical_id=logical_id,
@@ -294,6 +298,17 @@ def _read_stream_pipe(reading: Reading, logical_id: str, resolved: dict[str, Any
         enrichment=resolved.get("Enrichment"),
         source=str(bus.get("Source", "")),
         detail_type=str(bus.get("DetailType", "")),
+    )
+
+
+def _read_secret(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    resolved = reading.resolver.resolve(properties)
+    generate = resolved.get("GenerateSecretString") or {}
+    reading.template.secrets[logical_id] = SecretSpec(
+        logical_id=logical_id,
+        name=reading.resolver.physical(logical_id)["Ref"],
+        length=int(generate.get("PasswordLength", 32)),
+        exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
     )
 
 
@@ -310,6 +325,7 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::ApiGatewayV2::Route": _read_http_route,
     "AWS::CloudFront::ResponseHeadersPolicy": _read_response_headers_policy,
     "AWS::Pipes::Pipe": _read_pipe,
+    "AWS::SecretsManager::Secret": _read_secret,
 }
 
 

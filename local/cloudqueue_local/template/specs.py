@@ -84,7 +84,7 @@ class StreamPipeSpec:
 
     logical_id: str
     source_arn: str  # the table's stream (locally: the table's ARN + /stream/local)
-    target_arn: str  # arn:aws:events:<region>:<account>:event-bus/<name>
+    target_arn: str  # an event bus (arn:aws:events:...:event-bus/<name>) or an SQS queue's ARN
     batch_size: int
     starting_position: str
     filters: tuple[str, ...]  # FilterCriteria patterns; a record passes when one matches
@@ -98,8 +98,22 @@ class StreamPipeSpec:
         return self.source_arn.split(":table/", 1)[1].split("/", 1)[0]
 
     @property
+    def targets_bus(self) -> bool:
+        return ":event-bus/" in self.target_arn
+
+    @property
     def bus_name(self) -> str:
-        return self.target_arn.rsplit("event-bus/", 1)[1]
+        return self.target_arn.rsplit("event-bus/", 1)[1] if self.targets_bus else ""
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A Secrets Manager secret the template makes with a generated string."""
+
+    logical_id: str
+    name: str
+    length: int
+    exclude_punctuation: bool
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,7 @@ class LocalTemplate:
     state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
     pipes: dict[str, PipeSpec] = field(default_factory=dict)
     stream_pipes: dict[str, StreamPipeSpec] = field(default_factory=dict)
+    secrets: dict[str, SecretSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
     queue_triggers: list[QueueTriggerSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
