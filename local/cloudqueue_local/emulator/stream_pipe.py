@@ -8,10 +8,10 @@ Pipes sees it), then the enrichment function with the records that passed (a JSO
 Pipes invokes it), then one PutEvents entry per element the enrichment answered, with the
 Pipe's ``Source`` and ``DetailType``, on the target bus; or, to a queue, one message per
 element, its body the element's JSON (the record itself when there is no enrichment). A batch
-whose enrichment or PutEvents fails is read again from the same place
-(``MaximumRetryAttempts: -1``), so an event may be put twice, never skipped: at least once, as on AWS. moto keeps one shard per table, so one thread
-reads it in order; AWS reads each shard in order too, and a table's writes to one item are in
-one shard.
+whose enrichment or target fails is read again from the same place
+(``MaximumRetryAttempts: -1``), so an event may be put twice, never skipped: at least once,
+as on AWS. moto keeps one shard per table, so one thread reads it in order; AWS reads each
+shard in order too, and a table's writes to one item are in one shard.
 """
 
 from __future__ import annotations
