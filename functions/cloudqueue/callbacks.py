@@ -15,6 +15,7 @@ developer can receive callbacks; everything else stays refused.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,3 +121,9 @@ def retryable(status_code: int | None) -> bool:
 def retry_delay(attempt: int) -> int:
     """Seconds to wait after failed attempt ``attempt`` (1, 2, ...) before the next."""
     return RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS)) - 1]
+
+
+def whsec_form(secret_string: str) -> str:
+    """The ``whsec_...`` form of the generated secret string: ``whsec_`` + the base64 of its bytes,
+    which are the signing key (the template's GenerateSecretString cannot write this form)."""
+    return "whsec_" + base64.b64encode(secret_string.encode()).decode()

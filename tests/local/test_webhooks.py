@@ -13,7 +13,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from cloudqueue.adapters.secrets import whsec_form
+from cloudqueue.callbacks import whsec_form
 from cloudqueue_local.devtools.stack import LocalStack
 from tests.local.test_end_to_end import finished, wait_for
 
@@ -90,3 +90,15 @@ def test_a_callback_to_an_address_that_is_not_public_is_refused_at_submit(
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "callback_url_refused"
+
+
+def test_webhook_secret_prints_the_secret_the_stack_signs_with(local_stack: LocalStack) -> None:
+    from typer.testing import CliRunner
+
+    from cloudqueue_local.cli.app import app
+
+    result = CliRunner().invoke(app, ["webhook-secret", "--aws-url", local_stack.aws_url])
+    assert result.exit_code == 0, result.output
+    printed = result.output.strip()
+    assert printed.startswith("whsec_")
+    assert printed == whsec_form(local_stack.secrets["WebhookSecret"])

@@ -18,9 +18,8 @@ from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
 from cloudqueue.adapters.dynamodb.deliveries import DynamoDeliveryLog
-from cloudqueue.adapters.secrets import whsec_form
 from cloudqueue.adapters.webhook_http import HttpWebhookSender
-from cloudqueue.callbacks import CallbackPolicy
+from cloudqueue.callbacks import CallbackPolicy, whsec_form
 from cloudqueue.models import MAX_DELIVERIES_KEPT, DeliveryAttempt, JobStatus
 from cloudqueue.webhooks import WebhookDelivery, deliver, first_delivery
 from tests.fakes import make_job

@@ -8,14 +8,9 @@ CLI's ``webhook-secret`` prints the same form, so a receiver verifies with exact
 
 from __future__ import annotations
 
-import base64
-
 from aws_lambda_powertools.utilities import parameters
 
-
-def whsec_form(secret_string: str) -> str:
-    """The ``whsec_...`` form of a generated secret string."""
-    return "whsec_" + base64.b64encode(secret_string.encode()).decode()
+from cloudqueue.callbacks import whsec_form
 
 
 def webhook_secret(secret_id: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from cloudqueue.callbacks import whsec_form
 from cloudqueue_local.client import hints
 from cloudqueue_local.project import project_root
 from cloudqueue_local.template import REGION, LocalTemplate, load_local_template
@@ -40,6 +41,7 @@ class Target:
     job_queue_url: str
     dead_letter_queue_url: str
     state_machine_arn: str
+    webhook_secret_id: str = ""
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` there (local credentials for the local endpoint)."""
@@ -54,14 +56,29 @@ def target(aws_url: str | None, stack_name: str | None) -> Target:
     if stack_name is not None and aws_url is None:
         stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
         outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
-        return Target(None, outputs["JobQueueUrl"], outputs["DeadLetterQueueUrl"], outputs["StateMachineArn"])
+        return Target(
+            None,
+            outputs["JobQueueUrl"],
+            outputs["DeadLetterQueueUrl"],
+            outputs["StateMachineArn"],
+            outputs.get("WebhookSecretArn", ""),
+        )
     template = local_template()
     return Target(
         endpoint_url=aws_url or DEFAULT_AWS_URL,
         job_queue_url=template.queues["JobQueue"].url,
         dead_letter_queue_url=template.queues["DeadLetterQueue"].url,
         state_machine_arn=template.state_machines["JobStateMachine"].arn,
+        webhook_secret_id=template.secrets["WebhookSecret"].name,
     )
+
+
+def webhook_secret(where: Target) -> str:
+    """The stack's webhook signing secret, as receivers take it: ``whsec_...``."""
+    if not where.webhook_secret_id:
+        raise AccessError("this stack has no webhook secret (deployed before webhooks?)")
+    value = where.client("secretsmanager").get_secret_value(SecretId=where.webhook_secret_id)["SecretString"]
+    return whsec_form(str(value))
 
 
 def redrive_dead_letters(where: Target) -> int:
