@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test test-fast venv lint diagram cost docs mutation mutation-clean screenshot
+.PHONY: dev test test-fast venv lint diagram cost docs mutation mutation-clean screenshot screenshot-auth
 
 $(BIN)/cloudqueue: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ mutation-clean:
 ## Refresh the README's picture, frontend/demo-screenshot.png (the tests write theirs to a temporary path).
 screenshot: venv
 	CLOUDQUEUE_SCREENSHOT=$(CURDIR)/frontend/demo-screenshot.png $(BIN)/python -m pytest -q tests/browser -k shows_its_retries_in_the_graph
+
+## Refresh the docs' picture of the page signed in (AuthMode=jwt), docs/assets/signed-in.png.
+screenshot-auth: venv
+	CLOUDQUEUE_AUTH_SCREENSHOT=$(CURDIR)/docs/assets/signed-in.png $(BIN)/python -m pytest -q tests/browser/test_sign_in.py
 
 lint: venv
 	$(BIN)/ruff check functions local tests

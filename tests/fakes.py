@@ -27,6 +27,7 @@ from cloudqueue.errors import (
 )
 from cloudqueue.jobs import new_job_id, request_hash
 from cloudqueue.listing import (
+    DEFAULT_OWNER,
     ListPosition,
     days_to_walk,
     owner_key,
@@ -94,7 +95,8 @@ class FakeJobStore:
         self.stranded: StrandedSweep | None = None
         self.listed_reads = 0  # calls of jobs_listed_on
         self.jobs: dict[str, Job] = {}
-        self.keys: dict[str, tuple[str, str | None]] = {}  # idempotency key → (job id, request hash)
+        # (owner, idempotency key) → (job id, request hash): keys are per owner
+        self.keys: dict[tuple[str, str], tuple[str, str | None]] = {}
         self.tombstones: set[str] = set()
         self.cursor: str | None = None
         self.writes = 0
@@ -107,7 +109,7 @@ class FakeJobStore:
         """Store ``job`` as it is (no rules): the Given of a test."""
         self.jobs[job.job_id] = job.model_copy(deep=True)
         if job.idempotency_key is not None:
-            self.keys[job.idempotency_key] = (job.job_id, job.payload_hash)
+            self.keys[(job.owner, job.idempotency_key)] = (job.job_id, job.payload_hash)
         return job
 
     def snapshot(self) -> dict[str, Any]:
@@ -133,16 +135,18 @@ class FakeJobStore:
         if job.job_id in self.jobs or job.job_id in self.tombstones:
             raise EnqueueFailed("the job's message was given up on before it was stored; retry")
         if job.idempotency_key is not None:
-            existing = self.job_for_idempotency_key(job.idempotency_key, job.payload_hash)
+            existing = self.job_for_idempotency_key(job.idempotency_key, job.payload_hash, owner=job.owner)
             if existing is not None:
                 return existing, False
-            self.keys[job.idempotency_key] = (job.job_id, job.payload_hash)
+            self.keys[(job.owner, job.idempotency_key)] = (job.job_id, job.payload_hash)
         return self._stored(job), True
 
-    def job_for_idempotency_key(self, idempotency_key: str, payload_hash: str | None) -> Job | None:
-        if idempotency_key not in self.keys:
+    def job_for_idempotency_key(
+        self, idempotency_key: str, payload_hash: str | None, *, owner: str = DEFAULT_OWNER
+    ) -> Job | None:
+        if (owner, idempotency_key) not in self.keys:
             return None
-        target, stored_hash = self.keys[idempotency_key]
+        target, stored_hash = self.keys[(owner, idempotency_key)]
         if stored_hash != payload_hash:
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used with a different request body",
@@ -216,10 +220,16 @@ class FakeJobStore:
         )
 
     def rerun_job(
-        self, job_id: str, *, now: datetime, idempotency_key: str | None, request_hash: str
+        self,
+        job_id: str,
+        *,
+        now: datetime,
+        idempotency_key: str | None,
+        request_hash: str,
+        owner: str = DEFAULT_OWNER,
     ) -> tuple[Job, bool]:
-        if idempotency_key is not None and idempotency_key in self.keys:
-            target, used_hash = self.keys[idempotency_key]
+        if idempotency_key is not None and (owner, idempotency_key) in self.keys:
+            target, used_hash = self.keys[(owner, idempotency_key)]
             if used_hash != request_hash:
                 raise IdempotencyConflict(
                     "this Idempotency-Key was already used with a different request",
@@ -229,7 +239,7 @@ class FakeJobStore:
         job = self._existing(job_id)
         lifecycle.check_rerunnable(job)
         if idempotency_key is not None:
-            self.keys[idempotency_key] = (job_id, request_hash)
+            self.keys[(owner, idempotency_key)] = (job_id, request_hash)
         queued = job.model_copy(
             update={
                 "status": JobStatus.QUEUED,
@@ -267,7 +277,9 @@ class FakeJobStore:
             and len(stored.runs) == len(job.runs)
         )
 
-    def undo_rerun(self, job: Job, *, now: datetime, idempotency_key: str | None) -> bool:
+    def undo_rerun(
+        self, job: Job, *, now: datetime, idempotency_key: str | None, owner: str = DEFAULT_OWNER
+    ) -> bool:
         if not self._holds_marker(job):
             return False
         run = job.runs[-1]
@@ -287,7 +299,7 @@ class FakeJobStore:
             )
         )
         if idempotency_key is not None:
-            self.keys.pop(idempotency_key, None)
+            self.keys.pop((owner, idempotency_key), None)
         return True
 
     def claim_job(

@@ -21,6 +21,8 @@ export class ApiError extends Error {
 
 const STATUS_WORDS = {
   400: "bad request",
+  401: "unauthorized",
+  403: "forbidden",
   404: "not found",
   409: "conflict",
   413: "request too large",
@@ -51,16 +53,23 @@ async function errorFrom(response) {
   }
   // API Gateway's own answers look like {"message": "Not Found"}.
   const message = typeof body?.message === "string" ? body.message : words;
+  if (response.status === 401) {
+    return new ApiError(`Sign in first: the API wants a valid token (${message}, HTTP 401).`, { status: 401 });
+  }
+  if (response.status === 403) {
+    return new ApiError(`Your sign-in does not allow this (${message}, HTTP 403).`, { status: 403 });
+  }
   return new ApiError(`${message} (HTTP ${response.status})`, { status: response.status, code: "" });
 }
 
-export function createApi(baseUrl) {
+/** authHeaders(): the headers that say who calls (an Authorization: Bearer when signed in). */
+export function createApi(baseUrl, { authHeaders = () => ({}) } = {}) {
   async function request(method, path, { body, headers = {}, query } = {}) {
     const url = new URL(baseUrl + path);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
     }
-    const init = { method, headers: { Accept: "application/json", ...headers } };
+    const init = { method, headers: { Accept: "application/json", ...authHeaders(), ...headers } };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";

@@ -29,5 +29,7 @@ export async function loadConfig(url = "config.json") {
     apiUrl: new URL(config.apiUrl, window.location.href).href.replace(/\/+$/, ""),
     environment: config.environment || "",
     region: config.region || "",
+    // {mode: "none" | "jwt" | "iam", issuer, clientId, scopes}; absent: the public demo.
+    auth: config.auth && typeof config.auth === "object" ? config.auth : { mode: "none" },
   };
 }

@@ -3,6 +3,7 @@
 
 import { loadConfig } from "./config.js";
 import { createApi } from "./api.js";
+import { createAuth } from "./auth.js";
 import { createJobForm } from "./form.js";
 import { layoutWorkflow } from "./graph.js";
 import { createJobList } from "./jobs.js";
@@ -42,7 +43,8 @@ async function start() {
   $("#openapi-link").hidden = false;
   $("#app-state").textContent = "";
 
-  const api = createApi(config.apiUrl);
+  const auth = await startAuth(config.auth);
+  const api = createApi(config.apiUrl, { authHeaders: () => auth.headers() });
   // The graph's layout and what the history records are read once, while the rest of the page loads.
   const workflowReady = api.workflow();
   const layoutReady = workflowReady.then(
@@ -90,7 +92,10 @@ async function start() {
     consoleLinks: config.environment !== "local",
     onChange: (job) => list.update(job),
   });
-  const loading = Promise.all([form.load(), list.load()]);
+  // Signed out of a jwt API, the list would only earn a 401: it waits for a sign-in.
+  const mustSignIn = auth.mode === "jwt" && !auth.signedIn;
+  if (mustSignIn) $("#jobs-state").textContent = "Sign in to see your jobs.";
+  const loading = Promise.all([form.load(), mustSignIn ? null : list.load()]);
   let justSubmitted = null;
   function route(fromHashChange) {
     const id = jobIdFromHash();
@@ -102,6 +107,39 @@ async function start() {
   window.addEventListener("hashchange", () => route(true));
   route(false);
   await loading;
+}
+
+/** The page's auth (./auth.js), shown in the top bar: who is signed in, and the buttons. */
+async function startAuth(settings) {
+  let auth;
+  try {
+    auth = await createAuth(settings);
+  } catch (error) {
+    // The page goes on unsigned: the public routes (job types, workflow) still answer.
+    showError(`${error.message}.`, { title: "Sign-in is not available" });
+    return createAuth({ mode: "none" });
+  }
+  const note = $("#auth-note");
+  if (auth.mode === "iam") {
+    note.textContent = "This API takes only requests signed with AWS credentials (SigV4), which this page " +
+      "cannot make. Use the CLI: cloudqueue list --sigv4.";
+    note.hidden = false;
+  }
+  if (auth.mode !== "jwt") return auth;
+  $("#auth").hidden = false;
+  $("#auth-who").textContent = auth.signedIn ? `Signed in as ${auth.who}` : "";
+  $("#sign-in").hidden = auth.signedIn;
+  $("#sign-out").hidden = !auth.signedIn;
+  $("#sign-in").addEventListener("click", () => auth.signIn().catch(reportUnexpected));
+  $("#sign-out").addEventListener("click", () => {
+    auth.signOut();
+    window.location.reload();
+  });
+  if (!auth.signedIn) {
+    note.textContent = "Sign in to submit jobs and see yours.";
+    note.hidden = false;
+  }
+  return auth;
 }
 
 start().catch(reportUnexpected);

@@ -38,6 +38,8 @@ class JobView(CamelModel):
     type: str
     payload: dict[str, Any]
     status: JobStatus
+    # Who submitted it (a JWT's sub, an IAM ARN, or anonymous): an admin listing shows whose.
+    owner: str
     attempts: int
     created_at: Timestamp
     updated_at: Timestamp

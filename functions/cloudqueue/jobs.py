@@ -14,6 +14,7 @@ import uuid_utils
 
 from cloudqueue import history
 from cloudqueue.api_models import JobPage, JobView
+from cloudqueue.callers import Caller
 from cloudqueue.errors import ApiError, EnqueueFailed, InvalidPageToken, JobNotFoundError
 from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import JOB_ID_PATTERN, Job, JobStatus, utc_now
@@ -71,7 +72,7 @@ def submit_job(
         expires_at=int((now + timedelta(days=retention_days)).timestamp()),
     )
     if idempotency_key is not None:
-        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash)
+        replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash, owner=owner)
         if replayed is not None:
             return replayed, False
     try:
@@ -87,9 +88,11 @@ def submit_job(
         raise EnqueueFailed("the job could not be stored; nothing will run, please retry") from error
 
 
-def get_job(job_id: str, *, store: JobStore) -> Job:
+def get_job(job_id: str, *, store: JobStore, caller: Caller) -> Job:
+    """The job ``caller`` may see; JobNotFoundError for a missing job and for another owner's,
+    with the same message, so that the answer never tells that a job exists."""
     job = store.get_job(job_id) if JOB_ID_PATTERN.match(job_id) else None
-    if job is None:
+    if job is None or not caller.may_see(job):
         raise JobNotFoundError(f"no job {job_id}")
     return job
 
@@ -135,16 +138,20 @@ def list_jobs(
     )
 
 
-def cancel_job(job_id: str, *, store: JobStore, now: datetime) -> Job:
-    if not JOB_ID_PATTERN.match(job_id):
+def cancel_job(job_id: str, *, store: JobStore, now: datetime, caller: Caller) -> Job:
+    """QUEUED → CANCELLED, for a job ``caller`` may see (another owner's is a missing job)."""
+    if not caller.admin:
+        # A job's owner never changes, so a check before the conditional write holds at it.
+        get_job(job_id, store=store, caller=caller)
+    elif not JOB_ID_PATTERN.match(job_id):
         raise JobNotFoundError(f"no job {job_id}")
     return store.cancel_job(job_id, now)
 
 
 def job_history(
-    job_id: str, *, store: JobStore, log: ExecutionLog, now: datetime | None = None
+    job_id: str, *, store: JobStore, log: ExecutionLog, caller: Caller, now: datetime | None = None
 ) -> dict[str, Any]:
     """Every execution that touched the job, each with its steps and raw events."""
-    job = get_job(job_id, store=store)
+    job = get_job(job_id, store=store, caller=caller)
     executions = history.read_executions(job, log, now or utc_now())
     return {"jobId": job.job_id, "status": job.status.value, "executions": executions}

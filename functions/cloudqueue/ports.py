@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import Job, JobFailure, JobStatus
 
 
@@ -39,13 +40,16 @@ class StrandedSweep:
 
 class JobStore(Protocol):
     def create_job(self, job: Job) -> tuple[Job, bool]:
-        """Store a new QUEUED job (its message is already sent). With an idempotency key already
-        used for the same request, return the job that key made and False; for another request
-        raise IdempotencyConflict. Raises EnqueueFailed when the id was tombstoned meanwhile."""
+        """Store a new QUEUED job (its message is already sent). With an idempotency key its
+        owner already used for the same request, return the job that key made and False; for
+        another request raise IdempotencyConflict. Raises EnqueueFailed when the id was
+        tombstoned meanwhile. Keys are per owner: another owner's same key is another key."""
 
-    def job_for_idempotency_key(self, idempotency_key: str, payload_hash: str | None) -> Job | None:
-        """The job an earlier request with this key made, if any; IdempotencyConflict when that
-        request had another body."""
+    def job_for_idempotency_key(
+        self, idempotency_key: str, payload_hash: str | None, *, owner: str = DEFAULT_OWNER
+    ) -> Job | None:
+        """The job an earlier request of ``owner`` with this key made, if any;
+        IdempotencyConflict when that request had another body."""
 
     def get_job(self, job_id: str) -> Job | None: ...
 
@@ -61,14 +65,23 @@ class JobStore(Protocol):
         """QUEUED → CANCELLED; raises JobNotFoundError or JobNotCancellable."""
 
     def rerun_job(
-        self, job_id: str, *, now: datetime, idempotency_key: str | None, request_hash: str
+        self,
+        job_id: str,
+        *,
+        now: datetime,
+        idempotency_key: str | None,
+        request_hash: str,
+        owner: str = DEFAULT_OWNER,
     ) -> tuple[Job, bool]:
         """One conditional write FAILED → QUEUED that moves the finished run into ``runs`` and
-        sets the pending-send marker. With an Idempotency-Key already used for the same request,
+        sets the pending-send marker. With an Idempotency-Key ``owner`` (the caller) already
+        used for the same request,
         return the job as it is and False. Raises JobNotFoundError, JobNotRerunnable or
         IdempotencyConflict."""
 
-    def undo_rerun(self, job: Job, *, now: datetime, idempotency_key: str | None) -> bool:
+    def undo_rerun(
+        self, job: Job, *, now: datetime, idempotency_key: str | None, owner: str = DEFAULT_OWNER
+    ) -> bool:
         """Put a rerun whose message could not be sent back to FAILED as it was, and forget the
         rerun's Idempotency-Key (only while the job is QUEUED with this rerun's marker); False
         when that no longer holds."""

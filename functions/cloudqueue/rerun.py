@@ -22,6 +22,7 @@ import hashlib
 import logging
 from datetime import datetime
 
+from cloudqueue.callers import Caller
 from cloudqueue.errors import EnqueueFailed, JobNotFoundError
 from cloudqueue.models import JOB_ID_PATTERN, Job
 from cloudqueue.ports import JobQueue, JobStore
@@ -40,14 +41,26 @@ def rerun_job(
     store: JobStore,
     queue: JobQueue,
     now: datetime,
+    caller: Caller,
     idempotency_key: str | None = None,
 ) -> tuple[Job, bool]:
     """Put a FAILED job back to QUEUED and enqueue it. Returns the job and whether this call
-    reran it (False: an idempotent replay of an earlier rerun with the same key)."""
+    reran it (False: an idempotent replay of an earlier rerun with the same key). Another
+    owner's job is a missing one (JobNotFoundError), unless ``caller`` is an admin."""
     if not JOB_ID_PATTERN.match(job_id):
         raise JobNotFoundError(f"no job {job_id}")
+    if not caller.admin:
+        # The owner never changes: checked before the conditional write, it holds at it.
+        found = store.get_job(job_id)
+        if found is None or not caller.may_see(found):
+            raise JobNotFoundError(f"no job {job_id}")
+    # The key is the caller's own (an admin rerunning another's job uses the admin's keys).
     job, created = store.rerun_job(
-        job_id, now=now, idempotency_key=idempotency_key, request_hash=rerun_request_hash(job_id)
+        job_id,
+        now=now,
+        idempotency_key=idempotency_key,
+        request_hash=rerun_request_hash(job_id),
+        owner=caller.owner,
     )
     if not created:
         return job, False
@@ -55,7 +68,7 @@ def rerun_job(
         queue.send_job(job_id)
     except Exception as error:
         try:
-            undone = store.undo_rerun(job, now=now, idempotency_key=idempotency_key)
+            undone = store.undo_rerun(job, now=now, idempotency_key=idempotency_key, owner=caller.owner)
         except Exception:
             undone = False
         if not undone:

@@ -74,7 +74,7 @@ def test_a_rerun_counts_its_run() -> None:
 
 def test_the_pipes_filter_passes_jobs_and_drops_other_items_and_removals() -> None:
     template = load_local_template(PROJECT_ROOT / "template.yaml", {})
-    (pipe,) = template.stream_pipes.values()
+    pipe = template.stream_pipes["EventsPipe"]
     patterns = [EventPattern.load(pattern) for pattern in pipe.filters]
 
     def passes(stream_record: dict[str, Any]) -> bool:
@@ -92,5 +92,23 @@ def test_the_pipes_filter_passes_jobs_and_drops_other_items_and_removals() -> No
 
 def test_event_bus_name_names_the_pipes_target() -> None:
     template = load_local_template(PROJECT_ROOT / "template.yaml", {"EventBusName": "jobs"})
-    (pipe,) = template.stream_pipes.values()
+    pipe = template.stream_pipes["EventsPipe"]
     assert pipe.target_arn.endswith(":event-bus/jobs")
+
+
+def test_the_webhook_pipe_passes_only_the_write_that_ended_a_job_with_a_callback() -> None:
+    template = load_local_template(PROJECT_ROOT / "template.yaml", {})
+    patterns = [EventPattern.load(pattern) for pattern in template.stream_pipes["WebhookPipe"].filters]
+
+    def passes(stream_record: dict[str, Any]) -> bool:
+        return any(pattern.matches_event(json.loads(json.dumps(stream_record))) for pattern in patterns)
+
+    hooked = JOB | {"callbackUrl": "https://hooks.example.com/in"}
+    for end in ("SUCCEEDED", "FAILED", "CANCELLED"):
+        assert passes(record("MODIFY", hooked | {"status": end}, hooked | {"status": "IN_PROGRESS"}))
+    # not a job without a callback, not a write that keeps it ended (a recorded attempt), not a start
+    assert not passes(record("MODIFY", JOB | {"status": "SUCCEEDED"}, JOB | {"status": "IN_PROGRESS"}))
+    assert not passes(
+        record("MODIFY", hooked | {"status": "FAILED", "deliveryAttempts": 1}, hooked | {"status": "FAILED"})
+    )
+    assert not passes(record("MODIFY", hooked | {"status": "IN_PROGRESS"}, hooked | {"status": "QUEUED"}))

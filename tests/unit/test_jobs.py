@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from cloudqueue import jobs
+from cloudqueue.callers import ANONYMOUS, Caller
 from cloudqueue.errors import EnqueueFailed, IdempotencyConflict, JobNotCancellable, JobNotFoundError
 from cloudqueue.jobs import InvalidPageToken, encode_page_token
 from cloudqueue.models import JobStatus
@@ -24,6 +25,8 @@ from tests.fakes import (
 )
 
 TEXT = "text.transform"
+
+ANYONE = Caller(ANONYMOUS)  # AuthMode=none: the caller owns make_job's jobs (owner anonymous)
 
 
 def submit(store, queue, payload=None, *, key=None, job_type=TEXT, now=T0):
@@ -176,13 +179,13 @@ def test_when_the_queue_send_fails_nothing_is_written_and_enqueue_failed_raised(
 def test_get_returns_the_stored_job():
     job = make_job()
 
-    assert jobs.get_job(job.job_id, store=FakeJobStore(job)) == job
+    assert jobs.get_job(job.job_id, store=FakeJobStore(job), caller=ANYONE) == job
 
 
 @pytest.mark.parametrize("wanted", [job_id(404), "not-a-job-id", "idem#abc", ""])
 def test_get_of_an_unknown_or_malformed_id_is_not_found(wanted):
     with pytest.raises(JobNotFoundError):
-        jobs.get_job(wanted, store=FakeJobStore(make_job()))
+        jobs.get_job(wanted, store=FakeJobStore(make_job()), caller=ANYONE)
 
 
 def test_cancel_moves_a_queued_job_to_cancelled_once():
@@ -191,9 +194,9 @@ def test_cancel_moves_a_queued_job_to_cancelled_once():
     store = FakeJobStore(job)
 
     # When it is cancelled, then cancelled again
-    cancelled = jobs.cancel_job(job.job_id, store=store, now=later(3))
+    cancelled = jobs.cancel_job(job.job_id, store=store, now=later(3), caller=ANYONE)
     with pytest.raises(JobNotCancellable) as raised:
-        jobs.cancel_job(job.job_id, store=store, now=later(4))
+        jobs.cancel_job(job.job_id, store=store, now=later(4), caller=ANYONE)
 
     # Then the first cancel won and the second says the job's status
     assert cancelled.status is JobStatus.CANCELLED
@@ -206,7 +209,7 @@ def test_a_job_that_started_cannot_be_cancelled():
     store = FakeJobStore(job)
 
     with pytest.raises(JobNotCancellable):
-        jobs.cancel_job(job.job_id, store=store, now=T0)
+        jobs.cancel_job(job.job_id, store=store, now=T0, caller=ANYONE)
 
     assert store.get_job(job.job_id).status is JobStatus.IN_PROGRESS
 
@@ -214,7 +217,7 @@ def test_a_job_that_started_cannot_be_cancelled():
 @pytest.mark.parametrize("wanted", [job_id(404), "../etc"])
 def test_cancel_of_an_unknown_job_is_not_found(wanted):
     with pytest.raises(JobNotFoundError):
-        jobs.cancel_job(wanted, store=FakeJobStore(), now=T0)
+        jobs.cancel_job(wanted, store=FakeJobStore(), now=T0, caller=ANYONE)
 
 
 def test_history_summarizes_every_execution_of_the_job_in_order():
@@ -230,7 +233,7 @@ def test_history_summarizes_every_execution_of_the_job_in_order():
     )
 
     # When its history is read
-    history = jobs.job_history(job.job_id, store=FakeJobStore(job), log=log)
+    history = jobs.job_history(job.job_id, store=FakeJobStore(job), log=log, caller=ANYONE)
 
     # Then both executions are there, oldest first
     assert history["jobId"] == job.job_id

@@ -38,7 +38,7 @@ from cloudqueue.errors import (
     StoreBusy,
 )
 from cloudqueue.jobs import request_hash
-from cloudqueue.listing import window_days
+from cloudqueue.listing import DEFAULT_OWNER, window_days
 from cloudqueue.models import ClaimRequest, Job, JobFailure, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.workflow import claim_job
@@ -98,7 +98,7 @@ def given_leased(store: JobStore, *, token: str = "holder", expires: datetime = 
 def given_key_record(store: JobStore, key: str, *, target: str, payload_hash: str) -> None:
     """An idempotency record naming ``target``, with no job written (yet, or any more)."""
     if isinstance(store, FakeJobStore):
-        store.keys[key] = (target, payload_hash)
+        store.keys[(DEFAULT_OWNER, key)] = (target, payload_hash)
         return
     assert isinstance(store, DynamoJobStore)
     store.client.put_item(
@@ -421,6 +421,32 @@ def test_an_idempotency_key_whose_job_is_not_written_yet_asks_the_client_to_retr
         store.job_for_idempotency_key("k-1", "h")
 
 
+def test_an_idempotency_key_is_per_owner(store):
+    # Given alice's job made with key k-1
+    alices = given(store, owner="alice", idempotency_key="k-1")
+
+    # When bob, then the anonymous owner, submit the same request with the same key
+    bobs = make_job(owner="bob", idempotency_key="k-1")
+    anonymous = make_job(idempotency_key="k-1")
+
+    # Then each is a new job of its own, and each owner's key finds its own job
+    assert store.create_job(bobs) == (bobs, True)
+    assert store.create_job(anonymous) == (anonymous, True)
+    assert store.job_for_idempotency_key("k-1", alices.payload_hash, owner="alice") == stored(store, alices)
+    assert store.job_for_idempotency_key("k-1", bobs.payload_hash, owner="bob") == stored(store, bobs)
+    assert store.job_for_idempotency_key("k-1", bobs.payload_hash) == stored(store, anonymous)
+    assert store.job_for_idempotency_key("k-1", bobs.payload_hash, owner="carol") is None
+    # and alice's own retry replays hers
+    assert store.create_job(make_job(owner="alice", idempotency_key="k-1")) == (stored(store, alices), False)
+
+
+def test_another_owners_key_never_conflicts_with_a_request_it_did_not_make(store):
+    given(store, owner="alice", idempotency_key="k-1")
+    other = make_job(owner="bob", idempotency_key="k-1", payload={"text": "something else"})
+
+    assert store.create_job(other) == (other, True)
+
+
 # --- the dead-letter guard -----------------------------------------------------------------
 
 
@@ -729,6 +755,40 @@ def test_a_rerun_key_used_with_another_request_is_a_conflict(store):
         store.rerun_job(job.job_id, now=later(9, START), idempotency_key="r-1", request_hash="other")
 
     assert stored(store, job) == before
+
+
+def test_a_rerun_key_is_the_callers_own(store):
+    alices, bobs = given_failed(store, owner="alice"), given_failed(store, owner="bob")
+    rerun_hash = "rerun of alices"
+
+    _, first = store.rerun_job(
+        alices.job_id, now=later(1, START), idempotency_key="r-1", request_hash=rerun_hash, owner="alice"
+    )
+    _, second = store.rerun_job(
+        bobs.job_id, now=later(1, START), idempotency_key="r-1", request_hash="rerun of bobs", owner="bob"
+    )
+    _, replayed = store.rerun_job(
+        alices.job_id, now=later(2, START), idempotency_key="r-1", request_hash=rerun_hash, owner="alice"
+    )
+
+    assert (first, second, replayed) == (True, True, False)
+    assert len(stored(store, bobs).runs) == 1 and len(stored(store, alices).runs) == 1
+
+
+def test_undoing_a_rerun_frees_only_its_owners_key(store):
+    alices, bobs = given_failed(store, owner="alice"), given_failed(store, owner="bob")
+    queued, _ = store.rerun_job(
+        alices.job_id, now=later(1, START), idempotency_key="r-1", request_hash="a", owner="alice"
+    )
+    store.rerun_job(bobs.job_id, now=later(1, START), idempotency_key="r-1", request_hash="b", owner="bob")
+
+    assert store.undo_rerun(queued, now=later(2, START), idempotency_key="r-1", owner="alice")
+
+    # bob's key still names bob's rerun: a retry of it is a replay
+    _, again = store.rerun_job(
+        bobs.job_id, now=later(3, START), idempotency_key="r-1", request_hash="b", owner="bob"
+    )
+    assert again is False
 
 
 def test_undoing_a_rerun_restores_the_failed_job_and_frees_its_key(store):
@@ -1390,3 +1450,26 @@ class TestRecoveryContract:
         deliver(store, job.job_id, message="m-1", execution="e-1", at=START)
 
         assert stored(store, job).pending_since is None
+
+
+def test_an_anonymous_key_written_before_owners_existed_still_replays(dynamo_store):
+    # Given a record as the store wrote it before keys were per owner: idem#<sha256 of the key>
+    job = given(dynamo_store, idempotency_key="legacy")
+    dynamo_store.client.delete_item(
+        TableName=TABLE, Key={"jobId": {"S": dynamo_store.idempotency_item_key("legacy")}}
+    )
+    dynamo_store.client.put_item(
+        TableName=TABLE,
+        Item=to_item(
+            {
+                "jobId": "idem#" + hashlib.sha256(b"legacy").hexdigest(),
+                "targetJobId": job.job_id,
+                "payloadHash": job.payload_hash,
+            }
+        ),
+    )
+
+    # Then the anonymous owner's retry (AuthMode=none, as before) replays it; a named owner's does not
+    assert dynamo_store.create_job(make_job(idempotency_key="legacy"))[0].job_id == job.job_id
+    bobs = make_job(owner="bob", idempotency_key="legacy")
+    assert dynamo_store.create_job(bobs) == (bobs, True)

@@ -1,6 +1,8 @@
 """ApiFunction: the HTTP API (API Gateway HTTP API, payload format 2.0): its routes and entry point.
 
-The error answers are in ``http_errors``, the guard on raw bodies in ``http_body``.
+The error answers are in ``http_errors``, the guard on raw bodies in ``http_body``, who is
+calling in ``callers``. Each ``/jobs`` route acts on the caller's own jobs; its ``/admin/jobs``
+twin (the same function) on every owner's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from cloudqueue.api_models import (
     type_of,
 )
 from cloudqueue.callbacks import CallbackPolicy, Resolver, check_callback_url
+from cloudqueue.callers import Caller
+from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
 from cloudqueue.jobtypes import JOB_TYPES, demo
@@ -133,6 +137,11 @@ def checked_callback_url(url: str | None) -> str | None:
     return check_callback_url(url, current_resolver(), policy).url
 
 
+def current_caller() -> Caller:
+    """Who this request acts as (``handlers.callers``)."""
+    return caller_of(app.current_event)
+
+
 def json_response(
     status: int, model: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response[Any]:
@@ -142,6 +151,19 @@ def json_response(
 
 # --- routes -----------------------------------------------------------------------------
 
+# Each route's answers for its OpenAPI document: its 200 as well as its errors (a route given
+# `responses` documents only those).
+JSON_JOB: dict[str, Any] = {"application/json": {"model": JobView}}
+JOB_RESPONSES: dict[int, Any] = {200: {"description": "The job", "content": JSON_JOB}, **ERROR_RESPONSES}
+PAGE_RESPONSES: dict[int, Any] = {
+    200: {"description": "A page of jobs", "content": {"application/json": {"model": JobPage}}},
+    **ERROR_RESPONSES,
+}
+HISTORY_RESPONSES: dict[int, Any] = {
+    200: {"description": "Every execution of the job, with its steps and events"},
+    **ERROR_RESPONSES,
+}
+
 
 @app.post(
     "/jobs",
@@ -149,6 +171,7 @@ def json_response(
     description="Stores the job QUEUED, enqueues it and answers at once with its id.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}},
+        200: {"description": "An idempotent replay: the job this key made", "content": JSON_JOB},
         **ERROR_RESPONSES,
     },
 )
@@ -172,6 +195,7 @@ def submit(
         now=utc_now(),
         retention_days=settings().retention_days,
         idempotency_key=idempotency_key,
+        owner=current_caller().owner,
         callback_url=checked_callback_url(callback_url_of(request)),
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
@@ -183,23 +207,46 @@ def submit(
     return json_response(HTTPStatus.OK, JobView.of(job), headers)
 
 
-@app.get("/jobs", summary="List jobs, newest first", responses=ERROR_RESPONSES)
-def list_jobs(
-    status: Annotated[JobStatus | None, Query(description="Only jobs with this status.")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    next_token: Annotated[str | None, Query(alias="nextToken", max_length=1024)] = None,
+StatusFilter = Annotated[JobStatus | None, Query(description="Only jobs with this status.")]
+PageLimit = Annotated[int, Query(ge=1, le=100)]
+PageToken = Annotated[str | None, Query(alias="nextToken", max_length=1024)]
+JobIdPath = Annotated[str, Path(alias="jobId", max_length=64)]
+ADMIN = "Admin: any owner's job. "
+
+
+@app.get("/jobs", summary="List your jobs, newest first", responses=PAGE_RESPONSES)
+def list_jobs(status: StatusFilter = None, limit: PageLimit = 20, next_token: PageToken = None) -> JobPage:
+    caller = current_caller()
+    return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=caller.listed_owner)
+
+
+@app.get("/admin/jobs", summary="Admin: list every owner's jobs, newest first", responses=PAGE_RESPONSES)
+def list_all_jobs(
+    status: StatusFilter = None,
+    limit: PageLimit = 20,
+    next_token: PageToken = None,
+    owner: Annotated[
+        str | None, Query(min_length=1, max_length=2048, description="Only this owner's jobs.")
+    ] = None,
 ) -> JobPage:
-    return jobs.list_jobs(status, limit, next_token, store=current_store())
+    caller = current_caller()
+    # Only a request the gateway matched as an admin route may name another owner, or none.
+    listed = owner if caller.admin else caller.owner
+    return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=listed)
 
 
-@app.get("/jobs/<jobId>", summary="Read one job", responses=ERROR_RESPONSES)
-def get_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> JobView:
-    return JobView.of(jobs.get_job(job_id, store=current_store()))
+@app.get("/admin/jobs/<jobId>", summary=ADMIN + "read one job", responses=JOB_RESPONSES)
+@app.get("/jobs/<jobId>", summary="Read one of your jobs", responses=JOB_RESPONSES)
+def get_job(job_id: JobIdPath) -> JobView:
+    return JobView.of(jobs.get_job(job_id, store=current_store(), caller=current_caller()))
 
 
-@app.get("/jobs/<jobId>/history", summary="The job's executions, steps and events", responses=ERROR_RESPONSES)
-def get_job_history(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> dict[str, Any]:
-    history = jobs.job_history(job_id, store=current_store(), log=current_log())
+@app.get("/admin/jobs/<jobId>/history", summary=ADMIN + "its executions", responses=HISTORY_RESPONSES)
+@app.get(
+    "/jobs/<jobId>/history", summary="The job's executions, steps and events", responses=HISTORY_RESPONSES
+)
+def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
+    history = jobs.job_history(job_id, store=current_store(), log=current_log(), caller=current_caller())
     config = settings()
     if config.console_links:
         for execution in history["executions"]:
@@ -207,9 +254,10 @@ def get_job_history(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) 
     return history
 
 
-@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=ERROR_RESPONSES)
-def cancel_job(job_id: Annotated[str, Path(alias="jobId", max_length=64)]) -> JobView:
-    job = jobs.cancel_job(job_id, store=current_store(), now=utc_now())
+@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED", responses=JOB_RESPONSES)
+@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=JOB_RESPONSES)
+def cancel_job(job_id: JobIdPath) -> JobView:
+    job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), caller=current_caller())
     metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
     return JobView.of(job)
 
@@ -222,22 +270,29 @@ RERUN_KEY = Header(
 )
 
 
+RERUN_RESPONSES: dict[int, Any] = {
+    202: {"description": "Queued again", "content": {"application/json": {"model": JobView}}},
+    200: {"description": "An idempotent replay: the job as it is", "content": JSON_JOB},
+    **ERROR_RESPONSES,
+}
+
+
+@app.post("/admin/jobs/<jobId>/rerun", summary=ADMIN + "rerun it if FAILED", responses=RERUN_RESPONSES)
 @app.post(
     "/jobs/<jobId>/rerun",
     summary="Rerun a FAILED job",
     description="Puts a FAILED job back to QUEUED under the same jobId and enqueues it; the run that "
     "failed stays in the job's `runs`, and `attempts` goes on counting.",
-    responses={
-        202: {"description": "Queued again", "content": {"application/json": {"model": JobView}}},
-        **ERROR_RESPONSES,
-    },
+    responses=RERUN_RESPONSES,
 )
-def rerun_job(
-    job_id: Annotated[str, Path(alias="jobId", max_length=64)],
-    idempotency_key: Annotated[str | None, RERUN_KEY] = None,
-) -> Response[Any]:
+def rerun_job(job_id: JobIdPath, idempotency_key: Annotated[str | None, RERUN_KEY] = None) -> Response[Any]:
     job, created = rerun.rerun_job(
-        job_id, store=current_store(), queue=current_queue(), now=utc_now(), idempotency_key=idempotency_key
+        job_id,
+        store=current_store(),
+        queue=current_queue(),
+        now=utc_now(),
+        caller=current_caller(),
+        idempotency_key=idempotency_key,
     )
     if created:
         metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)

@@ -8,10 +8,22 @@ from typing import Annotated, Any
 import typer
 
 from cloudqueue_local.cli import render
-from cloudqueue_local.cli.options import ApiUrl, AsJson, parse_json_argument
+from cloudqueue_local.cli.options import Admin, ApiUrl, AsJson, CliError, SigV4, Token, parse_json_argument
 from cloudqueue_local.client.api import DEFAULT_API_URL, Api
+from cloudqueue_local.client.auth import AuthError, api_auth
 
 JobId = Annotated[str, typer.Argument(metavar="ID")]
+
+
+def connect(api_url: str, token: str | None, sigv4: bool, *, admin: bool = False) -> Api:
+    """The API at ``api_url``, called with a bearer token, signed (SigV4), or neither."""
+    try:
+        auth = api_auth(api_url, token=token, sigv4=sigv4)
+    except AuthError as error:
+        raise CliError(str(error), 2) from None
+    return Api(api_url, auth=auth, admin=admin)
+
+
 Timeout = Annotated[float, typer.Option(help="Seconds --wait waits at most.")]
 
 
@@ -28,11 +40,13 @@ def submit(
     ] = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = None,
+    sigv4: SigV4 = False,
     as_json: AsJson = False,
 ) -> None:
     """Submit a job; print its id at once."""
     body = parse_json_argument(payload, "PAYLOAD_JSON")
-    with Api(api_url) as api:
+    with connect(api_url, token, sigv4) as api:
         job = api.submit(job_type, body, idempotency_key)
         _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
 
@@ -46,11 +60,14 @@ def rerun(
         str | None, typer.Option("--idempotency-key", help="Retry-safe rerun key.")
     ] = None,
     timeout: Timeout = 300,
+    admin: Admin = False,
     api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = None,
+    sigv4: SigV4 = False,
     as_json: AsJson = False,
 ) -> None:
     """Rerun a FAILED job under the same id; the failed run stays in the job's runs."""
-    with Api(api_url) as api:
+    with connect(api_url, token, sigv4, admin=admin) as api:
         job = api.rerun(job_id, idempotency_key)
         _answer(api, job, "rerun", wait=wait, timeout=timeout, as_json=as_json)
 
@@ -68,9 +85,16 @@ def _answer(api: Api, job: dict[str, Any], done: str, *, wait: bool, timeout: fl
         raise typer.Exit(1)
 
 
-def status(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+def status(
+    job_id: JobId,
+    admin: Admin = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = None,
+    sigv4: SigV4 = False,
+    as_json: AsJson = False,
+) -> None:
     """Show one job."""
-    with Api(api_url) as api:
+    with connect(api_url, token, sigv4, admin=admin) as api:
         job = api.job(job_id)
     render.print_json(job) if as_json else render.show_job(job)
 
@@ -81,12 +105,20 @@ def list_jobs(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
     next_token: Annotated[str | None, typer.Option("--next-token")] = None,
+    every_owner: Annotated[
+        bool, typer.Option("--all", help="Every owner's jobs (GET /admin/jobs: admin scope or policy).")
+    ] = False,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only this owner's jobs (admin; implies --all).")
+    ] = None,
     api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = None,
+    sigv4: SigV4 = False,
     as_json: AsJson = False,
 ) -> None:
-    """List jobs, newest first."""
-    with Api(api_url) as api:
-        page = api.jobs(job_status, limit, next_token)
+    """List your jobs, newest first (--all: every owner's)."""
+    with connect(api_url, token, sigv4, admin=every_owner or owner is not None) as api:
+        page = api.jobs(job_status, limit, next_token, owner)
     if as_json:
         render.print_json(page)
         return
@@ -95,16 +127,30 @@ def list_jobs(
         render.out.print(f"more: --next-token {page['nextToken']}")
 
 
-def history(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+def history(
+    job_id: JobId,
+    admin: Admin = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = None,
+    sigv4: SigV4 = False,
+    as_json: AsJson = False,
+) -> None:
     """Show every execution of a job: its steps, retries, errors and timings."""
-    with Api(api_url) as api:
+    with connect(api_url, token, sigv4, admin=admin) as api:
         result = api.history(job_id)
     render.print_json(result) if as_json else render.show_history(result)
 
 
-def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+def cancel(
+    job_id: JobId,
+    admin: Admin = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = None,
+    sigv4: SigV4 = False,
+    as_json: AsJson = False,
+) -> None:
     """Cancel a job that is still QUEUED."""
-    with Api(api_url) as api:
+    with connect(api_url, token, sigv4, admin=admin) as api:
         job = api.cancel(job_id)
     if as_json:
         render.print_json(job)
@@ -112,8 +158,10 @@ def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = F
     render.out.print(f"{job['jobId']} {render.status_text(job['status'])}")
 
 
-def types(api_url: ApiUrl = DEFAULT_API_URL, as_json: AsJson = False) -> None:
+def types(
+    api_url: ApiUrl = DEFAULT_API_URL, token: Token = None, sigv4: SigV4 = False, as_json: AsJson = False
+) -> None:
     """List the job types and an example payload of each."""
-    with Api(api_url) as api:
+    with connect(api_url, token, sigv4) as api:
         result = api.job_types()
     render.print_json(result) if as_json else render.out.print(render.types_table(result))

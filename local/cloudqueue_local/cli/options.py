@@ -12,6 +12,26 @@ import typer
 ApiUrl = Annotated[
     str, typer.Option("--api-url", envvar="CLOUDQUEUE_API_URL", help="Base URL of the CloudQueue API.")
 ]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="CLOUDQUEUE_TOKEN",
+        help="A JWT for an API with AuthMode=jwt, sent as Authorization: Bearer.",
+        show_default=False,
+    ),
+]
+SigV4 = Annotated[
+    bool,
+    typer.Option(
+        "--sigv4",
+        envvar="CLOUDQUEUE_SIGV4",
+        help="Sign requests (SigV4) with your AWS credentials, for an API with AuthMode=iam.",
+    ),
+]
+Admin = Annotated[
+    bool, typer.Option("--admin", help="Use the /admin/jobs routes: any owner's job (admin scope or policy).")
+]
 AwsUrl = Annotated[
     str | None,
     typer.Option(

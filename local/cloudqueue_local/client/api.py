@@ -2,8 +2,11 @@
 
 One method per route (``POST /jobs``, ``GET /jobs/{id}``, ``GET /jobs``, ``GET
 /jobs/{id}/history``, ``DELETE /jobs/{id}``, ``POST /jobs/{id}/rerun``, ``GET /job-types``),
-each answering the route's JSON body. A refusal (4xx, 5xx) or an API that cannot be reached
-is an :class:`ApiError` said in one line, with the exit status the CLI gives it.
+each answering the route's JSON body. With ``admin`` the job routes are their ``/admin/jobs``
+twins, which act on every owner's jobs. ``auth`` (``client.auth``) proves who calls.
+
+A refusal (4xx, 5xx) or an API that cannot be reached is an :class:`ApiError` said in one
+line, with the exit status the CLI gives it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ def backoff(first: float, most: float, factor: float) -> Iterator[float]:
         delay = min(delay * factor, most)
 
 
+# The gateway's 401 and 403 ({"message": ...}), and what the user can do about each.
+_GATEWAY_REFUSALS = {
+    401: "the API wants a valid token (--token or CLOUDQUEUE_TOKEN; `cloudqueue token` makes one locally)",
+    403: "the token lacks this route's scope, or the request is not signed (--sigv4) by a caller allowed it",
+}
+
+
 class ApiError(Exception):
     """Said to the user in one line; ``code`` is the exit status (2: nothing to reach, 3: a wait
     ran out, 1: the API refused)."""
@@ -52,10 +62,17 @@ class Api:
     ``transport`` replaces the network (an ``httpx.MockTransport`` in tests)."""
 
     def __init__(
-        self, base_url: str, timeout: float = 30, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        timeout: float = 30,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        auth: httpx.Auth | None = None,
+        admin: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, auth=auth)
+        self.jobs_path = "/admin/jobs" if admin else "/jobs"
 
     def __enter__(self) -> Api:
         return self
@@ -81,6 +98,11 @@ class Api:
             problem = body.get("error") if isinstance(body, dict) else None
             if isinstance(problem, dict):
                 raise ApiError(f"{response.status_code} {problem.get('code')}: {problem.get('message')}")
+            if response.status_code in _GATEWAY_REFUSALS and isinstance(body, dict) and "message" in body:
+                # API Gateway's own refusal, before the function ran: say what to do about it.
+                raise ApiError(
+                    f"{response.status_code} {body['message']}: {_GATEWAY_REFUSALS[response.status_code]}"
+                )
             raise ApiError(f"{response.status_code}: {json.dumps(body)[:300]}")
         return body
 
@@ -92,34 +114,43 @@ class Api:
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""
-        result: dict[str, Any] = self.call("POST", f"/jobs/{job_id}/rerun", headers=_keyed(idempotency_key))
+        result: dict[str, Any] = self.call(
+            "POST", f"{self.jobs_path}/{job_id}/rerun", headers=_keyed(idempotency_key)
+        )
         return result
 
     def job(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}``."""
-        result: dict[str, Any] = self.call("GET", f"/jobs/{job_id}")
+        result: dict[str, Any] = self.call("GET", f"{self.jobs_path}/{job_id}")
         return result
 
     def jobs(
-        self, status: str | None = None, limit: int = 20, next_token: str | None = None
+        self,
+        status: str | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+        owner: str | None = None,
     ) -> dict[str, Any]:
-        """``GET /jobs``: one page, newest first (``jobs``, and ``nextToken`` when there are more)."""
+        """``GET /jobs``: one page, newest first (``jobs``, and ``nextToken`` when there are more).
+        ``owner`` (admin only) lists that owner's jobs."""
         params: dict[str, Any] = {"limit": limit}
         if status:
             params["status"] = status.upper()
         if next_token:
             params["nextToken"] = next_token
-        result: dict[str, Any] = self.call("GET", "/jobs", params=params)
+        if owner:
+            params["owner"] = owner
+        result: dict[str, Any] = self.call("GET", self.jobs_path, params=params)
         return result
 
     def history(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}/history``: every execution of the job, step by step."""
-        result: dict[str, Any] = self.call("GET", f"/jobs/{job_id}/history")
+        result: dict[str, Any] = self.call("GET", f"{self.jobs_path}/{job_id}/history")
         return result
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """``DELETE /jobs/{id}``: a QUEUED job CANCELLED."""
-        result: dict[str, Any] = self.call("DELETE", f"/jobs/{job_id}")
+        result: dict[str, Any] = self.call("DELETE", f"{self.jobs_path}/{job_id}")
         return result
 
     def job_types(self) -> dict[str, Any]:

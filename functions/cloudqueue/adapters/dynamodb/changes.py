@@ -20,6 +20,7 @@ from cloudqueue.adapters.dynamodb.items import (
 )
 from cloudqueue.adapters.dynamodb.table import JobTable
 from cloudqueue.errors import IdempotencyConflict, JobNotCancellable, JobNotFoundError, JobNotRerunnable
+from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import Job, JobStatus, format_timestamp
 
 
@@ -57,9 +58,15 @@ class JobChanges(JobTable):
     # --- rerun -------------------------------------------------------------------------
 
     def rerun_job(
-        self, job_id: str, *, now: datetime, idempotency_key: str | None, request_hash: str
+        self,
+        job_id: str,
+        *,
+        now: datetime,
+        idempotency_key: str | None,
+        request_hash: str,
+        owner: str = DEFAULT_OWNER,
     ) -> tuple[Job, bool]:
-        current, replayed = self._rerun_seen(job_id, idempotency_key, request_hash)
+        current, replayed = self._rerun_seen(job_id, idempotency_key, request_hash, owner)
         if replayed:
             return current, False
         run = lifecycle.finished_run(current)
@@ -93,14 +100,14 @@ class JobChanges(JobTable):
         }
         writes: list[dict[str, Any]] = [{"Update": update}]
         if idempotency_key is not None:
-            writes.append({"Put": self._idempotency_put(idempotency_key, job_id, request_hash, now)})
+            writes.append({"Put": self._idempotency_put(idempotency_key, owner, job_id, request_hash, now)})
         try:
             self.client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             # Another write came first: a rerun with the same key, or one that changed the job.
-            now_stored, replayed = self._rerun_seen(job_id, idempotency_key, request_hash)
+            now_stored, replayed = self._rerun_seen(job_id, idempotency_key, request_hash, owner)
             if replayed:
                 return now_stored, False
             raise JobNotRerunnable(
@@ -128,12 +135,14 @@ class JobChanges(JobTable):
         )
         return job, True
 
-    def _idempotency_put(self, key: str, job_id: str, request_hash: str, now: datetime) -> dict[str, Any]:
+    def _idempotency_put(
+        self, key: str, owner: str, job_id: str, request_hash: str, now: datetime
+    ) -> dict[str, Any]:
         return {
             "TableName": self.table_name,
             "Item": to_item(
                 {
-                    "jobId": self.idempotency_item_key(key),
+                    "jobId": self.idempotency_item_key(key, owner),
                     "targetJobId": job_id,
                     "payloadHash": request_hash,
                     "expiresAt": self._expires_at(now),
@@ -142,15 +151,15 @@ class JobChanges(JobTable):
             "ConditionExpression": "attribute_not_exists(jobId)",
         }
 
-    def _rerun_seen(self, job_id: str, key: str | None, request_hash: str) -> tuple[Job, bool]:
-        """The job as it is now, and whether an earlier rerun already used ``key`` for it (a
-        replay). Raises IdempotencyConflict for a key used by another request, JobNotFoundError,
+    def _rerun_seen(self, job_id: str, key: str | None, request_hash: str, owner: str) -> tuple[Job, bool]:
+        """The job as it is now, and whether an earlier rerun already used ``owner``'s ``key``
+        for it (a replay). Raises IdempotencyConflict for a key used by another request, JobNotFoundError,
         and, when it is no replay, JobNotRerunnable for a job that is not FAILED."""
         found = None
         if key is not None:
             found = self.client.get_item(
                 TableName=self.table_name,
-                Key={"jobId": {"S": self.idempotency_item_key(key)}},
+                Key={"jobId": {"S": self.idempotency_item_key(key, owner)}},
                 ConsistentRead=True,
             ).get("Item")
         if found is not None and from_item(found).get("payloadHash") != request_hash:
@@ -173,7 +182,9 @@ class JobChanges(JobTable):
             "values": {"queued": JobStatus.QUEUED.value, "since": job.pending_since, "runs": len(job.runs)},
         }
 
-    def undo_rerun(self, job: Job, *, now: datetime, idempotency_key: str | None) -> bool:
+    def undo_rerun(
+        self, job: Job, *, now: datetime, idempotency_key: str | None, owner: str = DEFAULT_OWNER
+    ) -> bool:
         if not job.runs or job.pending_since is None:
             return False
         run = job.runs[-1]
@@ -220,7 +231,7 @@ class JobChanges(JobTable):
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": {"jobId": {"S": self.idempotency_item_key(idempotency_key)}},
+                        "Key": {"jobId": {"S": self.idempotency_item_key(idempotency_key, owner)}},
                         "ConditionExpression": "targetJobId = :job",
                         "ExpressionAttributeValues": expression_values(job=job.job_id),
                     }

@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from cloudqueue.adapters.dynamodb.items import condition_failed, from_item, to_item
 from cloudqueue.adapters.dynamodb.table import JobTable
 from cloudqueue.errors import EnqueueFailed, IdempotencyConflict
+from cloudqueue.listing import DEFAULT_OWNER
 from cloudqueue.models import Job
 
 
@@ -32,7 +33,7 @@ class SubmitWrites(JobTable):
 
         key_item = to_item(
             {
-                "jobId": self.idempotency_item_key(job.idempotency_key),
+                "jobId": self.idempotency_item_key(job.idempotency_key, job.owner),
                 "targetJobId": job.job_id,
                 "payloadHash": job.payload_hash,
                 "expiresAt": job.expires_at,
@@ -54,10 +55,12 @@ class SubmitWrites(JobTable):
             return self._job_for_reused_key(job), False
         return job, True
 
-    def job_for_idempotency_key(self, idempotency_key: str, payload_hash: str | None) -> Job | None:
+    def job_for_idempotency_key(
+        self, idempotency_key: str, payload_hash: str | None, *, owner: str = DEFAULT_OWNER
+    ) -> Job | None:
         found = self.client.get_item(
             TableName=self.table_name,
-            Key={"jobId": {"S": self.idempotency_item_key(idempotency_key)}},
+            Key={"jobId": {"S": self.idempotency_item_key(idempotency_key, owner)}},
             ConsistentRead=True,
         ).get("Item")
         if found is None:
@@ -75,7 +78,7 @@ class SubmitWrites(JobTable):
 
     def _job_for_reused_key(self, job: Job) -> Job:
         assert job.idempotency_key is not None
-        existing = self.job_for_idempotency_key(job.idempotency_key, job.payload_hash)
+        existing = self.job_for_idempotency_key(job.idempotency_key, job.payload_hash, owner=job.owner)
         if existing is None:
             raise EnqueueFailed("another request with this Idempotency-Key was just undone; retry")
         return existing

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudqueue.adapters import aws_client
 from cloudqueue.adapters.dynamodb.items import IDEMPOTENCY_PREFIX, job_from, to_item
-from cloudqueue.listing import list_day, list_key, list_shard, queued_moment, shard_number
+from cloudqueue.listing import DEFAULT_OWNER, list_day, list_key, list_shard, queued_moment, shard_number
 from cloudqueue.models import Job, utc_now
 
 if TYPE_CHECKING:
@@ -55,9 +55,18 @@ class JobTable:
         return {"pendingSince": int(now.timestamp()), "pendingShard": self.pending_shard(job_id)}
 
     @staticmethod
-    def idempotency_item_key(idempotency_key: str) -> str:
-        """The key of the item that records what an Idempotency-Key made."""
-        return IDEMPOTENCY_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()
+    def idempotency_item_key(idempotency_key: str, owner: str = DEFAULT_OWNER) -> str:
+        """The key of the item that records what ``owner``'s Idempotency-Key made: keys are per
+        owner, so two owners using the same key make two jobs.
+
+        ``idem#<sha256 of the owner>#<sha256 of the key>``; the anonymous owner's (every caller
+        of ``AuthMode=none``) stays ``idem#<sha256 of the key>``, as before owners existed, so
+        a key retried across the upgrade still replays. The two forms never meet: one is 64 hex
+        characters after the prefix, the other has a ``#`` in it."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        if owner == DEFAULT_OWNER:
+            return IDEMPOTENCY_PREFIX + digest
+        return f"{IDEMPOTENCY_PREFIX}{hashlib.sha256(owner.encode()).hexdigest()}#{digest}"
 
     def _job_item(self, job: Job) -> dict[str, Any]:
         values = job.to_json_dict()
