@@ -45,6 +45,10 @@ TEST_PARAMETERS = {
     "ProcessTimeoutRetryMaxAttempts": "1",
     "MaxReceiveCount": "3",
     "RequeueSchedule": "rate(2 seconds)",
+    # The functions' log tests read each invocation's lines: Lambda's (platform.start and
+    # platform.report, dropped at the default WARN) and the Powertools INFO lines around them.
+    "LogLevel": "INFO",
+    "SystemLogLevel": "INFO",
 }
 
 

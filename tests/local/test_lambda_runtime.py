@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from cloudqueue_local.emulator.awslambda.invocation import InjectedCrash, Servic
 from cloudqueue_local.emulator.awslambda.runtime import LambdaRuntime
 from cloudqueue_local.emulator.endpoint import is_function_key
 from cloudqueue_local.emulator.faults import AwsFaultMiddleware, Chaos, parse_fault_rates
-from cloudqueue_local.template import FunctionSpec, LocalTemplate
+from cloudqueue_local.template import FunctionSpec, LocalTemplate, LoggingSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE_CODE = str(Path(__file__).parent.relative_to(ROOT) / "probe_function")
@@ -385,3 +386,68 @@ def test_sqs_faults_reach_a_functions_sends_and_no_other_client(local_stack: Loc
     assert from_function == {"error": "InternalFailure"}
     received: dict[str, Any] = other_client.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)
     assert [message["Body"] for message in received["Messages"]] == ["not a function"]
+
+
+# --- LoggingConfig -------------------------------------------------------------------------
+
+PRINTED = ['{"level":"DEBUG","message":"verbose"}', '{"level":"WARNING","message":"kept"}', "plain"]
+
+
+def logged_lines(
+    logging_spec: LoggingSpec, caplog: pytest.LogCaptureFixture
+) -> tuple[list[str], dict[str, Any]]:
+    """What one invocation of a probe with ``logging_spec`` logs, and its answer."""
+    spec = replace(probe("Logged", "green"), logging=logging_spec)
+    template = LocalTemplate(path=ROOT / "template.yaml", parameters={}, functions={"Logged": spec})
+    runtime = LambdaRuntime(template, RuntimeSettings(root=ROOT))
+    caplog.set_level(logging.INFO, logger="cloudqueue.local.functions.Logged")
+    try:
+        answer = runtime.invoke("Logged", {"action": "print", "lines": PRINTED}).json()
+    finally:
+        runtime.close()
+    return [record.getMessage() for record in caplog.records], answer
+
+
+def test_json_format_at_system_level_warn_writes_only_the_functions_own_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines, answer = logged_lines(LoggingSpec("JSON", "WARN"), caplog)
+
+    # No platform.start nor platform.report, and the DEBUG line is dropped at the default INFO
+    assert lines == PRINTED[1:]
+    assert answer["colour"] == "green"
+
+
+def test_json_format_at_system_level_info_writes_platform_events_around_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines, answer = logged_lines(LoggingSpec("JSON", "INFO"), caplog)
+
+    start, *between, report = lines
+    assert json.loads(start)["type"] == "platform.start"
+    assert json.loads(report)["type"] == "platform.report"
+    assert json.loads(report)["record"]["requestId"] == answer["requestId"]
+    assert between == PRINTED[1:]
+
+
+def test_text_format_writes_start_end_and_report_and_every_line(caplog: pytest.LogCaptureFixture) -> None:
+    lines, answer = logged_lines(LoggingSpec("Text", "WARN"), caplog)
+
+    assert lines[0] == f"START RequestId: {answer['requestId']} Version: $LATEST"
+    assert lines[1:4] == PRINTED
+    assert lines[4] == f"END RequestId: {answer['requestId']}"
+    assert lines[5].startswith(f"REPORT RequestId: {answer['requestId']}\tDuration: ")
+
+
+def test_json_format_tells_the_runtime_its_format_and_level() -> None:
+    spec = replace(probe("Told", "white"), logging=LoggingSpec("JSON", "WARN", "ERROR"))
+    template = LocalTemplate(path=ROOT / "template.yaml", parameters={}, functions={"Told": spec})
+    runtime = LambdaRuntime(template, RuntimeSettings(root=ROOT))
+    try:
+        answer = runtime.invoke(
+            "Told", {"action": "env", "names": ["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL"]}
+        )
+    finally:
+        runtime.close()
+
+    assert answer.json()["env"] == {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "ERROR"}

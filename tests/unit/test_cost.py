@@ -36,8 +36,8 @@ def line(bill: cost.Bill, service: str, starts: str) -> cost.Line:
     return found
 
 
-def test_doubling_a_functions_memory_doubles_its_gb_seconds_and_nothing_else(tmp_path: Path) -> None:
-    # Given the stack as it is, and the same with ClaimFunction at twice the Globals' memory
+def test_raising_a_functions_memory_raises_its_gb_seconds_alike_and_nothing_else(tmp_path: Path) -> None:
+    # Given the stack as it is, and the same with ClaimFunction at four times the Globals' memory
     usage = cost.Usage()
     before = cost.compute_bill(stack_with(tmp_path / "a"), PRICES, usage)
     handler = "      Handler: cloudqueue.handlers.claim.handler\n"
@@ -47,10 +47,10 @@ def test_doubling_a_functions_memory_doubles_its_gb_seconds_and_nothing_else(tmp
     # When both are priced
     after = cost.compute_bill(doubled_stack, PRICES, usage)
 
-    # Then the claim's GB-seconds and their price double, and no other line moves
-    old, new = line(before, "Lambda", "ClaimFunction 512 MB"), line(after, "Lambda", "ClaimFunction 1024 MB")
-    assert new.quantity == pytest.approx(2 * old.quantity)
-    assert new.usd == pytest.approx(2 * old.usd)
+    # Then the claim's GB-seconds and their price grow fourfold, and no other line moves
+    old, new = line(before, "Lambda", "ClaimFunction 256 MB"), line(after, "Lambda", "ClaimFunction 1024 MB")
+    assert new.quantity == pytest.approx(4 * old.quantity)
+    assert new.usd == pytest.approx(4 * old.usd)
     others = [(a.item, a.usd) for a, b in zip(before.lines, after.lines, strict=True) if a is not old]
     assert others == [(b.item, b.usd) for a, b in zip(before.lines, after.lines, strict=True) if a is not old]
 
@@ -106,10 +106,10 @@ def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:
 
 
 def test_raising_the_api_throttle_moves_the_binding_quota(tmp_path: Path) -> None:
-    # Given the defaults: the API's throttling binds first
+    # Given a stage throttle of 500 requests/s (the defaults' before they were raised): it binds first
     usage = cost.Usage()
     durations = cost.DEFAULT_DURATIONS_MS
-    first = cost.capacity(stack_with(tmp_path / "a"), usage, durations)[0]
+    first = cost.capacity(stack_with(tmp_path / "a", ApiThrottleRate="500"), usage, durations)[0]
     assert first.what.startswith("API throttling")
 
     # When ApiThrottleRate is raised ten times  Then another quota binds, at a higher rate
@@ -281,8 +281,8 @@ def test_a_function_on_x86_is_priced_at_the_x86_rate_and_the_others_stay_on_arm(
     bill = cost.compute_bill(stack, PRICES, cost.Usage())
 
     # Then the claim's GB-seconds take the x86 price and the process step's keep arm64's
-    assert line(bill, "Lambda", "ClaimFunction 512 MB x86_64").price == "lambda_gb_second_x86_64"
-    assert line(bill, "Lambda", "ProcessFunction 512 MB arm64").price == "lambda_gb_second_arm64"
+    assert line(bill, "Lambda", "ClaimFunction 256 MB x86_64").price == "lambda_gb_second_x86_64"
+    assert line(bill, "Lambda", "ProcessFunction 128 MB arm64").price == "lambda_gb_second_arm64"
 
 
 def test_json_report_is_what_cost_json_prints() -> None:

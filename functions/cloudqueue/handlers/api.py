@@ -13,7 +13,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,9 +38,11 @@ from cloudqueue.api_models import (
 )
 from cloudqueue.callbacks import CallbackPolicy, Resolver, check_callback_url
 from cloudqueue.callers import Caller
+from cloudqueue.handlers import metric_names
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import JobStatus, utc_now
 from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
@@ -49,8 +51,8 @@ from cloudqueue.settings import ApiSettings
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
 # Active tracing and the state machine's tracing still put each invocation in the trace.
-logger = Logger()
-metrics = Metrics(namespace="CloudQueue")
+logger = service_logger()
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 app = APIGatewayHttpResolver(
     enable_validation=True,
@@ -200,7 +202,6 @@ def submit(
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
-        metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
         logger.info("job submitted", extra={"jobId": job.job_id, "type": job.type})
         return json_response(HTTPStatus.ACCEPTED, JobView.of(job), headers)
     headers["Idempotent-Replayed"] = "true"
@@ -258,7 +259,7 @@ def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
 @app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=JOB_RESPONSES)
 def cancel_job(job_id: JobIdPath) -> JobView:
     job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), caller=current_caller())
-    metrics.add_metric(name="JobsCancelled", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=metric_names.JOBS_CANCELLED, unit=MetricUnit.Count, value=1)
     return JobView.of(job)
 
 
@@ -295,7 +296,7 @@ def rerun_job(job_id: JobIdPath, idempotency_key: Annotated[str | None, RERUN_KE
         idempotency_key=idempotency_key,
     )
     if created:
-        metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=metric_names.JOBS_RERUN, unit=MetricUnit.Count, value=1)
         logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
     return json_response(
         HTTPStatus.ACCEPTED if created else HTTPStatus.OK,

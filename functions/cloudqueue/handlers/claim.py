@@ -6,12 +6,14 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsPoisonQueue
+from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import ClaimRequest, utc_now
 from cloudqueue.ports import JobStore, PoisonMessages
 from cloudqueue.settings import ClaimSettings
@@ -20,10 +22,11 @@ from cloudqueue.workflow import claim_job
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
 # importing boto3 (measured by `cloudqueue bench`), paid on every cold start. The function's
 # Active tracing and the state machine's tracing still put each invocation in the trace.
-logger = Logger()
-metrics = Metrics(namespace="CloudQueue")
+logger = service_logger()
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
-_METRICS = {"CLAIMED": "JobsClaimed", "SKIPPED": "DuplicateDeliveriesSkipped", "POISON": "PoisonMessagesKept"}
+# A claim is every job's, so CLAIMED counts nothing; only the rare outcomes are metrics.
+_METRICS = {"SKIPPED": metric_names.DUPLICATE_DELIVERIES_SKIPPED, "POISON": metric_names.POISON_MESSAGES_KEPT}
 
 
 @cache
@@ -64,7 +67,9 @@ def handler(
         wait=time.sleep,
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
-    metrics.add_metric(name=_METRICS[response.outcome], unit=MetricUnit.Count, value=1)
+    metric = _METRICS.get(response.outcome)
+    if metric is not None:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     if response.outcome == "POISON":
         body = request.message.body[:1000]
         logger.error("poison message kept", extra={"body": body, "reason": response.reason})

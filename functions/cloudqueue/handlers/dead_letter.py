@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -17,19 +17,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue, SqsPoisonQueue
+from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore, PoisonMessages
 from cloudqueue.recovery import DeadLetterAction, handle_dead_letter
 from cloudqueue.settings import DeadLetterSettings
 
-logger = Logger()
+logger = service_logger()
 tracer = Tracer()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 _METRICS = {
-    DeadLetterAction.FAILED: "JobsDeadLettered",
-    DeadLetterAction.REDRIVEN: "JobsRedriven",
-    DeadLetterAction.POISON: "PoisonMessagesKept",
+    DeadLetterAction.FAILED: metric_names.JOBS_DEAD_LETTERED,
+    DeadLetterAction.REDRIVEN: metric_names.JOBS_REDRIVEN,
+    DeadLetterAction.POISON: metric_names.POISON_MESSAGES_KEPT,
 }
 
 

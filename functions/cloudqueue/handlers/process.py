@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
-
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.processing import ProcessRequest, process_job
 from cloudqueue.settings import ProcessSettings
 
@@ -16,7 +15,7 @@ if TYPE_CHECKING:
 # No Tracer here: it would import the X-Ray SDK and botocore into a function that needs
 # neither (see claim.py). Active tracing on the function still records its invocation.
 # Nor cloudqueue.models or workflow: this function needs one model (see cloudqueue.processing).
-logger = Logger()
+logger = service_logger()
 
 
 @cache

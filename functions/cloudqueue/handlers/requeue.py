@@ -12,21 +12,23 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.sqs import SqsJobQueue
+from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.listing import window_days
 from cloudqueue.models import utc_now
 from cloudqueue.ports import JobQueue, JobStore
 from cloudqueue.recovery import resend_stranded_jobs, send_pending_jobs
 from cloudqueue.settings import RequeueSettings
 
-logger = Logger()
+logger = service_logger()
 tracer = Tracer()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 # Stop taking pages this long before the function's timeout, to save the cursor.
 _STOP_BEFORE_TIMEOUT_MS = 5_000
@@ -74,8 +76,8 @@ def handler(
         max_pages=config.sweep_max_pages,
         time_left=time_left,
     )
-    metrics.add_metric(name="PendingJobsSent", unit=MetricUnit.Count, value=len(report.sent))
-    if report.sent:
+    if report.sent:  # never a 0 on every sweep: that would publish the metric every hour
+        metrics.add_metric(name=metric_names.PENDING_JOBS_SENT, unit=MetricUnit.Count, value=len(report.sent))
         logger.warning(
             "sent the messages of jobs whose pending send was overdue", extra={"jobIds": report.sent}
         )
@@ -95,7 +97,9 @@ def handler(
         )
     # Only when there were some: a metric published every hour costs $0.30 a month.
     if stranded.resent:
-        metrics.add_metric(name="StrandedJobsResent", unit=MetricUnit.Count, value=len(stranded.resent))
+        metrics.add_metric(
+            name=metric_names.STRANDED_JOBS_RESENT, unit=MetricUnit.Count, value=len(stranded.resent)
+        )
     return {
         "sent": report.sent,
         "cleared": report.cleared,

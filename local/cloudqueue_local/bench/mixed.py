@@ -8,7 +8,8 @@ lost, claimed twice, wrong, extra executions) and reports (``mixed_report``): th
 left in the job queue and the dead-letter queue, non-2xx answers, replays that named another
 job, POST /jobs latency while the backlog drains, and the drain rate. With ``--kill-every``
 an ``EnvironmentKiller`` kills a workflow environment that often while the jobs run, and
-the report says how many died and what became of their jobs.
+the report says how many died and what became of their jobs. At the end, each function's peak
+memory (``memory``), for sizing its MemorySize.
 
 Everything is read through the AWS endpoint and the HTTP API, as a user's tools would.
 """
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudqueue_local.bench.aws_view import AwsView
 from cloudqueue_local.bench.killer import EnvironmentKiller
+from cloudqueue_local.bench.memory import peak_memory
 from cloudqueue_local.bench.mixed_checks import accepted_jobs, read_executions
 from cloudqueue_local.bench.mixed_load import DUPLICATE_PHASES, DuplicateInjector, plan_jobs, submit_plan
 from cloudqueue_local.bench.mixed_report import mixed_figures
@@ -42,7 +44,7 @@ def mixed_scenario(
     stack = options.stack()
     stack.start()
     try:
-        return run_mixed(
+        figures = run_mixed(
             stack,
             jobs=mixed.jobs,
             clients=mixed.clients,
@@ -52,6 +54,8 @@ def mixed_scenario(
             kill_every=mixed.kill_every,
             log=log,
         )
+        figures["memory"] = peak_memory(stack)  # each function's peak, before its processes stop
+        return figures
     finally:
         stack.stop(drain_seconds=30)
 

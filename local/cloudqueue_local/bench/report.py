@@ -43,6 +43,13 @@ def figures_table(report: dict[str, Any], *, clients: int) -> Table:
         )
     if "mixed" in report:
         mixed_rows(table, report["mixed"])
+        for name, memory in (report["mixed"].get("memory") or {}).items():
+            peak = "gone" if memory["peak_mb"] is None else f"{memory['peak_mb']:.0f} MB"
+            table.add_row(
+                f"peak memory (VmHWM) {name}, {memory['measured']}",
+                f"{peak} over {memory['environments']} environment(s)",
+                f"MemorySize {memory['memory_size_mb']} MB",
+            )
     if "poison" in report:
         poison = report["poison"]
         table.add_row(

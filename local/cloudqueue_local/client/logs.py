@@ -5,11 +5,13 @@ local stack names it so) and its group is read on the local AWS endpoint; with
 ``--stack-name`` CloudFormation's ``DescribeStackResource`` gives the deployed name and the
 group is read on AWS with your credentials.
 
-``--job-id`` shows whole invocations: every line from ``START`` to ``REPORT`` of each
-invocation that logged the job id (the Powertools lines carry it as ``correlation_id`` or in
-their message). The server narrows the search with the quoted job id as filter pattern, a
-term moto honours too; which lines belong to which invocation is worked out here, from each
-environment's stream, since no filter pattern can say it.
+``--job-id`` shows whole invocations: every line from ``START`` to ``REPORT`` (or JSON
+``platform.start`` to ``platform.report``) of each invocation that logged the job id (the
+Powertools lines carry it as ``correlation_id`` or in their message). With ``SystemLogLevel:
+WARN`` Lambda writes no such lines: then the lines that name the job are shown. The server
+narrows the search with the quoted job id as filter pattern, a term moto honours too; which
+lines belong to which invocation is worked out here, from each environment's stream, since
+no filter pattern can say it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from cloudqueue_local.emulator.awslambda.logs import log_group_name
 
 _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_START = re.compile(r"START RequestId: (\S+)")
-_REPORT = re.compile(r"REPORT RequestId: (\S+)")
+# Lambda's lines around an invocation: text (LogFormat Text), or JSON events (LogFormat JSON;
+# none at SystemLogLevel WARN).
+_START = re.compile(r'START RequestId: (\S+)|\{"time":"[^"]*","type":"platform\.start"')
+_REPORT = re.compile(r'REPORT RequestId: (\S+)|\{"time":"[^"]*","type":"platform\.report"')
 # CloudWatch's limit of stream names in one FilterLogEvents call.
 _STREAMS_PER_CALL = 100
 # How late a line may reach the group after lines written after it (``follow``): each
@@ -145,7 +149,9 @@ class _Invocations:
             return []
         lines = self.open.get(line.stream)
         if lines is None:
-            return []  # outside an invocation (an environment's start): not the job's
+            # Outside an invocation's platform lines: an environment's start, or a function
+            # whose SystemLogLevel writes none (each line of the job is then shown alone).
+            return [line] if self.job_id in line.message else []
         lines.append(line)
         if not _REPORT.match(line.message):
             return []

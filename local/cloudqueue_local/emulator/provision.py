@@ -42,7 +42,14 @@ def provision_secrets(template: LocalTemplate, values: dict[str, str], *, region
 
 def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     """Create every supported resource; returns what was made, by kind and logical id."""
-    made: dict[str, Any] = {"tables": {}, "queues": {}, "logGroups": {}, "stateMachines": {}, "functions": {}}
+    made: dict[str, Any] = {
+        "tables": {},
+        "queues": {},
+        "logGroups": {},
+        "stateMachines": {},
+        "functions": {},
+        "dashboards": {},
+    }
     dynamodb = boto3.client("dynamodb", region_name=region)
     for spec in template.tables.values():
         properties = spec.properties
@@ -133,9 +140,18 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
         )
         made["stateMachines"][machine.logical_id] = machine.arn
 
-    # A Pipe's bus other than the default one is the user's on AWS (EventBusName); made here.
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    for dashboard in template.dashboards.values():
+        cloudwatch.put_dashboard(DashboardName=dashboard.name, DashboardBody=dashboard.body)
+        made["dashboards"][dashboard.logical_id] = dashboard.name
+
+    _provision_buses(template, region=region)
+    return made
+
+
+def _provision_buses(template: LocalTemplate, *, region: str) -> None:
+    """A Pipe's bus other than the default one is the user's on AWS (EventBusName); made here."""
     events = boto3.client("events", region_name=region)
     for pipe in template.stream_pipes.values():
         if pipe.targets_bus and pipe.bus_name != "default":
             events.create_event_bus(Name=pipe.bus_name)
-    return made

@@ -56,8 +56,9 @@ SHAPES = {
     "AWS::Logs::LogGroup": ("note", "#eaeded", "CloudWatch Logs"),
     "AWS::CloudWatch::Alarm": ("octagon", "#f5b7b1", "CloudWatch alarm"),
     "AWS::Budgets::Budget": ("octagon", "#f5b7b1", "Budget (optional)"),
-    "AWS::S3::Bucket": ("folder", "#d6eaf8", "S3"),
-    "AWS::CloudFront::Distribution": ("ellipse", "#d5f5e3", "CloudFront"),
+    "AWS::CloudWatch::Dashboard": ("tab", "#eaeded", "CloudWatch dashboard"),
+    "AWS::S3::Bucket": ("folder", "#d6eaf8", "S3 (DeployFrontend)"),
+    "AWS::CloudFront::Distribution": ("ellipse", "#d5f5e3", "CloudFront (DeployFrontend)"),
 }
 
 

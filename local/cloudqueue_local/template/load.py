@@ -69,6 +69,8 @@ def load_template(
     for logical_id, spec in template.functions.items():
         read_events(template, logical_id, spec)
     for name, output in (document.get("Outputs") or {}).items():
+        if "Condition" in output and not resolver.condition(output["Condition"]):
+            continue  # as CloudFormation: an output of a resource not created is not shown
         try:
             template.outputs[name] = str(resolver.resolve(output["Value"]))
         except TemplateError:

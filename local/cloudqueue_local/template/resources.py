@@ -1,8 +1,8 @@
 """One reader per resource kind the local stack builds (SAM functions and their events,
 DynamoDB tables, SQS queues, log groups, SAM state machines, the HTTP API: SAM's or API
 Gateway's own Api and Routes with their integration and JWT authorizer, CloudFront's response
-headers policy for the page, EventBridge Pipes), each adding its spec to the ``LocalTemplate``
-being read."""
+headers policy for the page, EventBridge Pipes, CloudWatch dashboards), each adding its spec
+to the ``LocalTemplate`` being read."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from typing import Any
 
 from cloudqueue_local.template.intrinsics import Resolver
 from cloudqueue_local.template.specs import (
+    DashboardSpec,
     FunctionSpec,
     JwtAuthorizerSpec,
     LocalTemplate,
+    LoggingSpec,
     LogGroupSpec,
     PipeSpec,
     QueueSpec,
@@ -81,7 +83,19 @@ def _read_function(reading: Reading, logical_id: str, properties: dict[str, Any]
         reserved_concurrency=_optional_int(merged.get("ReservedConcurrentExecutions")),
         architecture=str((merged.get("Architectures") or ["x86_64"])[0]),
         tracing=merged.get("Tracing"),
+        logging=_logging(merged.get("LoggingConfig") or {}),
     )
+
+
+def _logging(config: dict[str, Any]) -> LoggingSpec:
+    log_format = str(config.get("LogFormat", "Text"))
+    if log_format not in ("Text", "JSON"):
+        raise TemplateError(f"LoggingConfig.LogFormat {log_format!r} is neither Text nor JSON")
+    system = str(config.get("SystemLogLevel", "INFO"))
+    if system not in ("DEBUG", "INFO", "WARN"):
+        raise TemplateError(f"LoggingConfig.SystemLogLevel {system!r} is not DEBUG, INFO or WARN")
+    application = config.get("ApplicationLogLevel")
+    return LoggingSpec(log_format, system, None if application is None else str(application))
 
 
 def _check_layers(reading: Reading, logical_id: str, layers: list[Any]) -> None:
@@ -312,6 +326,12 @@ def _read_secret(reading: Reading, logical_id: str, properties: dict[str, Any]) 
     )
 
 
+def _read_dashboard(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    resolved = reading.resolver.resolve(properties)
+    name = resolved.get("DashboardName") or reading.resolver.physical(logical_id)["Ref"]
+    reading.template.dashboards[logical_id] = DashboardSpec(logical_id, name, resolved["DashboardBody"])
+
+
 # Resource types the local stack builds; others (IAM roles, S3, CloudFront, alarms) have no
 # local behaviour and are left out.
 READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
@@ -326,6 +346,7 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::CloudFront::ResponseHeadersPolicy": _read_response_headers_policy,
     "AWS::Pipes::Pipe": _read_pipe,
     "AWS::SecretsManager::Secret": _read_secret,
+    "AWS::CloudWatch::Dashboard": _read_dashboard,
 }
 
 

@@ -14,6 +14,15 @@ class TemplateError(ValueError):
 
 
 @dataclass(frozen=True)
+class LoggingSpec:
+    """A function's LoggingConfig (Lambda's advanced logging controls), with Lambda's defaults."""
+
+    log_format: str = "Text"  # Text or JSON
+    system_log_level: str = "INFO"  # DEBUG, INFO or WARN: the platform's lines (JSON format only)
+    application_log_level: str | None = None  # JSON format only; None: Lambda's default, INFO
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     name: str
@@ -27,6 +36,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: its environments at most
     architecture: str = "x86_64"  # the first of Architectures, as Lambda bills it
     tracing: str | None = None  # Tracing: Active or PassThrough; None when the template says nothing
+    logging: LoggingSpec = LoggingSpec()
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,13 @@ class LogGroupSpec:
     name: str
     arn: str
     retention_days: int | None = None  # RetentionInDays; None: kept forever
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    logical_id: str
+    name: str
+    body: str  # the DashboardBody, its names resolved to the local stack's
 
 
 @dataclass(frozen=True)
@@ -166,6 +183,7 @@ class LocalTemplate:
     pipes: dict[str, PipeSpec] = field(default_factory=dict)
     stream_pipes: dict[str, StreamPipeSpec] = field(default_factory=dict)
     secrets: dict[str, SecretSpec] = field(default_factory=dict)
+    dashboards: dict[str, DashboardSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
     queue_triggers: list[QueueTriggerSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)

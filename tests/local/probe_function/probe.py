@@ -33,6 +33,11 @@ def handler(event: dict[str, Any], context: Any) -> Any:
             log.write(f"{event['n']}\n")
     elif action == "send":
         return send(event["queueUrl"])
+    elif action == "env":
+        return {"env": {name: os.environ.get(name) for name in event["names"]}}
+    elif action == "print":
+        for line in event["lines"]:
+            print(line, flush=True)
     return {
         "pid": os.getpid(),
         "colour": os.environ.get("COLOUR"),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import math
 import os
 import secrets
 import select
@@ -39,6 +38,7 @@ from typing import IO
 from cloudqueue_local.emulator.awslambda.init_failure import InitFailure
 from cloudqueue_local.emulator.awslambda.invocation import EXIT_ERROR
 from cloudqueue_local.emulator.awslambda.logs import FunctionLogs, LogStream
+from cloudqueue_local.emulator.awslambda.platform_logs import PlatformLog, Report
 from cloudqueue_local.emulator.awslambda.runtime_api import (
     ERROR_TYPE_HEADER,
     INIT_ERROR,
@@ -103,6 +103,7 @@ class ExecutionEnvironment:
         self._next: RuntimeRequest | None = None  # the runtime's pending GET /next
         self._started = time.perf_counter()
         self.log_stream = LogStream.for_function(spec.name)
+        self.platform = PlatformLog(spec.logging)  # the platform's lines, as LoggingConfig asks
         self._logs = settings.logs
         self._output_read = threading.Condition()
         self._reading = False  # the reader holds bytes taken from the pipe and not yet logged
@@ -171,7 +172,7 @@ class ExecutionEnvironment:
             }
         else:
             variables |= {key: os.environ[key] for key in _CREDENTIAL_VARIABLES if key in os.environ}
-        return variables | spec.environment
+        return variables | self.platform.environment() | spec.environment
 
     # --- the runtime's side -------------------------------------------------------------
 
@@ -273,39 +274,38 @@ class ExecutionEnvironment:
 
     def start(self, request_id: str) -> None:
         """Lambda's ``START`` line, before the invocation is handed to the runtime."""
-        self._platform_line(f"START RequestId: {request_id} Version: $LATEST")
+        for line in self.platform.start(request_id):
+            self._platform_line(line)
 
     def crashed(self, request_id: str, reason: str) -> None:
         """The platform's lines for an environment that died mid-invocation, as Lambda logs them."""
-        self._platform_line(f"RequestId: {request_id} Error: Runtime exited with error: {reason}")
-        self._platform_line(EXIT_ERROR)
+        for line in self.platform.crashed(request_id, reason, EXIT_ERROR):
+            self._platform_line(line)
 
     def report(
         self, request_id: str, duration_ms: float, status: str | None = None, error_type: str | None = None
     ) -> None:
         """Lambda's ``END`` and ``REPORT`` lines (``Init Duration`` on an environment's first;
         ``Status`` and ``Error Type`` when the platform ended the invocation)."""
-        if self._logs is None and not self.log.isEnabledFor(logging.INFO):
-            self._reported = True
+        first, self._reported = not self._reported, True
+        if not self.platform.writes_invocation_events or (
+            self._logs is None and not self.log.isEnabledFor(logging.INFO)
+        ):
             return
-        parts = [
-            f"REPORT RequestId: {request_id}",
-            f"Duration: {duration_ms:.2f} ms",
-            f"Billed Duration: {math.ceil(duration_ms)} ms",
-            f"Memory Size: {self.spec.memory} MB",
-            f"Max Memory Used: {self._max_memory_mb()} MB",
-        ]
-        if self.init_duration_ms is not None and not self._reported:
-            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
-        self._reported = True
-        if status is not None:
-            parts.append(f"Status: {status}")
-        if error_type is not None:
-            parts.append(f"Error Type: {error_type}")
-        self._platform_line(f"END RequestId: {request_id}")
-        self._platform_line("\t".join(parts))
+        report = Report(
+            request_id,
+            duration_ms,
+            self.spec.memory,
+            self.max_memory_mb(),
+            self.init_duration_ms if first else None,
+            status,
+            error_type,
+        )
+        for line in self.platform.report(report):
+            self._platform_line(line)
 
-    def _max_memory_mb(self) -> int:
+    def max_memory_mb(self) -> int:
+        """The process's peak resident memory so far (VmHWM), as REPORT's Max Memory Used."""
         try:
             with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
                 for line in status:
@@ -350,7 +350,9 @@ class ExecutionEnvironment:
             if not chunk and pending:
                 lines, pending = [pending], b""
             for line in lines:
-                self._line(line.decode("utf-8", errors="replace").rstrip("\r"))
+                text = line.decode("utf-8", errors="replace").rstrip("\r")
+                if self.platform.keeps(text):  # JSON format: Lambda drops lines below the level
+                    self._line(text)
             with self._output_read:
                 self._reading = False
                 self._output_read.notify_all()

@@ -6,8 +6,8 @@ log group ``/aws/lambda/<FunctionName>``, one log stream per execution environme
 Lambda would write them (``environment.py``), to ``FunctionLogs``, which keeps them in a
 small buffer. A thread of its own writes the buffer to moto's CloudWatch Logs backend,
 in-process, one ``PutLogEvents`` per stream and batch: an invocation never waits for moto.
-The batch goes out when a ``REPORT`` line arrives (an invocation ended), or every
-``flush_seconds`` at the latest.
+The batch goes out when a ``REPORT`` line (or a JSON ``platform.report``) arrives (an
+invocation ended), or every ``flush_seconds`` at the latest.
 
 A group the template declares (``AWS::Logs::LogGroup``, with its retention) is created by
 the provisioner; one it does not declare is created on first use without retention, as
@@ -25,6 +25,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from cloudqueue_local.emulator.awslambda.platform_logs import is_report
 
 logger = logging.getLogger("cloudqueue.local")
 
@@ -85,7 +87,7 @@ class FunctionLogs:
             self._last_timestamp[stream] = now
             self._buffer[stream].append({"timestamp": now, "message": message})
             self._buffered += 1
-            wake = self._buffered >= _WAKE_AT or message.startswith("REPORT ")
+            wake = self._buffered >= _WAKE_AT or is_report(message)
         if wake:
             self._wake.set()
 

@@ -45,19 +45,21 @@ ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead
 
 # CloudWatch Logs bytes (each event also counts 26 bytes of metadata at ingestion).
 # Line sizes measured on the local stack, whose functions print what they print on Lambda and
-# whose START, END and REPORT lines follow Lambda's format; tests/local/test_function_logs.py
-# checks the per-job total against a real job's invocations.
+# whose platform lines follow Lambda's format (LogFormat JSON: platform.start and
+# platform.report, none at SystemLogLevel WARN); tests/local/test_function_logs.py checks the
+# per-job total against a real job's invocations.
 EVENT_METADATA_BYTES = 26
-PLATFORM_LOG_BYTES = 3 * EVENT_METADATA_BYTES + 265  # START (70), END (51), REPORT (~144) of every invocation
+PLATFORM_LOG_BYTES = 2 * EVENT_METADATA_BYTES + 400  # platform.start (141), platform.report (~260)
 INFO_LINE_BYTES = EVENT_METADATA_BYTES + 560  # one Powertools JSON log line (keys, ARNs, ids)
 EMF_LINE_BYTES = EVENT_METADATA_BYTES + 215  # one Powertools metrics (EMF) line, one metric
-# Per invocation, at LogLevel INFO: (info lines, EMF lines), from the handlers' code.
+# Per invocation, at LogLevel INFO: (info lines, EMF lines), from the handlers' code (a job that
+# succeeds emits no custom metric: cloudqueue.handlers.metric_names.PER_JOB).
 LOG_LINES: dict[str, tuple[float, float]] = {
-    "submit": (1, 1),  # "job submitted", JobsSubmitted
+    "submit": (1, 0),  # "job submitted"
     "read": (0, 0),
-    "ClaimFunction": (1, 1),
+    "ClaimFunction": (1, 0),
     "ProcessFunction": (1, 0),
-    "FinalizeFunction": (1, 1),
+    "FinalizeFunction": (1, 0),
 }
 HISTORY_EVENT_BYTES = EVENT_METADATA_BYTES + 330  # an execution log record without data
 LOG_COMPRESSION = 0.2  # stored (compressed) bytes per ingested byte

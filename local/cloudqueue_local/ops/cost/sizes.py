@@ -161,8 +161,10 @@ def function_log_bytes(stack: Stack, reads_per_job: float) -> float:
     """Bytes the functions log per job, as CloudWatch Logs ingests them: the submit, the reads,
     the claim, process and finalize invocations."""
     info = 0.0 if stack.template.parameters.get("LogLevel") in ("WARNING", "ERROR") else 1.0
+    # Lambda's platform.start and platform.report are INFO events: SystemLogLevel WARN drops them.
+    platform = 0.0 if stack.template.parameters.get("SystemLogLevel") == "WARN" else PLATFORM_LOG_BYTES
     per_call = {
-        key: PLATFORM_LOG_BYTES + info * lines * INFO_LINE_BYTES + emf * EMF_LINE_BYTES
+        key: platform + info * lines * INFO_LINE_BYTES + emf * EMF_LINE_BYTES
         for key, (lines, emf) in LOG_LINES.items()
     }
     return (

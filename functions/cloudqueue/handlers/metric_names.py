@@ -1,0 +1,51 @@
+"""The custom metrics the handlers emit (namespace ``CloudQueue``, dimension ``service``), in
+one place: the handlers, the alarms and the cost model read them from here.
+
+CloudWatch bills a custom metric for every hour in which it is published (0.30 USD a month
+for one published every hour), so none is emitted on every job: each counts something rare,
+and only when it happens (never a value of 0 on every run). What every job does is counted
+by the services' own metrics, free: finished jobs are FinalizeFunction's ``AWS/Lambda``
+Invocations (and ``AWS/States`` ExecutionsSucceeded), submissions are the HTTP API's
+``AWS/ApiGateway`` Count and the job queue's ``AWS/SQS`` NumberOfMessagesSent.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+NAMESPACE: Final = "CloudQueue"
+
+# The one job outcome emitted: a job ended FAILED (its step failed for good, or it was
+# dead-lettered: see JOBS_DEAD_LETTERED). A success is counted by the free metrics above.
+JOBS_FAILED: Final = "JobsFailed"
+# A finalize found its lease taken by another worker and wrote nothing.
+STALE_WORKERS_FENCED: Final = "StaleWorkersFenced"
+# A claim found its job already finished or taken by this very execution: a duplicate delivery.
+DUPLICATE_DELIVERIES_SKIPPED: Final = "DuplicateDeliveriesSkipped"
+# A client cancelled a QUEUED job, or reran a FAILED one.
+JOBS_CANCELLED: Final = "JobsCancelled"
+JOBS_RERUN: Final = "JobsRerun"
+# What DeadLetterFunction did with a dead letter (DeadLetterAlarm watches the first); a poison
+# message is also set aside by the claim, at its first execution.
+JOBS_DEAD_LETTERED: Final = "JobsDeadLettered"
+JOBS_REDRIVEN: Final = "JobsRedriven"
+POISON_MESSAGES_KEPT: Final = "PoisonMessagesKept"
+# The sweeper sent the message of a job whose pending send was overdue.
+PENDING_JOBS_SENT: Final = "PendingJobsSent"
+# The sweeper sent again the message of a job QUEUED longer than the job queue keeps one.
+STRANDED_JOBS_RESENT: Final = "StrandedJobsResent"
+
+# The names each function may emit, by the template's logical id.
+BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
+    "ApiFunction": frozenset({JOBS_CANCELLED, JOBS_RERUN}),
+    "ClaimFunction": frozenset({DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT}),
+    "ProcessFunction": frozenset(),
+    "FinalizeFunction": frozenset({JOBS_FAILED, STALE_WORKERS_FENCED}),
+    "DeadLetterFunction": frozenset({JOBS_DEAD_LETTERED, JOBS_REDRIVEN, POISON_MESSAGES_KEPT}),
+    "RequeueFunction": frozenset({PENDING_JOBS_SENT, STRANDED_JOBS_RESENT}),
+}
+
+# Emitted on every job: none (the cost model counts their hours from here).
+PER_JOB: Final[frozenset[str]] = frozenset()
+
+ALL: Final[frozenset[str]] = frozenset().union(*BY_FUNCTION.values())
