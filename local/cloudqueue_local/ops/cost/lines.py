@@ -163,10 +163,11 @@ def _events(month: Month) -> None:
     """Job events: the stream's reads by the Pipe, its requests, and PutEvents on the bus."""
     if not month.stack.template.stream_pipes:
         return
+    readers = len(month.stack.template.stream_pipes)  # each Pipe polls every shard itself
     month.add(
         "DynamoDB Streams",
-        f"GetRecords ({STREAM_SHARDS} shard x {STREAM_POLLS_PER_SECOND}/s)",
-        STREAM_SHARDS * STREAM_POLLS_PER_SECOND * SECONDS_PER_MONTH,
+        f"GetRecords ({readers} Pipes x {STREAM_SHARDS} shard x {STREAM_POLLS_PER_SECOND}/s)",
+        readers * STREAM_SHARDS * STREAM_POLLS_PER_SECOND * SECONDS_PER_MONTH,
         "read units",
         "dynamodb_streams_read_request_unit",
         fixed=True,
