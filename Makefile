@@ -24,9 +24,9 @@ dev: venv
 test: venv sam-venv node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-## The fast tests: unit, contract and workflow (no browser, no tool run for seconds), in under a minute.
+## The fast tests: unit, contract, workflow and the Python client (no browser, no tool run for seconds), in under a minute.
 test-fast: venv
-	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/workflow
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/workflow tests/client
 
 # axe-core, which the accessibility test injects into the page (pinned by package-lock.json).
 node_modules/axe-core/axe.min.js: package-lock.json
@@ -64,7 +64,7 @@ screenshot-auth: venv
 	CLOUDQUEUE_AUTH_SCREENSHOT=$(CURDIR)/docs/assets/signed-in.png $(BIN)/python -m pytest -q tests/browser/test_sign_in.py
 
 lint: venv
-	$(BIN)/ruff check functions local tests
+	$(BIN)/ruff check functions local clients tests
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 

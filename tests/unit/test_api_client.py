@@ -19,7 +19,15 @@ def api_answering(handler: Handler) -> Api:
 
 
 def job(status: str, attempts: int = 0) -> dict[str, Any]:
-    return {"jobId": "j-1", "type": "text.transform", "status": status, "attempts": attempts}
+    return {
+        "jobId": "j-1",
+        "type": "text.transform",
+        "payload": {"text": "hi"},
+        "status": status,
+        "attempts": attempts,
+        "createdAt": "2026-12-06T12:00:00.000Z",
+        "updatedAt": "2026-12-06T12:00:00.000Z",
+    }
 
 
 def test_submit_posts_the_type_and_payload_with_the_idempotency_key() -> None:
@@ -182,3 +190,24 @@ def test_follow_gives_up_with_exit_status_3_when_the_job_is_not_finished_in_time
 
     assert raised.value.code == 3
     assert str(raised.value).startswith("job j-1 is still QUEUED after")
+
+
+def test_a_submit_without_a_key_is_retried_under_the_key_the_client_made() -> None:
+    # Given an API whose first answer is lost after it accepted the job
+    seen: list[httpx.Request] = []
+
+    def lose_the_first_answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(502, json={"message": "Internal Server Error"})
+        return httpx.Response(200, json=job("QUEUED"), headers={"Idempotent-Replayed": "true"})
+
+    # When the CLI submits without --idempotency-key
+    with api_answering(lose_the_first_answer) as api:
+        answer = api.submit("text.transform", {"text": "hi"})
+
+    # Then both attempts carried the one key the client made, and the job is the answer
+    assert [request.headers.get("Idempotency-Key") for request in seen] == [
+        seen[0].headers["Idempotency-Key"]
+    ] * 2
+    assert answer == job("QUEUED")

@@ -16,6 +16,17 @@ from cloudqueue_local.client.api import Api, ApiError
 from cloudqueue_local.client.auth import AuthError, BearerToken, SigV4, api_auth, region_of
 
 CREDENTIALS = Credentials("AKIDLOCAL", "local-secret")
+# One answer for every route: a job, which is also an empty page.
+ANSWER = {
+    "jobs": [],
+    "jobId": "j-1",
+    "type": "text.transform",
+    "payload": {},
+    "status": "QUEUED",
+    "attempts": 0,
+    "createdAt": "2026-12-06T12:00:00.000Z",
+    "updatedAt": "2026-12-06T12:00:00.000Z",
+}
 
 
 def recording(
@@ -24,7 +35,7 @@ def recording(
     def answer(request: httpx.Request) -> httpx.Response:
         request.read()
         seen.append(request)
-        return httpx.Response(status, json=body if body is not None else {"jobs": [], "jobId": "j-1"})
+        return httpx.Response(status, json=body if body is not None else ANSWER)
 
     return httpx.MockTransport(answer)
 

@@ -14,6 +14,16 @@ from cloudqueue_local.cli.app import app
 from cloudqueue_local.client.api import Api
 
 PAGE = {"jobs": [], "nextToken": None}
+# What a read of one job answers.
+JOB = {
+    "jobId": "01900000-0000-7000-8000-000000000001",
+    "type": "text.transform",
+    "payload": {},
+    "status": "QUEUED",
+    "attempts": 0,
+    "createdAt": "2026-12-06T12:00:00.000Z",
+    "updatedAt": "2026-12-06T12:00:00.000Z",
+}
 
 
 @pytest.fixture
@@ -22,7 +32,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json=PAGE)
+        listing = request.url.path.rstrip("/") in ("/jobs", "/admin/jobs")
+        return httpx.Response(200, json=PAGE if listing else JOB)
 
     monkeypatch.setattr(jobs, "Api", partial(Api, transport=httpx.MockTransport(answer)))
     for name in ("CLOUDQUEUE_TOKEN", "CLOUDQUEUE_SIGV4", "CLOUDQUEUE_API_URL"):

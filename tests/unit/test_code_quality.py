@@ -18,12 +18,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_finds_nothing() -> None:
-    result = run("ruff", "check", "functions", "local", "tests")
+    result = run("ruff", "check", "functions", "local", "clients", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_code_is_formatted() -> None:
-    result = run("ruff", "format", "--check", "functions", "local", "tests")
+    result = run("ruff", "format", "--check", "functions", "local", "clients", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1,16 +1,18 @@
 """The burst scenario of ``cloudqueue bench``: POST /jobs requests/s and latency from concurrent
-clients, run in a process of their own so that they do not share the stack's interpreter lock."""
+clients, run in a process of their own so that they do not share the stack's interpreter lock.
+
+Each client is the Python client (``cloudqueue_client``), as a user's program submits: every
+submit carries the Idempotency-Key it makes. It does not retry, so that every refusal or
+silence is counted, not hidden."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import threading
 import time
 from typing import Any
 
-import httpx
-
+from cloudqueue_client import Client, CloudQueueError, Retries
 from cloudqueue_local.bench.timing import percentile
 
 
@@ -20,23 +22,18 @@ def _submit_load(api_url: str, requests: int, clients: int, results: Any) -> Non
     errors = 0
     samples: list[str] = []
     lock = threading.Lock()
-    body = json.dumps({"type": "text.transform", "payload": {"text": "bench"}})
     per_client = requests // clients
 
     def client() -> None:
         nonlocal errors
-        with httpx.Client(base_url=api_url, timeout=30, headers={"content-type": "application/json"}) as http:
+        with Client(api_url, timeout=30, retries=Retries(attempts=1)) as queue:
             for _ in range(per_client):
                 started = time.perf_counter()
                 try:
-                    response = http.post("/jobs", content=body)
-                    outcome = (
-                        None
-                        if response.status_code == 202
-                        else f"{response.status_code} {response.text[:200]}"
-                    )
-                except httpx.HTTPError as error:
-                    outcome = f"{type(error).__name__}: {error}"
+                    queue.submit("text.transform", {"text": "bench"})
+                    outcome = None
+                except CloudQueueError as error:
+                    outcome = f"{type(error).__name__}: {error}"[:200]
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)

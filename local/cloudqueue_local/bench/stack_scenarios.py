@@ -2,7 +2,7 @@
 
 - ``backlog``: end-to-end jobs/s draining a backlog of N queued jobs (several sizes show
   whether the cost per job grows with the backlog);
-- ``latency``: idle latency of one job, submit → SUCCEEDED, p50 and p99;
+- ``latency``: idle latency of one job, submit (by the Python client) → SUCCEEDED, p50 and p99;
 - ``burst``: POST /jobs requests/s and p99 from concurrent clients, the Pipe paused
   (its load generator is in ``burst``);
 - ``poison``: seconds from a message that names no job to ``dlq list`` (in ``poison``).
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from rich.console import Console
 
+from cloudqueue_client import Client
 from cloudqueue_local.bench.aws_view import AwsView
 from cloudqueue_local.bench.burst import submit_rate
 from cloudqueue_local.bench.options import BenchOptions
@@ -126,12 +126,10 @@ class Bench:
         def ended(job_id: str) -> bool:
             return self.aws.unfinished([job_id]) == 0
 
-        with httpx.Client(base_url=self.stack.api_url, timeout=30) as http:
+        with Client(self.stack.api_url, timeout=30) as queue:
             for index in range(count):
                 started = time.time()
-                job_id: str = http.post(
-                    "/jobs", json={"type": "text.transform", "payload": {"text": f"idle {index}"}}
-                ).json()["jobId"]
+                job_id = queue.submit("text.transform", {"text": f"idle {index}"}).job_id
                 # The figure is finishedAt - submit, so polling less often only spares the stack.
                 self.wait_for(partial(ended, job_id), timeout=30, every=0.05)
                 finished = epoch(self.aws.jobs([job_id])[job_id].get("finishedAt")) or time.time()
