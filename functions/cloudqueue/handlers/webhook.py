@@ -25,6 +25,7 @@ from cloudqueue.adapters.secrets import webhook_secret
 from cloudqueue.adapters.sqs import SqsWebhookRetries
 from cloudqueue.adapters.webhook_http import HttpWebhookSender
 from cloudqueue.callbacks import CallbackPolicy
+from cloudqueue.handlers import metric_names
 from cloudqueue.models import utc_now
 from cloudqueue.settings import WebhookSettings
 from cloudqueue.webhooks import (
@@ -37,9 +38,10 @@ from cloudqueue.webhooks import (
 )
 
 logger = Logger()
-metrics = Metrics(namespace="CloudQueue")
+metrics = Metrics(namespace=metric_names.NAMESPACE)
 
-_METRICS = {"DELIVERED": "WebhooksDelivered", "RETRYING": "WebhooksRetried", "FAILED": "WebhooksFailed"}
+# Only what goes wrong: a delivered webhook is counted by AWS/Lambda's Invocations, free.
+_METRICS = {"RETRYING": metric_names.WEBHOOKS_RETRIED, "FAILED": metric_names.WEBHOOKS_FAILED}
 
 
 @cache
@@ -85,7 +87,9 @@ def handle_record(
         return
     logger.append_keys(job_id=delivery.job_id, webhook_id=delivery.webhook_id)
     attempt = deliver(delivery, sender=sender, retries=retries, log=log, now=utc_now())
-    metrics.add_metric(name=_METRICS[attempt.outcome], unit=MetricUnit.Count, value=1)
+    metric = _METRICS.get(attempt.outcome)
+    if metric is not None:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.info(
         "webhook attempt",
         extra={"attempt": attempt.attempt, "outcome": attempt.outcome, "statusCode": attempt.status_code},
