@@ -49,6 +49,9 @@ TEST_PARAMETERS = {
     # platform.report, dropped at the default WARN) and the Powertools INFO lines around them.
     "LogLevel": "INFO",
     "SystemLogLevel": "INFO",
+    # Delays up to 3 s go by SQS DelaySeconds, longer ones by a one-time Scheduler schedule, so
+    # that the local tests take both paths in seconds.
+    "SqsDelayLimitSeconds": "3",
 }
 
 

@@ -202,9 +202,11 @@ class FakeJobStore:
         job = self._copy(job_id)
         if job is None:
             raise JobNotFoundError(f"no job {job_id}")
-        if not (job.status is JobStatus.QUEUED and lifecycle.can_transition(job.status, JobStatus.CANCELLED)):
+        if not (
+            lifecycle.cancellable(job.status) and lifecycle.can_transition(job.status, JobStatus.CANCELLED)
+        ):
             raise JobNotCancellable(
-                f"job {job_id} is {job.status.value}; only a QUEUED job can be cancelled",
+                f"job {job_id} is {job.status.value}; only a QUEUED or SCHEDULED job can be cancelled",
                 details={"status": job.status.value},
             )
         return self._stored(
@@ -479,16 +481,35 @@ class QueueUnavailable(Exception):
 
 
 class FakeJobQueue:
-    """``JobQueue`` that records the ids it was asked to send; ``fail = True`` makes sends raise."""
+    """``JobQueue`` that records the ids it was asked to send (and, in ``delays``, each send's
+    due time and delay); ``fail = True`` makes sends raise."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.sent: list[str] = []
+        self.delays: list[tuple[str, datetime | None, int]] = []
         self.fail = fail
 
-    def send_job(self, job_id: str) -> None:
+    def send_job(self, job_id: str, *, run_at: datetime | None = None, delay_seconds: int = 0) -> None:
         if self.fail:
             raise QueueUnavailable("SQS is unreachable")
         self.sent.append(job_id)
+        self.delays.append((job_id, run_at, delay_seconds))
+
+
+class FakeDelayedSends:
+    """``DelayedSends`` in a dict: job id → due time; ``fail = True`` makes a schedule fail."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.schedules: dict[str, datetime] = {}
+        self.fail = fail
+
+    def schedule_send(self, job_id: str, run_at: datetime) -> None:
+        if self.fail:
+            raise QueueUnavailable("Scheduler is unreachable")
+        self.schedules[job_id] = run_at
+
+    def cancel_send(self, job_id: str) -> bool:
+        return self.schedules.pop(job_id, None) is not None
 
 
 class FakePoisonMessages:

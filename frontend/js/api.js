@@ -107,9 +107,10 @@ export function createApi(baseUrl, { authHeaders = () => ({}) } = {}) {
       return (await request("GET", "/workflow")).data;
     },
     /** Resolves to {job, replayed}: replayed is true when an idempotency key matched an earlier submit. */
-    async submitJob(type, payload, { idempotencyKey } = {}) {
+    async submitJob(type, payload, { idempotencyKey, runAt } = {}) {
       const headers = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
-      const { status, data } = await request("POST", "/jobs", { body: { type, payload }, headers });
+      const body = runAt ? { type, payload, runAt } : { type, payload };
+      const { status, data } = await request("POST", "/jobs", { body, headers });
       return { job: data, replayed: status === 200 };
     },
     async getJob(jobId) {
@@ -123,6 +124,18 @@ export function createApi(baseUrl, { authHeaders = () => ({}) } = {}) {
     },
     async cancelJob(jobId) {
       return (await request("DELETE", `/jobs/${id(jobId)}`)).data;
+    },
+    /** The caller's recurring schedules (GET /schedules). */
+    async listSchedules() {
+      return (await request("GET", "/schedules")).data.schedules;
+    },
+    async createSchedule(schedule) {
+      return (await request("POST", "/schedules", { body: schedule })).data;
+    },
+    /** action: "pause" | "resume" (POST) or "delete" (DELETE /schedules/{name}). */
+    async changeSchedule(name, action) {
+      const path = `/schedules/${encodeURIComponent(name)}`;
+      return (await (action === "delete" ? request("DELETE", path) : request("POST", `${path}/${action}`))).data;
     },
     /** Put a FAILED job back in the queue under the same id (POST /jobs/{id}/rerun). */
     async rerunJob(jobId) {

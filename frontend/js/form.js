@@ -18,6 +18,7 @@ export function createJobForm(form, { api, onSubmitted }) {
   const fieldError = form.querySelector("#payload-error");
   const resetButton = form.querySelector("#reset-payload");
   const keyInput = form.querySelector("#idempotency-key");
+  const runAtInput = form.querySelector("#run-at");
   const submitButton = form.querySelector("#submit-job");
   const loadProblem = form.querySelector("#types-problem");
   const status = form.querySelector("#form-status");
@@ -126,7 +127,9 @@ export function createJobForm(form, { api, onSubmitted }) {
     submitButton.disabled = true;
     submitButton.textContent = "Submitting…";
     try {
-      const { job, replayed } = await api.submitJob(type, payload, { idempotencyKey: keyInput.value.trim() });
+      // datetime-local is the reader's wall clock; the API wants an offset: send it as UTC.
+      const runAt = runAtInput?.value ? new Date(runAtInput.value).toISOString() : undefined;
+      const { job, replayed } = await api.submitJob(type, payload, { idempotencyKey: keyInput.value.trim(), runAt });
       clearError(SUBMIT_ERROR);
       status.textContent = replayed
         ? `Same idempotency key and payload as an earlier submit: showing that job, ${job.jobId}.`
@@ -197,5 +200,11 @@ export function createJobForm(form, { api, onSubmitted }) {
   loadProblem.querySelector("button").addEventListener("click", load);
   form.addEventListener("submit", submit);
 
-  return { load };
+  /** The job the form describes, checked as a submit is ({type, payload}), or null. */
+  function currentJob() {
+    const payload = checkedPayload(select.value);
+    return payload === null ? null : { type: select.value, payload };
+  }
+
+  return { load, currentJob };
 }

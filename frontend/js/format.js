@@ -43,4 +43,6 @@ export function statusWords(status) {
 }
 
 export const TERMINAL_STATUSES = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
-export const JOB_STATUSES = ["QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"];
+export const JOB_STATUSES = ["SCHEDULED", "QUEUED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"];
+/** Statuses a job can still be cancelled in (DELETE /jobs/{id}). */
+export const CANCELLABLE_STATUSES = new Set(["SCHEDULED", "QUEUED"]);

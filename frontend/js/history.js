@@ -131,6 +131,7 @@ function levelNote(level) {
 function emptyReason(job) {
   if (job.status === "CANCELLED") return "The job was cancelled before any execution ran.";
   if (job.status === "QUEUED") return "No execution yet: the job is waiting in the queue. The workflow it will run:";
+  if (job.status === "SCHEDULED") return "No execution yet: the job waits for its run time. The workflow it will run then:";
   return "No execution history was found for this job.";
 }
 
@@ -143,7 +144,7 @@ function emptyReason(job) {
 export function historyView({ job, history, layout, note, consoleLinks = true, level = "ALL" }) {
   // Below ALL an execution with no records was not recorded (not still running): leave it out.
   const executions = (history?.executions || []).filter((execution) => level === "ALL" || execution.events.length);
-  if (!executions.length && level !== "ALL" && !["QUEUED", "CANCELLED"].includes(job.status)) {
+  if (!executions.length && level !== "ALL" && !["SCHEDULED", "QUEUED", "CANCELLED"].includes(job.status)) {
     return [levelNote(level), note || null];
   }
   if (!executions.length) {

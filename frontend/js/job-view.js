@@ -29,6 +29,7 @@ function valueView(value, label) {
 }
 
 const STATUS_SENTENCES = {
+  SCHEDULED: "Delayed: it starts at its run time, never before.",
   QUEUED: "Waiting in the queue for a worker.",
   IN_PROGRESS: "A worker has claimed the job and is running it.",
   SUCCEEDED: "Finished: the result is below.",
@@ -69,7 +70,7 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
       ),
     ),
     h("p", { class: "status-sentence" }, STATUS_SENTENCES[job.status] || ""),
-    job.status === "QUEUED" && onCancel
+    (job.status === "QUEUED" || job.status === "SCHEDULED") && onCancel
       ? h("p", null, h("button", { type: "button", class: "button danger", id: "cancel-job", onclick: onCancel, disabled: cancelling }, cancelling ? "Cancelling…" : "Cancel job"))
       : null,
     job.error
@@ -88,6 +89,8 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
       fact("Attempts", String(job.attempts), job.attempts > 1 ? h("span", { class: "muted" }, job.runs?.length ? " (across all runs)" : " (claimed again after a worker was lost)") : ""),
       fact("Executions", String((job.executions || []).length)),
       fact("Created", time(job.createdAt)),
+      job.runAt ? fact("Run at", time(job.runAt)) : [],
+      job.schedule ? fact("Schedule", h("code", null, job.schedule)) : [],
       fact("Started", time(job.startedAt), waited !== null ? h("span", { class: "muted" }, ` after ${formatDuration(waited)} in the queue`) : ""),
       fact("Finished", time(job.finishedAt), ran !== null ? h("span", { class: "muted" }, ` after ${formatDuration(ran)} of work`) : ""),
       fact("Updated", time(job.updatedAt)),

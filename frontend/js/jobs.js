@@ -37,7 +37,7 @@ export function createJobList(section, { api, onChange }) {
   }
 
   function row(job) {
-    const cancel = job.status === "QUEUED"
+    const cancel = job.status === "QUEUED" || job.status === "SCHEDULED"
       ? h("button", {
           type: "button",
           class: "button small danger",
@@ -140,7 +140,7 @@ export function createJobList(section, { api, onChange }) {
   // While a listed job is still moving, refresh the first page now and then; not while the
   // reader is in the list (rows would change under them) or has paged further.
   setInterval(() => {
-    const moving = list.querySelector('.job-row[data-status="QUEUED"], .job-row[data-status="IN_PROGRESS"]');
+    const moving = list.querySelector('.job-row[data-status="SCHEDULED"], .job-row[data-status="QUEUED"], .job-row[data-status="IN_PROGRESS"]');
     if (moving && pages === 1 && document.visibilityState === "visible" && !section.contains(document.activeElement)) load();
   }, AUTO_REFRESH_MS);
 

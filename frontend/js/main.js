@@ -8,6 +8,7 @@ import { createJobForm } from "./form.js";
 import { layoutWorkflow } from "./graph.js";
 import { createJobList } from "./jobs.js";
 import { createJobPanel } from "./job-panel.js";
+import { createScheduleList } from "./schedules.js";
 import { initNotices, showError } from "./notices.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -92,10 +93,11 @@ async function start() {
     consoleLinks: config.environment !== "local",
     onChange: (job) => list.update(job),
   });
+  const schedules = createScheduleList($("#schedules-section"), { api, currentJob: () => form.currentJob() });
   // Signed out of a jwt API, the list would only earn a 401: it waits for a sign-in.
   const mustSignIn = auth.mode === "jwt" && !auth.signedIn;
   if (mustSignIn) $("#jobs-state").textContent = "Sign in to see your jobs.";
-  const loading = Promise.all([form.load(), mustSignIn ? null : list.load()]);
+  const loading = Promise.all([form.load(), mustSignIn ? null : list.load(), mustSignIn ? null : schedules.load()]);
   let justSubmitted = null;
   function route(fromHashChange) {
     const id = jobIdFromHash();

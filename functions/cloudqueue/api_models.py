@@ -8,13 +8,37 @@ the list of known ones.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
-from cloudqueue.models import DeliveryAttempt, Job, JobFailure, JobRun, JobStatus, Timestamp
+from cloudqueue.models import (
+    DeliveryAttempt,
+    Job,
+    JobFailure,
+    JobRun,
+    JobStatus,
+    RecurringSchedule,
+    ScheduledJob,
+    Timestamp,
+    utc_now,
+)
+from cloudqueue.schedule_expressions import parse_expression, parse_timezone
+
+# How far ahead a job may be delayed: a year, as Inngest's longest sleep.
+MAX_DELAY_SECONDS = 31_536_000
 
 # What a client may see of a job: the lease token is a fencing secret and the hash is bookkeeping.
 PRIVATE_JOB_FIELDS = frozenset(
@@ -55,6 +79,8 @@ class JobView(CamelModel):
     # The last attempts to POST the job's end to callbackUrl (deliveryAttempts counts them all).
     deliveries: list[DeliveryAttempt] = Field(default_factory=list)
     delivery_attempts: int = 0
+    run_at: Timestamp | None = None
+    schedule: str | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -87,6 +113,53 @@ class ErrorBody(CamelModel):
     error: ErrorDetail
 
 
+def _check_timing(request: Any) -> Any:
+    """A submit may say when the job is due one way, not two; a time must be ahead, within a year."""
+    delay, run_at = request.delaySeconds, request.runAt
+    if delay is not None and run_at is not None:
+        raise ValueError("give delaySeconds or runAt, not both")
+    if run_at is not None:
+        ahead = (run_at - utc_now()).total_seconds()
+        if ahead <= 0:
+            raise ValueError(f"runAt {run_at.isoformat()} is not in the future")
+        if ahead > MAX_DELAY_SECONDS:
+            raise ValueError(f"runAt {run_at.isoformat()} is more than a year ({MAX_DELAY_SECONDS} s) ahead")
+    return request
+
+
+def due_time(request: BaseModel, now: datetime) -> datetime | None:
+    """When the submitted job is due, or None: at once. Rounded up to the millisecond, the
+    precision the table keeps (its condition compares the text), so that it is never early."""
+    delay: int | None = getattr(request, "delaySeconds", None)
+    run_at: datetime | None = getattr(request, "runAt", None)
+    if delay is not None:
+        due = now + timedelta(seconds=delay)
+    elif run_at is not None:
+        due = run_at.astimezone(UTC)
+    else:
+        return None
+    return due + timedelta(microseconds=-due.microsecond % 1000)
+
+
+def timing_of(request: BaseModel) -> dict[str, Any] | None:
+    """The request's timing as sent (what an Idempotency-Key is bound to), None without one."""
+    timing = request.model_dump(mode="json", include={"delaySeconds", "runAt"}, exclude_none=True)
+    return timing or None
+
+
+_DELAY_FIELD = Field(
+    default=None,
+    ge=1,
+    le=MAX_DELAY_SECONDS,
+    description="Run the job this many seconds from now (it reads SCHEDULED until then). Not with runAt.",
+)
+_RUN_AT_FIELD = Field(
+    default=None,
+    description="Run the job at this time (RFC 3339 with an offset, in the future, at most a year "
+    "ahead; it reads SCHEDULED until then). Not with delaySeconds.",
+)
+
+
 def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
     model_name = (
         "Submit" + "".join(part.title() for part in job_type.name.replace("-", ".").split(".")) + "Job"
@@ -106,6 +179,9 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
                 description="POSTed the job's final state when it ends, signed the Standard Webhooks way.",
             ),
         ),
+        delaySeconds=(int | None, _DELAY_FIELD),
+        runAt=(AwareDatetime | None, _RUN_AT_FIELD),
+        __validators__={"_timing": model_validator(mode="after")(_check_timing)},  # type: ignore[dict-item]
     )
 
 
@@ -127,3 +203,84 @@ def callback_url_of(request: BaseModel) -> str | None:
 
 def type_of(request: BaseModel) -> str:
     return str(request.type)  # type: ignore[attr-defined]
+
+
+# --- recurring schedules -----------------------------------------------------------------
+
+_submit_adapter: TypeAdapter[Any] | None = None
+
+
+def validate_job(job: dict[str, Any]) -> BaseModel:
+    """A schedule's job, checked as ``POST /jobs`` checks a submit (type, payload); no timing."""
+    global _submit_adapter  # noqa: PLW0603 - built on first use, not at cold start
+    if _submit_adapter is None:
+        _submit_adapter = TypeAdapter(SubmitJobRequest)
+    request: BaseModel = _submit_adapter.validate_python(job)
+    if getattr(request, "delaySeconds", None) is not None or getattr(request, "runAt", None) is not None:
+        raise ValueError("a schedule's job takes no delaySeconds or runAt: the schedule says when")
+    return request
+
+
+class CreateScheduleRequest(CamelModel):
+    """``POST /schedules``: a recurring schedule that submits ``job`` at each firing."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    name: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[0-9A-Za-z_.-]+$",
+        description="Yours only (another owner may use the same name): letters, digits, '.', '_', '-'.",
+    )
+    expression: str = Field(
+        max_length=256,
+        description="rate(<n> minutes|hours|days) or cron(minutes hours day-of-month month "
+        "day-of-week year), as EventBridge Scheduler defines them.",
+    )
+    timezone: str = Field(default="UTC", max_length=64, description="An IANA time zone for cron().")
+    job: dict[str, Any] = Field(description="The job each firing submits: {type, payload}.")
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        parse_expression(value)  # ExpressionError is a ValueError: a 422 that says what is wrong
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: dict[str, Any]) -> dict[str, Any]:
+        request = validate_job(value)
+        return {"type": type_of(request), "payload": payload_of(request)}
+
+    def schedule_of(self, owner: str) -> RecurringSchedule:
+        return RecurringSchedule(
+            name=self.name,
+            expression=self.expression,
+            timezone=self.timezone,
+            job=ScheduledJob.model_validate(self.job),
+            owner=owner,
+        )
+
+
+class ScheduleView(CamelModel):
+    """A recurring schedule as the API answers it (its owner is the caller)."""
+
+    name: str
+    expression: str
+    timezone: str
+    state: str
+    job: ScheduledJob
+
+    @classmethod
+    def of(cls, schedule: RecurringSchedule) -> ScheduleView:
+        return cls.model_validate(schedule.model_dump(exclude={"owner"}))
+
+
+class ScheduleList(CamelModel):
+    schedules: list[ScheduleView]

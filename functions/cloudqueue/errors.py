@@ -130,3 +130,15 @@ class CallbackRefused(ApiError):
 
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     code = "callback_url_refused"
+
+
+class ScheduleNotFound(ApiError):
+    """No schedule by that name among the caller's (another owner's answers the same)."""
+
+    status = HTTPStatus.NOT_FOUND
+    code = "schedule_not_found"
+
+
+class ScheduleExists(ApiError):
+    status = HTTPStatus.CONFLICT
+    code = "schedule_exists"

@@ -4,6 +4,7 @@ The DynamoDB store enforces the same rules with condition expressions; these
 functions say them in Python so that they can be read and tested on their own,
 and so that a failed conditional write can be explained to its caller.
 
+    SCHEDULED ──claim, once due──► IN_PROGRESS;  SCHEDULED ──cancel──► CANCELLED
     QUEUED ──claim──► IN_PROGRESS ──finalize──► SUCCEEDED | FAILED
       │                  │    ▲
       │                  └────┘ re-claim once the lease has expired (its worker died)
@@ -22,6 +23,9 @@ from cloudqueue.models import Job, JobRun, JobStatus
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 _ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
+    # A due SCHEDULED job is claimed like a QUEUED one (in the same one write); it may be
+    # dead-lettered like one too.
+    JobStatus.SCHEDULED: frozenset({JobStatus.IN_PROGRESS, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.QUEUED: frozenset({JobStatus.IN_PROGRESS, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.IN_PROGRESS: frozenset({JobStatus.IN_PROGRESS, JobStatus.SUCCEEDED, JobStatus.FAILED}),
     JobStatus.SUCCEEDED: frozenset(),
@@ -48,11 +52,23 @@ def lease_is_live(job: Job, now: float) -> bool:
     return job.lease_expires_at is not None and job.lease_expires_at > now
 
 
+def is_due(job: Job, now: float) -> bool:
+    """A job may start from its ``run_at`` on (a job without one is due at once). The DynamoDB
+    condition says the same: ``runAt <= :now`` on the sortable UTC text."""
+    return job.run_at is None or job.run_at.timestamp() <= now
+
+
+def cancellable(status: JobStatus) -> bool:
+    """Only a job that has not started can be cancelled: QUEUED, or SCHEDULED before its time."""
+    return status in (JobStatus.QUEUED, JobStatus.SCHEDULED)
+
+
 class ClaimVerdict(StrEnum):
     CLAIM = "CLAIM"  # take the job: set IN_PROGRESS with a fresh lease
     OWNED = "OWNED"  # this execution already holds the lease: a retried claim gets the same claim
     SKIP = "SKIP"  # nothing to do: the job is finished, or another message's execution holds it
     LEASED = "LEASED"  # the lease holder's own message came back early: back off, let SQS redeliver
+    DEFER = "DEFER"  # a SCHEDULED job before its time: put the message back until it is due
 
 
 @dataclass(frozen=True)
@@ -74,8 +90,8 @@ def decide_claim(
     """
     if is_terminal(job.status):
         return ClaimDecision(ClaimVerdict.SKIP, f"job is already {job.status.value}")
-    if job.status is JobStatus.QUEUED:
-        return ClaimDecision(ClaimVerdict.CLAIM, "job is queued")
+    if job.status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+        return _decide_waiting(job, now)
     if not lease_is_live(job, now):
         return ClaimDecision(ClaimVerdict.CLAIM, "the previous worker's lease has expired")
     if execution_id is not None and job.lease_execution_id == execution_id:
@@ -87,6 +103,15 @@ def decide_claim(
     return ClaimDecision(
         ClaimVerdict.LEASED, "the lease holder's own message is back while its lease is live"
     )
+
+
+def _decide_waiting(job: Job, now: float) -> ClaimDecision:
+    """A job not yet started: claim it, unless it is SCHEDULED and not due."""
+    if job.status is JobStatus.QUEUED:
+        return ClaimDecision(ClaimVerdict.CLAIM, "job is queued")
+    if not is_due(job, now):
+        return ClaimDecision(ClaimVerdict.DEFER, "job is scheduled and not due yet")
+    return ClaimDecision(ClaimVerdict.CLAIM, "job is scheduled and due")
 
 
 def can_fail_dead_lettered(job: Job, now: float) -> bool:

@@ -36,6 +36,8 @@ Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=st
 
 
 class JobStatus(StrEnum):
+    # Submitted with a delay: not to be claimed before ``run_at``.
+    SCHEDULED = "SCHEDULED"
     QUEUED = "QUEUED"
     IN_PROGRESS = "IN_PROGRESS"
     SUCCEEDED = "SUCCEEDED"
@@ -99,6 +101,10 @@ class Job(CamelModel):
     # the day it is listed under, and how old its newest message can be. None: written before
     # queuedAt existed; ``created_at`` stands in.
     queued_at: Timestamp | None = None
+    # When a delayed job is due (it is SCHEDULED until then): no claim takes it earlier.
+    run_at: Timestamp | None = None
+    # The recurring schedule whose firing made the job, if any.
+    schedule: str | None = None
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     result: dict[str, Any] | None = None
@@ -128,13 +134,15 @@ class Job(CamelModel):
 
 
 class JobMessage(CamelModel):
-    """The body of a queue message: only the id; the table holds the job."""
+    """The body of a queue message: the id (the table holds the job) and, for a delayed job,
+    when it is due, so that a claim can put back an early delivery without reading the table."""
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
     )
 
     job_id: str = Field(min_length=1, max_length=64)
+    run_at: Timestamp | None = None
 
 
 class QueueRecord(CamelModel):
@@ -168,9 +176,10 @@ class ClaimRequest(CamelModel):
 class ClaimResponse(CamelModel):
     """Every key is always present: the state machine's ResultSelector reads each one.
     POISON: the message names no job and was kept in the poison-message queue (``job_id`` is
-    None when the body could not be read at all)."""
+    None when the body could not be read at all). DEFERRED: the job is not due yet; its
+    message was sent again to come back when it is (``reason`` says when)."""
 
-    outcome: Literal["CLAIMED", "SKIPPED", "POISON"]
+    outcome: Literal["CLAIMED", "SKIPPED", "POISON", "DEFERRED"]
     job_id: str | None
     reason: str | None = None
     lease_token: str | None = None
@@ -199,3 +208,25 @@ class FinalizeRequest(CamelModel):
 class FinalizeResponse(CamelModel):
     job_id: str
     status: JobStatus
+
+
+# --- recurring schedules -----------------------------------------------------------------
+
+
+class ScheduledJob(CamelModel):
+    """The job a recurring schedule submits at each firing."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+class RecurringSchedule(CamelModel):
+    """An owner's recurring schedule, as EventBridge Scheduler keeps it: each firing submits
+    ``job`` once (idempotency key: the name and the scheduled time), marked ``schedule: name``."""
+
+    name: str
+    expression: str
+    timezone: str = "UTC"
+    state: Literal["ENABLED", "DISABLED"] = "ENABLED"
+    job: ScheduledJob
+    owner: str = "anonymous"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from cloudqueue.listing import DEFAULT_OWNER
-from cloudqueue.models import Job, JobFailure, JobStatus
+from cloudqueue.models import Job, JobFailure, JobStatus, RecurringSchedule
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,38 @@ class JobStore(Protocol):
 
 
 class JobQueue(Protocol):
-    def send_job(self, job_id: str) -> None:
-        """Enqueue the message that makes the workflow run ``job_id``."""
+    def send_job(self, job_id: str, *, run_at: datetime | None = None, delay_seconds: int = 0) -> None:
+        """Enqueue the message that makes the workflow run ``job_id``; with ``run_at`` the message
+        says when the job is due, and SQS holds it back ``delay_seconds`` (at most 900)."""
+
+
+class DelayedSends(Protocol):
+    """One-time EventBridge Scheduler schedules that send a job's message when it is due: the
+    path of a delay longer than SQS can hold a message back."""
+
+    def schedule_send(self, job_id: str, run_at: datetime) -> None:
+        """Make the schedule that sends ``job_id``'s message (carrying ``run_at``) at ``run_at``."""
+
+    def cancel_send(self, job_id: str) -> bool:
+        """Delete ``job_id``'s schedule; False when there is none (fired, or never made)."""
+
+
+class RecurringSchedules(Protocol):
+    """Each owner's recurring EventBridge Scheduler schedules, whose target submits a job."""
+
+    def create(self, schedule: RecurringSchedule) -> bool:
+        """Make ``schedule``; False when its owner already has one by that name."""
+
+    def get(self, owner: str, name: str) -> RecurringSchedule | None: ...
+
+    def list(self, owner: str) -> list[RecurringSchedule]:
+        """The owner's schedules, by name."""
+
+    def delete(self, owner: str, name: str) -> bool:
+        """Delete it; False when the owner has none by that name."""
+
+    def set_enabled(self, owner: str, name: str, enabled: bool) -> RecurringSchedule | None:
+        """Pause (False) or resume (True) it; None when the owner has none by that name."""
 
 
 class PoisonMessages(Protocol):

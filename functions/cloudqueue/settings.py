@@ -38,6 +38,14 @@ class ApiSettings(Settings):
     # Where callbackUrl may point (cloudqueue.callbacks.CallbackPolicy).
     callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
     callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")
+    # Delayed jobs due within this many seconds go by SQS DelaySeconds (at most 900), later ones
+    # by a one-time EventBridge Scheduler schedule in SCHEDULE_GROUP.
+    sqs_delay_limit_seconds: int = Field(default=900, ge=0, le=900, alias="SQS_DELAY_LIMIT_SECONDS")
+    schedule_group: str = Field(default="", alias="SCHEDULE_GROUP")
+    scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
+    queue_arn: str = Field(default="", alias="QUEUE_ARN")
+    # The recurring schedules' target: the function that submits a firing's job.
+    scheduled_function_arn: str = Field(default="", alias="SCHEDULED_FUNCTION_ARN")
 
 
 class SubmitGrace(Settings):
@@ -50,6 +58,8 @@ class ClaimSettings(SubmitGrace):
     lease_seconds: int = Field(default=300, ge=1, alias="LEASE_SECONDS")
     # Where the claim keeps a message that names no job, at its first delivery.
     poison_queue_url: str = Field(alias="POISON_QUEUE_URL")
+    # Where it puts back a delayed job's message delivered before the job is due.
+    queue_url: str | None = Field(default=None, alias="QUEUE_URL")
 
 
 class FinalizeSettings(Settings):
@@ -87,3 +97,7 @@ class WebhookSettings(Settings):
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=30, alias="WEBHOOK_TIMEOUT_SECONDS")
     callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
     callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")
+
+
+class ScheduledSettings(Settings):
+    queue_url: str = Field(alias="QUEUE_URL")

@@ -8,6 +8,7 @@ Errors raised here are the error names ``statemachine/jobs.asl.json`` retries an
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,8 +26,9 @@ from cloudqueue.models import (
     JobFailure,
     JobMessage,
     JobStatus,
+    format_timestamp,
 )
-from cloudqueue.ports import ClaimAttempt, JobStore, PoisonMessages
+from cloudqueue.ports import ClaimAttempt, JobQueue, JobStore, PoisonMessages
 
 # The API sends a job's message, then writes the job a few milliseconds later. A Pipe that
 # delivers at once can run the claim in between. Rather than fail and wait for the state
@@ -35,6 +37,10 @@ from cloudqueue.ports import ClaimAttempt, JobStore, PoisonMessages
 FRESH_MESSAGE_SECONDS = 1.0
 WRITE_WAIT_SECONDS = 0.3
 WRITE_POLL_SECONDS = 0.02
+
+# The longest SQS can hold a message back: an early message due later comes back, and is put
+# back again, every this many seconds.
+MAX_MESSAGE_DELAY_SECONDS = 900
 
 
 def parse_job_message(body: str) -> JobMessage:
@@ -61,6 +67,7 @@ def claim_job(
     lease_seconds: int,
     submit_grace_seconds: float,
     wait: Callable[[float], None] | None = None,
+    queue: JobQueue | None = None,
 ) -> ClaimResponse:
     """Take the job named by the message, or say why this delivery has nothing to do.
 
@@ -71,11 +78,19 @@ def claim_job(
     the execution that holds the lease gets the same claim. ``wait`` (``time.sleep`` in the
     function) lets the claim of a fresh message watch for the API's write for up to
     ``WRITE_WAIT_SECONDS`` before it raises JobNotYetWritten.
+
+    A job is never started before its time: a message that says it is early, or that finds its
+    job SCHEDULED and not due, is sent again to ``queue`` held back until the job is due, and
+    answered DEFERRED (the execution succeeds: no receive is used up, nothing dead-lettered).
     """
     try:
-        job_id = parse_job_message(request.message.body).job_id
+        message = parse_job_message(request.message.body)
     except InvalidMessage as unreadable:
         return keep_poison(request, poison, job_id=None, reason=str(unreadable))
+    job_id = message.job_id
+    if message.run_at is not None and message.run_at > now:
+        # Early by its own word (a duplicate, a resend): put back without reading the table.
+        return defer(job_id, message.run_at, queue=queue, now=now)
 
     def attempt_claim(at: datetime) -> ClaimAttempt:
         return store.claim_job(
@@ -113,8 +128,26 @@ def claim_job(
     if decision.verdict is lifecycle.ClaimVerdict.SKIP:
         store.record_execution(job_id, request.execution_id)
         return ClaimResponse(outcome="SKIPPED", job_id=job_id, reason=decision.reason)
+    if decision.verdict is lifecycle.ClaimVerdict.DEFER and job.run_at is not None:
+        # A message that did not say the job is early (a redrive, a sweep's resend): the table does.
+        return defer(job_id, job.run_at, queue=queue, now=now)
     # LEASED, or CLAIM when the job changed between the write and its report: try again later.
     raise JobLeased(f"job {job_id} is not claimable now: {decision.reason}")
+
+
+def defer(job_id: str, run_at: datetime, *, queue: JobQueue | None, now: datetime) -> ClaimResponse:
+    """Send the job's message again, held back until ``run_at`` (or SQS's longest delay, after
+    which it is put back again), then answer DEFERRED so that this delivery is consumed. The
+    send comes first: if it fails, the claim fails and SQS brings this message back."""
+    if queue is None:
+        raise JobLeased(f"job {job_id} is not due until {format_timestamp(run_at)}")
+    delay = min(MAX_MESSAGE_DELAY_SECONDS, max(1, math.ceil((run_at - now).total_seconds())))
+    queue.send_job(job_id, run_at=run_at, delay_seconds=delay)
+    return ClaimResponse(
+        outcome="DEFERRED",
+        job_id=job_id,
+        reason=f"not due until {format_timestamp(run_at)}; back in {delay} s",
+    )
 
 
 def _wait_for_write(

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from cloudqueue_client import AsyncClient, JobStatus, NotFound, Retries, ServerError, WaitTimeout
 from tests.client.fake_api import FakeApi, bad_gateway, job_json, read_timeout
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The coroutine run to its end in a thread of its own: a test before this one in the same
+    worker (Playwright's sync API) may leave an event loop running in this thread, inside which
+    asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def async_client_of(handler: Callable[[httpx.Request], httpx.Response]) -> AsyncClient:
@@ -27,7 +38,7 @@ def test_a_submit_whose_answer_was_lost_is_retried_under_its_key_and_makes_one_j
         async with async_client_of(api) as client:
             return (await client.submit("text.transform", {"text": "once"})).job_id
 
-    job_id = asyncio.run(submit())
+    job_id = run(submit())
 
     assert len(api.requests) == 2
     assert api.requests[0].headers["Idempotency-Key"] == api.requests[1].headers["Idempotency-Key"]
@@ -45,7 +56,7 @@ def test_get_cancel_and_refusals_are_typed() -> None:
                 await client.get("missing")
             return job, seen
 
-    job, seen = asyncio.run(calls())
+    job, seen = run(calls())
 
     assert seen == job and seen.status is JobStatus.QUEUED
 
@@ -62,7 +73,7 @@ def test_a_5xx_on_cancel_is_raised_without_a_retry() -> None:
             await client.cancel("j-1")
 
     with pytest.raises(ServerError):
-        asyncio.run(cancel())
+        run(cancel())
     assert len(seen) == 1
 
 
@@ -76,7 +87,7 @@ def test_list_is_an_async_iterator_over_every_page() -> None:
         async with async_client_of(page) as client:
             return [job.job_id async for job in client.list()]
 
-    assert asyncio.run(every()) == ["a", "b"]
+    assert run(every()) == ["a", "b"]
 
 
 def test_wait_answers_the_ended_job_or_times_out() -> None:
@@ -92,4 +103,4 @@ def test_wait_answers_the_ended_job_or_times_out() -> None:
                 await client.wait("j-2", timeout=0)
             return ended.status
 
-    assert asyncio.run(waits()) is JobStatus.FAILED
+    assert run(waits()) is JobStatus.FAILED

@@ -370,3 +370,26 @@ def test_an_answer_of_another_shape_is_a_clear_error_not_a_crash() -> None:
 
     assert raised.value.code == "unexpected_response"
     assert "is not a Job" in str(raised.value)
+
+
+# --- delayed jobs ------------------------------------------------------------------------------
+
+
+def test_a_delayed_submit_sends_its_timing_and_reads_a_scheduled_job_with_its_run_at() -> None:
+    seen: list[httpx.Request] = []
+    answer = job_json("j-1", "SCHEDULED", runAt="2026-12-06T13:00:05.000Z")
+    with client_of(answering(202, answer, seen)) as client:
+        job = client.submit("text.transform", {"text": "later"}, delay_seconds=5)
+        at = client.submit("text.transform", {"text": "later"}, run_at="2026-12-06T14:00:00+01:00")
+
+    assert json.loads(seen[0].content) == {
+        "type": "text.transform",
+        "payload": {"text": "later"},
+        "delaySeconds": 5,
+    }
+    assert json.loads(seen[1].content)["runAt"] == "2026-12-06T14:00:00+01:00"
+    assert "delaySeconds" not in json.loads(seen[1].content)
+    assert job.status is JobStatus.SCHEDULED
+    assert not job.status.terminal
+    assert job.run_at is not None
+    assert at.to_json()["runAt"] == "2026-12-06T13:00:05.000Z"

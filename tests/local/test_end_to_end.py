@@ -229,7 +229,9 @@ def test_unreadable_message_is_kept_for_an_operator_at_its_first_delivery(local_
     assert message["MessageAttributes"]["reason"]["StringValue"].startswith("queue message is not a job")
     # and the job queue no longer holds it (its execution succeeded, so the Pipe deleted it;
     # read from the queue's counts: a receive here would count as a second delivery).
-    wait_for(lambda: queue_is_empty(sqs, local_stack, "JobQueue"))
+    # The stack is shared by this file's tests: an earlier test's message may still be in flight
+    # until its visibility timeout (101 s in the tests' timings) brings it back and it is run.
+    wait_for(lambda: queue_is_empty(sqs, local_stack, "JobQueue"), timeout=180)
     assert not in_queue(sqs, local_stack, "DeadLetterQueue", body)
     sqs.delete_message(
         QueueUrl=local_stack.queue_url("PoisonMessageQueue"), ReceiptHandle=message["ReceiptHandle"]

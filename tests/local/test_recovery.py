@@ -216,13 +216,10 @@ def test_the_sweeper_sends_again_a_job_queued_longer_than_the_queue_keeps_a_mess
     # but in a test): forget where they stood, so that the next one starts from the oldest day
     store.client.delete_item(TableName=local_stack.table_name(), Key={"jobId": {"S": "sweeper#stranded"}})
 
-    # Then the sweeper sends its message again, it runs once, and it is queued anew (listed today)
+    # Then the sweeper sends its message again, and it runs once. (The sweeper records the job
+    # as queued anew after the send, only while it is still QUEUED: here the claim often wins
+    # that race, so the record is the stranded-sweep unit tests' to check, not this one's.)
     done = finished(api, job.job_id, timeout=60)
     assert (done["status"], done["result"]["uppercase"], done["attempts"]) == ("SUCCEEDED", "STRANDED", 1)
     stored = store.get_job(job.job_id, consistent=True)
-    assert (
-        stored is not None
-        and stored.queued_at is not None
-        and stored.queued_at > utc_now() - timedelta(minutes=2)
-    )
-    assert job.job_id in {each["jobId"] for each in api.get("/jobs", params={"limit": 100}).json()["jobs"]}
+    assert stored is not None and stored.status is JobStatus.SUCCEEDED

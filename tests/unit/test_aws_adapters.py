@@ -223,3 +223,55 @@ def test_a_read_stops_after_its_page_limit(logs):
     # Then it made its 3 requests and stopped (a fourth would find no stubbed answer and raise)
     stub.assert_no_pending_responses()
     assert events == []
+
+
+# --- delayed jobs ------------------------------------------------------------------------
+
+
+def test_a_delayed_message_is_held_back_and_says_when_its_job_is_due(aws):
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="cloudqueue-test-delayed")["QueueUrl"]
+    due = datetime(2026, 12, 6, 13, 0, 0, 250_000, tzinfo=UTC)
+
+    SqsJobQueue(url, client=sqs).send_job(job_id(2), run_at=due, delay_seconds=30)
+
+    # Then nothing can be received yet, and the queue counts one delayed message
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None
+    counted = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert counted["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_a_one_time_schedule_sends_the_jobs_message_at_its_time_then_deletes_itself(aws):
+    from cloudqueue.adapters.scheduler import SchedulerDelayedSends, at_expression
+
+    # Given the stack's schedule group
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler.create_schedule_group(Name="cloudqueue-test-jobs")
+    sends = SchedulerDelayedSends(
+        group="cloudqueue-test-jobs",
+        role_arn="arn:aws:iam::123456789012:role/scheduler",
+        queue_arn="arn:aws:sqs:us-east-1:123456789012:cloudqueue-test-jobs",
+        client=scheduler,
+    )
+    due = datetime(2027, 1, 2, 3, 4, 5, 1000, tzinfo=UTC)
+
+    # When a job's send is scheduled
+    sends.schedule_send(job_id(3), due)
+
+    # Then it is a one-time schedule, rounded up to the second, with no flexible window, deleted
+    # after it fires, whose target sends the job's message to the queue
+    schedule = scheduler.get_schedule(Name=f"job-{job_id(3)}", GroupName="cloudqueue-test-jobs")
+    assert schedule["ScheduleExpression"] == "at(2027-01-02T03:04:06)" == at_expression(due)
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert schedule["Target"]["Arn"].endswith(":cloudqueue-test-jobs")
+    assert parse_job_message(schedule["Target"]["Input"]).run_at == due
+    # And a cancel deletes it once; a second finds none
+    assert sends.cancel_send(job_id(3)) is True
+    assert sends.cancel_send(job_id(3)) is False
+
+
+def test_a_time_on_the_second_is_not_moved() -> None:
+    from cloudqueue.adapters.scheduler import at_expression
+
+    assert at_expression(datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)) == "at(2027-01-02T03:04:05)"

@@ -47,12 +47,21 @@ def test_raising_a_functions_memory_raises_its_gb_seconds_alike_and_nothing_else
     # When both are priced
     after = cost.compute_bill(doubled_stack, PRICES, usage)
 
-    # Then the claim's GB-seconds and their price grow fourfold, and no other line moves
+    # Then the claim's GB-seconds (its invocations' and its INIT's) and their price grow fourfold, and
+    # no other line moves
     old, new = line(before, "Lambda", "ClaimFunction 256 MB"), line(after, "Lambda", "ClaimFunction 1024 MB")
-    assert new.quantity == pytest.approx(4 * old.quantity)
-    assert new.usd == pytest.approx(4 * old.usd)
-    others = [(a.item, a.usd) for a, b in zip(before.lines, after.lines, strict=True) if a is not old]
-    assert others == [(b.item, b.usd) for a, b in zip(before.lines, after.lines, strict=True) if a is not old]
+    old_init, new_init = (
+        line(before, "Lambda", "ClaimFunction INIT"),
+        line(after, "Lambda", "ClaimFunction INIT"),
+    )
+    for a, b in ((old, new), (old_init, new_init)):
+        assert b.quantity == pytest.approx(4 * a.quantity)
+        assert b.usd == pytest.approx(4 * a.usd)
+    claims = (old, old_init)
+    others = [(a.item, a.usd) for a, b in zip(before.lines, after.lines, strict=True) if a not in claims]
+    assert others == [
+        (b.item, b.usd) for a, b in zip(before.lines, after.lines, strict=True) if a not in claims
+    ]
 
 
 def test_execution_logging_at_error_costs_less_than_at_all_and_only_in_the_history_lines() -> None:
@@ -69,9 +78,13 @@ def test_a_month_of_twice_the_jobs_costs_the_same_per_job_apart_from_fixed_lines
     # Given one month and a month of twice the jobs
     one, two = (cost.bill_for(ROOT, cost.Usage(jobs_per_month=jobs)) for jobs in (1e6, 2e6))
 
-    # Then every per-job line doubles and every fixed line stays
+    # Then every per-job line doubles, every fixed line stays, and every prorated one (a metric's
+    # published hours, cold starts, KMS requests of warm environments) grows by less than double
     for a, b in zip(one.lines, two.lines, strict=True):
-        assert b.usd == pytest.approx(a.usd if a.fixed else 2 * a.usd), a.item
+        if a.prorated:
+            assert a.usd <= b.usd <= 2 * a.usd + 1e-12, a.item
+        else:
+            assert b.usd == pytest.approx(a.usd if a.fixed else 2 * a.usd), a.item
 
 
 def test_the_listing_index_is_written_once_a_job_and_a_copy_of_the_job_on_every_write() -> None:
@@ -106,11 +119,13 @@ def test_tracing_adds_an_x_ray_line_only_when_active(tmp_path: Path) -> None:
 
 
 def test_raising_the_api_throttle_moves_the_binding_quota(tmp_path: Path) -> None:
-    # Given a stage throttle of 500 requests/s (the defaults' before they were raised): it binds first
-    usage = cost.Usage()
+    # Given a stage throttle of 500 requests/s (the defaults' before they were raised) and a client
+    # that reads each job once: it binds first, at two requests a job
+    usage = cost.Usage(reads_per_job=1)
     durations = cost.DEFAULT_DURATIONS_MS
     first = cost.capacity(stack_with(tmp_path / "a", ApiThrottleRate="500"), usage, durations)[0]
     assert first.what.startswith("API throttling")
+    assert first.jobs_per_second == pytest.approx(250)
 
     # When ApiThrottleRate is raised ten times  Then another quota binds, at a higher rate
     raised = cost.capacity(stack_with(tmp_path / "b", ApiThrottleRate="5000"), usage, durations)[0]
@@ -218,18 +233,34 @@ def test_the_readme_headline_quotes_the_figures_the_command_prints_today() -> No
     assert per_million.group(0) in readme and f"floor: {floor.group(1)}" in readme, stale
 
 
-def test_the_markdown_totals_split_per_month_and_per_million_when_a_month_is_not_a_million_jobs() -> None:
+def test_the_markdown_shows_the_month_and_ten_times_it_with_totals_per_month_and_per_million() -> None:
     # When two million jobs a month are priced
     text = markdown_of("--jobs-per-month", "2000000")
 
-    # Then the month's total is twice the per-million figure, on rows of their own, and the
-    # tenfold figures are for twenty million jobs
+    # Then the table has columns for 2 M and 20 M jobs at ERROR and ALL
     rows = text.splitlines()
+    assert rows[0].split(" | ")[3:] == [
+        "2 M quantity",
+        "2 M ERROR $",
+        "2 M ALL $",
+        "20 M quantity",
+        "20 M ERROR $",
+        "20 M ALL $ |",
+    ]
+    # And each month's total is its per-million figure times its millions of jobs
     (monthly,) = [row for row in rows if row.startswith("| **total** | **per month** |")]
     (per_million,) = [row for row in rows if row.startswith("| **total** | **per million jobs** |")]
-    month_usd = [float(cell.strip(" *")) for cell in monthly.split("|")[5:7]]
-    million_usd = [float(cell.strip(" *")) for cell in per_million.split("|")[5:7]]
-    assert month_usd == pytest.approx([2 * usd for usd in million_usd], abs=0.011)
+
+    def figures(row: str) -> list[float]:
+        cells = [cell.strip(" *") for cell in row.split("|")[1:-1] if cell.strip()]
+        return [float(cell.replace(",", "")) for cell in cells[2:]]
+
+    month, million = figures(monthly), figures(per_million)
+    assert month == pytest.approx(
+        [2 * million[0], 2 * million[1], 20 * million[2], 20 * million[3]], abs=0.11
+    )
+    # And per million jobs, the ten-times month costs less: its fixed and prorated lines weigh less
+    assert million[2] < million[0] and million[3] < million[1]
     assert "at 20,000,000 a month" in text
 
 
@@ -290,6 +321,23 @@ def test_json_report_is_what_cost_json_prints() -> None:
     printed = CliRunner().invoke(app, ["cost", "--json"])
     assert printed.exit_code == 0, printed.output
 
-    # Then the renderer gives the same document for the same bills
-    usage = cost.Usage(durations_ms=cost.durations_from(ROOT, {}))
-    assert json.loads(printed.output) == cost.json_report(list(cost.bills_by_level(ROOT, usage)))
+    # Then the renderer gives the same document for the same bills, the tenfold month's too
+    usage = cost.Usage(durations_ms=cost.durations_from(ROOT, {}), init_ms=cost.init_from(ROOT))
+    tenfold = cost.Usage(
+        jobs_per_month=10_000_000, durations_ms=cost.durations_from(ROOT, {}), init_ms=cost.init_from(ROOT)
+    )
+    report = json.loads(printed.output)
+    assert report == cost.json_report(
+        list(cost.bills_by_level(ROOT, usage)), list(cost.bills_by_level(ROOT, tenfold))
+    )
+    # And the fields it had stay, each capacity limit with its jobs/s
+    assert {
+        "monthlyUsd",
+        "perMillionJobsUsd",
+        "lines",
+        "capacity",
+        "floorPerMillionJobsUsd",
+        "byLogLevel",
+    } <= set(report)
+    assert set(report["byJobsPerMonth"]) == {"1000000", "10000000"}
+    assert all(limit["jobs_per_second"] > 0 for limit in report["capacity"])

@@ -21,6 +21,7 @@ from cloudqueue.lifecycle import (
 from cloudqueue.models import JobRun, JobStatus
 from tests.fakes import make_job
 
+SCHEDULED = JobStatus.SCHEDULED
 QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED = (
     JobStatus.QUEUED,
     JobStatus.IN_PROGRESS,
@@ -37,6 +38,9 @@ ALLOWED = {
     (IN_PROGRESS, IN_PROGRESS),  # re-claim after the lease expired
     (IN_PROGRESS, SUCCEEDED),
     (IN_PROGRESS, FAILED),
+    (SCHEDULED, IN_PROGRESS),  # claimed once due
+    (SCHEDULED, CANCELLED),  # cancel before its time
+    (SCHEDULED, FAILED),  # dead-lettered
 }
 
 
@@ -52,10 +56,10 @@ def test_a_terminal_status_never_changes_again(status):
     assert not any(can_transition(status, new) for new in JobStatus)
 
 
-def test_queued_and_in_progress_are_not_terminal():
+def test_scheduled_queued_and_in_progress_are_not_terminal():
     assert not is_terminal(QUEUED)
     assert not is_terminal(IN_PROGRESS)
-    assert frozenset(JobStatus) - TERMINAL_STATUSES == {QUEUED, IN_PROGRESS}
+    assert frozenset(JobStatus) - TERMINAL_STATUSES == {SCHEDULED, QUEUED, IN_PROGRESS}
 
 
 def test_a_job_cannot_succeed_without_being_claimed_first():
@@ -218,3 +222,26 @@ def test_a_run_after_one_that_was_never_claimed_counts_from_the_first_attempt():
     run = finished_run(job)
 
     assert (run.run, run.first_attempt, run.last_attempt, run.executions) == (2, 1, 1, ["b"])
+
+
+# --- delayed jobs ------------------------------------------------------------------------
+
+
+def test_a_scheduled_job_is_deferred_until_its_time_and_claimed_from_it():
+    from datetime import UTC, datetime
+
+    due = datetime.fromtimestamp(NOW, UTC)
+    job = make_job(status=SCHEDULED, run_at=due)
+
+    assert decide_claim(job, NOW - 0.001).verdict is ClaimVerdict.DEFER
+    assert decide_claim(job, NOW).verdict is ClaimVerdict.CLAIM
+    assert decide_claim(job, NOW + 60).verdict is ClaimVerdict.CLAIM
+
+
+def test_a_cancelled_scheduled_job_is_skipped_whenever_its_message_comes():
+    from datetime import UTC, datetime
+
+    job = make_job(status=CANCELLED, run_at=datetime.fromtimestamp(NOW + 3600, UTC))
+
+    assert decide_claim(job, NOW).verdict is ClaimVerdict.SKIP
+    assert decide_claim(job, NOW + 7200).verdict is ClaimVerdict.SKIP

@@ -86,7 +86,18 @@ def test_a_job_message_carries_only_the_job_id():
     message = JobMessage.model_validate_json('{"jobId": "abc"}')
 
     assert message.job_id == "abc"
-    assert message.model_dump_json(by_alias=True) == '{"jobId":"abc"}'
+    assert message.run_at is None
+    assert message.model_dump_json(by_alias=True, exclude_none=True) == '{"jobId":"abc"}'
+
+
+def test_a_delayed_job_message_carries_its_due_time_too():
+    from cloudqueue.adapters.sqs import job_message_body
+
+    due = datetime(2026, 12, 6, 13, 0, 5, tzinfo=UTC)
+    body = job_message_body("abc", due)
+
+    assert body == '{"jobId":"abc","runAt":"2026-12-06T13:00:05.000Z"}'
+    assert JobMessage.model_validate_json(body).run_at == due
 
 
 @pytest.mark.parametrize(

@@ -288,6 +288,52 @@ def test_a_queued_job_is_cancelled(store):
     assert stored(store, job) == cancelled
 
 
+def test_a_dead_lettered_scheduled_job_may_be_redriven_and_failed_as_a_queued_one(store):
+    # Given a SCHEDULED job whose message was dead-lettered (its claims kept failing)
+    job = given(store, status=JobStatus.SCHEDULED, run_at=later(60, START))
+
+    # Then the dead-letter consumer may count a redrive of it, and fail it
+    assert store.mark_redriven(job.job_id, START).redrives == 1
+    failed = store.fail_abandoned_job(job.job_id, error=DEAD, now=START)
+    assert failed is not None
+    assert failed.status is JobStatus.FAILED
+
+
+def test_a_scheduled_job_is_cancelled_before_its_time(store):
+    job = given(store, status=JobStatus.SCHEDULED, run_at=later(3600, START))
+
+    cancelled = store.cancel_job(job.job_id, later(5, START))
+
+    assert cancelled.status is JobStatus.CANCELLED
+    assert stored(store, job) == cancelled
+
+
+@pytest.mark.parametrize(
+    ("at", "claimed"),
+    [
+        pytest.param(later(59.999, START), False, id="a millisecond before its time"),
+        pytest.param(later(60, START), True, id="at its time"),
+        pytest.param(later(3600, START), True, id="an hour after"),
+    ],
+)
+def test_a_scheduled_job_is_claimed_from_its_run_at_on(store, at, claimed):
+    # Given a job SCHEDULED for START + 60 s
+    job = given(store, status=JobStatus.SCHEDULED, run_at=later(60, START))
+    before = stored(store, job)
+
+    # When a delivery claims it
+    attempt = claim(store, job, at=at)
+
+    # Then it is taken from its time on, and not changed before
+    assert attempt.claimed is claimed
+    if claimed:
+        assert attempt.job.status is JobStatus.IN_PROGRESS
+        assert attempt.job.attempts == 1
+    else:
+        assert attempt.job == before
+        assert stored(store, job) == before
+
+
 @pytest.mark.parametrize("status", [JobStatus.IN_PROGRESS, *TERMINAL])
 def test_only_a_queued_job_is_cancelled(store, status):
     job = given(store, status=status)

@@ -69,6 +69,11 @@ WEBHOOK_QUEUE = "!GetAtt WebhookQueue.Arn"
 WEBHOOK_DLQ = "!GetAtt WebhookDeadLetterQueue.Arn"
 WEBHOOK_SECRET = "!Ref WebhookSecret"
 EVENT_BUS = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+SCHEDULES = (
+    "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobScheduleGroup}/*"
+)
+SCHEDULER_ROLE = "!GetAtt SchedulerRole.Arn"
+SCHEDULED_FUNCTION = "!GetAtt ScheduledSubmitFunction.Arn"
 
 # What each function's code calls in AWS, and nothing more.
 LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
@@ -82,11 +87,23 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", QUEUE),
         ("logs:FilterLogEvents", LOG_GROUP),
         ("states:DescribeStateMachine", WORKFLOW),
+        ("scheduler:CreateSchedule", SCHEDULES),  # a delayed job past SQS's 15 min; a recurring one
+        ("scheduler:DeleteSchedule", SCHEDULES),  # a delayed job's cancel; a recurring one's delete
+        ("scheduler:GetSchedule", SCHEDULES),
+        ("scheduler:UpdateSchedule", SCHEDULES),  # pause, resume
+        ("scheduler:ListSchedules", "*"),  # IAM has no resource for it
+        ("iam:PassRole", SCHEDULER_ROLE),  # the role schedules call their target with
+    },
+    "ScheduledSubmitFunction": {
+        ("dynamodb:PutItem", TABLE),  # the job and its firing's idempotency record
+        ("dynamodb:GetItem", TABLE),  # a firing delivered again finds its job
+        ("sqs:SendMessage", QUEUE),
     },
     "ClaimFunction": {
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:PutItem", TABLE),  # tombstones
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job, at once
+        ("sqs:SendMessage", QUEUE),  # put back a delayed job's message delivered early
     },
     "ProcessFunction": set(),
     "FinalizeFunction": {("dynamodb:UpdateItem", TABLE)},
@@ -156,6 +173,12 @@ API_ROUTES = {
     ("GET", "/admin/jobs/{jobId}/history"),
     ("DELETE", "/admin/jobs/{jobId}"),
     ("POST", "/admin/jobs/{jobId}/rerun"),
+    ("POST", "/schedules"),
+    ("GET", "/schedules"),
+    ("GET", "/schedules/{name}"),
+    ("DELETE", "/schedules/{name}"),
+    ("POST", "/schedules/{name}/pause"),
+    ("POST", "/schedules/{name}/resume"),
     ("GET", "/job-types"),
     ("GET", "/workflow"),
     ("GET", "/openapi.json"),
@@ -238,6 +261,11 @@ def is_log_delivery(owner: str, statement: dict[str, Any]) -> bool:
     return owner == "JobStateMachine" and set(as_list(statement["Action"])) <= LOG_DELIVERY_ACTIONS
 
 
+def is_schedule_listing(owner: str, statement: dict[str, Any]) -> bool:
+    """ListSchedules has no resource type in IAM: "*" is the only way to allow it."""
+    return owner == "ApiFunction" and as_list(statement["Action"]) == ["scheduler:ListSchedules"]
+
+
 def scoped_resources() -> set[str]:
     """What functions and roles may name: table, its indexes, job queue, log group, workflow."""
     indexes = RESOURCES["JobsTable"]["Properties"].get("GlobalSecondaryIndexes", [])
@@ -253,6 +281,9 @@ def scoped_resources() -> set[str]:
         WEBHOOK_QUEUE,
         WEBHOOK_DLQ,
         WEBHOOK_SECRET,
+        SCHEDULES,
+        SCHEDULER_ROLE,
+        SCHEDULED_FUNCTION,
     } | {f"!Sub ${{JobsTable.Arn}}/index/{index['IndexName']}" for index in indexes}
 
 
@@ -338,10 +369,13 @@ def test_no_policy_allows_a_wildcard_except_step_functions_log_delivery() -> Non
         # When an action is a wildcard, or a resource is everything
         if any("*" in action for action in actions):
             wildcards.append((owner, statement.get("Sid"), actions))
-        if "*" in resources and not is_log_delivery(owner, statement):
+        if "*" in resources and not (
+            is_log_delivery(owner, statement) or is_schedule_listing(owner, statement)
+        ):
             wildcards.append((owner, statement.get("Sid"), resources))
 
-    # Then it is only the state machine's log delivery, which AWS requires on "*"
+    # Then it is only the state machine's log delivery and the listing of schedules, which AWS
+    # allows on "*" only
     assert wildcards == []
 
 
@@ -356,7 +390,8 @@ def test_every_function_and_role_names_only_the_stack_resources_it_works_on() ->
     named = {
         (owner, resource_label(resource))
         for owner, statement in allow_statements()
-        if owner in owners and not is_log_delivery(owner, statement)
+        if owner in owners
+        and not (is_log_delivery(owner, statement) or is_schedule_listing(owner, statement))
         for resource in as_list(statement["Resource"])
     }
 
@@ -532,8 +567,10 @@ def test_every_claim_outcome_is_routed_and_poison_ends_the_execution_succeeded(
     routed = {rule["StringEquals"]: rule["Next"] for rule in choice["Choices"]}
 
     # Then CLAIMED runs the job, POISON ends in a Succeed state of its own (the claim already
-    # kept the message, so succeeding consumes it), and SKIPPED takes the default
-    assert set(routed) | {"SKIPPED"} == outcomes
+    # kept the message, so succeeding consumes it), and SKIPPED and DEFERRED (the claim sent
+    # an early message again) take the default
+    assert set(routed) | {"SKIPPED", "DEFERRED"} == outcomes
+    assert definition["States"][choice["Default"]]["Type"] == "Succeed"
     assert routed["CLAIMED"] == "ProcessJob"
     assert definition["States"][routed["POISON"]]["Type"] == "Succeed"
     assert definition["States"][choice["Default"]]["Type"] == "Succeed"
@@ -914,6 +951,13 @@ def check_webhook_event(event: dict[str, Any]) -> None:
     assert (delivery.attempt, delivery.callback_url) == (1, "https://hooks.example.com/cloudqueue")
 
 
+def check_scheduled_event(event: dict[str, Any]) -> None:
+    from cloudqueue.api_models import validate_job
+
+    assert {"schedule", "owner", "job", "scheduledTime"} <= set(event)
+    validate_job(event["job"])
+
+
 EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "ApiFunction": check_api_event,
     "ClaimFunction": check_claim_event,
@@ -923,6 +967,7 @@ EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "RequeueFunction": check_requeue_event,
     "EventsFunction": check_events_event,
     "WebhookFunction": check_webhook_event,
+    "ScheduledSubmitFunction": check_scheduled_event,
 }
 
 

@@ -35,6 +35,13 @@ CONTRACT: dict[tuple[str, str], str | None] = {
     ("GET", "/admin/jobs/{jobId}/history"): ADMIN,
     ("DELETE", "/admin/jobs/{jobId}"): ADMIN,
     ("POST", "/admin/jobs/{jobId}/rerun"): ADMIN,
+    # The caller's own recurring schedules: changes need write, reads read.
+    ("POST", "/schedules"): WRITE,
+    ("DELETE", "/schedules/{name}"): WRITE,
+    ("POST", "/schedules/{name}/pause"): WRITE,
+    ("POST", "/schedules/{name}/resume"): WRITE,
+    ("GET", "/schedules"): READ,
+    ("GET", "/schedules/{name}"): READ,
     ("GET", "/job-types"): None,
     ("GET", "/workflow"): None,
     ("GET", "/openapi.json"): None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from cloudqueue.adapters import aws_client
@@ -13,17 +14,30 @@ if TYPE_CHECKING:
 
 
 class SqsJobQueue:
-    """``cloudqueue.ports.JobQueue`` on one SQS queue."""
+    """``cloudqueue.ports.JobQueue`` on one SQS queue. Its client is made on first use: the
+    claim function holds one to put back early messages, which most claims never do."""
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
-        self.client: SQSClient = client or aws_client("sqs")
+        self._client = client
 
-    def send_job(self, job_id: str) -> None:
+    @property
+    def client(self) -> SQSClient:
+        if self._client is None:
+            self._client = aws_client("sqs")
+        return self._client
+
+    def send_job(self, job_id: str, *, run_at: datetime | None = None, delay_seconds: int = 0) -> None:
         self.client.send_message(
             QueueUrl=self.queue_url,
-            MessageBody=JobMessage(job_id=job_id).model_dump_json(by_alias=True),
+            MessageBody=job_message_body(job_id, run_at),
+            DelaySeconds=delay_seconds,
         )
+
+
+def job_message_body(job_id: str, run_at: datetime | None = None) -> str:
+    """A job message's body: ``{"jobId"}``, with ``runAt`` for a delayed job."""
+    return JobMessage(job_id=job_id, run_at=run_at).model_dump_json(by_alias=True, exclude_none=True)
 
 
 class SqsPoisonQueue:

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -33,7 +32,9 @@ from cloudqueue.api_models import (
     JobView,
     SubmitJobRequest,
     callback_url_of,
+    due_time,
     payload_of,
+    timing_of,
     type_of,
 )
 from cloudqueue.callbacks import CallbackPolicy, Resolver, check_callback_url
@@ -43,9 +44,11 @@ from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
 from cloudqueue.handlers.log_level import service_logger
+from cloudqueue.handlers.schedule_routes import router as schedule_router
+from cloudqueue.handlers.scheduling import default_delayed_sends
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import JobStatus, utc_now
-from cloudqueue.ports import ExecutionLog, JobQueue, JobStore, Workflow
+from cloudqueue.ports import DelayedSends, ExecutionLog, JobQueue, JobStore, RecurringSchedules, Workflow
 from cloudqueue.settings import ApiSettings
 
 # No Powertools Tracer on the per-job path: importing the X-Ray SDK costs about as much as
@@ -60,6 +63,7 @@ app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key"], max_age=600),
 )
 answer_errors(app)
+app.include_router(schedule_router)
 
 
 @cache
@@ -98,6 +102,7 @@ class Ports:
     log: ExecutionLog | None = None
     workflow: Workflow | None = None
     resolver: Resolver | None = None
+    delayed_sends: DelayedSends | None = None
 
 
 def _handed_in() -> Ports:
@@ -114,6 +119,11 @@ def current_store() -> JobStore:
 def current_queue() -> JobQueue:
     """The queue this invocation uses: the one handed in, else the real one."""
     return _handed_in().queue or default_queue()
+
+
+def current_delayed_sends() -> DelayedSends:
+    """The one-time schedules this invocation uses: the ones handed in, else the real ones."""
+    return _handed_in().delayed_sends or default_delayed_sends()
 
 
 def current_log() -> ExecutionLog:
@@ -170,7 +180,8 @@ HISTORY_RESPONSES: dict[int, Any] = {
 @app.post(
     "/jobs",
     summary="Submit a job",
-    description="Stores the job QUEUED, enqueues it and answers at once with its id.",
+    description="Enqueues the job and stores it QUEUED (SCHEDULED with `delaySeconds` or `runAt`: "
+    "it starts at its time, never before) and answers at once with its id.",
     responses={
         202: {"description": "Accepted", "content": {"application/json": {"model": JobView}}},
         200: {"description": "An idempotent replay: the job this key made", "content": JSON_JOB},
@@ -189,16 +200,23 @@ def submit(
         ),
     ] = None,
 ) -> Response[Any]:
+    now = utc_now()
+    run_at = due_time(request, now)
+    config = settings()
     job, created = jobs.submit_job(
         type_of(request),
         payload_of(request),
         store=current_store(),
         queue=current_queue(),
-        now=utc_now(),
-        retention_days=settings().retention_days,
+        now=now,
+        retention_days=config.retention_days,
         idempotency_key=idempotency_key,
         owner=current_caller().owner,
         callback_url=checked_callback_url(callback_url_of(request)),
+        run_at=run_at,
+        delayed_sends=current_delayed_sends() if run_at is not None else None,
+        sqs_delay_limit_seconds=config.sqs_delay_limit_seconds,
+        timing=timing_of(request),
     )
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
@@ -255,11 +273,20 @@ def get_job_history(job_id: JobIdPath) -> dict[str, Any]:
     return history
 
 
-@app.delete("/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED", responses=JOB_RESPONSES)
-@app.delete("/jobs/<jobId>", summary="Cancel a job that is still QUEUED", responses=JOB_RESPONSES)
+@app.delete(
+    "/admin/jobs/<jobId>", summary=ADMIN + "cancel it while QUEUED or SCHEDULED", responses=JOB_RESPONSES
+)
+@app.delete(
+    "/jobs/<jobId>", summary="Cancel a job that is still QUEUED or SCHEDULED", responses=JOB_RESPONSES
+)
 def cancel_job(job_id: JobIdPath) -> JobView:
-    job = jobs.cancel_job(job_id, store=current_store(), now=utc_now(), caller=current_caller())
-    metrics.add_metric(name=metric_names.JOBS_CANCELLED, unit=MetricUnit.Count, value=1)
+    job = jobs.cancel_job(
+        job_id,
+        store=current_store(),
+        now=utc_now(),
+        caller=current_caller(),
+        delayed_sends=current_delayed_sends(),
+    )
     return JobView.of(job)
 
 
@@ -296,7 +323,6 @@ def rerun_job(job_id: JobIdPath, idempotency_key: Annotated[str | None, RERUN_KE
         idempotency_key=idempotency_key,
     )
     if created:
-        metrics.add_metric(name=metric_names.JOBS_RERUN, unit=MetricUnit.Count, value=1)
         logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
     return json_response(
         HTTPStatus.ACCEPTED if created else HTTPStatus.OK,
@@ -372,11 +398,16 @@ def handler(
     log: ExecutionLog | None = None,
     workflow: Workflow | None = None,
     resolver: Resolver | None = None,
+    delayed_sends: DelayedSends | None = None,
+    schedules: RecurringSchedules | None = None,
 ) -> dict[str, Any]:
     # Answered before the resolver parses (and validates) a body it should never read.
     refused = refuse_body(event, settings().max_body_bytes)
     if refused is not None:
         return refused
     # The resolver clears its context after each event: these ports are this invocation's.
-    app.append_context(ports=Ports(store=store, queue=queue, log=log, workflow=workflow, resolver=resolver))  # type: ignore[no-untyped-call]
+    ports = Ports(
+        store=store, queue=queue, log=log, workflow=workflow, resolver=resolver, delayed_sends=delayed_sends
+    )
+    app.append_context(ports=ports, schedules=schedules)  # type: ignore[no-untyped-call]
     return app.resolve(event, context)

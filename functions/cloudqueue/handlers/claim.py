@@ -11,11 +11,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudqueue.adapters.dynamodb import DynamoJobStore
-from cloudqueue.adapters.sqs import SqsPoisonQueue
+from cloudqueue.adapters.sqs import SqsJobQueue, SqsPoisonQueue
 from cloudqueue.handlers import metric_names
 from cloudqueue.handlers.log_level import service_logger
 from cloudqueue.models import ClaimRequest, utc_now
-from cloudqueue.ports import JobStore, PoisonMessages
+from cloudqueue.ports import JobQueue, JobStore, PoisonMessages
 from cloudqueue.settings import ClaimSettings
 from cloudqueue.workflow import claim_job
 
@@ -26,7 +26,11 @@ logger = service_logger()
 metrics = Metrics(namespace=metric_names.NAMESPACE)
 
 # A claim is every job's, so CLAIMED counts nothing; only the rare outcomes are metrics.
-_METRICS = {"SKIPPED": metric_names.DUPLICATE_DELIVERIES_SKIPPED, "POISON": metric_names.POISON_MESSAGES_KEPT}
+_METRICS = {
+    "SKIPPED": metric_names.DUPLICATE_DELIVERIES_SKIPPED,
+    "POISON": metric_names.POISON_MESSAGES_KEPT,
+    "DEFERRED": metric_names.EARLY_DELIVERIES_DEFERRED,
+}
 
 
 @cache
@@ -45,6 +49,13 @@ def default_poison() -> PoisonMessages:
     return SqsPoisonQueue(settings().poison_queue_url)
 
 
+@cache
+def default_queue() -> JobQueue | None:
+    # Used only to put back an early message of a delayed job.
+    url = settings().queue_url
+    return SqsJobQueue(url) if url else None
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(
@@ -53,6 +64,7 @@ def handler(
     *,
     store: JobStore | None = None,
     poison: PoisonMessages | None = None,
+    queue: JobQueue | None = None,
 ) -> dict[str, Any]:
     request = ClaimRequest.model_validate(event)
     logger.append_keys(message_id=request.message.message_id, receive_count=request.message.receive_count)
@@ -65,6 +77,7 @@ def handler(
         lease_seconds=config.lease_seconds,
         submit_grace_seconds=config.submit_grace_seconds,
         wait=time.sleep,
+        queue=queue or default_queue(),
     )
     logger.set_correlation_id(response.job_id)  # the body is parsed (and checked) by claim_job
     metric = _METRICS.get(response.outcome)

@@ -22,14 +22,14 @@ JOBS_FAILED: Final = "JobsFailed"
 STALE_WORKERS_FENCED: Final = "StaleWorkersFenced"
 # A claim found its job already finished or taken by this very execution: a duplicate delivery.
 DUPLICATE_DELIVERIES_SKIPPED: Final = "DuplicateDeliveriesSkipped"
-# A client cancelled a QUEUED job, or reran a FAILED one.
-JOBS_CANCELLED: Final = "JobsCancelled"
-JOBS_RERUN: Final = "JobsRerun"
 # What DeadLetterFunction did with a dead letter (DeadLetterAlarm watches the first); a poison
 # message is also set aside by the claim, at its first execution.
 JOBS_DEAD_LETTERED: Final = "JobsDeadLettered"
 JOBS_REDRIVEN: Final = "JobsRedriven"
 POISON_MESSAGES_KEPT: Final = "PoisonMessagesKept"
+# A delayed job's message came before the job was due (a duplicate, a resend): the claim sent
+# it again, held back until then.
+EARLY_DELIVERIES_DEFERRED: Final = "EarlyDeliveriesDeferred"
 # The sweeper sent the message of a job whose pending send was overdue.
 PENDING_JOBS_SENT: Final = "PendingJobsSent"
 # The sweeper sent again the message of a job QUEUED longer than the job queue keeps one.
@@ -42,14 +42,20 @@ WEBHOOKS_FAILED: Final = "WebhooksFailed"
 
 # The names each function may emit, by the template's logical id.
 BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
-    "ApiFunction": frozenset({JOBS_CANCELLED, JOBS_RERUN}),
-    "ClaimFunction": frozenset({DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT}),
+    # Cancels and reruns are a client's own requests: counted by the API stage's free
+    # AWS/ApiGateway Count per route, not by a custom metric billed for each hour they happen.
+    "ApiFunction": frozenset(),
+    "ClaimFunction": frozenset(
+        {DUPLICATE_DELIVERIES_SKIPPED, POISON_MESSAGES_KEPT, EARLY_DELIVERIES_DEFERRED}
+    ),
     "ProcessFunction": frozenset(),
     "FinalizeFunction": frozenset({JOBS_FAILED, STALE_WORKERS_FENCED}),
     "DeadLetterFunction": frozenset({JOBS_DEAD_LETTERED, JOBS_REDRIVEN, POISON_MESSAGES_KEPT}),
     "RequeueFunction": frozenset({PENDING_JOBS_SENT, STRANDED_JOBS_RESENT}),
     "EventsFunction": frozenset(),
     "WebhookFunction": frozenset({WEBHOOKS_RETRIED, WEBHOOKS_FAILED}),
+    # A firing's job is every scheduled job: counted by the function's own Invocations.
+    "ScheduledSubmitFunction": frozenset(),
 }
 
 # Emitted on every job: none (the cost model counts their hours from here).

@@ -62,6 +62,7 @@ def figures_table(report: dict[str, Any], *, clients: int) -> Table:
             f"{poison['orphan_s']:.1f} s",
             f"the submit grace ({poison['submit_grace_s']:g} s) and its retries",
         )
+    delayed_rows(table, report.get("delayed"))
     if "history" in report:
         history = report["history"]
         table.add_row(
@@ -97,4 +98,15 @@ def _import_rows(table: Table, imports: dict[str, dict[str, Any]], python: str |
     baseline = next(iter(imports.values()))["boto3_seconds"]
     table.add_row(
         f"import boto3 (reference{f', Python {python}' if python else ''})", f"{baseline * 1000:.0f} ms", ""
+    )
+
+
+def delayed_rows(table: Table, delayed: dict[str, Any] | None) -> None:
+    """The delayed scenario's row: how late after runAt jobs started, and how many early."""
+    if delayed is None:
+        return
+    table.add_row(
+        f"delayed job start after runAt, SQS path ({delayed['jobs']} × {delayed['delay_s']} s) p50 / max",
+        f"{delayed['late_p50_s']:.2f} / {delayed['late_max_s']:.2f} s, {delayed['early']} early",
+        f"promise: within {delayed['promise_s']:g} s, never before",
     )

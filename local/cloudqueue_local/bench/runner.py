@@ -61,7 +61,7 @@ __all__ = [
     "main",
 ]
 
-SCENARIOS = ("backlog", "latency", "burst", "mixed", "imports", "history", "poison")
+SCENARIOS = ("backlog", "latency", "burst", "mixed", "imports", "history", "poison", "delayed")
 DEFAULT_SCENARIOS = ("backlog", "latency", "burst", "mixed", "imports")
 
 
@@ -115,7 +115,7 @@ def main(
         report["imports"] = judge_imports(import_ratios(python=python))
         console.print("cold imports from the function package, without and with bytecode...")
         report["bytecode"] = package_bytecode_ratios(python=python)
-    if {"backlog", "latency", "burst", "poison"} & set(scenarios):
+    if {"backlog", "latency", "burst", "poison", "delayed"} & set(scenarios):
         with Bench(options) as bench:
             report |= bench.run(
                 scenarios,

@@ -21,6 +21,7 @@ from rich.console import Console
 from cloudqueue_client import Client
 from cloudqueue_local.bench.aws_view import AwsView
 from cloudqueue_local.bench.burst import submit_rate
+from cloudqueue_local.bench.delayed import delayed_scenario
 from cloudqueue_local.bench.options import BenchOptions
 from cloudqueue_local.bench.poison import poison_scenario
 from cloudqueue_local.bench.timing import epoch, percentile, wait_until
@@ -117,6 +118,8 @@ class Bench:
             self.stack.resume()
         if "poison" in scenarios:
             report["poison"] = poison_scenario(self.stack, self.aws, console.print)
+        if "delayed" in scenarios:
+            report["delayed"] = delayed_scenario(self.stack.api_url, console.print)
         return report
 
     def idle_latency(self, count: int) -> dict[str, float]:

@@ -18,7 +18,7 @@ from typing import NoReturn
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from cloudqueue_local.cli import auth, dev, dlq, functions, jobs, logs, tools
+from cloudqueue_local.cli import auth, dev, dlq, functions, jobs, logs, schedules, tools
 from cloudqueue_local.cli.options import CliError
 from cloudqueue_local.cli.render import err
 from cloudqueue_local.client import hints
@@ -33,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(schedules.app, name="schedules")
 app.command()(dev.dev)
 app.command()(jobs.submit)
 app.command()(jobs.rerun)

@@ -38,16 +38,27 @@ def submit(
     idempotency_key: Annotated[
         str | None, typer.Option("--idempotency-key", help="Retry-safe submit key.")
     ] = None,
+    delay: Annotated[
+        int | None, typer.Option("--delay", help="Run it this many seconds from now (SCHEDULED until then).")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Run it at this time: RFC 3339 with an offset, e.g. 2026-12-24T18:00:00+01:00."
+        ),
+    ] = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
     sigv4: SigV4 = False,
     as_json: AsJson = False,
 ) -> None:
-    """Submit a job; print its id at once."""
+    """Submit a job; print its id at once. With --delay or --at it starts then, never before."""
+    if delay is not None and at is not None:
+        raise CliError("give --delay or --at, not both", 2)
     body = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        job = api.submit(job_type, body, idempotency_key)
+        job = api.submit(job_type, body, idempotency_key, delaySeconds=delay, runAt=at)
         _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
 
 

@@ -18,7 +18,13 @@ _WIDTH = None if sys.stdout.isatty() else 200
 out = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 
-_COLOURS = {"SUCCEEDED": "green", "FAILED": "red", "IN_PROGRESS": "cyan", "CANCELLED": "yellow"}
+_COLOURS = {
+    "SUCCEEDED": "green",
+    "FAILED": "red",
+    "IN_PROGRESS": "cyan",
+    "CANCELLED": "yellow",
+    "SCHEDULED": "magenta",
+}
 
 
 def print_json(value: Any) -> None:
@@ -53,7 +59,7 @@ def show_job(job: dict[str, Any]) -> None:
     """One job: its status, times, result or error, and its runs."""
     status = status_text(job["status"])
     out.print(f"[bold]{job['jobId']}[/bold]  {job['type']}  {status}  attempts {job['attempts']}")
-    for field in ("createdAt", "startedAt", "finishedAt"):
+    for field in ("createdAt", "runAt", "startedAt", "finishedAt"):
         if job.get(field):
             out.print(f"  {field:<10} {job[field]}")
     if job.get("result") is not None:

@@ -18,7 +18,7 @@ def bench(
         str,
         typer.Option(
             help="Scenarios, comma separated: backlog, latency, burst, mixed, imports, history, "
-            "poison (default: all but history and poison)."
+            "poison, delayed (default: all but history, poison and delayed)."
         ),
     ] = "backlog,latency,burst,mixed,imports",
     backlogs: Annotated[
@@ -123,17 +123,22 @@ def cost(
             "default: bench-results.json, then estimates."
         ),
     ] = None,
-    reads_per_job: Annotated[float, typer.Option(min=0, help="GET /jobs/{id} requests per job.")] = 1.0,
+    reads_per_job: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="GET /jobs/{id} requests per job (0: a job's price alone; clients read as they choose).",
+        ),
+    ] = 0.0,
     payload_chars: Annotated[int, typer.Option(min=1, help="Characters of a job's text payload.")] = 16,
     as_json: AsJson = False,
     as_markdown: Annotated[
         bool,
-        typer.Option(
-            "--markdown", help="Print docs/cost.md's figures as Markdown (with ten times the jobs beside)."
-        ),
+        typer.Option("--markdown", help="Print docs/cost.md's figures as Markdown."),
     ] = False,
 ) -> None:
-    """The monthly AWS bill of the stack in template.yaml, line by line, and its capacity."""
+    """The monthly AWS bill of the stack in template.yaml, line by line, at the month's jobs and ten
+    times them, and its capacity."""
     # Imported here: the price tables are for this command only.
     from cloudqueue_local.ops import cost as pricing
 
@@ -157,19 +162,17 @@ def cost(
         reads_per_job=reads_per_job,
         payload_chars=payload_chars,
         durations_ms=durations,
+        init_ms=pricing.init_from(root),
     )
     chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")
     bills = list(pricing.bills_by_level(root, usage, chosen))
+    # Every view shows ten times the month beside it (1 M and 10 M jobs by default).
+    tenfold = list(pricing.bills_by_level(root, replace(usage, jobs_per_month=10 * jobs_per_month), chosen))
     if as_json:
-        render.print_json(
-            bills[0].to_json()
-            if len(bills) == 1
-            else bills[0].to_json() | {"byLogLevel": {b.log_level: b.to_json() for b in bills}}
-        )
+        render.print_json(pricing.json_report(bills, tenfold))
         return
     prices = pricing.load_prices(root / "pricing" / "us-east-1.yaml")
     if as_markdown:
-        tenfold = replace(usage, jobs_per_month=10 * jobs_per_month)
-        print(pricing.markdown(bills, list(pricing.bills_by_level(root, tenfold, chosen)), prices), end="")
+        print(pricing.markdown(bills, tenfold, prices), end="")
         return
-    pricing.render(bills, prices, render.out)
+    pricing.render(bills, tenfold, prices, render.out)

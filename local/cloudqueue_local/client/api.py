@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from cloudqueue_client import Client, CloudQueueError, Unreachable, WaitTimeout
+from cloudqueue_client._calls import Call  # the client's request shape; it has no /schedules calls yet
 from cloudqueue_local.client import hints
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
@@ -85,10 +87,20 @@ class Api:
                 raise ApiError(f"{error}: {_GATEWAY_REFUSALS[error.status]}") from None
             raise ApiError(str(error)) from None
 
-    def submit(self, job_type: str, payload: Any, idempotency_key: str | None = None) -> dict[str, Any]:
-        """``POST /jobs``: the job as accepted (QUEUED), or as first accepted under the same key."""
+    def submit(
+        self, job_type: str, payload: Any, idempotency_key: str | None = None, **timing: Any
+    ) -> dict[str, Any]:
+        """``POST /jobs``: the job as accepted (QUEUED; SCHEDULED with ``delaySeconds`` or
+        ``runAt`` in ``timing``), or as first accepted under the same key."""
         with self.said():
-            return self.client.submit(job_type, payload, idempotency_key).to_json()
+            job = self.client.submit(
+                job_type,
+                payload,
+                idempotency_key,
+                delay_seconds=timing.get("delaySeconds"),
+                run_at=timing.get("runAt"),
+            )
+            return job.to_json()
 
     def rerun(self, job_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         """``POST /jobs/{id}/rerun``: a FAILED job queued again under the same id."""
@@ -121,6 +133,18 @@ class Api:
         """``DELETE /jobs/{id}``: a QUEUED job CANCELLED."""
         with self.said():
             return self.client.cancel(job_id).to_json()
+
+    def schedules(
+        self,
+        method: str,
+        name: str | None = None,
+        action: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        """The ``/schedules`` routes: ``method`` on ``/schedules[/name[/action]]``, ``body`` as JSON."""
+        path = "/schedules" + (f"/{quote(name, safe='')}" if name else "") + (f"/{action}" if action else "")
+        with self.said():
+            return self.client.call(Call(method, path, json=body))
 
     def job_types(self) -> dict[str, Any]:
         """``GET /job-types``: each type's name, description and example payload."""

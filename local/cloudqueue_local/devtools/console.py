@@ -92,6 +92,10 @@ class JobEvents:
         except ValueError:
             return
         if isinstance(job, dict) and "jobId" in job:
+            if job.get("runAt") and text == "QUEUED":
+                text = f"SCHEDULED for {job['runAt']}"
+            elif job.get("runAt") and route == "DELETE /jobs/{jobId}":
+                text = "SCHEDULED → CANCELLED"
             self._line(str(job["jobId"]), str(job.get("type", "?")), text)
 
     def _claim(self, answer: dict[str, Any]) -> None:
@@ -99,7 +103,8 @@ class JobEvents:
         if answer.get("outcome") != "CLAIMED":
             with self._lock:
                 known = self._claimed.get(job_id)
-            self._line(job_id, known[1] if known else job_type, f"skipped: {answer.get('reason')}")
+            said = "deferred" if answer.get("outcome") == "DEFERRED" else "skipped"
+            self._line(job_id, known[1] if known else job_type, f"{said}: {answer.get('reason')}")
             return
         with self._lock:
             self._claimed[job_id] = (time.monotonic(), job_type)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 
@@ -46,6 +47,7 @@ from cloudqueue_local.emulator.pipes import LocalPipe
 from cloudqueue_local.emulator.provision import provision, provision_secrets
 from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
 from cloudqueue_local.emulator.scheduler import LocalSchedule
+from cloudqueue_local.emulator.scheduler_service import LocalSchedulerService
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
 from cloudqueue_local.emulator.stream_pipe import StreamPipe
 from cloudqueue_local.project import PROJECT_ROOT
@@ -118,6 +120,8 @@ class LocalStack:
         self.stream_pipes: list[StreamPipe] = []  # the table's stream → the event bus
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
+        # The Scheduler schedules the code makes (delayed jobs, recurring schedules), fired here.
+        self.scheduler: LocalSchedulerService | None = None
         self.resources: dict[str, Any] = {}
         self.secrets: dict[str, str] = {}  # generated secrets' values, by logical id
         self.reloader: CodeReloader | None = None
@@ -249,6 +253,13 @@ class LocalStack:
                 LocalSchedule(spec, self.runtime, region=self.region, account=self.account)
                 for spec in self.template.schedules
             ]
+        if self.template.schedule_groups:
+            self.scheduler = LocalSchedulerService(
+                self.template,
+                self.runtime,
+                scheduler=boto3.client("scheduler", region_name=self.region),
+                sqs=boto3.client("sqs", region_name=self.region),
+            )
 
         gateway = HttpGateway(
             self.template,
@@ -317,7 +328,13 @@ class LocalStack:
 
     @property
     def loops(self) -> list[Any]:
-        return [*self.pipes, *self.stream_pipes, *self.triggers, *self.schedules]
+        return [
+            *self.pipes,
+            *self.stream_pipes,
+            *self.triggers,
+            *self.schedules,
+            *([self.scheduler] if self.scheduler else []),
+        ]
 
     def pause(self) -> None:
         """Stop polling and scheduling (work in hand finishes): the caller drives deliveries."""

@@ -90,6 +90,12 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
             logs.put_retention_policy(logGroupName=group.name, retentionInDays=group.retention_days)
         made["logGroups"][group.logical_id] = group.name
 
+    scheduler = boto3.client("scheduler", region_name=region)
+    made["scheduleGroups"] = {}
+    for logical_id, name in template.schedule_groups.items():
+        scheduler.create_schedule_group(Name=name)
+        made["scheduleGroups"][logical_id] = name
+
     iam = boto3.client("iam", region_name=region)
     role_arn = iam.create_role(
         RoleName="cloudqueue-local-role",

@@ -22,6 +22,7 @@ from cloudqueue_local.template import read_template
 FOLDED: dict[str, str] = {
     "PipeRole": "JobPipe",  # the Pipe's permissions
     "EventsPipeRole": "EventsPipe",
+    "SchedulerRole": "JobScheduleGroup",  # what delayed jobs' schedules may do: send to the queue
     "FrontendBucketPolicy": "FrontendBucket",  # who may read the page
     "FrontendOriginAccessControl": "FrontendDistribution",  # how CloudFront signs its reads
     "PageHeadersPolicy": "FrontendDistribution",  # the page's security headers
@@ -49,6 +50,7 @@ SHAPES = {
     "AWS::DynamoDB::Table": ("cylinder", "#d6eaf8", "DynamoDB"),
     "AWS::SQS::Queue": ("box3d", "#fadbd8", "SQS"),
     "AWS::Pipes::Pipe": ("cds", "#e8daef", "EventBridge Pipe"),
+    "AWS::Scheduler::ScheduleGroup": ("cds", "#e8daef", "EventBridge Scheduler"),
     "AWS::Serverless::StateMachine": ("component", "#f9e79f", "Step Functions Express"),
     "AWS::Serverless::HttpApi": ("house", "#d5f5e3", "API Gateway HTTP API"),
     "AWS::ApiGatewayV2::Api": ("house", "#d5f5e3", "API Gateway HTTP API"),
@@ -110,6 +112,9 @@ def edges(document: dict[str, Any]) -> list[tuple[str, str, str]]:
         elif kind == "AWS::ApiGatewayV2::Authorizer":
             trusted = _refs(properties.get("JwtConfiguration")) & set(shown)
             found += [(properties["ApiId"]["Ref"], each, "JWT keys") for each in sorted(trusted)]
+        elif kind == "AWS::Scheduler::ScheduleGroup":
+            # Its schedules are made at run time (delayed jobs); their target is the job queue.
+            found += [(name, "JobQueue", "SendMessage when due")] if "JobQueue" in shown else []
         elif kind == "AWS::Pipes::Pipe":
             found += _pipe_edges(name, properties)
         elif kind == "AWS::Serverless::StateMachine":

@@ -222,6 +222,13 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
     # A secret's ARN ends in a suffix Secrets Manager picks; locally Ref gives its name, which
     # GetSecretValue takes as well.
     "AWS::SecretsManager::Secret": ("Name", lambda name, region, account: {"Ref": name, "Id": name}),
+    "AWS::Scheduler::ScheduleGroup": (
+        "Name",
+        lambda name, region, account: {
+            "Ref": name,
+            "Arn": f"arn:aws:scheduler:{region}:{account}:schedule-group/{name}",
+        },
+    ),
     "AWS::Serverless::HttpApi": (None, lambda name, region, account: {"Ref": "local"}),
     "AWS::ApiGatewayV2::Api": (None, lambda name, region, account: {"Ref": "local"}),
 }

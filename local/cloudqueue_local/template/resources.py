@@ -150,6 +150,10 @@ def _read_log_group(reading: Reading, logical_id: str, properties: dict[str, Any
     )
 
 
+def _read_schedule_group(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    reading.template.schedule_groups[logical_id] = reading.resolver.physical(logical_id)["Ref"]
+
+
 def _read_state_machine(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     physical = reading.resolver.physical(logical_id)
     resolved = reading.resolver.resolve(properties)
@@ -339,6 +343,7 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::DynamoDB::Table": _read_table,
     "AWS::SQS::Queue": _read_queue,
     "AWS::Logs::LogGroup": _read_log_group,
+    "AWS::Scheduler::ScheduleGroup": _read_schedule_group,
     "AWS::Serverless::StateMachine": _read_state_machine,
     "AWS::Serverless::HttpApi": _read_http_api,
     "AWS::ApiGatewayV2::Api": _read_http_api,

@@ -187,6 +187,8 @@ class LocalTemplate:
     routes: list[RouteSpec] = field(default_factory=list)
     queue_triggers: list[QueueTriggerSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    # EventBridge Scheduler schedule groups, logical id -> name (delayed jobs' schedules live there).
+    schedule_groups: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     cors: dict[str, Any] = field(default_factory=dict)
     # The page's response headers (CloudFront's ResponseHeadersPolicy), name -> value.

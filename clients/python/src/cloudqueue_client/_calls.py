@@ -49,8 +49,18 @@ def keyed(idempotency_key: str | None) -> dict[str, str]:
     return {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
 
 
-def submit(job_type: str, payload: Any, idempotency_key: str | None) -> Call:
-    return Call("POST", "/jobs", json={"type": job_type, "payload": payload}, headers=keyed(idempotency_key))
+def submit(
+    job_type: str, payload: Any, idempotency_key: str | None, timing: dict[str, Any] | None = None
+) -> Call:
+    """``POST /jobs``; ``timing``: ``{"delaySeconds": n}`` or ``{"runAt": "<RFC 3339>"}`` (delayed)."""
+    body = {"type": job_type, "payload": payload} | (timing or {})
+    return Call("POST", "/jobs", json=body, headers=keyed(idempotency_key))
+
+
+def timing(delay_seconds: int | None, run_at: str | None) -> dict[str, Any] | None:
+    """A submit's timing fields, None for a job to run at once."""
+    found = {"delaySeconds": delay_seconds, "runAt": run_at}
+    return {key: value for key, value in found.items() if value is not None} or None
 
 
 def rerun(jobs_path: str, job_id: str, idempotency_key: str | None) -> Call:

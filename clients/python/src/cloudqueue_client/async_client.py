@@ -65,9 +65,18 @@ class AsyncClient:
             raise Unreachable(f"no answer from the API at {self.base_url}: {error!r}") from error
         return _calls.answer(response)
 
-    async def submit(self, type: str, payload: Any, idempotency_key: str | None = None) -> Job:
+    async def submit(
+        self,
+        type: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        *,
+        delay_seconds: int | None = None,
+        run_at: str | None = None,
+    ) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
-        return _calls.read(Job, await self.call(_calls.submit(type, payload, idempotency_key)))
+        call = _calls.submit(type, payload, idempotency_key, _calls.timing(delay_seconds, run_at))
+        return _calls.read(Job, await self.call(call))
 
     async def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""

@@ -71,12 +71,22 @@ class Client:
             raise Unreachable(f"no answer from the API at {self.base_url}: {error!r}") from error
         return _calls.answer(response)
 
-    def submit(self, type: str, payload: Any, idempotency_key: str | None = None) -> Job:
-        """``POST /jobs``: the job, QUEUED; the same job again for a key already used with this body.
+    def submit(
+        self,
+        type: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        *,
+        delay_seconds: int | None = None,
+        run_at: str | None = None,
+    ) -> Job:
+        """``POST /jobs``: the job, QUEUED (SCHEDULED with ``delay_seconds`` or ``run_at``, an RFC
+        3339 time with an offset); the same job again for a key already used with this body.
 
         Without ``idempotency_key`` the client makes one for this call, so that its retries
         never make a second job."""
-        return _calls.read(Job, self.call(_calls.submit(type, payload, idempotency_key)))
+        call = _calls.submit(type, payload, idempotency_key, _calls.timing(delay_seconds, run_at))
+        return _calls.read(Job, self.call(call))
 
     def get(self, job_id: str) -> Job:
         """``GET /jobs/{jobId}``."""

@@ -27,6 +27,7 @@ Timestamp = Annotated[datetime, PlainSerializer(_timestamp, return_type=str)]
 class JobStatus(StrEnum):
     """Where a job is in its lifecycle; SUCCEEDED, FAILED and CANCELLED are terminal."""
 
+    SCHEDULED = "SCHEDULED"  # delayed: not started before run_at
     QUEUED = "QUEUED"
     IN_PROGRESS = "IN_PROGRESS"
     SUCCEEDED = "SUCCEEDED"
@@ -108,6 +109,9 @@ class Job(ApiModel):
     callback_url: str | None = None
     deliveries: list[DeliveryAttempt] = Field(default_factory=list)
     delivery_attempts: int = 0
+    # A delayed job's due time (it is SCHEDULED until then); the recurring schedule that made it.
+    run_at: Timestamp | None = None
+    schedule: str | None = None
 
 
 class JobPage(ApiModel):

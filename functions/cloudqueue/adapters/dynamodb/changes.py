@@ -33,11 +33,12 @@ class JobChanges(JobTable):
                 job_id,
                 UpdateExpression="SET #status = :cancelled, "
                 "finishedAt = :now, updatedAt = :now REMOVE pendingSince, pendingShard",
-                ConditionExpression="#status = :queued",
+                ConditionExpression="#status IN (:queued, :scheduled)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=expression_values(
                     cancelled=JobStatus.CANCELLED.value,
                     queued=JobStatus.QUEUED.value,
+                    scheduled=JobStatus.SCHEDULED.value,
                     now=format_timestamp(now),
                 ),
             )
@@ -48,7 +49,7 @@ class JobChanges(JobTable):
             if current is None:
                 raise JobNotFoundError(f"no job {job_id}") from None
             raise JobNotCancellable(
-                f"job {job_id} is {current.status.value}; only a QUEUED job can be cancelled",
+                f"job {job_id} is {current.status.value}; only a QUEUED or SCHEDULED job can be cancelled",
                 details={"status": current.status.value},
             ) from None
         job = job_from(response["Attributes"])

@@ -52,16 +52,18 @@ class RecoveryWrites(JobTable):
     def _update_if_abandoned(
         self, job_id: str, now: datetime, update: str, *, names: dict[str, str] | None = None, **values: Any
     ) -> Job | None:
-        """Apply ``update`` if the job is QUEUED or its lease expired (no live worker holds it)."""
+        """Apply ``update`` if the job is QUEUED (or SCHEDULED) or its lease expired (no live worker
+        holds it)."""
         try:
             response = self._update(
                 job_id,
                 UpdateExpression=update,
-                ConditionExpression="#status = :queued OR (#status = :in_progress AND "
+                ConditionExpression="#status IN (:queued, :scheduled) OR (#status = :in_progress AND "
                 "(attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt <= :epoch))",
                 ExpressionAttributeNames={"#status": "status"} | (names or {}),
                 ExpressionAttributeValues=expression_values(
                     queued=JobStatus.QUEUED.value,
+                    scheduled=JobStatus.SCHEDULED.value,
                     in_progress=JobStatus.IN_PROGRESS.value,
                     epoch=now.timestamp(),
                     now=format_timestamp(now),

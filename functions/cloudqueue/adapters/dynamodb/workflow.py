@@ -46,12 +46,15 @@ class WorkflowWrites(JobTable):
                 "startedAt = if_not_exists(startedAt, :now), updatedAt = :now, "
                 "executions = list_append(if_not_exists(executions, :empty), :execution) "
                 "REMOVE pendingSince, pendingShard",
+                # A SCHEDULED job is taken only from its runAt on (sortable UTC text).
                 ConditionExpression="attribute_exists(#status) AND (#status = :queued OR "
+                "(#status = :scheduled AND runAt <= :now) OR "
                 "(#status = :in_progress AND leaseExpiresAt <= :epoch))",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=expression_values(
                     in_progress=JobStatus.IN_PROGRESS.value,
                     queued=JobStatus.QUEUED.value,
+                    scheduled=JobStatus.SCHEDULED.value,
                     zero=0,
                     one=1,
                     token=lease_token,

@@ -11,6 +11,7 @@ the condition), so an upgrade that moves the condition fails the seam test by na
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,11 @@ class QueueArrivals:
         """Until a message is visible in the queue or ``done()``, at most ``timeout`` seconds."""
         queue = self._queue()
         with queue._messages_lock:
+            # A delayed message sends no signal when its delay ends (nor on AWS, where the next
+            # receive finds it): the wait ends then at the latest, so that a delayed job's
+            # message is taken as soon as SQS would show it. ``delayed_until`` (epoch ms) is
+            # read defensively: without it, the wait is ``timeout`` as before.
+            timeout = min(timeout, _until_next_delay_ends(queue, timeout))
             queue._messages_lock.wait_for(lambda: done() or bool(queue.messages), timeout=timeout)
 
     def wake(self) -> None:
@@ -40,6 +46,17 @@ class QueueArrivals:
         queue = self._queue()
         with queue._messages_lock:
             queue._messages_lock.notify_all()
+
+
+def _until_next_delay_ends(queue: Any, longest: float) -> float:
+    """Seconds until the first of the queue's delayed messages becomes visible (``longest`` if none)."""
+    now_ms = time.time() * 1000
+    ends = [
+        until
+        for message in list(getattr(queue, "_messages", []))
+        if isinstance(until := getattr(message, "delayed_until", 0), int | float) and until > now_ms
+    ]
+    return max(0.0, (min(ends) - now_ms) / 1000 + 0.005) if ends else longest
 
 
 __all__ = ["QueueArrivals"]

@@ -49,7 +49,11 @@ ITEM_OVERHEAD_BYTES = 100  # DynamoDB's per-item storage overhead
 # platform.report, none at SystemLogLevel WARN); tests/local/test_function_logs.py checks the
 # per-job total against a real job's invocations.
 EVENT_METADATA_BYTES = 26
-PLATFORM_LOG_BYTES = 2 * EVENT_METADATA_BYTES + 400  # platform.start (141), platform.report (~260)
+PLATFORM_LOG_BYTES = 3 * EVENT_METADATA_BYTES + 265  # START (70), END (51), REPORT (~144) of every invocation
+# With LoggingConfig LogFormat JSON, Lambda writes platform.start (~141 B) and platform.report
+# (~260 B) instead, as JSON records (the local runtime's records, shaped as AWS documents them;
+# tests/local/test_function_logs.py measures them); with SystemLogLevel WARN or above it writes neither.
+PLATFORM_JSON_LOG_BYTES = 2 * EVENT_METADATA_BYTES + 400
 INFO_LINE_BYTES = EVENT_METADATA_BYTES + 560  # one Powertools JSON log line (keys, ARNs, ids)
 EMF_LINE_BYTES = EVENT_METADATA_BYTES + 215  # one Powertools metrics (EMF) line, one metric
 # Per invocation, at LogLevel INFO: (info lines, EMF lines), from the handlers' code (a job that
@@ -63,8 +67,6 @@ LOG_LINES: dict[str, tuple[float, float]] = {
 }
 HISTORY_EVENT_BYTES = EVENT_METADATA_BYTES + 330  # an execution log record without data
 LOG_COMPRESSION = 0.2  # stored (compressed) bytes per ingested byte
-# Powertools metrics the code emits, each with its "service" dimension (docs/design.md#observability).
-CUSTOM_METRICS = 10
 ERROR_EVENTS_PER_FAILURE = 3  # e.g. LambdaFunctionFailed, TaskFailed, ExecutionFailed
 
 # Idle long polling: a Pipe and a Lambda event source mapping each keep pollers on their queue.
@@ -78,13 +80,46 @@ STREAM_SHARDS = 1
 STATUS_CHANGES_PER_JOB = 3
 LONG_POLL_SECONDS = 20
 
-# Default quotas (us-east-1), each adjustable in Service Quotas.
-LAMBDA_CONCURRENCY = 1000  # concurrent executions per account and Region
-EXPRESS_START_RATE = 6000  # StartExecution/StartSyncExecution for Express, per second
-PIPE_CONCURRENCY = 1000  # concurrent target invocations per pipe
-HTTP_API_ACCOUNT_RATE = 10_000  # requests per second per account and Region
-PARTITION_WRITE_UNITS = 1000  # write units per second to one partition key value
-NEW_TABLE_WRITE_UNITS = 4000  # what a new on-demand table or index takes at once (it rises with use)
+# Lambda INIT, billed since 2025-08-01 for on-demand functions like any invocation's duration.
+# A function's INIT (ms) is the runtime's own start plus its handler's import, which
+# `cloudqueue bench --scenario imports` measures as a ratio of `import boto3` (bench-results.json's
+# "imports": {Function: {"ratio": ...}}). The two absolute figures are estimates for python3.12
+# on arm64 at 512 MB; a REPORT line's "Init Duration" (under BENCH_INIT_KEY) replaces them all.
+RUNTIME_INIT_MS = 150.0
+BOTO3_IMPORT_MS = 300.0
+# Without a bench run: the handlers' import goals (bench.imports.IMPORT_TARGETS), and for the two
+# functions the bench does not measure, which also import the X-Ray SDK, an estimate.
+DEFAULT_IMPORT_RATIOS: dict[str, float] = {
+    "ApiFunction": 1.6,
+    "ClaimFunction": 1.2,
+    "ProcessFunction": 0.5,
+    "FinalizeFunction": 1.2,
+    "DeadLetterFunction": 2.0,
+    "RequeueFunction": 2.0,
+}
+DEFAULT_INIT_MS: dict[str, float] = {
+    name: RUNTIME_INIT_MS + ratio * BOTO3_IMPORT_MS for name, ratio in DEFAULT_IMPORT_RATIOS.items()
+}
+BENCH_INIT_KEY = "initMs"  # {"initMs": {"ApiFunction": 850, ...}} in bench-results.json
+# Cold starts: Lambda recycles a busy environment every few hours (ENVIRONMENT_HOURS), reclaims
+# an idle one after some minutes (IDLE_MINUTES: an invocation after a longer gap starts cold), and
+# a daily peak of PEAK_TO_MEAN times the mean rate starts the environments it needs once a day.
+ENVIRONMENT_HOURS = 2.0
+IDLE_MINUTES = 10.0
+PEAK_TO_MEAN = 5.0
+
+# DynamoDB with an AWS managed or customer managed KMS key: DynamoDB caches the table key per
+# caller and asks KMS again after about five minutes (KMS developer guide, "How Amazon DynamoDB
+# uses AWS KMS": https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html).
+# Assumed: one Decrypt per warm environment of each function that calls the table, every 5 min.
+KMS_REFRESH_SECONDS = 300
+
+# Data transfer out to the internet: each API response's body (measured from the API's own
+# model, as its handler serialises it) plus the HTTP status line and headers API Gateway adds
+# (date, content-type, content-length, apigw-requestid, CORS: about 250 bytes, estimated).
+RESPONSE_HEADER_BYTES = 250
+
+HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600
 
 
 @dataclass(frozen=True)
@@ -92,12 +127,24 @@ class Usage:
     """What a month of traffic looks like."""
 
     jobs_per_month: float = 1_000_000
-    reads_per_job: float = 1.0  # GET /jobs/{id} per job (a client reading the result once)
+    # GET /jobs/{id} per job: none by default, so that the bill is what running a job costs, as
+    # the peers price a run; a client that reads each result once adds --reads-per-job 1.
+    reads_per_job: float = 0.0
     failure_rate: float = 0.01  # executions that fail (logged at ERROR)
     payload_chars: int = 16  # the README's "hello cloudqueue"
     page_views: float = 1000
+    # Jobs a Scheduler schedule sends: delayed past SQS's 15 minutes (one one-time schedule
+    # each), or submitted by a recurring schedule's firing (one invocation each). Delays up to
+    # 15 minutes cost nothing extra (SQS DelaySeconds).
+    scheduler_share: float = 0.05
     log_level: str | None = None  # ExecutionLogLevel; None: the template's
     durations_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DURATIONS_MS))
+    init_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_INIT_MS))
+    # How often the rare events that publish a metric happen, per job (assumptions: a healthy
+    # month). They set the hours in which each metric is published, and so its prorated price.
+    duplicate_rate: float = 0.001  # deliveries of a message whose job another execution holds
+    dead_letter_rate: float = 0.0001  # jobs whose executions kept failing past the redrive
+    rare_rate: float = 0.00001  # a fenced stale worker, a redriven dead letter, a poison message
 
 
 def measured_durations(report: dict[str, Any]) -> dict[str, float]:
@@ -117,11 +164,33 @@ def durations_from(root: Path, given: dict[str, float]) -> dict[str, float]:
     return durations | given
 
 
+def init_from(root: Path) -> dict[str, float]:
+    """INIT durations (ms): the defaults, then those the bench results file's import ratios give,
+    then its ``initMs`` (measured on AWS) if present."""
+    init = dict(DEFAULT_INIT_MS)
+    bench = root / BENCH_RESULTS
+    if bench.is_file():
+        report = json.loads(bench.read_text())
+        for name, figures in (report.get("imports") or {}).items():
+            init[name] = RUNTIME_INIT_MS + float(figures["ratio"]) * BOTO3_IMPORT_MS
+        init |= {name: float(ms) for name, ms in report.get(BENCH_INIT_KEY, {}).items()}
+    return init
+
+
 def assumption_lines(durations: dict[str, float], usage: Usage) -> list[str]:
     """The assumptions a bill states beside its figures, one sentence each."""
     return [
         "list prices in us-east-1 from pricing/us-east-1.yaml, without the free tier",
         "durations (ms): " + ", ".join(f"{name} {ms:g}" for name, ms in durations.items()),
+        f"INIT (ms; {RUNTIME_INIT_MS:g} + the import's ratio of a {BOTO3_IMPORT_MS:g} ms `import boto3`): "
+        + ", ".join(f"{name} {ms:g}" for name, ms in usage.init_ms.items())
+        + f"; an environment recycled every {ENVIRONMENT_HOURS:g} h, reclaimed after "
+        f"{IDLE_MINUTES:g} min idle, a daily peak of {PEAK_TO_MEAN:g} x the mean rate",
+        f"per job: {usage.duplicate_rate:g} duplicate deliveries, {usage.dead_letter_rate:g} dead letters, "
+        f"{usage.rare_rate:g} of each rarer event (fenced worker, redriven dead letter, poison message): "
+        "they set each metric's published hours",
+        f"KMS: one request per warm environment of each table caller every {KMS_REFRESH_SECONDS // 60} min; "
+        f"{RESPONSE_HEADER_BYTES} B of HTTP headers per API response",
         f"{usage.reads_per_job:g} GET per job; {usage.failure_rate:.0%} of executions fail; "
         f"payload of {usage.payload_chars} characters; {usage.page_views:g} page views",
         f"{POLLERS_PER_QUEUE} pollers per queue long-polling {LONG_POLL_SECONDS} s when idle",

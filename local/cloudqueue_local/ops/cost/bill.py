@@ -20,6 +20,7 @@ class Line:
     usd: float
     price: str
     fixed: bool = False  # the same whatever the number of jobs
+    prorated: bool = False  # grows with the jobs, but less than in proportion (metrics' hours, cold starts)
 
     def to_json(self) -> dict[str, Any]:
         """The line as JSON."""
@@ -28,11 +29,19 @@ class Line:
 
 @dataclass(frozen=True)
 class Limit:
-    """The jobs per second one default quota allows, and what to raise to go further."""
+    """The jobs per second one default quota (or template default) allows, and what to raise."""
 
     what: str
     jobs_per_second: float
     raise_by: str
+    quota: float = 0.0  # the quota's or parameter's value today
+    per_job: float = 1.0  # what one job per second takes of it: jobs_per_second = quota / per_job
+    fresh_account: bool = False  # a new account's lower default, which AWS raises on request
+    note: str = ""
+
+    def needed_for(self, jobs_per_second: float) -> float:
+        """The quota's value that allows ``jobs_per_second``."""
+        return jobs_per_second * self.per_job
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from cloudqueue_local.ops.cost import extras, lines
 from cloudqueue_local.ops.cost.assumptions import (
     DEFAULT_DURATIONS_MS,
     JOB_WRITES,
@@ -14,7 +15,7 @@ from cloudqueue_local.ops.cost.assumptions import (
     assumption_lines,
 )
 from cloudqueue_local.ops.cost.bill import Bill, Line
-from cloudqueue_local.ops.cost.lines import Month, pipe_requests_per_job, sqs_requests_per_job, write_lines
+from cloudqueue_local.ops.cost.lines import Month, pipe_requests_per_job, sqs_requests_per_job
 from cloudqueue_local.ops.cost.prices import PRICES_FILE, Price, load_prices
 from cloudqueue_local.ops.cost.quotas import capacity
 from cloudqueue_local.ops.cost.stack import Stack
@@ -40,6 +41,21 @@ def design_floor(stack: Stack, prices: dict[str, Price]) -> dict[str, float]:
         ),
     }
     return {part: usd * 1_000_000 for part, usd in parts.items() if usd}
+
+
+def write_lines(month: Month, log_level: str) -> None:
+    """Every line of the month's bill, in the order the bill prints them."""
+    lines.api_and_functions(month)
+    extras.lambda_init(month)
+    lines.messaging(month)
+    lines.job_events(month)
+    lines.dynamodb(month)
+    extras.table_key(month)
+    lines.logs_and_alarms(month, log_level)
+    extras.metrics_and_dashboards(month)
+    lines.traces(month)
+    extras.data_transfer(month)
+    lines.page(month)
 
 
 def compute_bill(stack: Stack, prices: dict[str, Price], usage: Usage) -> Bill:
@@ -70,7 +86,7 @@ def _free_tier(lines: list[Line], prices: dict[str, Price], jobs: float) -> tupl
     fixed: dict[str, float] = {}
     for line in lines:
         used[line.price] = used.get(line.price, 0.0) + line.quantity
-        if line.fixed or line.unit == "GB-month":
+        if line.fixed or line.prorated or line.unit == "GB-month":
             fixed[line.price] = fixed.get(line.price, 0.0) + line.quantity
     saved = sum(prices[name].of(min(quantity, prices[name].free)) for name, quantity in used.items())
     covered = {

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloudqueue_local.ops.cost.assumptions import (
-    CUSTOM_METRICS,
     EXPRESS_DURATION_STEP_MS,
     EXPRESS_MEMORY_GB,
     GB,
@@ -67,30 +66,40 @@ class Month:
         every = min((schedule.every_seconds for schedule in self.stack.template.schedules), default=300)
         return SECONDS_PER_MONTH / every
 
+    def invocations(self) -> dict[str, float]:
+        """Each function of the stack -> its invocations in the month."""
+        counts = {
+            "ApiFunction": self.api_requests,
+            "ClaimFunction": self.executions,
+            "ProcessFunction": self.jobs,
+            "FinalizeFunction": self.jobs,
+            "DeadLetterFunction": self.jobs * self.usage.failure_rate / 10,  # rare, and in batches
+            "RequeueFunction": self.sweeps,
+            "EventsFunction": self.jobs * len(JOB_WRITES),  # one batch per write at low traffic
+        }
+        return {name: count for name, count in counts.items() if name in self.stack.template.functions}
+
     def add(
-        self, service: str, item: str, quantity: float, unit: str, price: str, *, fixed: bool = False
+        self,
+        service: str,
+        item: str,
+        quantity: float,
+        unit: str,
+        price: str,
+        *,
+        fixed: bool = False,
+        prorated: bool = False,
     ) -> None:
         """A line of ``quantity`` units at the price named ``price``."""
         usd = self.prices[price].of(quantity)
-        self.lines.append(Line(service, item, quantity, unit, usd, price, fixed))
+        self.lines.append(Line(service, item, quantity, unit, usd, price, fixed, prorated))
 
 
-def _api_and_functions(month: Month) -> None:
+def api_and_functions(month: Month) -> None:
     """API Gateway's requests; each Lambda's requests and GB-seconds."""
-    jobs, durations = month.jobs, month.durations
+    durations = month.durations
     month.add("API Gateway", "HTTP API requests", month.api_requests, "requests", "apigateway_http_request")
-    invocations = {
-        "ApiFunction": month.api_requests,
-        "ClaimFunction": month.executions,
-        "ProcessFunction": jobs,
-        "FinalizeFunction": jobs,
-        "DeadLetterFunction": jobs * month.usage.failure_rate / 10,  # rare, and in batches
-        "RequeueFunction": month.sweeps,
-        "EventsFunction": month.jobs * len(JOB_WRITES),  # one batch per write at low traffic
-    }
-    for name, count in invocations.items():
-        if name not in month.stack.template.functions:
-            continue
+    for name, count in month.invocations().items():
         fixed = name == "RequeueFunction"
         month.add("Lambda", f"{name} requests", count, "requests", "lambda_request", fixed=fixed)
         memory, arch = month.stack.memory_gb(name), month.stack.architecture(name)
@@ -118,7 +127,7 @@ def pipe_requests_per_job(stack: Stack) -> float:
     return 1 / _pipe_batch(stack) if stack.template.pipes else 0.0
 
 
-def _messaging(month: Month) -> None:
+def messaging(month: Month) -> None:
     """SQS requests, the Pipe's requests, and the Express executions."""
     template = month.stack.template
     month.add(
@@ -145,6 +154,14 @@ def _messaging(month: Month) -> None:
             "requests",
             "pipes_request",
         )
+    if month.stack.template.schedule_groups:
+        month.add(
+            "EventBridge Scheduler",
+            f"invocations ({month.usage.scheduler_share:.0%} of jobs: delays past 15 min, recurring firings)",
+            month.jobs * month.usage.scheduler_share,
+            "requests",
+            "scheduler_invocation",
+        )
     run_ms = sum(month.durations[name] + TASK_OVERHEAD_MS for name in WORKFLOW_FUNCTIONS)
     billed_ms = math.ceil(run_ms / EXPRESS_DURATION_STEP_MS) * EXPRESS_DURATION_STEP_MS
     month.add(
@@ -159,7 +176,7 @@ def _messaging(month: Month) -> None:
     )
 
 
-def _events(month: Month) -> None:
+def job_events(month: Month) -> None:
     """Job events: the stream's reads by the Pipe, its requests, and PutEvents on the bus."""
     if not month.stack.template.stream_pipes:
         return
@@ -201,7 +218,7 @@ def index_writes(index: dict[str, Any], item: dict[str, Any], size: int) -> tupl
     return units, entry + ITEM_OVERHEAD_BYTES
 
 
-def _dynamodb(month: Month) -> None:
+def dynamodb(month: Month) -> None:
     """The job's writes and those of every index that holds it, its reads, its storage."""
     item = sample_job_item(month.usage.payload_chars)
     size = item_bytes(item) + 60  # a leased item also holds leaseToken and leaseExpiresAt
@@ -217,14 +234,14 @@ def _dynamodb(month: Month) -> None:
     )
     month.add(
         "DynamoDB",
-        "index writes (the submit's put; a moved key: delete + put)",
+        "index writes (each index that holds the job; a moved key: delete + put)",
         month.jobs * sum(units for units, _ in indexes),
         "WRU",
         writes,
     )
     reads = month.jobs * month.usage.reads_per_job * 0.5 * math.ceil(size / 4096)
     month.add("DynamoDB", "reads (eventually consistent)", reads, "RRU", "dynamodb_read_request_unit")
-    sweep_reads = month.sweeps * month.stack.parameter("ListShards", 4) * 0.5
+    sweep_reads = month.sweeps * month.stack.list_shards() * 0.5
     month.add("DynamoDB", "sweeper's queries", sweep_reads, "RRU", "dynamodb_read_request_unit", fixed=True)
     # The stranded-job sweep reads each job once, a day after the queue's retention has passed
     # over its day (a keys-only query, then BatchGetItem): one eventually consistent read.
@@ -250,8 +267,8 @@ def _dynamodb(month: Month) -> None:
         month.add("DynamoDB", "point-in-time recovery", table_gb, "GB-month", "dynamodb_pitr_gb_month")
 
 
-def _logs_and_metrics(month: Month, log_level: str) -> None:
-    """Execution history at the log level, the functions' logs, metrics and alarms."""
+def logs_and_alarms(month: Month, log_level: str) -> None:
+    """Execution history at the log level, the functions' logs, and the alarms."""
     stack, jobs = month.stack, month.jobs
     history = execution_log_bytes(stack, log_level, month.usage.failure_rate, month.usage.payload_chars)
     history_gb = jobs * history / GB
@@ -285,19 +302,11 @@ def _logs_and_metrics(month: Month, log_level: str) -> None:
         "GB-month",
         "logs_storage_gb_month",
     )
-    month.add(
-        "CloudWatch",
-        f"custom metrics ({CUSTOM_METRICS}, EMF)",
-        CUSTOM_METRICS,
-        "metrics",
-        "cloudwatch_custom_metric_month",
-        fixed=True,
-    )
     alarms = stack.count("AWS::CloudWatch::Alarm")
     month.add("CloudWatch", f"alarms ({alarms})", alarms, "alarms", "cloudwatch_alarm_month", fixed=True)
 
 
-def _traces(month: Month) -> None:
+def traces(month: Month) -> None:
     """X-Ray, when tracing is on: a trace per API request, and one per execution (or per task)."""
     stack = month.stack
     traces = month.api_requests if stack.tracing_active("ApiFunction") else 0.0
@@ -315,7 +324,7 @@ def _traces(month: Month) -> None:
         )
 
 
-def _page(month: Month) -> None:
+def page(month: Month) -> None:
     """The demo page: S3 storage and GETs, CloudFront requests and bytes."""
     if not (month.stack.count("AWS::S3::Bucket") and month.stack.count("AWS::CloudFront::Distribution")):
         return
@@ -355,14 +364,3 @@ def _traces_recorded(traces_per_month: float) -> float:
     """X-Ray's default sampling: the first request each second, then 5 % of the rest."""
     rate = traces_per_month / SECONDS_PER_MONTH
     return SECONDS_PER_MONTH * (min(rate, 1.0) + 0.05 * max(rate - 1.0, 0.0))
-
-
-def write_lines(month: Month, log_level: str) -> None:
-    """Every line of the month's bill, in the order the bill prints them."""
-    _api_and_functions(month)
-    _messaging(month)
-    _events(month)
-    _dynamodb(month)
-    _logs_and_metrics(month, log_level)
-    _traces(month)
-    _page(month)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from cloudqueue.adapters.dynamodb import DynamoJobStore, from_item, to_item
+from cloudqueue.adapters.dynamodb import DynamoJobStore, from_item
+from cloudqueue.api_models import JobView
 from cloudqueue.jobtypes import JOB_TYPES, JobContext
-from cloudqueue.listing import list_key
 from cloudqueue.models import Job, JobStatus
 from cloudqueue_local.ops.cost.assumptions import (
     EMF_LINE_BYTES,
@@ -18,7 +19,9 @@ from cloudqueue_local.ops.cost.assumptions import (
     HISTORY_EVENT_BYTES,
     INFO_LINE_BYTES,
     LOG_LINES,
+    PLATFORM_JSON_LOG_BYTES,
     PLATFORM_LOG_BYTES,
+    RESPONSE_HEADER_BYTES,
     WORKFLOW_FUNCTIONS,
 )
 from cloudqueue_local.ops.cost.stack import Stack
@@ -78,18 +81,38 @@ def sample_job(payload_chars: int) -> Job:
     )
 
 
+class _RecordingClient:
+    """A DynamoDB client that answers every call with nothing and keeps the items it is given."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**request: Any) -> dict[str, Any]:
+            puts = [request.get("Item")] + [
+                each.get("Put", {}).get("Item") for each in request.get("TransactItems", [])
+            ]
+            self.items += [item for item in puts if item and "jobId" in item]
+            return {}
+
+        return call
+
+
+@cache
+def _written_item(payload_chars: int, shards: int) -> tuple[tuple[str, Any], ...]:
+    recorder = _RecordingClient()
+    store = DynamoJobStore("jobs", shards=shards, client=cast("DynamoDBClient", recorder))
+    store.create_job(sample_job(payload_chars))
+    (item,) = [each for each in recorder.items if each["jobId"] == {"S": SAMPLE_JOB_ID}]
+    return tuple(from_item(item).items())
+
+
 def sample_job_item(payload_chars: int, shards: int = 4) -> dict[str, Any]:
     """A finished text.transform job as the table holds it (while it is leased it holds a token
-    instead), in plain values: the model serialised by the DynamoDB adapter's codec, with the
-    listing keys its key builders give. Fields left at their defaults are left out."""
-    job = sample_job(payload_chars)
-    # Only the store's key builder is used: no call reaches a client.
-    store = DynamoJobStore("jobs", shards=shards, client=cast("DynamoDBClient", object()))
-    values = job.to_json_dict(exclude_defaults=True)
-    values["owner"] = job.owner  # a default, but the submit writes it: the listing checks it
-    values["listShard"] = store.list_shard(job.job_id, job.created_at)
-    values["listKey"] = list_key(job.owner, job.job_id)
-    return from_item(to_item(values))
+    instead), in plain values: the item the DynamoDB store itself writes for it (its codec, its
+    index keys, whatever they are), recorded from its ``create_job`` with a client that answers
+    nothing."""
+    return dict(_written_item(payload_chars, shards))
 
 
 def item_bytes(item: dict[str, Any]) -> int:
@@ -157,18 +180,55 @@ def execution_log_bytes(stack: Stack, log_level: str, failure_rate: float, paylo
     return failure_rate * failure_events * (HISTORY_EVENT_BYTES + job)
 
 
+def invocation_log_bytes(stack: Stack, function: str, lines: tuple[float, float]) -> float:
+    """Bytes one invocation of ``function`` logs, as CloudWatch Logs ingests them, for its
+    (Powertools log lines at INFO, EMF lines): what its LoggingConfig and LogLevel let through.
+
+    Lambda writes its platform lines (START, END, REPORT; JSON records with LogFormat JSON)
+    unless SystemLogLevel is WARN or above; Powertools writes its INFO lines when its level is
+    DEBUG or INFO; with LogFormat JSON, an ApplicationLogLevel of WARN or above drops the INFO
+    lines, and the EMF lines too (they carry no level: the metrics would be lost).
+    """
+    config = stack.logging_config(function)
+    json_format = str(config.get("LogFormat", "Text")).upper() == "JSON"
+    system = str(config.get("SystemLogLevel", "INFO")).upper()
+    application = str(config.get("ApplicationLogLevel", "INFO")).upper() if json_format else "INFO"
+    quiet_application = application in ("WARN", "ERROR", "FATAL")
+    platform = 0.0
+    if not (json_format and system in ("WARN", "ERROR", "FATAL")):
+        platform = PLATFORM_JSON_LOG_BYTES if json_format else PLATFORM_LOG_BYTES
+    info, emf = lines
+    writes_info = stack.log_level(function) in ("DEBUG", "INFO") and not quiet_application
+    return (
+        platform
+        + (info * INFO_LINE_BYTES if writes_info else 0.0)
+        + (0.0 if quiet_application else emf * EMF_LINE_BYTES)
+    )
+
+
 def function_log_bytes(stack: Stack, reads_per_job: float) -> float:
     """Bytes the functions log per job, as CloudWatch Logs ingests them: the submit, the reads,
     the claim, process and finalize invocations."""
-    info = 0.0 if stack.template.parameters.get("LogLevel") in ("WARNING", "ERROR") else 1.0
-    # Lambda's platform.start and platform.report are INFO events: SystemLogLevel WARN drops them.
-    platform = 0.0 if stack.template.parameters.get("SystemLogLevel") == "WARN" else PLATFORM_LOG_BYTES
-    per_call = {
-        key: platform + info * lines * INFO_LINE_BYTES + emf * EMF_LINE_BYTES
-        for key, (lines, emf) in LOG_LINES.items()
-    }
     return (
-        per_call["submit"]
-        + reads_per_job * per_call["read"]
-        + sum(per_call[name] for name in WORKFLOW_FUNCTIONS)
+        invocation_log_bytes(stack, "ApiFunction", LOG_LINES["submit"])
+        + reads_per_job * invocation_log_bytes(stack, "ApiFunction", LOG_LINES["read"])
+        + sum(invocation_log_bytes(stack, name, LOG_LINES[name]) for name in WORKFLOW_FUNCTIONS)
     )
+
+
+def response_bytes(payload_chars: int, reads_per_job: float) -> tuple[int, int, float]:
+    """(submit response, GET response, bytes out per job) of the API, bodies as its handler
+    serialises them (JobView of the job QUEUED, then of the job finished) plus HTTP headers."""
+    finished = sample_job(payload_chars)
+    queued = Job(
+        job_id=finished.job_id,
+        type=finished.type,
+        payload=finished.payload,
+        status=JobStatus.QUEUED,
+        created_at=SAMPLE_TIME,
+        updated_at=SAMPLE_TIME,
+        expires_at=finished.expires_at,
+    )
+    submit = len(JobView.of(queued).model_dump_json(by_alias=True).encode()) + RESPONSE_HEADER_BYTES
+    read = len(JobView.of(finished).model_dump_json(by_alias=True).encode()) + RESPONSE_HEADER_BYTES
+    return submit, read, submit + reads_per_job * read

@@ -4,11 +4,16 @@ at the deployed parameter defaults (not the local stack's shortened ones)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cloudqueue_local.template import LocalTemplate, StateMachineSpec, load_template
+from cloudqueue_local.template.cfn_yaml import read_template
+from cloudqueue_local.template.intrinsics import Resolver
+
+# Lambda's defaults when a function has no LoggingConfig: plain text, every platform line.
+DEFAULT_LOGGING = {"LogFormat": "Text", "SystemLogLevel": "INFO"}
 
 
 @dataclass(frozen=True)
@@ -17,11 +22,33 @@ class Stack:
 
     template: LocalTemplate
     root: Path  # the template's folder: the page's files are read from beside it
+    # Each function's LoggingConfig (Globals merged in, parameters resolved): the local
+    # template reader keeps only what the local stack runs, and Lambda's log controls are not.
+    logging: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path, overrides: dict[str, str] | None = None) -> Stack:
         """The stack of the template at ``path``, ``overrides`` applied to its parameters."""
-        return cls(load_template(path, overrides), path.parent)
+        template = load_template(path, overrides)
+        document = read_template(path)
+        resolver = Resolver(document, template.parameters, "us-east-1", "123456789012", "cloudqueue")
+        globals_ = ((document.get("Globals") or {}).get("Function") or {}).get("LoggingConfig") or {}
+        logging = {
+            name: DEFAULT_LOGGING
+            | resolver.resolve(globals_)
+            | resolver.resolve(document["Resources"][name]["Properties"].get("LoggingConfig") or {})
+            for name in template.functions
+        }
+        return cls(template, path.parent, logging)
+
+    def logging_config(self, logical_id: str) -> dict[str, Any]:
+        """A function's LoggingConfig as Lambda applies it: LogFormat, SystemLogLevel, ApplicationLogLevel."""
+        return self.logging.get(logical_id, DEFAULT_LOGGING)
+
+    def log_level(self, logical_id: str) -> str:
+        """The level a function's Powertools logger writes at (POWERTOOLS_LOG_LEVEL, else INFO)."""
+        environment = self.template.functions[logical_id].environment
+        return str(environment.get("POWERTOOLS_LOG_LEVEL") or environment.get("LOG_LEVEL") or "INFO").upper()
 
     def memory_gb(self, logical_id: str) -> float:
         """A function's memory in GB, as Lambda bills its GB-seconds."""
@@ -75,3 +102,17 @@ class Stack:
     def parameter(self, name: str, default: float = 0) -> float:
         """A numeric template parameter's value."""
         return float(self.template.parameters.get(name, default))
+
+    def list_shards(self) -> float:
+        """The listing index's shards: ListShards, or StatusShards before it was renamed."""
+        parameters = self.template.parameters
+        return float(parameters.get("ListShards") or parameters.get("StatusShards") or 1)
+
+    def table_key(self) -> str:
+        """Which KMS key encrypts the table: "owned" (AWS owned, free), "managed" (aws/dynamodb,
+        billed per request) or "customer" (a customer managed key: per request and per month)."""
+        sse = self.table().get("SSESpecification") or {}
+        if sse.get("SSEEnabled") is not True:
+            return "owned"
+        key = str(sse.get("KMSMasterKeyId") or "")
+        return "customer" if key and key != "alias/aws/dynamodb" else "managed"
