@@ -218,6 +218,8 @@ def validate_job(job: dict[str, Any]) -> BaseModel:
     request: BaseModel = _submit_adapter.validate_python(job)
     if getattr(request, "delaySeconds", None) is not None or getattr(request, "runAt", None) is not None:
         raise ValueError("a schedule's job takes no delaySeconds or runAt: the schedule says when")
+    if getattr(request, "callbackUrl", None) is not None:
+        raise ValueError("a schedule's job takes no callbackUrl: its firings' jobs are not called back")
     return request
 
 

@@ -35,7 +35,9 @@ class ApiSettings(Settings):
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     console_links: bool = Field(default=False, alias="CONSOLE_LINKS")
     process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
-    # Where callbackUrl may point (cloudqueue.callbacks.CallbackPolicy).
+    # Whether the stack delivers webhooks (the template's Webhooks parameter, "on" or "off"),
+    # and where callbackUrl may point (cloudqueue.callbacks.CallbackPolicy).
+    webhooks: bool = Field(default=False, alias="WEBHOOKS")
     callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
     callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")
     # Delayed jobs due within this many seconds go by SQS DelaySeconds (at most 900), later ones

@@ -102,3 +102,43 @@ def test_webhook_secret_prints_the_secret_the_stack_signs_with(local_stack: Loca
     printed = result.output.strip()
     assert printed.startswith("whsec_")
     assert printed == whsec_form(local_stack.secrets["WebhookSecret"])
+
+
+def test_a_400_is_not_retried_and_the_delivery_is_listed_by_dlq_list_as_a_webhook(
+    local_stack: LocalStack, api: httpx.Client, receiver: Receiver
+) -> None:
+    import json
+
+    from tests.local.test_cli import cloudqueue
+
+    # Given a receiver that refuses with a 400
+    receiver.answers = [400]
+
+    # When a job is submitted with `cloudqueue submit --callback-url` and runs to the end
+    submitted = cloudqueue(
+        local_stack,
+        "submit",
+        "text.transform",
+        '{"text": "refused"}',
+        "--callback-url",
+        receiver.url,
+        "--json",
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = json.loads(submitted.stdout)["jobId"]
+    assert finished(api, job_id)["status"] == "SUCCEEDED"
+
+    # Then one attempt is made and recorded FAILED, never retried
+    def failed() -> Any:
+        job = api.get(f"/jobs/{job_id}").json()
+        return job if job["deliveries"] else None
+
+    job = wait_for(failed, timeout=60)
+    assert [(d["statusCode"], d["outcome"]) for d in job["deliveries"]] == [(400, "FAILED")]
+    assert len(receiver.received) == 1
+
+    # And `cloudqueue dlq list` shows the given-up delivery in the webhook queue, with why
+    listed = cloudqueue(local_stack, "dlq", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = [row for row in json.loads(listed.stdout) if job_id in row["firstBytes"]]
+    assert [(row["queue"], row["reason"]) for row in rows] == [("webhook", "HTTP 400")]

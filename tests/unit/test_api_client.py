@@ -211,3 +211,17 @@ def test_a_submit_without_a_key_is_retried_under_the_key_the_client_made() -> No
         seen[0].headers["Idempotency-Key"]
     ] * 2
     assert answer == job("QUEUED")
+
+
+def test_a_submit_with_a_callback_url_sends_it_beside_the_payload() -> None:
+    seen: list[httpx.Request] = []
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json=job("QUEUED") | {"callbackUrl": "https://hooks.example.com/in"})
+
+    with api_answering(accept) as api:
+        answer = api.submit("text.transform", {"text": "hi"}, callback_url="https://hooks.example.com/in")
+
+    assert json.loads(seen[0].content)["callbackUrl"] == "https://hooks.example.com/in"
+    assert answer["callbackUrl"] == "https://hooks.example.com/in"

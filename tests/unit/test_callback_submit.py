@@ -56,6 +56,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setenv("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/cloudqueue-jobs")
     monkeypatch.setenv("EXECUTION_LOG_GROUP", "/aws/vendedlogs/states/cloudqueue-jobs")
     monkeypatch.delenv("CALLBACK_ALLOW_LOOPBACK", raising=False)
+    monkeypatch.setenv("WEBHOOKS", "on")  # the template's Webhooks parameter
     api.settings.cache_clear()
     yield Stack()
     api.settings.cache_clear()
@@ -105,3 +106,29 @@ def test_the_local_stack_may_call_back_127_0_0_1_over_http(
     api.settings.cache_clear()
     assert stack.call("POST", "/jobs", job_with("http://127.0.0.1:8080/hook"))[0] == 202
     assert stack.call("POST", "/jobs", job_with("http://10.0.0.1:8080/hook"))[0] == 422
+
+
+@pytest.mark.parametrize("webhooks", ["off", None])  # None: the variable unset, as by default
+def test_a_callback_url_on_a_stack_without_webhooks_is_a_422_that_says_so_and_changes_nothing(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, webhooks: str | None
+) -> None:
+    # Given a stack deployed with Webhooks=off (the template's default)
+    if webhooks is None:
+        monkeypatch.delenv("WEBHOOKS")
+    else:
+        monkeypatch.setenv("WEBHOOKS", webhooks)
+    api.settings.cache_clear()
+
+    # When a job with a public https callbackUrl is submitted
+    status, body = stack.call("POST", "/jobs", job_with("https://hooks.example.com/in"))
+
+    # Then it is refused, saying webhooks are not enabled, and nothing is sent or kept
+    assert status == 422, body
+    assert body["error"]["code"] == "webhooks_disabled"
+    assert "webhooks are not enabled on this stack" in body["error"]["message"]
+    assert stack.queue.sent == []
+    assert stack.call("GET", "/jobs")[1]["jobs"] == []
+
+    # And a job without one is accepted as ever
+    status, _ = stack.call("POST", "/jobs", {"type": "text.transform", "payload": {"text": "hi"}})
+    assert status == 202

@@ -12,6 +12,7 @@ from cloudqueue.adapters.dynamodb.items import to_item
 from cloudqueue.handlers.events import job_state_changes
 from cloudqueue_local.project import PROJECT_ROOT
 from cloudqueue_local.template import load_local_template
+from tests.conftest import OPTIONS_ON
 
 JOB = {
     "jobId": "0192f0c4-0000-7000-8000-000000000001",
@@ -73,7 +74,7 @@ def test_a_rerun_counts_its_run() -> None:
 
 
 def test_the_pipes_filter_passes_jobs_and_drops_other_items_and_removals() -> None:
-    template = load_local_template(PROJECT_ROOT / "template.yaml", {})
+    template = load_local_template(PROJECT_ROOT / "template.yaml", OPTIONS_ON)
     pipe = template.stream_pipes["EventsPipe"]
     patterns = [EventPattern.load(pattern) for pattern in pipe.filters]
 
@@ -91,13 +92,13 @@ def test_the_pipes_filter_passes_jobs_and_drops_other_items_and_removals() -> No
 
 
 def test_event_bus_name_names_the_pipes_target() -> None:
-    template = load_local_template(PROJECT_ROOT / "template.yaml", {"EventBusName": "jobs"})
+    template = load_local_template(PROJECT_ROOT / "template.yaml", OPTIONS_ON | {"EventBusName": "jobs"})
     pipe = template.stream_pipes["EventsPipe"]
     assert pipe.target_arn.endswith(":event-bus/jobs")
 
 
 def test_the_webhook_pipe_passes_only_the_write_that_ended_a_job_with_a_callback() -> None:
-    template = load_local_template(PROJECT_ROOT / "template.yaml", {})
+    template = load_local_template(PROJECT_ROOT / "template.yaml", OPTIONS_ON)
     patterns = [EventPattern.load(pattern) for pattern in template.stream_pipes["WebhookPipe"].filters]
 
     def passes(stream_record: dict[str, Any]) -> bool:

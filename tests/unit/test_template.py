@@ -417,8 +417,73 @@ def test_the_events_pipe_role_may_only_read_the_stream_shape_and_put_on_the_bus(
         ("lambda:InvokeFunction", EVENTS_FUNCTION),
         ("events:PutEvents", EVENT_BUS),
     }
-    stream = RESOURCES["JobsTable"]["Properties"]["StreamSpecification"]
+    stream = RESOURCES["JobsTable"]["Properties"]["StreamSpecification"]["Fn::If"]
+    assert stream[0] == "StreamWanted"
+    assert stream[1]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+
+OPTIONAL = {
+    "JobEvents": {"EventsFunction", "EventsPipe", "EventsPipeRole", "EventsFunctionLogs"},
+    "Webhooks": {
+        "WebhookSecret",
+        "WebhookQueue",
+        "WebhookDeadLetterQueue",
+        "WebhookPipe",
+        "WebhookPipeRole",
+        "WebhookFunction",
+        "WebhookFunctionLogs",
+        "WebhookDeadLetterAlarm",
+    },
+}
+
+
+def test_the_default_stack_deploys_no_stream_pipe_secret_or_webhook_queue() -> None:
+    # Given the template at its defaults (JobEvents and Webhooks off)
+    template = load_template(TEMPLATE_PATH)
+
+    # Then the table has no stream, nothing reads one, and no option's resource or output is made
+    assert template.tables["JobsTable"].properties.get("StreamSpecification") is None  # AWS::NoValue
+    assert template.stream_pipes == {}
+    assert template.secrets == {}
+    made = set(template.resource_types)
+    assert made & (OPTIONAL["JobEvents"] | OPTIONAL["Webhooks"]) == set()
+    assert {"WebhookSecretArn", "WebhookDeadLetterQueueUrl"} & set(template.outputs) == set()
+    # And the API refuses a callbackUrl, as nothing would deliver it
+    assert template.functions["ApiFunction"].environment["WEBHOOKS"] == "off"
+
+
+@pytest.mark.parametrize(
+    ("on", "pipes"),
+    [
+        ({"JobEvents": "on"}, {"EventsPipe"}),
+        ({"Webhooks": "on"}, {"WebhookPipe"}),
+        ({"JobEvents": "on", "Webhooks": "on"}, {"EventsPipe", "WebhookPipe"}),
+    ],
+)
+def test_each_option_deploys_its_own_resources_and_the_stream_they_read(
+    on: dict[str, str], pipes: set[str]
+) -> None:
+    # Given the template with one option on, or both
+    template = load_template(TEMPLATE_PATH, on)
+
+    # Then the table has its stream, and exactly that option's resources are made
+    stream = template.tables["JobsTable"].properties["StreamSpecification"]
     assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert set(template.stream_pipes) == pipes
+    wanted = set().union(*(OPTIONAL[name] for name in on))
+    unwanted = set().union(*(OPTIONAL[name] for name in OPTIONAL if name not in on))
+    assert wanted <= set(template.resource_types)
+    assert unwanted & set(template.resource_types) == set()
+    assert template.functions["ApiFunction"].environment["WEBHOOKS"] == on.get("Webhooks", "off")
+
+
+def test_every_resource_of_an_option_names_its_condition() -> None:
+    # Given the template as CloudFormation reads it  Then each option's resources are conditional
+    conditions = {name: RESOURCES[name].get("Condition") for names in OPTIONAL.values() for name in names}
+    expected = {name: "EventsOn" for name in OPTIONAL["JobEvents"]} | {
+        name: "WebhooksOn" for name in OPTIONAL["Webhooks"]
+    }
+    assert conditions == expected
 
 
 def test_the_pipe_role_may_only_read_the_job_queue_and_start_the_workflow() -> None:

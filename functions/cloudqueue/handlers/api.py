@@ -20,7 +20,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from cloudqueue import jobs, rerun
-from cloudqueue.adapters import dns
 from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
@@ -37,9 +36,10 @@ from cloudqueue.api_models import (
     timing_of,
     type_of,
 )
-from cloudqueue.callbacks import CallbackPolicy, Resolver, check_callback_url
+from cloudqueue.callbacks import Resolver
 from cloudqueue.callers import Caller
 from cloudqueue.handlers import metric_names
+from cloudqueue.handlers.callback_urls import checked_callback_url
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
@@ -136,19 +136,6 @@ def current_workflow() -> Workflow:
     return _handed_in().workflow or default_workflow()
 
 
-def current_resolver() -> Resolver:
-    """The DNS a callbackUrl is checked with: the one handed in, else the system's."""
-    return _handed_in().resolver or dns.resolve
-
-
-def checked_callback_url(url: str | None) -> str | None:
-    """``url`` if CloudQueue may POST to it; ``CallbackRefused`` (422) naming why not."""
-    if url is None:
-        return None
-    policy = CallbackPolicy(settings().callback_https_only, settings().callback_allow_loopback)
-    return check_callback_url(url, current_resolver(), policy).url
-
-
 def current_caller() -> Caller:
     """Who this request acts as (``handlers.callers``)."""
     return caller_of(app.current_event)
@@ -212,7 +199,7 @@ def submit(
         retention_days=config.retention_days,
         idempotency_key=idempotency_key,
         owner=current_caller().owner,
-        callback_url=checked_callback_url(callback_url_of(request)),
+        callback_url=checked_callback_url(callback_url_of(request), config, _handed_in().resolver),
         run_at=run_at,
         delayed_sends=current_delayed_sends() if run_at is not None else None,
         sqs_delay_limit_seconds=config.sqs_delay_limit_seconds,

@@ -47,6 +47,13 @@ def submit(
             "--at", help="Run it at this time: RFC 3339 with an offset, e.g. 2026-12-24T18:00:00+01:00."
         ),
     ] = None,
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url",
+            help="POST the job's end here, signed (a stack with webhooks on; `cloudqueue webhook-secret`).",
+        ),
+    ] = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
@@ -58,7 +65,7 @@ def submit(
         raise CliError("give --delay or --at, not both", 2)
     body = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        job = api.submit(job_type, body, idempotency_key, delaySeconds=delay, runAt=at)
+        job = api.submit(job_type, body, idempotency_key, callback_url, delaySeconds=delay, runAt=at)
         _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cloudqueue_local.cli import render
-from cloudqueue_local.cli.options import AsJson, Params, numbers, parameter_overrides
+from cloudqueue_local.cli.options import AsJson, Params, numbers, options_on, parameter_overrides
 from cloudqueue_local.project import project_root
 
 
@@ -131,6 +131,15 @@ def cost(
         ),
     ] = 0.0,
     payload_chars: Annotated[int, typer.Option(min=1, help="Characters of a job's text payload.")] = 16,
+    events: Annotated[
+        bool, typer.Option("--events", help="Price the stack with JobEvents=on (off by default).")
+    ] = False,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks", help="Price the stack with Webhooks=on, every job carrying a callbackUrl."
+        ),
+    ] = False,
     as_json: AsJson = False,
     as_markdown: Annotated[
         bool,
@@ -163,6 +172,7 @@ def cost(
         payload_chars=payload_chars,
         durations_ms=durations,
         init_ms=pricing.init_from(root),
+        parameters=options_on(events=events, webhooks=webhooks),
     )
     chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")
     bills = list(pricing.bills_by_level(root, usage, chosen))

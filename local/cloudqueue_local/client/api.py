@@ -88,10 +88,16 @@ class Api:
             raise ApiError(str(error)) from None
 
     def submit(
-        self, job_type: str, payload: Any, idempotency_key: str | None = None, **timing: Any
+        self,
+        job_type: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
+        **timing: Any,
     ) -> dict[str, Any]:
         """``POST /jobs``: the job as accepted (QUEUED; SCHEDULED with ``delaySeconds`` or
-        ``runAt`` in ``timing``), or as first accepted under the same key."""
+        ``runAt`` in ``timing``), or as first accepted under the same key; ``callback_url``:
+        POSTed its end (a stack with webhooks on)."""
         with self.said():
             job = self.client.submit(
                 job_type,
@@ -99,6 +105,7 @@ class Api:
                 idempotency_key,
                 delay_seconds=timing.get("delaySeconds"),
                 run_at=timing.get("runAt"),
+                callback_url=callback_url,
             )
             return job.to_json()
 

@@ -50,10 +50,17 @@ def keyed(idempotency_key: str | None) -> dict[str, str]:
 
 
 def submit(
-    job_type: str, payload: Any, idempotency_key: str | None, timing: dict[str, Any] | None = None
+    job_type: str,
+    payload: Any,
+    idempotency_key: str | None,
+    timing: dict[str, Any] | None = None,
+    callback_url: str | None = None,
 ) -> Call:
-    """``POST /jobs``; ``timing``: ``{"delaySeconds": n}`` or ``{"runAt": "<RFC 3339>"}`` (delayed)."""
+    """``POST /jobs``; ``timing``: ``{"delaySeconds": n}`` or ``{"runAt": "<RFC 3339>"}`` (delayed);
+    ``callback_url``: POSTed the job's end, signed (a stack with webhooks on)."""
     body = {"type": job_type, "payload": payload} | (timing or {})
+    if callback_url is not None:
+        body["callbackUrl"] = callback_url
     return Call("POST", "/jobs", json=body, headers=keyed(idempotency_key))
 
 

@@ -73,9 +73,11 @@ class AsyncClient:
         *,
         delay_seconds: int | None = None,
         run_at: str | None = None,
+        callback_url: str | None = None,
     ) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
-        call = _calls.submit(type, payload, idempotency_key, _calls.timing(delay_seconds, run_at))
+        timing = _calls.timing(delay_seconds, run_at)
+        call = _calls.submit(type, payload, idempotency_key, timing, callback_url)
         return _calls.read(Job, await self.call(call))
 
     async def get(self, job_id: str) -> Job:

@@ -16,9 +16,6 @@ from cloudqueue_local.ops.cost.assumptions import (
     LONG_POLL_SECONDS,
     POLLERS_PER_QUEUE,
     SECONDS_PER_MONTH,
-    STATUS_CHANGES_PER_JOB,
-    STREAM_POLLS_PER_SECOND,
-    STREAM_SHARDS,
     TASK_OVERHEAD_MS,
     WORKFLOW_FUNCTIONS,
     Usage,
@@ -66,6 +63,13 @@ class Month:
         every = min((schedule.every_seconds for schedule in self.stack.template.schedules), default=300)
         return SECONDS_PER_MONTH / every
 
+    @property
+    def deliveries(self) -> float:
+        """Webhook attempts in the month (each recorded on its job): none without WebhookFunction."""
+        if "WebhookFunction" not in self.stack.template.functions:
+            return 0.0
+        return self.jobs * self.usage.callback_share * (1 + self.usage.webhook_retry_rate)
+
     def invocations(self) -> dict[str, float]:
         """Each function of the stack -> its invocations in the month."""
         counts = {
@@ -75,7 +79,9 @@ class Month:
             "FinalizeFunction": self.jobs,
             "DeadLetterFunction": self.jobs * self.usage.failure_rate / 10,  # rare, and in batches
             "RequeueFunction": self.sweeps,
-            "EventsFunction": self.jobs * len(JOB_WRITES),  # one batch per write at low traffic
+            # One batch per write of a job at low traffic, a delivery's record among them.
+            "EventsFunction": self.jobs * len(JOB_WRITES) + self.deliveries,
+            "WebhookFunction": self.deliveries,
         }
         return {name: count for name, count in counts.items() if name in self.stack.template.functions}
 
@@ -173,33 +179,6 @@ def messaging(month: Month) -> None:
         month.executions * EXPRESS_MEMORY_GB * billed_ms / 1000,
         "GB-s",
         "stepfunctions_express_gb_second",
-    )
-
-
-def job_events(month: Month) -> None:
-    """Job events: the stream's reads by the Pipe, its requests, and PutEvents on the bus."""
-    if not month.stack.template.stream_pipes:
-        return
-    readers = len(month.stack.template.stream_pipes)  # each Pipe polls every shard itself
-    month.add(
-        "DynamoDB Streams",
-        f"GetRecords ({readers} Pipes x {STREAM_SHARDS} shard x {STREAM_POLLS_PER_SECOND}/s)",
-        readers * STREAM_SHARDS * STREAM_POLLS_PER_SECOND * SECONDS_PER_MONTH,
-        "read units",
-        "dynamodb_streams_read_request_unit",
-        fixed=True,
-    )
-    # Every write of a job passes the filter (a filter cannot compare old and new status); at
-    # low traffic each is a batch of its own, so one Pipe request (and one enrichment) each.
-    month.add(
-        "EventBridge Pipes", "events Pipe requests", month.jobs * len(JOB_WRITES), "requests", "pipes_request"
-    )
-    month.add(
-        "EventBridge",
-        "Job State Change events",
-        month.jobs * STATUS_CHANGES_PER_JOB,
-        "events",
-        "eventbridge_custom_event",
     )
 
 
