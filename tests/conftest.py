@@ -23,7 +23,12 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 # 71 s (claim 29 + process 34 + finalize 8), so a dead worker's job is retaken after about a
 # minute. Step and process timeouts stay generous enough for a loaded 2-core machine (a
 # demo.sleep of 3 s runs). A poison message reaches the dead-letter queue after 3 receives.
+# The template's options, off by default: the local tests run the stack with both on, so that the
+# events and webhook tests find their Pipes, queues and functions.
+OPTIONS_ON = {"JobEvents": "on", "Webhooks": "on"}
+
 TEST_PARAMETERS = {
+    **OPTIONS_ON,
     "StepTimeoutSeconds": "2",
     "ProcessTimeoutSeconds": "4",
     "WorkflowTimeoutSeconds": "71",

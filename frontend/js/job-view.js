@@ -75,6 +75,25 @@ function earlierRuns(runs) {
         run.error ? h("span", { class: "run-error" }, ` — ${run.error.type}: ${run.error.message}`) : ""))));
 }
 
+/** The job's webhook attempts (the last ones kept; deliveryAttempts counts them all). */
+function webhookDeliveries(job) {
+  const attempts = job.deliveries || [];
+  if (!attempts.length) return null;
+  const total = job.deliveryAttempts || attempts.length;
+  return h("section", { class: "job-deliveries", id: "job-deliveries", "aria-labelledby": "deliveries-title" },
+    h("h3", { id: "deliveries-title" }, total === 1 ? "Webhook delivery" : `Webhook deliveries (${total})`),
+    job.callbackUrl ? h("p", { class: "help" }, "POSTed to ", h("code", null, job.callbackUrl)) : null,
+    h("table", { class: "deliveries" },
+      h("caption", { class: "visually-hidden" }, "Webhook delivery attempts"),
+      h("thead", null, h("tr", null, ["Attempt", "Time", "Answer", "Outcome"].map((name) => h("th", { scope: "col" }, name)))),
+      h("tbody", null, attempts.map((attempt) =>
+        h("tr", { class: `delivery delivery-${String(attempt.outcome).toLowerCase()}` },
+          h("td", null, String(attempt.attempt)),
+          h("td", null, time(attempt.at)),
+          h("td", null, attempt.statusCode ? `HTTP ${attempt.statusCode}` : (attempt.error || "no answer")),
+          h("td", null, attempt.outcome))))));
+}
+
 /** The job's summary; onCancel is offered while it is QUEUED or running (until a cancel is
  * requested), onRerun when it FAILED. */
 export function jobView(job, { watching, onCancel, onRerun, cancelling = false, rerunning = false }) {
@@ -124,6 +143,7 @@ export function jobView(job, { watching, onCancel, onRerun, cancelling = false, 
       job.idempotencyKey ? fact("Idempotency key", h("code", null, job.idempotencyKey)) : [],
     ),
     earlierRuns(job.runs),
+    webhookDeliveries(job),
     h("details", { class: "payload" },
       h("summary", null, "Payload"),
       h("pre", { class: "json" }, JSON.stringify(job.payload, null, 2))),

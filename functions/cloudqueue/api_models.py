@@ -25,6 +25,7 @@ from pydantic import (
 from cloudqueue.camel import CamelModel
 from cloudqueue.jobtypes import JOB_TYPES, JobType
 from cloudqueue.models import (
+    DeliveryAttempt,
     Job,
     JobFailure,
     JobProgress,
@@ -78,6 +79,10 @@ class JobView(CamelModel):
     executions: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     runs: list[JobRun] = Field(default_factory=list)
+    callback_url: str | None = None
+    # The last attempts to POST the job's end to callbackUrl (deliveryAttempts counts them all).
+    deliveries: list[DeliveryAttempt] = Field(default_factory=list)
+    delivery_attempts: int = 0
     run_at: Timestamp | None = None
     schedule: str | None = None
     # When a cancel of the running job was asked for; it ends CANCELLED.
@@ -147,10 +152,10 @@ def due_time(request: BaseModel, now: datetime) -> datetime | None:
 
 
 def timing_of(request: BaseModel) -> dict[str, Any] | None:
-    """The request's timing and concurrency key as sent (what an Idempotency-Key is bound to,
-    beside the type and payload), None without either."""
+    """The request's timing, concurrency key and callback URL as sent (what an Idempotency-Key
+    is bound to, beside the type and payload), None without any."""
     timing = request.model_dump(
-        mode="json", include={"delaySeconds", "runAt", "concurrencyKey"}, exclude_none=True
+        mode="json", include={"delaySeconds", "runAt", "concurrencyKey", "callbackUrl"}, exclude_none=True
     )
     return timing or None
 
@@ -184,6 +189,15 @@ def _request_model(job_type: JobType[Any]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid", title=f"Submit a {job_type.name} job", defer_build=True),
         type=(Literal[job_type.name], Field(description=job_type.description)),  # type: ignore[arg-type]
         payload=(job_type.payload_model, ...),
+        callbackUrl=(
+            str | None,
+            Field(
+                default=None,
+                min_length=1,
+                max_length=2048,
+                description="POSTed the job's final state when it ends, signed the Standard Webhooks way.",
+            ),
+        ),
         delaySeconds=(int | None, _DELAY_FIELD),
         runAt=(AwareDatetime | None, _RUN_AT_FIELD),
         __validators__={"_timing": model_validator(mode="after")(_check_timing)},  # type: ignore[dict-item]
@@ -266,6 +280,11 @@ def payload_of(request: BaseModel) -> dict[str, Any]:
     return payload.model_dump(mode="json", by_alias=True)
 
 
+def callback_url_of(request: BaseModel) -> str | None:
+    """The request's ``callbackUrl``, if any (not checked yet: see ``cloudqueue.callbacks``)."""
+    return request.callbackUrl  # type: ignore[attr-defined,no-any-return]
+
+
 def type_of(request: BaseModel) -> str:
     return str(request.type)  # type: ignore[attr-defined]
 
@@ -283,6 +302,8 @@ def validate_job(job: dict[str, Any]) -> BaseModel:
     request: BaseModel = _submit_adapter.validate_python(job)
     if getattr(request, "delaySeconds", None) is not None or getattr(request, "runAt", None) is not None:
         raise ValueError("a schedule's job takes no delaySeconds or runAt: the schedule says when")
+    if getattr(request, "callbackUrl", None) is not None:
+        raise ValueError("a schedule's job takes no callbackUrl: its firings' jobs are not called back")
     return request
 
 

@@ -57,6 +57,7 @@ class BatchItem:
     timing: dict[str, Any] | None = None
     concurrency_key: str | None = None
     concurrency_limit: int | None = None
+    callback_url: str | None = None  # checked as a single submit's (cloudqueue.callbacks)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def _new_job(item: BatchItem, *, owner: str, now: datetime, retention_days: int)
         timing=item.timing,
         concurrency_key=item.concurrency_key,
         concurrency_limit=item.concurrency_limit,
+        callback_url=item.callback_url,
     )
 
 

@@ -27,7 +27,10 @@ in its ``Retry`` and ``Catch`` fields. Rename one and the workflow changes.
         ├── IdempotencyConflict     409: the key was used with another request body
         ├── EnqueueFailed           503: the job could not be queued; nothing was kept
         ├── InvalidPageToken        400: a listing's nextToken that no listing gave out
-        └── StoreBusy               503: the table left part of a read undone; retry
+        ├── StoreBusy               503: the table left part of a read undone; retry
+        ├── CallbackRefused         422: a callbackUrl CloudQueue will not call (scheme, or
+        │                           an address that is not public: see cloudqueue.callbacks)
+        └── WebhooksDisabled        422: a callbackUrl on a stack deployed with Webhooks=off
 """
 
 from __future__ import annotations
@@ -128,6 +131,21 @@ class StoreBusy(ApiError):
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "store_busy"
+
+
+class CallbackRefused(ApiError):
+    """A ``callbackUrl`` that is not http(s), or whose host is or resolves to an address that
+    is not public (loopback, private, link-local, unique-local, unspecified...)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "callback_url_refused"
+
+
+class WebhooksDisabled(ApiError):
+    """A ``callbackUrl`` on a stack without webhooks: nothing would deliver it."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "webhooks_disabled"
 
 
 class ScheduleNotFound(ApiError):

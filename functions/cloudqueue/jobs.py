@@ -55,6 +55,7 @@ def submit_job(
     retention_days: int,
     idempotency_key: str | None = None,
     owner: str = DEFAULT_OWNER,
+    callback_url: str | None = None,
     run_at: datetime | None = None,
     delayed_sends: DelayedSends | None = None,
     sqs_delay_limit_seconds: int = SQS_MAX_DELAY_SECONDS,
@@ -89,6 +90,7 @@ def submit_job(
         timing=timing,
         concurrency_key=concurrency_key,
         concurrency_limit=concurrency_limit,
+        callback_url=callback_url,
     )
     if idempotency_key is not None:
         replayed = store.job_for_idempotency_key(idempotency_key, job.payload_hash, owner=owner)
@@ -120,6 +122,7 @@ def new_job(
     timing: dict[str, Any] | None = None,
     concurrency_key: str | None = None,
     concurrency_limit: int | None = None,
+    callback_url: str | None = None,
 ) -> Job:
     """The job a submit (single, batched or a schedule's firing) makes: QUEUED, or SCHEDULED
     with ``run_at``; not yet sent nor written."""
@@ -137,6 +140,7 @@ def new_job(
         run_at=run_at,
         schedule=schedule,
         idempotency_key=idempotency_key,
+        callback_url=callback_url,
         payload_hash=request_hash(job_type, payload, timing),
         concurrency_key=concurrency_key,
         # Only a key with a limit takes a slot: the claim reads the limit from the job.

@@ -76,6 +76,23 @@ class JobRun(CamelModel):
     executions: list[str] = Field(default_factory=list)
 
 
+class DeliveryAttempt(CamelModel):
+    """One POST of a job's end to its ``callbackUrl``: when, what came back, what follows.
+    ``outcome``: DELIVERED (2xx), RETRYING (5xx, 408, 429, a timeout: tried again later),
+    FAILED (any other answer, a refused address, or 24 hours of retries: dead-lettered)."""
+
+    webhook_id: str
+    attempt: int
+    at: Timestamp
+    status_code: int | None = None
+    error: str | None = None
+    outcome: Literal["DELIVERED", "RETRYING", "FAILED"]
+
+
+MAX_DELIVERIES_KEPT = 20
+"""A job keeps its last 20 delivery attempts (and counts them all): its item stays small."""
+
+
 class Job(CamelModel):
     """One job, as the table holds it."""
 
@@ -125,6 +142,10 @@ class Job(CamelModel):
     concurrency_limit: int | None = None
     slot_index: int | None = None
     waiting_for: str | None = None
+    # Where to POST the job's end (checked at submit: cloudqueue.callbacks), and what came of it.
+    callback_url: str | None = None
+    deliveries: list[DeliveryAttempt] = Field(default_factory=list)
+    delivery_attempts: int = 0
 
 
 # --- The workflow's messages -------------------------------------------------------------

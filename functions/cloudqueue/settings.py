@@ -35,6 +35,11 @@ class ApiSettings(Settings):
     region: str = Field(default="us-east-1", alias="AWS_REGION")
     console_links: bool = Field(default=False, alias="CONSOLE_LINKS")
     process_timeout_seconds: int = Field(default=25, ge=1, alias="PROCESS_TIMEOUT_SECONDS")
+    # Whether the stack delivers webhooks (the template's Webhooks parameter, "on" or "off"),
+    # and where callbackUrl may point (cloudqueue.callbacks.CallbackPolicy).
+    webhooks: bool = Field(default=False, alias="WEBHOOKS")
+    callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
+    callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")
     # Delayed jobs due within this many seconds go by SQS DelaySeconds (at most 900), later ones
     # by a one-time EventBridge Scheduler schedule in SCHEDULE_GROUP.
     sqs_delay_limit_seconds: int = Field(default=900, ge=0, le=900, alias="SQS_DELAY_LIMIT_SECONDS")
@@ -87,6 +92,17 @@ class RequeueSettings(SubmitGrace):
     queue_url: str = Field(alias="QUEUE_URL")
     sweep_page_size: int = Field(default=100, ge=1, le=1000, alias="SWEEP_PAGE_SIZE")
     sweep_max_pages: int = Field(default=50, ge=1, alias="SWEEP_MAX_PAGES")
+
+
+class WebhookSettings(Settings):
+    """The webhook function: its queue (retries), dead-letter queue, secret, and URL policy."""
+
+    webhook_queue_url: str = Field(alias="WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_queue_url: str = Field(alias="WEBHOOK_DEAD_LETTER_QUEUE_URL")
+    webhook_secret_arn: str = Field(alias="WEBHOOK_SECRET_ARN")
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=30, alias="WEBHOOK_TIMEOUT_SECONDS")
+    callback_https_only: bool = Field(default=True, alias="CALLBACK_HTTPS_ONLY")
+    callback_allow_loopback: bool = Field(default=False, alias="CALLBACK_ALLOW_LOOPBACK")
 
 
 class ScheduledSettings(Settings):

@@ -547,3 +547,37 @@ def test_the_rerun_button_shows_only_for_a_failed_job_and_reruns_it(page: Page, 
     expect(page.locator("#job-section dl")).to_contain_text("2")
     expect(page.locator("#history-section")).to_contain_text("ran in 2 executions")
     expect(page.get_by_role("button", name="Rerun job")).to_be_visible()
+
+
+def test_a_job_with_a_callback_shows_its_webhook_deliveries(
+    page: Page, api: httpx.Client, local_stack: Any
+) -> None:
+    from cloudqueue.callbacks import whsec_form
+    from tests.local.test_end_to_end import wait_for
+    from tests.local.test_webhooks import Receiver
+
+    # Given a job whose callback answered 500, then 204 (the session's stack has webhooks on)
+    receiver = Receiver(whsec_form(local_stack.secrets["WebhookSecret"]))
+    receiver.answers = [500]
+    try:
+        response = api.post(
+            "/jobs", json={"type": "text.transform", "payload": {"text": "hook"}, "callbackUrl": receiver.url}
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["jobId"]
+        wait_for(lambda: len(api.get(f"/jobs/{job_id}").json()["deliveries"]) == 2, timeout=60)
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+    # When its page is opened
+    page.goto(f"/#{job_id}")
+
+    # Then the job view lists both attempts: their answers and outcomes
+    deliveries = page.locator("#job-deliveries")
+    expect(deliveries).to_contain_text("Webhook deliveries (2)")
+    expect(deliveries.locator("tbody tr")).to_have_count(2)
+    expect(deliveries.locator("tbody tr").nth(0)).to_contain_text("HTTP 500")
+    expect(deliveries.locator("tbody tr").nth(0)).to_contain_text("RETRYING")
+    expect(deliveries.locator("tbody tr").nth(1)).to_contain_text("HTTP 204")
+    expect(deliveries.locator("tbody tr").nth(1)).to_contain_text("DELIVERED")

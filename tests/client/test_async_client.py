@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -104,3 +105,15 @@ def test_wait_answers_the_ended_job_or_times_out() -> None:
             return ended.status
 
     assert run(waits()) is JobStatus.FAILED
+
+
+def test_an_async_submit_sends_its_callback_url() -> None:
+    api = FakeApi()
+
+    async def submit() -> None:
+        async with async_client_of(api) as client:
+            await client.submit("text.transform", {"text": "hi"}, callback_url="https://hooks.example.com/in")
+
+    run(submit())
+
+    assert json.loads(api.requests[0].content)["callbackUrl"] == "https://hooks.example.com/in"

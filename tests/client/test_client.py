@@ -393,3 +393,46 @@ def test_a_delayed_submit_sends_its_timing_and_reads_a_scheduled_job_with_its_ru
     assert not job.status.terminal
     assert job.run_at is not None
     assert at.to_json()["runAt"] == "2026-12-06T13:00:05.000Z"
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def test_a_submit_with_a_callback_url_sends_it_and_reads_the_deliveries_of_the_job() -> None:
+    # Given an API that answers a job with a delivered webhook
+    seen: list[httpx.Request] = []
+    delivery = {
+        "webhookId": "msg_j-1_1",
+        "attempt": 1,
+        "at": "2026-12-06T13:00:05.000Z",
+        "statusCode": 204,
+        "outcome": "DELIVERED",
+    }
+    answer = job_json(
+        "j-1",
+        "SUCCEEDED",
+        callbackUrl="https://hooks.example.com/in",
+        deliveries=[delivery],
+        deliveryAttempts=1,
+    )
+    with client_of(answering(202, answer, seen)) as client:
+        # When a job is submitted with a callback URL, and one without
+        job = client.submit("text.transform", {"text": "hi"}, callback_url="https://hooks.example.com/in")
+        client.submit("text.transform", {"text": "hi"})
+
+    # Then the first body carries callbackUrl, the second none; the job reads its deliveries
+    assert json.loads(seen[0].content)["callbackUrl"] == "https://hooks.example.com/in"
+    assert "callbackUrl" not in json.loads(seen[1].content)
+    assert job.callback_url == "https://hooks.example.com/in"
+    assert (job.deliveries[0].status_code, job.deliveries[0].outcome, job.delivery_attempts) == (
+        204,
+        "DELIVERED",
+        1,
+    )
+
+
+def test_a_callback_url_on_a_stack_without_webhooks_is_a_typed_validation_error() -> None:
+    refused = {"error": {"code": "webhooks_disabled", "message": "webhooks are not enabled on this stack"}}
+    with client_of(answering(422, refused)) as client, pytest.raises(ValidationError) as raised:
+        client.submit("text.transform", {"text": "hi"}, callback_url="https://hooks.example.com/in")
+    assert raised.value.code == "webhooks_disabled"

@@ -227,3 +227,30 @@ def test_state_dir_seams_exist() -> None:
     group.create_log_stream("s")
     assert isinstance(group.streams["s"], LogStream)
     assert {"events", "creation_time", "stored_bytes", "last_ingestion_time"} <= set(vars(group.streams["s"]))
+
+
+def test_stream_pipe_seams_exist() -> None:
+    # emulator/stream_pipe.py reads moto's DynamoDB Streams backend in-process (its mock answers
+    # no Streams request over the endpoint) and matches filters with moto's EventBridge matcher.
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, dynamodbstreams_backends
+    from moto.events.models import EventPattern
+
+    assert dynamodbstreams_backends is not None
+    assert list(inspect.signature(DynamoDBStreamsBackend.get_shard_iterator).parameters)[:4] == [
+        "self",
+        "arn",
+        "shard_id",
+        "shard_iterator_type",
+    ]
+    assert list(inspect.signature(DynamoDBStreamsBackend.get_records).parameters) == [
+        "self",
+        "iterator_arn",
+        "limit",
+    ]
+    pattern = EventPattern.load(
+        '{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": [{"exists": true}]}}}}'
+    )
+    assert pattern.matches_event(
+        {"eventName": "INSERT", "dynamodb": {"NewImage": {"status": {"S": "QUEUED"}}}}
+    )  # type: ignore[arg-type]
+    assert not pattern.matches_event({"eventName": "INSERT", "dynamodb": {"NewImage": {}}})  # type: ignore[arg-type]

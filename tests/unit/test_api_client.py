@@ -261,3 +261,17 @@ def test_the_schedule_commands_go_through_the_client_and_answer_the_apis_json() 
     assert paused["state"] == "DISABLED" and listed == {"schedules": [paused]}
     assert str(missing.value) == "404 schedule_not_found: no schedule nightly"
     assert missing.value.code == 1 and fake.schedules == {}
+
+
+def test_a_submit_with_a_callback_url_sends_it_beside_the_payload() -> None:
+    seen: list[httpx.Request] = []
+
+    def accept(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json=job("QUEUED") | {"callbackUrl": "https://hooks.example.com/in"})
+
+    with api_answering(accept) as api:
+        answer = api.submit("text.transform", {"text": "hi"}, callback_url="https://hooks.example.com/in")
+
+    assert json.loads(seen[0].content)["callbackUrl"] == "https://hooks.example.com/in"
+    assert answer["callbackUrl"] == "https://hooks.example.com/in"

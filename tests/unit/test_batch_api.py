@@ -248,3 +248,38 @@ def test_a_batch_item_with_both_a_delay_and_a_time_fails_alone(world):
     assert both["error"]["code"] == "validation_error"
     assert "not both" in both["error"]["message"]
     assert len(world.store.jobs) == 1
+
+
+def test_a_batch_items_callback_url_is_checked_as_a_single_submits_and_refused_alone(world, monkeypatch):
+    # Given a stack with webhooks on
+    monkeypatch.setenv("WEBHOOKS", "true")
+    api.settings.cache_clear()
+
+    # When a batch names the metadata endpoint for one item and nothing for the other
+    status, body = world.post(
+        {
+            "jobs": [
+                {**item("stolen"), "callbackUrl": "https://169.254.169.254/latest/meta-data"},
+                item("plain"),
+            ]
+        }
+    )
+
+    # Then that item alone is refused, as a single submit would be, and nothing of it is kept
+    assert status == 200
+    refused, plain = body["results"]
+    assert refused["error"]["code"] == "callback_url_refused"
+    assert plain["status"] == 201
+    assert list(world.store.jobs) == [plain["jobId"]] and world.queue.sent == [plain["jobId"]]
+
+
+def test_a_batch_items_callback_url_is_refused_alone_on_a_stack_without_webhooks(world):
+    status, body = world.post(
+        {"jobs": [{**item("hook"), "callbackUrl": "https://example.com/in"}, item("x")]}
+    )
+
+    assert status == 200
+    refused, plain = body["results"]
+    assert refused["error"]["code"] == "webhooks_disabled"
+    assert plain["status"] == 201
+    assert len(world.store.jobs) == 1

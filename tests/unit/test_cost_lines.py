@@ -39,7 +39,8 @@ def test_every_metric_the_code_emits_is_one_the_model_prices() -> None:
     unknown = set(emitted) - set(cost.PUBLICATIONS)
     assert unknown == set(), "say in metrics.PUBLICATIONS how often each is published"
     # And the bill prices each of them, and no other
-    assert set(metric_lines(cost.bill_for(ROOT, cost.Usage()))) == set(emitted)
+    every_option = cost.Usage(parameters={"JobEvents": "on", "Webhooks": "on"})
+    assert set(metric_lines(cost.bill_for(ROOT, every_option))) == set(emitted)
     # And the finalize step's failure metric is found by name (a success emits none)
     assert emitted["JobsFailed"] == "cloudqueue.handlers.finalize"
     assert "JobsSucceeded" not in emitted

@@ -39,6 +39,8 @@ MODULES = {
     "FinalizeFunction": "finalize",
     "DeadLetterFunction": "dead_letter",
     "RequeueFunction": "requeue",
+    "EventsFunction": "events",
+    "WebhookFunction": "webhook",
 }
 
 

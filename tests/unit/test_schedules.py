@@ -143,6 +143,17 @@ def test_another_owners_schedule_answers_exactly_as_a_missing_one(stack) -> None
         ({"name": "no spaces"}, "name"),
         ({"job": {"type": "no.such", "payload": {}}}, "no.such"),
         ({"job": {"type": "text.transform", "payload": {"text": "x"}, "delaySeconds": 5}}, "delaySeconds"),
+        # Not dropped in silence: a firing's job is never called back.
+        (
+            {
+                "job": {
+                    "type": "text.transform",
+                    "payload": {"text": "x"},
+                    "callbackUrl": "https://h.example/",
+                }
+            },
+            "callbackUrl",
+        ),
     ],
 )
 def test_a_bad_schedule_answers_422_saying_what_is_wrong_and_makes_none(stack, change, says) -> None:

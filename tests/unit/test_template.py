@@ -29,7 +29,9 @@ from pydantic import TypeAdapter, ValidationError
 from cloudqueue import errors
 from cloudqueue.api_models import SubmitJobRequest
 from cloudqueue.handlers.api import app as api_resolver
+from cloudqueue.handlers.events import job_state_changes
 from cloudqueue.handlers.process import handler as process_handler
+from cloudqueue.handlers.webhook import delivery_of
 from cloudqueue.jobs import JOB_ID_PATTERN
 from cloudqueue.jobtypes import JOB_TYPES, demo
 from cloudqueue.models import ClaimRequest, ClaimResponse, FinalizeRequest
@@ -61,6 +63,12 @@ QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
 LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
 WORKFLOW = "!Ref JobStateMachine"
+STREAM = "!GetAtt JobsTable.StreamArn"
+EVENTS_FUNCTION = "!GetAtt EventsFunction.Arn"
+WEBHOOK_QUEUE = "!GetAtt WebhookQueue.Arn"
+WEBHOOK_DLQ = "!GetAtt WebhookDeadLetterQueue.Arn"
+WEBHOOK_SECRET = "!Ref WebhookSecret"
+EVENT_BUS = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
 SCHEDULES = (
     "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobScheduleGroup}/*"
 )
@@ -109,6 +117,14 @@ LEAST_PRIVILEGE: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", QUEUE),  # redrive
         ("sqs:SendMessage", POISON_QUEUE),  # keep a message that names no job
     },
+    "EventsFunction": set(),
+    "WebhookFunction": {
+        ("dynamodb:GetItem", TABLE),  # the deliveries recorded so far
+        ("dynamodb:UpdateItem", TABLE),  # ... and this attempt
+        ("sqs:SendMessage", WEBHOOK_QUEUE),  # a retry, delayed
+        ("sqs:SendMessage", WEBHOOK_DLQ),  # a delivery given up on
+        ("secretsmanager:GetSecretValue", WEBHOOK_SECRET),
+    },  # the Pipe reads the stream and puts the events; it only shapes them
     "RequeueFunction": {
         ("dynamodb:Query", PENDING_INDEX),
         ("dynamodb:Query", INDEX),  # the stranded jobs of a day
@@ -264,6 +280,12 @@ def scoped_resources() -> set[str]:
         POISON_QUEUE,
         LOG_GROUP,
         WORKFLOW,
+        STREAM,
+        EVENTS_FUNCTION,
+        EVENT_BUS,
+        WEBHOOK_QUEUE,
+        WEBHOOK_DLQ,
+        WEBHOOK_SECRET,
         SCHEDULES,
         SCHEDULER_ROLE,
         SCHEDULED_FUNCTION,
@@ -380,6 +402,93 @@ def test_every_function_and_role_names_only_the_stack_resources_it_works_on() ->
 
     # Then each is the table, its index, the job queue, the log group or the state machine
     assert {(owner, label) for owner, label in named if label not in allowed} == set()
+
+
+def test_the_events_pipe_role_may_only_read_the_stream_shape_and_put_on_the_bus() -> None:
+    # Given the events Pipe and its role
+    pipe = RESOURCES["EventsPipe"]["Properties"]
+    role_id = pipe["RoleArn"]["Fn::GetAtt"][0]
+
+    # When the role's permissions are read
+    granted = grants(role_statements(role_id))
+
+    # Then it reads the table's stream, invokes the enrichment and puts on the bus, nothing else
+    assert (resource_label(pipe["Source"]), resource_label(pipe["Target"])) == (STREAM, EVENT_BUS)
+    assert granted == {
+        ("dynamodb:DescribeStream", STREAM),
+        ("dynamodb:GetRecords", STREAM),
+        ("dynamodb:GetShardIterator", STREAM),
+        ("dynamodb:ListStreams", STREAM),
+        ("lambda:InvokeFunction", EVENTS_FUNCTION),
+        ("events:PutEvents", EVENT_BUS),
+    }
+    stream = RESOURCES["JobsTable"]["Properties"]["StreamSpecification"]["Fn::If"]
+    assert stream[0] == "StreamWanted"
+    assert stream[1]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+
+OPTIONAL = {
+    "JobEvents": {"EventsFunction", "EventsPipe", "EventsPipeRole", "EventsFunctionLogs"},
+    "Webhooks": {
+        "WebhookSecret",
+        "WebhookQueue",
+        "WebhookDeadLetterQueue",
+        "WebhookPipe",
+        "WebhookPipeRole",
+        "WebhookFunction",
+        "WebhookFunctionLogs",
+        "WebhookDeadLetterAlarm",
+    },
+}
+
+
+def test_the_default_stack_deploys_no_stream_pipe_secret_or_webhook_queue() -> None:
+    # Given the template at its defaults (JobEvents and Webhooks off)
+    template = load_template(TEMPLATE_PATH)
+
+    # Then the table has no stream, nothing reads one, and no option's resource or output is made
+    assert template.tables["JobsTable"].properties.get("StreamSpecification") is None  # AWS::NoValue
+    assert template.stream_pipes == {}
+    assert template.secrets == {}
+    made = set(template.resource_types)
+    assert made & (OPTIONAL["JobEvents"] | OPTIONAL["Webhooks"]) == set()
+    assert {"WebhookSecretArn", "WebhookDeadLetterQueueUrl"} & set(template.outputs) == set()
+    # And the API refuses a callbackUrl, as nothing would deliver it
+    assert template.functions["ApiFunction"].environment["WEBHOOKS"] == "off"
+
+
+@pytest.mark.parametrize(
+    ("on", "pipes"),
+    [
+        ({"JobEvents": "on"}, {"EventsPipe"}),
+        ({"Webhooks": "on"}, {"WebhookPipe"}),
+        ({"JobEvents": "on", "Webhooks": "on"}, {"EventsPipe", "WebhookPipe"}),
+    ],
+)
+def test_each_option_deploys_its_own_resources_and_the_stream_they_read(
+    on: dict[str, str], pipes: set[str]
+) -> None:
+    # Given the template with one option on, or both
+    template = load_template(TEMPLATE_PATH, on)
+
+    # Then the table has its stream, and exactly that option's resources are made
+    stream = template.tables["JobsTable"].properties["StreamSpecification"]
+    assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert set(template.stream_pipes) == pipes
+    wanted = set().union(*(OPTIONAL[name] for name in on))
+    unwanted = set().union(*(OPTIONAL[name] for name in OPTIONAL if name not in on))
+    assert wanted <= set(template.resource_types)
+    assert unwanted & set(template.resource_types) == set()
+    assert template.functions["ApiFunction"].environment["WEBHOOKS"] == on.get("Webhooks", "off")
+
+
+def test_every_resource_of_an_option_names_its_condition() -> None:
+    # Given the template as CloudFormation reads it  Then each option's resources are conditional
+    conditions = {name: RESOURCES[name].get("Condition") for names in OPTIONAL.values() for name in names}
+    expected = {name: "EventsOn" for name in OPTIONAL["JobEvents"]} | {
+        name: "WebhooksOn" for name in OPTIONAL["Webhooks"]
+    }
+    assert conditions == expected
 
 
 def test_the_pipe_role_may_only_read_the_job_queue_and_start_the_workflow() -> None:
@@ -901,6 +1010,19 @@ def check_requeue_event(event: dict[str, Any]) -> None:
     assert (scheduled.source, scheduled.detail_type) == ("aws.events", "Scheduled Event")
 
 
+def check_events_event(event: Any) -> None:
+    # A batch of stream records in; one Job State Change detail for the status it changed.
+    (detail,) = job_state_changes(event)
+    assert (detail["previousStatus"], detail["status"]) == ("IN_PROGRESS", "SUCCEEDED")
+
+
+def check_webhook_event(event: dict[str, Any]) -> None:
+    # An SQS message whose body is the stream record WebhookPipe passed: a job that just ended.
+    delivery = delivery_of(event["Records"][0]["body"])
+    assert delivery is not None
+    assert (delivery.attempt, delivery.callback_url) == (1, "https://hooks.example.com/cloudqueue")
+
+
 def check_scheduled_event(event: dict[str, Any]) -> None:
     from cloudqueue.api_models import validate_job
 
@@ -915,6 +1037,8 @@ EVENT_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "FinalizeFunction": check_finalize_event,
     "DeadLetterFunction": check_dead_letter_event,
     "RequeueFunction": check_requeue_event,
+    "EventsFunction": check_events_event,
+    "WebhookFunction": check_webhook_event,
     "ScheduledSubmitFunction": check_scheduled_event,
 }
 

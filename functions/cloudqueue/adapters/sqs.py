@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from cloudqueue.adapters import aws_client
 from cloudqueue.models import JobMessage
+from cloudqueue.webhooks import WebhookDelivery
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -117,4 +118,28 @@ class SqsPoisonQueue:
                 "receiveCount": {"DataType": "Number", "StringValue": str(receive_count)},
                 "reason": {"DataType": "String", "StringValue": reason[:1000] or "-"},
             },
+        )
+
+
+class SqsWebhookRetries:
+    """``cloudqueue.webhooks.WebhookRetries``: the webhook queue (a retry, delayed) and its
+    dead-letter queue (a delivery given up on, with why)."""
+
+    def __init__(self, queue_url: str, dead_letter_url: str, *, client: SQSClient | None = None) -> None:
+        self.queue_url = queue_url
+        self.dead_letter_url = dead_letter_url
+        self.client: SQSClient = client or aws_client("sqs")
+
+    def retry(self, delivery: WebhookDelivery, delay_seconds: int) -> None:
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=delivery.model_dump_json(by_alias=True),
+            DelaySeconds=min(delay_seconds, 900),
+        )
+
+    def dead_letter(self, delivery: WebhookDelivery, reason: str) -> None:
+        self.client.send_message(
+            QueueUrl=self.dead_letter_url,
+            MessageBody=delivery.model_dump_json(by_alias=True),
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000] or "failed"}},
         )

@@ -25,12 +25,14 @@ from cloudqueue.api_models import (
     JobTypeList,
     JobView,
     SubmitJobRequest,
+    callback_url_of,
     concurrency_key_of,
     due_time,
     payload_of,
     timing_of,
     type_of,
 )
+from cloudqueue.callbacks import Resolver
 from cloudqueue.callers import Caller
 from cloudqueue.handlers import metric_names
 from cloudqueue.handlers.api_ports import (
@@ -44,6 +46,7 @@ from cloudqueue.handlers.api_ports import (
     store_of,
 )
 from cloudqueue.handlers.batch_routes import router as batch_router
+from cloudqueue.handlers.callback_urls import checked_callback_url
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_body import parse_json_body, refuse_body
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES, answer_errors
@@ -155,6 +158,7 @@ def submit(
         retention_days=config.retention_days,
         idempotency_key=idempotency_key,
         owner=current_caller().owner,
+        callback_url=checked_callback_url(callback_url_of(request), config, handed_in(app.context).resolver),
         run_at=run_at,
         delayed_sends=current_delayed_sends() if run_at is not None else None,
         sqs_delay_limit_seconds=config.sqs_delay_limit_seconds,
@@ -355,6 +359,7 @@ def handler(
     queue: JobQueue | None = None,
     log: ExecutionLog | None = None,
     workflow: Workflow | None = None,
+    resolver: Resolver | None = None,
     delayed_sends: DelayedSends | None = None,
     schedules: RecurringSchedules | None = None,
 ) -> dict[str, Any]:
@@ -363,6 +368,8 @@ def handler(
     if refused is not None:
         return refused
     # The resolver clears its context after each event: these ports are this invocation's.
-    ports = Ports(store=store, queue=queue, log=log, workflow=workflow, delayed_sends=delayed_sends)
+    ports = Ports(
+        store=store, queue=queue, log=log, workflow=workflow, resolver=resolver, delayed_sends=delayed_sends
+    )
     app.append_context(ports=ports, schedules=schedules)  # type: ignore[no-untyped-call]
     return app.resolve(event, context)

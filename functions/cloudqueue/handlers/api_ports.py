@@ -12,6 +12,7 @@ from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.adapters.logs import CloudWatchExecutionLog
 from cloudqueue.adapters.sqs import SqsJobQueue
 from cloudqueue.adapters.stepfunctions import StepFunctionsWorkflow
+from cloudqueue.callbacks import Resolver
 from cloudqueue.handlers.scheduling import default_delayed_sends
 from cloudqueue.jobtypes import demo
 from cloudqueue.ports import DelayedSends, ExecutionLog, JobQueue, JobStore, Workflow
@@ -53,6 +54,7 @@ class Ports:
     queue: JobQueue | None = None
     log: ExecutionLog | None = None
     workflow: Workflow | None = None
+    resolver: Resolver | None = None
     delayed_sends: DelayedSends | None = None
 
 

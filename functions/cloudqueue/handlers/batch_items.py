@@ -7,6 +7,7 @@ refused, and the other items go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from http import HTTPStatus
@@ -18,6 +19,7 @@ from cloudqueue.api_models import (
     BatchItemRequest,
     BatchItemResult,
     ErrorDetail,
+    callback_url_of,
     concurrency_key_of,
     due_time,
     payload_of,
@@ -25,7 +27,7 @@ from cloudqueue.api_models import (
     type_of,
 )
 from cloudqueue.batch import MAX_BATCH_ITEMS, BatchItem, ItemError, ItemResult
-from cloudqueue.errors import InvalidBatch
+from cloudqueue.errors import ApiError, InvalidBatch
 from cloudqueue.handlers.http_errors import describe_validation_errors
 from cloudqueue.jobtypes import JOB_TYPES
 
@@ -36,10 +38,13 @@ def _item_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(BatchItemRequest)  # type: ignore[arg-type]
 
 
-def parse_items(raw_items: list[Any], now: datetime) -> list[BatchItem | ItemError]:
+def parse_items(
+    raw_items: list[Any], now: datetime, check_callback: Callable[[str | None], str | None]
+) -> list[BatchItem | ItemError]:
     """Each item validated alone: a ``BatchItem``, or the ``ItemError`` a single submit of that
     body would have been answered. InvalidBatch (422) for no items or too many. ``now``: what a
-    ``delaySeconds`` counts from."""
+    ``delaySeconds`` counts from; ``check_callback``: the single submit's check of a
+    ``callbackUrl`` (an ApiError when refused)."""
     if not raw_items:
         raise InvalidBatch("a batch needs at least one job in 'jobs'")
     if len(raw_items) > MAX_BATCH_ITEMS:
@@ -47,10 +52,12 @@ def parse_items(raw_items: list[Any], now: datetime) -> list[BatchItem | ItemErr
             f"a batch takes at most {MAX_BATCH_ITEMS} jobs, not {len(raw_items)}: split it",
             details={"maxJobs": MAX_BATCH_ITEMS, "jobs": len(raw_items)},
         )
-    return [_parse_item(raw, now) for raw in raw_items]
+    return [_parse_item(raw, now, check_callback) for raw in raw_items]
 
 
-def _parse_item(raw: Any, now: datetime) -> BatchItem | ItemError:
+def _parse_item(
+    raw: Any, now: datetime, check_callback: Callable[[str | None], str | None]
+) -> BatchItem | ItemError:
     try:
         request = _item_adapter().validate_python(raw)
     except ValidationError as error:
@@ -61,6 +68,10 @@ def _parse_item(raw: Any, now: datetime) -> BatchItem | ItemError:
             {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]} for item in error.errors()
         ]
         return ItemError(code, message, details)
+    try:
+        callback_url = check_callback(callback_url_of(request))
+    except ApiError as refused:
+        return ItemError.of(refused)
     job_type = type_of(request)
     return BatchItem(
         job_type,
@@ -70,6 +81,7 @@ def _parse_item(raw: Any, now: datetime) -> BatchItem | ItemError:
         timing=timing_of(request),
         concurrency_key=concurrency_key_of(request),
         concurrency_limit=JOB_TYPES[job_type].concurrency_limit,
+        callback_url=callback_url,
     )
 
 

@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from cloudqueue import batch
 from cloudqueue.api_models import BatchSubmitRequest, BatchSubmitResult
 from cloudqueue.batch import BatchItem
-from cloudqueue.handlers.api_ports import delayed_sends_of, queue_of, settings, store_of
+from cloudqueue.handlers.api_ports import delayed_sends_of, handed_in, queue_of, settings, store_of
 from cloudqueue.handlers.batch_items import parse_items, result_view
+from cloudqueue.handlers.callback_urls import checked_callback_url
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES
 from cloudqueue.models import utc_now
@@ -41,7 +42,8 @@ router = Router()  # type: ignore[no-untyped-call]
 )
 def submit_batch(request: Annotated[BatchSubmitRequest, Body(embed=False)]) -> dict[str, Any]:
     now = utc_now()
-    items = parse_items(request.jobs, now)
+    config, resolver = settings(), handed_in(router.context).resolver
+    items = parse_items(request.jobs, now, lambda url: checked_callback_url(url, config, resolver))
     delayed = any(isinstance(item, BatchItem) and item.run_at is not None for item in items)
     results = batch.submit_batch(
         items,

@@ -35,6 +35,11 @@ PENDING_JOBS_SENT: Final = "PendingJobsSent"
 # The sweeper sent again the message of a job QUEUED longer than the job queue keeps one.
 STRANDED_JOBS_RESENT: Final = "StrandedJobsResent"
 
+# A webhook attempt failed and will be retried, or a delivery was given up on (dead-lettered).
+# A delivered webhook is WebhookFunction's AWS/Lambda Invocations, free.
+WEBHOOKS_RETRIED: Final = "WebhooksRetried"
+WEBHOOKS_FAILED: Final = "WebhooksFailed"
+
 # The names each function may emit, by the template's logical id.
 BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
     # Cancels and reruns are a client's own requests: counted by the API stage's free
@@ -47,6 +52,8 @@ BY_FUNCTION: Final[dict[str, frozenset[str]]] = {
     "FinalizeFunction": frozenset({JOBS_FAILED, STALE_WORKERS_FENCED}),
     "DeadLetterFunction": frozenset({JOBS_DEAD_LETTERED, JOBS_REDRIVEN, POISON_MESSAGES_KEPT}),
     "RequeueFunction": frozenset({PENDING_JOBS_SENT, STRANDED_JOBS_RESENT}),
+    "EventsFunction": frozenset(),
+    "WebhookFunction": frozenset({WEBHOOKS_RETRIED, WEBHOOKS_FAILED}),
     # A firing's job is every scheduled job: counted by the function's own Invocations.
     "ScheduledSubmitFunction": frozenset(),
 }

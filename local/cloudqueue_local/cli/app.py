@@ -49,6 +49,7 @@ app.command()(functions.execute)
 app.command()(tools.bench)
 app.command()(tools.cost)
 app.command()(auth.token)
+app.command("webhook-secret")(dlq.webhook_secret)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cloudqueue_local.cli import render
-from cloudqueue_local.cli.options import Params, fail, parameter_overrides
+from cloudqueue_local.cli.options import Params, fail, options_on, parameter_overrides
 
 
 def dev(
@@ -26,6 +26,20 @@ def dev(
         ),
     ] = 4,
     param: Params = None,
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events/--no-events",
+            help="Job events on the event bus (the template's JobEvents=on); off by default, as deployed.",
+        ),
+    ] = False,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            help="Webhooks: a submit may carry callbackUrl (Webhooks=on); off by default, as deployed.",
+        ),
+    ] = False,
     faults: Annotated[
         str | None,
         typer.Option(
@@ -82,7 +96,7 @@ def dev(
         port=port,
         aws_port=aws_port,
         pollers=pollers,
-        parameter_overrides=parameter_overrides(param),
+        parameter_overrides=options_on(events=events, webhooks=webhooks) | parameter_overrides(param),
         faults=faults,
         fault_seed=fault_seed,
         verbose=verbose,

@@ -1,5 +1,6 @@
 """``cloudqueue dlq list | delete | purge | redrive``: what the workflow gave up on, read and
-moved with ``client.dead_letters`` and ``client.aws``."""
+moved with ``client.dead_letters`` and ``client.aws``; and ``cloudqueue webhook-secret``, the
+other command that reads a stack's resources directly."""
 
 from __future__ import annotations
 
@@ -50,3 +51,12 @@ def dlq_redrive(aws_url: AwsUrl = None, stack_name: StackName = None) -> None:
     target = aws_access.target(aws_url, stack_name)
     moved = aws_access.redrive_dead_letters(target)
     render.out.print(f"moved {moved} message(s) back to {target.job_queue_url}")
+
+
+def webhook_secret(aws_url: AwsUrl = None, stack_name: StackName = None) -> None:
+    """Print the webhook signing secret (whsec_...) that verifies CloudQueue's callbacks.
+
+    Give it to your receiver's Standard Webhooks library: Webhook(secret).verify(body, headers).
+    """
+    secret = aws_access.webhook_secret(aws_access.target(aws_url, stack_name))
+    render.out.print(secret, highlight=False, markup=False, soft_wrap=True)

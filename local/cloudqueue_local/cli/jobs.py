@@ -51,6 +51,13 @@ def submit(
         str | None,
         typer.Option("--key", help="Concurrency key: at most the type's limit of jobs with it run at once."),
     ] = None,
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url",
+            help="POST the job's end here, signed (a stack with webhooks on; `cloudqueue webhook-secret`).",
+        ),
+    ] = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
@@ -62,7 +69,15 @@ def submit(
         raise CliError("give --delay or --at, not both", 2)
     body = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        job = api.submit(job_type, body, idempotency_key, key, delaySeconds=delay, runAt=at)
+        job = api.submit(
+            job_type,
+            body,
+            idempotency_key,
+            key,
+            callback_url=callback_url,
+            delaySeconds=delay,
+            runAt=at,
+        )
         _answer(api, job, "submitted", wait=wait, timeout=timeout, as_json=as_json)
 
 

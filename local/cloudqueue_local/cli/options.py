@@ -98,6 +98,11 @@ def parameter_overrides(param: list[str] | None) -> dict[str, str]:
     return overrides
 
 
+def options_on(*, events: bool, webhooks: bool) -> dict[str, str]:
+    """``--events`` / ``--webhooks`` as the template parameters they turn on (``--param`` wins)."""
+    return ({"JobEvents": "on"} if events else {}) | ({"Webhooks": "on"} if webhooks else {})
+
+
 def numbers(text: str, hint: str) -> list[int]:
     """A comma-separated list of integers."""
     try:

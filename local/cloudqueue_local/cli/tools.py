@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cloudqueue_local.cli import render
-from cloudqueue_local.cli.options import AsJson, Params, numbers, parameter_overrides
+from cloudqueue_local.cli.options import AsJson, Params, numbers, options_on, parameter_overrides
 from cloudqueue_local.project import project_root
 
 
@@ -140,6 +140,15 @@ def cost(
     submit_batch: Annotated[
         int, typer.Option(min=1, max=100, help="Jobs per submit request (POST /jobs/batch above 1).")
     ] = 1,
+    events: Annotated[
+        bool, typer.Option("--events", help="Price the stack with JobEvents=on (off by default).")
+    ] = False,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks", help="Price the stack with Webhooks=on, every job carrying a callbackUrl."
+        ),
+    ] = False,
     as_json: AsJson = False,
     as_markdown: Annotated[
         bool,
@@ -175,6 +184,7 @@ def cost(
         init_ms=pricing.init_from(root),
         keyed_share=keyed_share,
         reporting_seconds=reporting_seconds,
+        parameters=options_on(events=events, webhooks=webhooks),
     )
     chosen = (log_level.upper(),) if log_level else ("ERROR", "ALL")
     bills = list(pricing.bills_by_level(root, usage, chosen))

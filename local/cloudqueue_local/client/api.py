@@ -92,10 +92,12 @@ class Api:
         payload: Any,
         idempotency_key: str | None = None,
         concurrency_key: str | None = None,
+        callback_url: str | None = None,
         **timing: Any,
     ) -> dict[str, Any]:
         """``POST /jobs``: the job as accepted (QUEUED; SCHEDULED with ``delaySeconds`` or
-        ``runAt`` in ``timing``), or as first accepted under the same key."""
+        ``runAt`` in ``timing``), or as first accepted under the same key; ``callback_url``:
+        POSTed its end (a stack with webhooks on)."""
         with self.said():
             job = self.client.submit(
                 job_type,
@@ -104,6 +106,7 @@ class Api:
                 concurrency_key=concurrency_key,
                 delay_seconds=timing.get("delaySeconds"),
                 run_at=timing.get("runAt"),
+                callback_url=callback_url,
             )
             return job.to_json()
 

@@ -10,12 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
+from cloudqueue.callbacks import whsec_form
 from cloudqueue_local.client import hints
 from cloudqueue_local.project import project_root
 from cloudqueue_local.template import REGION, LocalTemplate, load_local_template
 
 DEFAULT_AWS_URL = "http://127.0.0.1:4566"
+# The template's options, all on: the names of every resource a local stack may have (a stack
+# started without --webhooks has no webhook queue; the commands that read one say so).
+EVERY_OPTION = {"JobEvents": "on", "Webhooks": "on"}
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
 
 
@@ -27,9 +32,10 @@ class AccessError(Exception):
         self.code = code
 
 
-def local_template() -> LocalTemplate:
-    """The checkout's template.yaml, as the local stack reads it."""
-    return load_local_template(project_root() / "template.yaml")
+def local_template(every_option: bool = False) -> LocalTemplate:
+    """The checkout's template.yaml, as the local stack reads it (``every_option``: with the
+    template's options on, for the local names of their resources too)."""
+    return load_local_template(project_root() / "template.yaml", EVERY_OPTION if every_option else None)
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Target:
     job_queue_url: str
     dead_letter_queue_url: str
     state_machine_arn: str
+    webhook_secret_id: str = ""
+    webhook_dead_letter_queue_url: str = ""
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` there (local credentials for the local endpoint)."""
@@ -54,14 +62,44 @@ def target(aws_url: str | None, stack_name: str | None) -> Target:
     if stack_name is not None and aws_url is None:
         stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
         outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
-        return Target(None, outputs["JobQueueUrl"], outputs["DeadLetterQueueUrl"], outputs["StateMachineArn"])
-    template = local_template()
+        return Target(
+            None,
+            outputs["JobQueueUrl"],
+            outputs["DeadLetterQueueUrl"],
+            outputs["StateMachineArn"],
+            outputs.get("WebhookSecretArn", ""),
+            outputs.get("WebhookDeadLetterQueueUrl", ""),
+        )
+    template = local_template(every_option=True)
     return Target(
         endpoint_url=aws_url or DEFAULT_AWS_URL,
         job_queue_url=template.queues["JobQueue"].url,
         dead_letter_queue_url=template.queues["DeadLetterQueue"].url,
         state_machine_arn=template.state_machines["JobStateMachine"].arn,
+        webhook_secret_id=template.secrets["WebhookSecret"].name,
+        webhook_dead_letter_queue_url=template.queues["WebhookDeadLetterQueue"].url,
     )
+
+
+NO_WEBHOOKS = (
+    "this stack has no webhook secret: its webhooks are off (deploy with the template parameter "
+    "Webhooks=on; locally: cloudqueue dev --webhooks)"
+)
+
+
+def webhook_secret(where: Target) -> str:
+    """The stack's webhook signing secret, as receivers take it: ``whsec_...``."""
+    if not where.webhook_secret_id:
+        raise AccessError(NO_WEBHOOKS)
+    try:
+        value = where.client("secretsmanager").get_secret_value(SecretId=where.webhook_secret_id)[
+            "SecretString"
+        ]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        raise AccessError(NO_WEBHOOKS) from None
+    return whsec_form(str(value))
 
 
 def redrive_dead_letters(where: Target) -> int:

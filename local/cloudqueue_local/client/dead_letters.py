@@ -10,6 +10,10 @@ Two queues hold it:
   purge``). A message may be kept twice (a claim retried after its send): both copies have
   the same ``originalMessageId``, the job queue's id of the message.
 
+And, on a stack with ``Webhooks=on``, the webhook dead-letter queue: deliveries of a job's end
+given up on (a 4xx, a refused address, 24 hours of retries), each with its reason. Their rows
+are marked ``webhook``; ``redrive`` leaves them (they are not jobs), ``delete ID`` deletes one.
+
 Listing receives each message and makes it visible again at once, so nothing is consumed.
 """
 
@@ -20,18 +24,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from cloudqueue_local.client import aws as aws_access
 
 DEAD_LETTER = "dead-letter"
 POISON = "poison"
+WEBHOOK = "webhook"
 FIRST_BYTES = 80
 
 
 @dataclass(frozen=True)
 class Queues:
     sqs: Any
-    urls: dict[str, str]  # DEAD_LETTER / POISON → queue URL
+    urls: dict[str, str]  # DEAD_LETTER / POISON / WEBHOOK → queue URL
 
 
 def queues(aws_url: str | None, stack_name: str | None) -> Queues:
@@ -42,7 +48,23 @@ def queues(aws_url: str | None, stack_name: str | None) -> Queues:
         poison_url = outputs["PoisonMessageQueueUrl"]
     else:
         poison_url = aws_access.local_template().queues["PoisonMessageQueue"].url
-    return Queues(where.client("sqs"), {DEAD_LETTER: where.dead_letter_queue_url, POISON: poison_url})
+    sqs = where.client("sqs")
+    urls = {DEAD_LETTER: where.dead_letter_queue_url, POISON: poison_url}
+    if where.webhook_dead_letter_queue_url and _exists(sqs, where.webhook_dead_letter_queue_url):
+        urls[WEBHOOK] = where.webhook_dead_letter_queue_url
+    return Queues(sqs, urls)
+
+
+def _exists(sqs: Any, url: str) -> bool:
+    """Whether the queue is there: a local stack started without --webhooks has none."""
+    try:
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "QueueDoesNotExist" or code.endswith("NonExistentQueue"):
+            return False
+        raise
+    return True
 
 
 def _received(sqs: Any, url: str, most: int) -> Iterator[dict[str, Any]]:

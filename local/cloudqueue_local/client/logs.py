@@ -87,7 +87,7 @@ def source(logical_id: str, aws_url: str | None, stack_name: str | None) -> Sour
         if resource.get("ResourceType") not in ("AWS::Lambda::Function", "AWS::Serverless::Function"):
             raise LogsError(f"{logical_id} is a {resource.get('ResourceType')}, not a function")
         return Source(boto3.client("logs"), log_group_name(resource["PhysicalResourceId"]))
-    template = aws_access.local_template()
+    template = aws_access.local_template(every_option=True)
     spec = template.functions.get(logical_id)
     if spec is None:
         known = ", ".join(sorted(template.functions))

@@ -3,6 +3,7 @@
 HTTP gateway ─► ApiFunction ─┐
                              │ (each function in its own environment processes,
          LocalPipe pollers   │  reaching AWS through the local AWS endpoint)
+         (StreamPipe: the table's stream ─► EventsFunction ─► moto EventBridge ─► rules)
               │              ▼
               │     AWS endpoint (moto server) ─► moto DynamoDB, SQS, Logs, ...
               │                                         ▲
@@ -32,6 +33,7 @@ from moto.core.config import DefaultConfig
 
 from cloudqueue_local.devtools.reload import CodeReloader
 from cloudqueue_local.devtools.state import Loaded, StateDir
+from cloudqueue_local.devtools.state.secrets import secret_values
 from cloudqueue_local.emulator.apigateway import HttpGateway, ServerThread
 from cloudqueue_local.emulator.awslambda.environment import RuntimeSettings
 from cloudqueue_local.emulator.awslambda.logs import FunctionLogs
@@ -42,11 +44,12 @@ from cloudqueue_local.emulator.oidc import DEFAULT_SCOPES, KEY_FILE, LOCAL_CLIEN
 from cloudqueue_local.emulator.patches.direct_sqs import DirectSqs
 from cloudqueue_local.emulator.patches.install import MotoPatches
 from cloudqueue_local.emulator.pipes import LocalPipe
-from cloudqueue_local.emulator.provision import provision
+from cloudqueue_local.emulator.provision import provision, provision_secrets
 from cloudqueue_local.emulator.queue_trigger import LocalQueueTrigger
 from cloudqueue_local.emulator.scheduler import LocalSchedule
 from cloudqueue_local.emulator.scheduler_service import LocalSchedulerService
 from cloudqueue_local.emulator.stepfunctions import LocalStepFunctions
+from cloudqueue_local.emulator.stream_pipe import StreamPipe
 from cloudqueue_local.project import PROJECT_ROOT
 from cloudqueue_local.template import ACCOUNT_ID, REGION, LocalTemplate, load_local_template
 
@@ -114,11 +117,13 @@ class LocalStack:
                 dynamodb_writes=lambda: self.patches.dynamodb.writes,
             )
         self.pipes: list[LocalPipe] = []
+        self.stream_pipes: list[StreamPipe] = []  # the table's stream → the event bus
         self.triggers: list[LocalQueueTrigger] = []
         self.schedules: list[LocalSchedule] = []
         # The Scheduler schedules the code makes (delayed jobs, recurring schedules), fired here.
         self.scheduler: LocalSchedulerService | None = None
         self.resources: dict[str, Any] = {}
+        self.secrets: dict[str, str] = {}  # generated secrets' values, by logical id
         self.reloader: CodeReloader | None = None
         self._mock: Any = None
         self._http: ServerThread | None = None
@@ -216,6 +221,8 @@ class LocalStack:
         self._mock.start()
         self.patches.install()
         self.resources = provision(self.template, region=self.region)
+        self.secrets = secret_values(self.template, self.options.state_dir)
+        provision_secrets(self.template, self.secrets, region=self.region)
         if self.state is not None:
             self.state.restore()  # before anything can reach the backends: nothing polls yet
         self.function_logs.start()
@@ -234,6 +241,10 @@ class LocalStack:
                     pipe, queue, self.stepfunctions, sqs, region=self.region, pollers=self.options.pollers
                 )
             )
+        self.stream_pipes = [
+            StreamPipe(spec, self.runtime, account=self.account, region=self.region)
+            for spec in self.template.stream_pipes.values()
+        ]
         for trigger in self.template.queue_triggers:
             queue = self.template.queue_by_arn(trigger.queue_arn)
             self.triggers.append(LocalQueueTrigger(trigger, queue, self.runtime, sqs, region=self.region))
@@ -317,7 +328,13 @@ class LocalStack:
 
     @property
     def loops(self) -> list[Any]:
-        return [*self.pipes, *self.triggers, *self.schedules, *([self.scheduler] if self.scheduler else [])]
+        return [
+            *self.pipes,
+            *self.stream_pipes,
+            *self.triggers,
+            *self.schedules,
+            *([self.scheduler] if self.scheduler else []),
+        ]
 
     def pause(self) -> None:
         """Stop polling and scheduling (work in hand finishes): the caller drives deliveries."""

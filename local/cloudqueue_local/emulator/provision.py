@@ -22,7 +22,6 @@ _TABLE_KEYS = (
     "LocalSecondaryIndexes",
     "BillingMode",
     "ProvisionedThroughput",
-    "StreamSpecification",
 )
 
 
@@ -32,6 +31,13 @@ def _placeholder_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "CloudQueue's local stack runs this function in-process.\n")
     return buffer.getvalue()
+
+
+def provision_secrets(template: LocalTemplate, values: dict[str, str], *, region: str) -> None:
+    """Make each secret with its value (``values`` by logical id: kept in the state dir)."""
+    client = boto3.client("secretsmanager", region_name=region)
+    for secret in template.secrets.values():
+        client.create_secret(Name=secret.name, SecretString=values[secret.logical_id])
 
 
 def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
@@ -47,9 +53,12 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     dynamodb = boto3.client("dynamodb", region_name=region)
     for spec in template.tables.values():
         properties = spec.properties
-        dynamodb.create_table(
-            TableName=spec.name, **{key: properties[key] for key in _TABLE_KEYS if key in properties}
-        )
+        table: dict[str, Any] = {key: properties[key] for key in _TABLE_KEYS if key in properties}
+        stream = properties.get("StreamSpecification")
+        if stream:
+            # CloudFormation's StreamSpecification is the view type alone; the API's also says enabled.
+            table["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        dynamodb.create_table(TableName=spec.name, **table)
         ttl = properties.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
@@ -141,4 +150,14 @@ def provision(template: LocalTemplate, *, region: str) -> dict[str, Any]:
     for dashboard in template.dashboards.values():
         cloudwatch.put_dashboard(DashboardName=dashboard.name, DashboardBody=dashboard.body)
         made["dashboards"][dashboard.logical_id] = dashboard.name
+
+    _provision_buses(template, region=region)
     return made
+
+
+def _provision_buses(template: LocalTemplate, *, region: str) -> None:
+    """A Pipe's bus other than the default one is the user's on AWS (EventBusName); made here."""
+    events = boto3.client("events", region_name=region)
+    for pipe in template.stream_pipes.values():
+        if pipe.targets_bus and pipe.bus_name != "default":
+            events.create_event_bus(Name=pipe.bus_name)

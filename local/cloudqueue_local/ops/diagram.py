@@ -21,6 +21,7 @@ from cloudqueue_local.template import read_template
 # Resources drawn inside another node, and why.
 FOLDED: dict[str, str] = {
     "PipeRole": "JobPipe",  # the Pipe's permissions
+    "EventsPipeRole": "EventsPipe",
     "SchedulerRole": "JobScheduleGroup",  # what delayed jobs' schedules may do: send to the queue
     "FrontendBucketPolicy": "FrontendBucket",  # who may read the page
     "FrontendOriginAccessControl": "FrontendDistribution",  # how CloudFront signs its reads
@@ -115,8 +116,7 @@ def edges(document: dict[str, Any]) -> list[tuple[str, str, str]]:
             # Its schedules are made at run time (delayed jobs); their target is the job queue.
             found += [(name, "JobQueue", "SendMessage when due")] if "JobQueue" in shown else []
         elif kind == "AWS::Pipes::Pipe":
-            found.append((properties["Source"]["Fn::GetAtt"][0], name, "BatchSize 1"))
-            found.append((name, properties["Target"]["Ref"], "StartSyncExecution"))
+            found += _pipe_edges(name, properties)
         elif kind == "AWS::Serverless::StateMachine":
             found += [
                 (name, each, "invoke")
@@ -133,6 +133,19 @@ def edges(document: dict[str, Any]) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(found))
 
 
+def _pipe_edges(name: str, properties: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A Pipe's source, its enrichment, and its target (the workflow, or the event bus)."""
+    stream = "DynamoDBStreamParameters" in (properties.get("SourceParameters") or {})
+    found = [(properties["Source"]["Fn::GetAtt"][0], name, "stream" if stream else "BatchSize 1")]
+    if "Enrichment" in properties:
+        found.append((name, properties["Enrichment"]["Fn::GetAtt"][0], "enrich"))
+    if isinstance(properties["Target"], dict) and "Ref" in properties["Target"]:
+        found.append((name, properties["Target"]["Ref"], "StartSyncExecution"))
+    else:  # the event bus (EventBusName): the account's, not the stack's
+        found.append((name, "EventBus", "PutEvents"))
+    return found
+
+
 def _parameter_default(document: dict[str, Any], value: Any) -> str:
     if isinstance(value, dict) and "Ref" in value:
         return str(document["Parameters"][value["Ref"]].get("Default", value["Ref"]))
@@ -147,6 +160,7 @@ def to_dot(document: dict[str, Any]) -> str:
         '  edge [fontname="Helvetica", fontsize=8, color="#566573"];',
         '  Clients [label="Browser / CLI / curl", shape=plaintext, style=""];',
         '  Schedule [label="EventBridge schedule", shape=plaintext, style=""];',
+        '  EventBus [label="EventBridge bus (EventBusName)\\nJob State Change", shape=plaintext, style=""];',
         '  Clients -> HttpApi [label="HTTPS"];',
         '  Clients -> FrontendDistribution [label="the page"];',
     ]

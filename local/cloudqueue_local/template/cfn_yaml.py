@@ -39,7 +39,8 @@ class _CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
 
 
 def _tag_constructor(tag: str) -> Any:
-    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
+    # Ref and Condition have no Fn:: in the long form (``!Condition X`` is ``{"Condition": "X"}``).
+    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
 
     def construct(loader: _CfnLoader, node: yaml.Node) -> dict[str, Any]:
         value: Any

@@ -199,6 +199,8 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
         lambda name, region, account: {
             "Ref": name,
             "Arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
+            # Its label is a time DynamoDB picks; the local Pipe finds the table's stream by name.
+            "StreamArn": f"arn:aws:dynamodb:{region}:{account}:table/{name}/stream/local",
         },
     ),
     "AWS::SQS::Queue": ("QueueName", _queue),
@@ -217,6 +219,9 @@ _PHYSICAL: dict[str, tuple[str | None, _Describe]] = {
         "RoleName",
         lambda name, region, account: {"Ref": name, "Arn": f"arn:aws:iam::{account}:role/{name}"},
     ),
+    # A secret's ARN ends in a suffix Secrets Manager picks; locally Ref gives its name, which
+    # GetSecretValue takes as well.
+    "AWS::SecretsManager::Secret": ("Name", lambda name, region, account: {"Ref": name, "Id": name}),
     "AWS::Scheduler::ScheduleGroup": (
         "Name",
         lambda name, region, account: {

@@ -34,6 +34,8 @@ LOCAL_PARAMETER_OVERRIDES: dict[str, str] = {
     "LeaseSeconds": "240",
     "VisibilityTimeoutSeconds": "300",
     "RequeueSchedule": "rate(10 seconds)",
+    # A developer's callbacks: http://127.0.0.1 (the rest of the SSRF list stays refused).
+    "CallbackAllowLoopback": "true",
 }
 
 

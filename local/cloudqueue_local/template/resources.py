@@ -26,7 +26,9 @@ from cloudqueue_local.template.specs import (
     QueueTriggerSpec,
     RouteSpec,
     ScheduleSpec,
+    SecretSpec,
     StateMachineSpec,
+    StreamPipeSpec,
     TableSpec,
     TemplateError,
 )
@@ -279,6 +281,9 @@ def _read_response_headers_policy(reading: Reading, logical_id: str, properties:
 
 def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
     resolved = reading.resolver.resolve(properties)
+    if "DynamoDBStreamParameters" in (resolved.get("SourceParameters") or {}):
+        _read_stream_pipe(reading, logical_id, resolved)
+        return
     source = (resolved.get("SourceParameters") or {}).get("SqsQueueParameters") or {}
     target = (resolved.get("TargetParameters") or {}).get("StepFunctionStateMachineParameters") or {}
     reading.template.pipes[logical_id] = PipeSpec(
@@ -287,6 +292,41 @@ def _read_pipe(reading: Reading, logical_id: str, properties: dict[str, Any]) ->
         target_arn=resolved["Target"],
         batch_size=int(source.get("BatchSize", 10)),
         invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
+    )
+
+
+def _read_stream_pipe(reading: Reading, logical_id: str, resolved: dict[str, Any]) -> None:
+    """A Pipe whose source is a DynamoDB stream; its target must be an event bus."""
+    parameters = resolved["SourceParameters"]
+    stream = parameters["DynamoDBStreamParameters"]
+    bus = (resolved.get("TargetParameters") or {}).get("EventBridgeEventBusParameters") or {}
+    target = str(resolved["Target"])
+    if ":event-bus/" not in target and ":sqs:" not in target:
+        raise TemplateError(
+            f"{logical_id}: the local stack runs a stream's Pipe to an event bus or a queue only"
+        )
+    filters = ((parameters.get("FilterCriteria") or {}).get("Filters")) or []
+    reading.template.stream_pipes[logical_id] = StreamPipeSpec(
+        logical_id=logical_id,
+        source_arn=str(resolved["Source"]),
+        target_arn=str(resolved["Target"]),
+        batch_size=int(stream.get("BatchSize", 100)),
+        starting_position=str(stream.get("StartingPosition", "LATEST")),
+        filters=tuple(str(item["Pattern"]) for item in filters),
+        enrichment=resolved.get("Enrichment"),
+        source=str(bus.get("Source", "")),
+        detail_type=str(bus.get("DetailType", "")),
+    )
+
+
+def _read_secret(reading: Reading, logical_id: str, properties: dict[str, Any]) -> None:
+    resolved = reading.resolver.resolve(properties)
+    generate = resolved.get("GenerateSecretString") or {}
+    reading.template.secrets[logical_id] = SecretSpec(
+        logical_id=logical_id,
+        name=reading.resolver.physical(logical_id)["Ref"],
+        length=int(generate.get("PasswordLength", 32)),
+        exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
     )
 
 
@@ -310,6 +350,7 @@ READERS: dict[str, Callable[[Reading, str, dict[str, Any]], None]] = {
     "AWS::ApiGatewayV2::Route": _read_http_route,
     "AWS::CloudFront::ResponseHeadersPolicy": _read_response_headers_policy,
     "AWS::Pipes::Pipe": _read_pipe,
+    "AWS::SecretsManager::Secret": _read_secret,
     "AWS::CloudWatch::Dashboard": _read_dashboard,
 }
 

@@ -96,6 +96,44 @@ class PipeSpec:
 
 
 @dataclass(frozen=True)
+class StreamPipeSpec:
+    """A Pipe from a DynamoDB stream, through an optional enrichment, to an event bus."""
+
+    logical_id: str
+    source_arn: str  # the table's stream (locally: the table's ARN + /stream/local)
+    target_arn: str  # an event bus (arn:aws:events:...:event-bus/<name>) or an SQS queue's ARN
+    batch_size: int
+    starting_position: str
+    filters: tuple[str, ...]  # FilterCriteria patterns; a record passes when one matches
+    enrichment: str | None  # the enrichment function's ARN
+    source: str  # EventBridgeEventBusParameters.Source
+    detail_type: str  # EventBridgeEventBusParameters.DetailType
+
+    @property
+    def table_name(self) -> str:
+        """The table whose stream this is (arn:...:table/<name>/stream/<label>)."""
+        return self.source_arn.split(":table/", 1)[1].split("/", 1)[0]
+
+    @property
+    def targets_bus(self) -> bool:
+        return ":event-bus/" in self.target_arn
+
+    @property
+    def bus_name(self) -> str:
+        return self.target_arn.rsplit("event-bus/", 1)[1] if self.targets_bus else ""
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A Secrets Manager secret the template makes with a generated string."""
+
+    logical_id: str
+    name: str
+    length: int
+    exclude_punctuation: bool
+
+
+@dataclass(frozen=True)
 class JwtAuthorizerSpec:
     """An HTTP API JWT authorizer: whose tokens (``iss``), for whom (``aud`` or ``client_id``)."""
 
@@ -143,6 +181,8 @@ class LocalTemplate:
     log_groups: dict[str, LogGroupSpec] = field(default_factory=dict)
     state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
     pipes: dict[str, PipeSpec] = field(default_factory=dict)
+    stream_pipes: dict[str, StreamPipeSpec] = field(default_factory=dict)
+    secrets: dict[str, SecretSpec] = field(default_factory=dict)
     dashboards: dict[str, DashboardSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
     queue_triggers: list[QueueTriggerSpec] = field(default_factory=list)

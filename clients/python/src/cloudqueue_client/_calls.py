@@ -67,11 +67,20 @@ def submit(
 
 
 def options(
-    delay_seconds: int | None = None, run_at: str | None = None, concurrency_key: str | None = None
+    delay_seconds: int | None = None,
+    run_at: str | None = None,
+    concurrency_key: str | None = None,
+    callback_url: str | None = None,
 ) -> dict[str, Any] | None:
     """A submit's optional fields as the API names them (``delaySeconds`` or ``runAt``: delayed;
-    ``concurrencyKey``), None when none is given."""
-    found = {"delaySeconds": delay_seconds, "runAt": run_at, "concurrencyKey": concurrency_key}
+    ``concurrencyKey``; ``callbackUrl``: POSTed the job's end, signed, on a stack with webhooks
+    on), None when none is given."""
+    found = {
+        "delaySeconds": delay_seconds,
+        "runAt": run_at,
+        "concurrencyKey": concurrency_key,
+        "callbackUrl": callback_url,
+    }
     return {key: value for key, value in found.items() if value is not None} or None
 
 

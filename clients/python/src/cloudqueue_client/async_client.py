@@ -85,10 +85,14 @@ class AsyncClient:
         delay_seconds: int | None = None,
         run_at: str | None = None,
         concurrency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> Job:
         """``POST /jobs`` (see ``Client.submit``: retried under one key, never a second job)."""
         call = _calls.submit(
-            type, payload, idempotency_key, _calls.options(delay_seconds, run_at, concurrency_key)
+            type,
+            payload,
+            idempotency_key,
+            _calls.options(delay_seconds, run_at, concurrency_key, callback_url),
         )
         return _calls.read(Job, await self.call(call))
 

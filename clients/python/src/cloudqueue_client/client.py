@@ -91,15 +91,22 @@ class Client:
         delay_seconds: int | None = None,
         run_at: str | None = None,
         concurrency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> Job:
         """``POST /jobs``: the job, QUEUED (SCHEDULED with ``delay_seconds`` or ``run_at``, an RFC
         3339 time with an offset); the same job again for a key already used with this body.
+
+        ``callback_url``: where the stack POSTs the job's end, signed the Standard Webhooks way
+        (a stack deployed with ``Webhooks=on``; else a 422, :class:`ValidationError`).
 
         Without ``idempotency_key`` the client makes one for this call, so that its retries
         never make a second job. ``concurrency_key``: at most the type's limit of jobs with it
         run at once."""
         call = _calls.submit(
-            type, payload, idempotency_key, _calls.options(delay_seconds, run_at, concurrency_key)
+            type,
+            payload,
+            idempotency_key,
+            _calls.options(delay_seconds, run_at, concurrency_key, callback_url),
         )
         return _calls.read(Job, self.call(call))
 

@@ -83,6 +83,17 @@ class JobProgress(ApiModel):
     at: Timestamp
 
 
+class DeliveryAttempt(ApiModel):
+    """One POST of a finished job to its ``callbackUrl``: DELIVERED, RETRYING or FAILED."""
+
+    webhook_id: str
+    attempt: int
+    at: Timestamp
+    status_code: int | None = None
+    error: str | None = None
+    outcome: str
+
+
 class Job(ApiModel):
     """A job as the API answers it (``GET /jobs/{jobId}``)."""
 
@@ -103,6 +114,10 @@ class Job(ApiModel):
     runs: list[JobRun] = Field(default_factory=list)
     # Who submitted it, on a stack with AuthMode jwt or iam ("anonymous" with none).
     owner: str | None = None
+    # Where its end is POSTed, and the last attempts to (deliveryAttempts counts them all).
+    callback_url: str | None = None
+    deliveries: list[DeliveryAttempt] = Field(default_factory=list)
+    delivery_attempts: int = 0
     # A delayed job's due time (it is SCHEDULED until then); the recurring schedule that made it.
     run_at: Timestamp | None = None
     schedule: str | None = None

@@ -70,6 +70,10 @@ class JobTable:
 
     def _job_item(self, job: Job) -> dict[str, Any]:
         values = job.to_json_dict()
+        # A job that was never called back stores no record of it (every job would pay its bytes).
+        if not values.get("deliveries") and not values.get("deliveryAttempts"):
+            values.pop("deliveries", None)
+            values.pop("deliveryAttempts", None)
         # Written here, by the submit's put, and moved only when the job is queued again.
         values["listShard"] = self.list_shard(job.job_id, queued_moment(job))
         values["listKey"] = list_key(job.owner, job.job_id)

@@ -22,6 +22,9 @@ DEFAULT_DURATIONS_MS: dict[str, float] = {
     "FinalizeFunction": 20.0,
     "DeadLetterFunction": 30.0,
     "RequeueFunction": 150.0,
+    "EventsFunction": 3.0,  # shapes a stream record in memory; no AWS call
+    # A GetItem, one POST (mostly the receiver's answer time: 100 ms assumed), an UpdateItem.
+    "WebhookFunction": 120.0,
 }
 # Measured durations, read from the project's root when present: what `cloudqueue bench --json`
 # writes (the bench puts its functions' mean durations under BENCH_DURATIONS_KEY), or by hand.
@@ -70,6 +73,15 @@ ERROR_EVENTS_PER_FAILURE = 3  # e.g. LambdaFunctionFailed, TaskFailed, Execution
 
 # Idle long polling: a Pipe and a Lambda event source mapping each keep pollers on their queue.
 POLLERS_PER_QUEUE = 5
+# A Pipe reads each shard of a DynamoDB stream about 4 times a second (as Lambda's event source
+# mapping does), records or not; a table with little traffic has one shard.
+STREAM_POLLS_PER_SECOND = 4
+STREAM_SHARDS = 1
+# Job State Change events per job: QUEUED, IN_PROGRESS and its end (a failed execution that is
+# retried makes no change of status).
+STATUS_CHANGES_PER_JOB = 3
+# The webhook function reads its signing secret through Powertools' parameters, kept 5 minutes.
+SECRET_CACHE_SECONDS = 300
 LONG_POLL_SECONDS = 20
 
 # Lambda INIT, billed since 2025-08-01 for on-demand functions like any invocation's duration.
@@ -88,6 +100,8 @@ DEFAULT_IMPORT_RATIOS: dict[str, float] = {
     "FinalizeFunction": 1.2,
     "DeadLetterFunction": 2.0,
     "RequeueFunction": 2.0,
+    "EventsFunction": 1.0,  # the job model and Powertools, no boto3
+    "WebhookFunction": 2.3,  # boto3, httpx, standardwebhooks, Powertools' parameters
 }
 DEFAULT_INIT_MS: dict[str, float] = {
     name: RUNTIME_INIT_MS + ratio * BOTO3_IMPORT_MS for name, ratio in DEFAULT_IMPORT_RATIOS.items()
@@ -133,6 +147,12 @@ class Usage:
     # 15 minutes cost nothing extra (SQS DelaySeconds).
     scheduler_share: float = 0.05
     log_level: str | None = None  # ExecutionLogLevel; None: the template's
+    # Template parameters priced instead of their defaults, e.g. {"JobEvents": "on", "Webhooks": "on"}.
+    parameters: dict[str, str] = field(default_factory=dict)
+    # With Webhooks=on: the jobs that carry a callbackUrl (all, an upper bound), and the deliveries
+    # that fail once and are retried (each attempt is priced as a delivery).
+    callback_share: float = 1.0
+    webhook_retry_rate: float = 0.01
     durations_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DURATIONS_MS))
     init_ms: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_INIT_MS))
     # How often the rare events that publish a metric happen, per job (assumptions: a healthy
@@ -194,13 +214,15 @@ def batched(usage: Usage) -> str:
     )
 
 
-def assumption_lines(durations: dict[str, float], usage: Usage) -> list[str]:
-    """The assumptions a bill states beside its figures, one sentence each."""
-    return [
+def assumption_lines(durations: dict[str, float], usage: Usage, webhooks: bool = False) -> list[str]:
+    """The assumptions a bill states beside its figures, one sentence each; ``durations``: those
+    of the stack's functions; ``webhooks``: the stack delivers them."""
+    init = {name: ms for name, ms in usage.init_ms.items() if name in durations}
+    lines = [
         "list prices in us-east-1 from pricing/us-east-1.yaml, without the free tier",
         "durations (ms): " + ", ".join(f"{name} {ms:g}" for name, ms in durations.items()),
         f"INIT (ms; {RUNTIME_INIT_MS:g} + the import's ratio of a {BOTO3_IMPORT_MS:g} ms `import boto3`): "
-        + ", ".join(f"{name} {ms:g}" for name, ms in usage.init_ms.items())
+        + ", ".join(f"{name} {ms:g}" for name, ms in init.items())
         + f"; an environment recycled every {ENVIRONMENT_HOURS:g} h, reclaimed after "
         f"{IDLE_MINUTES:g} min idle, a daily peak of {PEAK_TO_MEAN:g} x the mean rate",
         f"per job: {usage.duplicate_rate:g} duplicate deliveries, {usage.dead_letter_rate:g} dead letters, "
@@ -213,3 +235,9 @@ def assumption_lines(durations: dict[str, float], usage: Usage) -> list[str]:
         f"{POLLERS_PER_QUEUE} pollers per queue long-polling {LONG_POLL_SECONDS} s when idle",
         f"{LOG_COMPRESSION:.0%} of ingested log bytes stored (compression); 30-day months",
     ]
+    if webhooks:
+        lines.append(
+            f"webhooks: {usage.callback_share:.0%} of jobs carry a callbackUrl, "
+            f"{usage.webhook_retry_rate:.0%} of deliveries retried once"
+        )
+    return lines

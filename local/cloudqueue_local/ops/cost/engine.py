@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from cloudqueue_local.ops.cost import extras, lines
+from cloudqueue_local.ops.cost import extras, lines, options
 from cloudqueue_local.ops.cost.assumptions import (
     DEFAULT_DURATIONS_MS,
     JOB_WRITES,
@@ -48,6 +48,9 @@ def write_lines(month: Month, log_level: str) -> None:
     lines.api_and_functions(month)
     extras.lambda_init(month)
     lines.messaging(month)
+    options.stream_reads(month)
+    options.job_events(month)
+    options.webhooks(month)
     lines.dynamodb(month)
     extras.table_key(month)
     lines.logs_and_alarms(month, log_level)
@@ -70,7 +73,11 @@ def compute_bill(stack: Stack, prices: dict[str, Price], usage: Usage) -> Bill:
         free_usd=free_usd,
         free_tier_jobs=free_jobs,
         capacity=capacity(stack, usage, month.durations),
-        assumptions=assumption_lines(month.durations, usage),
+        assumptions=assumption_lines(
+            {name: ms for name, ms in month.durations.items() if name in stack.template.functions},
+            usage,
+            webhooks=bool(month.deliveries),
+        ),
         floor=design_floor(stack, prices),
     )
 
@@ -98,7 +105,7 @@ def _free_tier(lines: list[Line], prices: dict[str, Price], jobs: float) -> tupl
 
 def bill_for(root: Path, usage: Usage) -> Bill:
     """The bill of the project at ``root``: its template.yaml at ``usage``'s log level, its prices."""
-    overrides = {"ExecutionLogLevel": usage.log_level} if usage.log_level else None
+    overrides = usage.parameters | ({"ExecutionLogLevel": usage.log_level} if usage.log_level else {})
     stack = Stack.read(root / "template.yaml", overrides)
     return compute_bill(stack, load_prices(root / PRICES_FILE), usage)
 

@@ -25,6 +25,9 @@ def metrics_and_dashboards(month: Month) -> None:
     """One line per custom metric the code emits, at the hours it is published; the dashboards."""
     code = month.stack.root / "functions" / "cloudqueue"
     emitted = scan_metrics(code) if code.is_dir() else scan_metrics()
+    # Only what the stack's functions emit: an option left off (Webhooks) publishes nothing.
+    deployed = {spec.handler.rsplit(".", 1)[0] for spec in month.stack.template.functions.values()}
+    emitted = {name: each for name, each in emitted.items() if set(each.modules) & deployed}
     guarded = frozenset(name for name, emission in emitted.items() if emission.guarded)
     months = metric_months(month.usage, month.sweeps, guarded)
     known = list(PUBLICATIONS)

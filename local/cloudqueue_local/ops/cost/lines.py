@@ -65,6 +65,13 @@ class Month:
         every = min((schedule.every_seconds for schedule in self.stack.template.schedules), default=300)
         return SECONDS_PER_MONTH / every
 
+    @property
+    def deliveries(self) -> float:
+        """Webhook attempts in the month (each recorded on its job): none without WebhookFunction."""
+        if "WebhookFunction" not in self.stack.template.functions:
+            return 0.0
+        return self.jobs * self.usage.callback_share * (1 + self.usage.webhook_retry_rate)
+
     def invocations(self) -> dict[str, float]:
         """Each function of the stack -> its invocations in the month."""
         counts = {
@@ -74,6 +81,9 @@ class Month:
             "FinalizeFunction": self.jobs,
             "DeadLetterFunction": self.jobs * self.usage.failure_rate / 10,  # rare, and in batches
             "RequeueFunction": self.sweeps,
+            # One batch per write of a job at low traffic, a delivery's record among them.
+            "EventsFunction": self.jobs * len(JOB_WRITES) + self.deliveries,
+            "WebhookFunction": self.deliveries,
         }
         return {name: count for name, count in counts.items() if name in self.stack.template.functions}
 

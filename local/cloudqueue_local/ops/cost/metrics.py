@@ -60,6 +60,12 @@ PUBLICATIONS: dict[str, Publication] = {
     "JobsRedriven": Publication("a redriven dead letter", per_job=lambda usage: usage.rare_rate),
     "PoisonMessagesKept": Publication("a poison message", per_job=lambda usage: usage.rare_rate),
     "StrandedJobsResent": Publication("a stranded job sent again", per_job=lambda usage: usage.rare_rate),
+    # A webhook attempt that failed and is tried again; a delivery given up on (dead-lettered).
+    "WebhooksRetried": Publication(
+        "a webhook attempt retried",
+        per_job=lambda usage: usage.callback_share * usage.webhook_retry_rate,
+    ),
+    "WebhooksFailed": Publication("a webhook given up on", per_job=lambda usage: usage.rare_rate),
     # A delayed job's message delivered early is a duplicate or a resend of a delayed job.
     "EarlyDeliveriesDeferred": Publication(
         "an early delivery of a delayed job",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from cloudqueue.adapters.dynamodb import DynamoJobStore, from_item
 from cloudqueue.api_models import JobView
 from cloudqueue.jobtypes import JOB_TYPES, JobContext
-from cloudqueue.models import Job, JobStatus
+from cloudqueue.models import DeliveryAttempt, Job, JobStatus
 from cloudqueue_local.ops.cost.assumptions import (
     EMF_LINE_BYTES,
     ERROR_EVENTS_PER_FAILURE,
@@ -118,6 +118,21 @@ def sample_job_item(payload_chars: int, shards: int = 4) -> dict[str, Any]:
 def item_bytes(item: dict[str, Any]) -> int:
     """The size DynamoDB bills for an item: each attribute's name and value."""
     return sum(len(name.encode()) + dynamodb_bytes(value) for name, value in item.items())
+
+
+def delivery_record_bytes() -> int:
+    """What a job with a callbackUrl and one delivered attempt holds beyond a job without: the
+    URL, the ``deliveries`` list of one attempt as the webhook function writes it, the count."""
+    attempt = DeliveryAttempt(
+        webhook_id=f"msg_{SAMPLE_JOB_ID}_1", attempt=1, at=SAMPLE_TIME, status_code=200, outcome="DELIVERED"
+    )
+    return item_bytes(
+        {
+            "callbackUrl": "https://hooks.example.com/cloudqueue",
+            "deliveries": [attempt.to_json_dict(exclude_none=True)],
+            "deliveryAttempts": 1,
+        }
+    )
 
 
 def sample_pipe_input() -> list[dict[str, Any]]:
