@@ -12,6 +12,7 @@ import ast
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from cloudqueue_local.ops.cost.assumptions import HOURS_PER_MONTH, Usage
@@ -164,8 +165,15 @@ def _constants_of(root: Path, module: str) -> dict[str, ast.expr] | None:
     base = root.parent.joinpath(*module.split("."))
     for path in (base.with_suffix(".py"), base / "__init__.py"):
         if path.is_file():
-            return _module_constants(ast.parse(path.read_text(), str(path)), root)
+            return _file_constants(path, path.stat().st_mtime_ns, root)
     return None
+
+
+@cache
+def _file_constants(path: Path, mtime_ns: int, root: Path) -> dict[str, ast.expr]:
+    """``_module_constants`` of one file as it is at ``mtime_ns``: each module is read once, not
+    once for every module that imports it (which grows with every import of an import)."""
+    return _module_constants(ast.parse(path.read_text(), str(path)), root)
 
 
 def _as_dict(constants: dict[str, ast.expr]) -> ast.Dict:
