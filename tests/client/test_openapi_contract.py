@@ -164,12 +164,12 @@ def test_a_field_the_client_does_not_know_yet_is_kept() -> None:
         "attempts": 0,
         "createdAt": "2026-12-06T12:00:00.000Z",
         "updatedAt": "2026-12-06T12:00:00.000Z",
-        "progress": [{"step": 1}],  # a field a later API adds
+        "retryPolicy": [{"step": 1}],  # a field a later API adds
     }
 
     job = client_models.Job.model_validate(sent)
 
-    assert job.model_extra == {"progress": [{"step": 1}]}
+    assert job.model_extra == {"retryPolicy": [{"step": 1}]}
     assert job.to_json() == sent
 
 

@@ -107,7 +107,12 @@ def test_batch_submits_cut_the_api_and_send_requests_per_job_and_nothing_else(
     assert changed["ApiFunction requests"] == changed["HTTP API requests"]
     before, after = changed["send, receive, delete per job"]
     assert before - after == pytest.approx(jobs * (1 - sends))
-    assert set(changed) == {"HTTP API requests", "ApiFunction requests", "send, receive, delete per job"}
+    # (fewer ApiFunction invocations may also mean fewer of its cold starts)
+    assert {item for item in changed if not item.startswith("ApiFunction INIT")} == {
+        "HTTP API requests",
+        "ApiFunction requests",
+        "send, receive, delete per job",
+    }
     assert batched.monthly_usd < single.monthly_usd
 
 
