@@ -36,6 +36,7 @@ class World:
     def __init__(self) -> None:
         self.store = FakeJobStore()
         self.queue = FakeJobQueue()
+        self.delayed_sends = FakeDelayedSends()
 
     def post(self, body: Any, authorizer: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         event = http_event("POST", "/jobs/batch", body=body)
@@ -49,6 +50,7 @@ class World:
             queue=self.queue,
             log=FakeExecutionLog(),
             workflow=FakeWorkflow(),
+            delayed_sends=self.delayed_sends,
         )
         return answer["statusCode"], json.loads(answer["body"])
 
@@ -196,43 +198,28 @@ def test_a_batch_item_may_be_delayed_or_keyed_as_a_single_submit_is(world, monke
     # Given a stack that holds back messages up to 900 s in SQS, then by a one-time schedule
     monkeypatch.setenv("SQS_DELAY_LIMIT_SECONDS", "900")
     api.settings.cache_clear()
-    delayed_sends = FakeDelayedSends()
-    event = http_event(
-        "POST",
-        "/jobs/batch",
-        body={
+
+    # When they are submitted in one batch
+    _, body = world.post(
+        {
             "jobs": [
                 item("now"),
                 {**item("in a minute"), "delaySeconds": 60},
                 {**item("tomorrow"), "delaySeconds": 86_400},
                 {"type": "demo.sleep", "payload": {"seconds": 1}, "concurrencyKey": "tenant-7"},
             ]
-        },
-    )
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /jobs/batch"
-
-    # When they are submitted in one batch
-    answer = api.handler(
-        event,
-        FakeLambdaContext(),
-        store=world.store,
-        queue=world.queue,
-        log=FakeExecutionLog(),
-        workflow=FakeWorkflow(),
-        delayed_sends=delayed_sends,
+        }
     )
 
     # Then each is the job a single submit of its body makes
-    now_id, minute_id, day_id, keyed_id = [
-        result["jobId"] for result in json.loads(answer["body"])["results"]
-    ]
+    now_id, minute_id, day_id, keyed_id = [result["jobId"] for result in body["results"]]
     jobs = world.store.jobs
     assert jobs[now_id].status.value == "QUEUED" and jobs[now_id].run_at is None
     assert jobs[minute_id].status.value == jobs[day_id].status.value == "SCHEDULED"
     # the minute's message is held back by SQS and carries its due time; the day's is a schedule
     [(_, run_at, delay)] = [entry for entry in world.queue.delays if entry[0] == minute_id]
     assert run_at == jobs[minute_id].run_at and delay in (59, 60)
-    assert delayed_sends.schedules == {day_id: jobs[day_id].run_at}
+    assert world.delayed_sends.schedules == {day_id: jobs[day_id].run_at}
     assert day_id not in world.queue.sent
     assert (jobs[keyed_id].concurrency_key, jobs[keyed_id].concurrency_limit) == ("tenant-7", 2)
 
