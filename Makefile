@@ -20,9 +20,11 @@ dev: venv
 ## The test suite (unit, workflow, local end-to-end, template, browser). Needs Debian's chromium and npm.
 ## Two pytest-xdist workers, each file on one of them: the local-stack tests mostly wait (leases,
 ## visibility timeouts), so two run in about the time of one; each worker starts its own stacks
-## on free ports.
+## on free ports. The unit and client tests run first, apart: moto's backends are process-wide, and
+## a unit test's mock_aws must not share a worker with a running local stack.
 test: venv sam-venv node_modules/axe-core/axe.min.js
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/unit tests/client
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/workflow tests/local tests/browser
 
 ## The fast tests: unit, contract, workflow and the Python client (no browser, no tool run for seconds), in under a minute.
 test-fast: venv

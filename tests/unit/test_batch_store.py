@@ -106,6 +106,9 @@ def aws() -> Iterator[tuple[Any, Any, str]]:
         sqs = boto3.client("sqs", region_name="us-east-1")
         url = sqs.create_queue(QueueName="batch-jobs")["QueueUrl"]
         yield dynamodb, sqs, url
+        # moto's backends may outlive mock_aws (a local stack in the same process)
+        dynamodb.delete_table(TableName=TABLE)
+        sqs.delete_queue(QueueUrl=url)
     isolated.uninstall()
 
 

@@ -155,6 +155,7 @@ def table() -> Iterator[tuple[DynamoJobStore, DynamoJobMarks]]:
         client: Any = boto3.client("dynamodb", region_name="us-east-1")
         create_jobs_table(client, TABLE)
         yield DynamoJobStore(TABLE, client=client, clock=lambda: T0), DynamoJobMarks(TABLE, client=client)
+        client.delete_table(TableName=TABLE)  # moto's backends may outlive mock_aws (a local stack)
 
 
 def running(store: DynamoJobStore, token: str = "holder") -> str:

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from cloudqueue.adapters import aws_client
 from cloudqueue.models import JobMessage
-from cloudqueue.webhooks import WebhookDelivery
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    # Only named: the claim function holds this module, and must not load the API's models.
+    from cloudqueue.webhooks import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
