@@ -10,21 +10,20 @@ from typing import Any
 import pytest
 
 from cloudqueue import jobs
-from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.callers import Caller
 from cloudqueue.errors import JobNotCancellable, LeaseLost
 from cloudqueue.models import FinalizeRequest, Job, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.recovery import DeadLetterAction, handle_dead_letter
 from cloudqueue.workflow import finalize_job
-from tests.fakes import FakeJobQueue, FakeJobStore, job_message, later
-from tests.unit.test_dynamodb_store import create_jobs_table
+from tests.fakes import FakeJobQueue, job_message, later
 from tests.unit.test_store_contract import (
     DEAD,
     EXPIRY,
     LEASE,
     START,
     dynamodb,  # noqa: F401  (a fixture, asked for by name)
+    each_store,
     given,
     given_leased,
     stored,
@@ -37,15 +36,7 @@ TABLE = "cloudqueue-cancel-jobs"
 @pytest.fixture(params=["fake", "dynamodb"])
 def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
     """Each case on the fake (stepped in order by the test) and on DynamoDB's conditions."""
-    if request.param == "fake":
-        yield FakeJobStore(clock=lambda: START)
-        return
-    client = request.getfixturevalue("dynamodb")
-    create_jobs_table(client, TABLE)
-    try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client, clock=lambda: START)
-    finally:
-        client.delete_table(TableName=TABLE)
+    yield from each_store(request, TABLE)
 
 
 def finalize(store, job, outcome="SUCCEEDED", *, token="holder", at=None):

@@ -10,16 +10,15 @@ from datetime import datetime
 
 import pytest
 
-from cloudqueue.adapters.dynamodb import DynamoJobStore
 from cloudqueue.models import ClaimRequest, Job, JobStatus
 from cloudqueue.ports import JobStore
 from cloudqueue.workflow import SLOT_RETRY_SECONDS, claim_job
-from tests.fakes import FakeJobQueue, FakeJobStore, FakePoisonMessages, job_message, later, make_job
-from tests.unit.test_dynamodb_store import create_jobs_table
+from tests.fakes import FakeJobQueue, FakePoisonMessages, job_message, later, make_job
 from tests.unit.test_store_contract import (
     LEASE,
     START,
     dynamodb,  # noqa: F401  (a fixture, asked for by name)
+    each_store,
 )
 
 TABLE = "cloudqueue-concurrency-jobs"
@@ -27,15 +26,7 @@ TABLE = "cloudqueue-concurrency-jobs"
 
 @pytest.fixture(params=["fake", "dynamodb"])
 def slot_store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    if request.param == "fake":
-        yield FakeJobStore(clock=lambda: START)
-        return
-    client = request.getfixturevalue("dynamodb")
-    create_jobs_table(client, TABLE)
-    try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client, clock=lambda: START)
-    finally:
-        client.delete_table(TableName=TABLE)
+    yield from each_store(request, TABLE)
 
 
 def keyed(store: JobStore, key: str = "tenant-a", *, limit: int = 2) -> Job:

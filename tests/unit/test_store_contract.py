@@ -61,17 +61,23 @@ def dynamodb() -> Iterator[Any]:
         yield boto3.client("dynamodb", region_name="us-east-1")
 
 
-@pytest.fixture(params=["fake", "dynamodb"])
-def store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
+def each_store(request: pytest.FixtureRequest, table: str) -> Iterator[JobStore]:
+    """A fixture's body: the fake store, or DynamoDB (moto) in a table of its own, by the
+    fixture's param ("fake" or "dynamodb"; the module provides the ``dynamodb`` fixture)."""
     if request.param == "fake":
         yield FakeJobStore(clock=lambda: START)
         return
     client = request.getfixturevalue("dynamodb")
-    create_jobs_table(client, TABLE)
+    create_jobs_table(client, table)
     try:
-        yield DynamoJobStore(TABLE, shards=4, retention_days=30, client=client, clock=lambda: START)
+        yield DynamoJobStore(table, shards=4, retention_days=30, client=client, clock=lambda: START)
     finally:
-        client.delete_table(TableName=TABLE)
+        client.delete_table(TableName=table)
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Iterator[JobStore]:
+    yield from each_store(request, TABLE)
 
 
 # --- Given: states written directly, as another writer would have left them ----------------
