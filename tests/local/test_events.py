@@ -71,3 +71,46 @@ def test_a_rule_with_an_sqs_target_receives_each_change_of_a_jobs_status(
     assert succeeded["finishedAt"] == final["finishedAt"]
     # A lease's writes change no status: no other event for this job
     assert len({(event["detail"]["status"], event["detail"]["run"]) for event in events}) == len(events)
+
+
+def test_events_keep_coming_after_a_transaction_on_the_table_is_cancelled(
+    local_stack: LocalStack, api: httpx.Client, rule_queue: str
+) -> None:
+    # Given a transaction on the jobs table that DynamoDB cancels, as a keyed claim that finds
+    # every slot held is cancelled (moto used to swap in a copy of the table and its stream)
+    dynamodb = aws(local_stack, "dynamodb")
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": local_stack.table_name(),
+                        "Item": {"jobId": {"S": "never-written"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": local_stack.table_name(),
+                        "Key": {"jobId": {"S": "no-such-job"}},
+                        "ConditionExpression": "attribute_exists(jobId)",
+                    }
+                },
+            ]
+        )
+
+    # When a job runs after it
+    job = submit(api, "text.transform", {"text": "after a cancel"})
+    assert finished(api, job["jobId"])["status"] == "SUCCEEDED"
+
+    # Then the Pipe still reads the table's stream: the rule receives the job's three changes
+    statuses: set[str] = set()
+
+    def all_three() -> bool:
+        statuses.update(
+            event["detail"]["status"]
+            for event in received(local_stack, rule_queue)
+            if event["detail"]["jobId"] == job["jobId"]
+        )
+        return statuses >= {"QUEUED", "IN_PROGRESS", "SUCCEEDED"}
+
+    wait_for(all_three, timeout=30)

@@ -13,12 +13,12 @@ and beside a running local stack this one has no unpatched moto to compare with.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
+
+from tests.local.fresh_interpreter import each_in_a_fresh_interpreter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -279,19 +279,7 @@ def run(variant: str) -> list[tuple[str, str, Any]]:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[tuple[str, str, Any]]]:
-    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    with ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("spawn"), initializer=_setenv, initargs=(environment,)
-    ) as pool:
-        return dict(zip(VARIANTS, pool.map(run, VARIANTS), strict=True))
-
-
-def _setenv(environment: dict[str, str]) -> None:
-    import os
-
-    os.environ.update(environment)
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(key, None)
+    return each_in_a_fresh_interpreter(run, VARIANTS)
 
 
 @pytest.mark.parametrize("variant", VARIANTS[1:])

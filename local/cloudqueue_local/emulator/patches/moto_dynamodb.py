@@ -13,6 +13,8 @@
   expressions: the parsed tree is kept per expression. moto only reads it
   (``find_clauses``) or validates a deep copy of it (``Validator.__init__``), so sharing it
   is safe.
+- **Transactions** roll back item by item (``moto_transactions.py``), so that a cancelled
+  one leaves the table, and the stream its readers hold, in place.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from cloudqueue_local.emulator.patches.moto_transactions import transact_write_items
 from cloudqueue_local.emulator.patches.registry import DYNAMODB_WRITES, SEAMS
 from cloudqueue_local.emulator.patches.seams import Patcher, original, owner_of
 
@@ -56,7 +59,8 @@ class MotoDynamoDb:
             return write
 
         for name in DYNAMODB_WRITES:
-            self._patcher.replace(name, serialized(original(name)))
+            own = transact_write_items if name == "dynamodb.backend.transact_write_items" else original(name)
+            self._patcher.replace(name, serialized(own))
 
         call_action = original("dynamodb.handler.call_action")
 

@@ -178,7 +178,13 @@ _ENTRIES = [
              "DynamoDB writes whole; moto's transactions copy the table while other threads write.",
              parameters)
         for name, parameters in _DYNAMODB_WRITE_PARAMETERS.items()
+        if name != "transact_write_items"
     ),
+    Seam("dynamodb.backend.transact_write_items", _DYNAMODB, "DynamoDBBackend", "transact_write_items",
+         "method", "replaces",
+         "Rolled back item by item (moto_transactions.py): moto's backup copies the whole table and "
+         "puts the copy in its place, which the stream's readers never see again.",
+         _DYNAMODB_WRITE_PARAMETERS["transact_write_items"], "81db2cb7d94e"),
     Seam("dynamodb.handler.call_action", "moto.dynamodb.responses", "DynamoHandler", "call_action",
          "method", "wraps", "A request reads whole: moto renders an item after the backend returns it.",
          ("self",)),
