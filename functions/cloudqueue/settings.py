@@ -46,6 +46,8 @@ class ApiSettings(Settings):
     schedule_group: str = Field(default="", alias="SCHEDULE_GROUP")
     scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
     queue_arn: str = Field(default="", alias="QUEUE_ARN")
+    # Where Scheduler puts a delayed job's send that failed for a day: the job dead-letter queue.
+    dead_letter_queue_arn: str = Field(default="", alias="DEAD_LETTER_QUEUE_ARN")
     # The recurring schedules' target: the function that submits a firing's job.
     scheduled_function_arn: str = Field(default="", alias="SCHEDULED_FUNCTION_ARN")
 

@@ -200,3 +200,63 @@ def test_the_dev_console_says_a_delayed_job_is_scheduled_then_runs_it(
     shown = lines_of(lines, job["jobId"])
     assert f"SCHEDULED for {job['runAt']}" in shown[0]
     assert any("IN_PROGRESS" in line for line in shown[1:])
+
+
+class FailingSendsTo:
+    """An SQS client whose sends to one queue fail, as a throttled or denied target does."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def send_message(self, **request: Any) -> Any:
+        if request["QueueUrl"] == self.queue_url:
+            self.refused += 1
+            raise self.client.exceptions.QueueDoesNotExist(
+                {"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue", "Message": "refused"}},
+                "SendMessage",
+            )
+        return self.client.send_message(**request)
+
+
+def test_a_delayed_send_that_keeps_failing_goes_to_the_dead_letter_queue_and_the_job_still_runs(
+    api: httpx.Client, local_stack: LocalStack
+) -> None:
+    # Given a job on the Scheduler path whose schedule retries once (Scheduler's default is for
+    # a day), and a job queue that refuses the scheduler's sends
+    scheduler = local_stack.scheduler
+    assert scheduler is not None
+    job = submit_delayed(api, delaySeconds=4)
+    run_at = datetime.fromisoformat(job["runAt"])
+    group = next(iter(local_stack.template.schedule_groups.values()))
+    client = aws(local_stack, "scheduler")
+    schedule = client.get_schedule(Name=f"job-{job['jobId']}", GroupName=group)
+    assert schedule["Target"]["DeadLetterConfig"]["Arn"].endswith(
+        local_stack.queue_url("DeadLetterQueue").rsplit("/", 1)[1]
+    )
+    client.update_schedule(
+        **{key: schedule[key] for key in ("Name", "GroupName", "ScheduleExpression", "FlexibleTimeWindow")},
+        ActionAfterCompletion=schedule["ActionAfterCompletion"],
+        Target=schedule["Target"]
+        | {"RetryPolicy": {"MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 60}},
+    )
+    failing = FailingSendsTo(scheduler.sqs, local_stack.queue_url("JobQueue"))
+    dead_lettered_before = scheduler.dead_lettered
+    scheduler.sqs = failing
+    try:
+        # When its time comes: the send fails, is tried once more, and goes to the dead-letter queue
+        wait_for(lambda: scheduler.dead_lettered > dead_lettered_before, timeout=30)
+    finally:
+        scheduler.sqs = failing.client
+
+    # Then the dead-letter consumer sent the job's message again, and the job ran once, not
+    # before its time; its schedule is gone
+    assert failing.refused == 2
+    done = finished(api, job["jobId"])
+    assert (done["status"], done["attempts"]) == ("SUCCEEDED", 1)
+    assert datetime.fromisoformat(done["startedAt"]) >= run_at
+    assert f"job-{job['jobId']}" not in schedules_of(local_stack)

@@ -251,6 +251,7 @@ def test_a_one_time_schedule_sends_the_jobs_message_at_its_time_then_deletes_its
         group="cloudqueue-test-jobs",
         role_arn="arn:aws:iam::123456789012:role/scheduler",
         queue_arn="arn:aws:sqs:us-east-1:123456789012:cloudqueue-test-jobs",
+        dead_letter_arn="arn:aws:sqs:us-east-1:123456789012:cloudqueue-test-dead-letters",
         client=scheduler,
     )
     due = datetime(2027, 1, 2, 3, 4, 5, 1000, tzinfo=UTC)
@@ -266,6 +267,15 @@ def test_a_one_time_schedule_sends_the_jobs_message_at_its_time_then_deletes_its
     assert schedule["ActionAfterCompletion"] == "DELETE"
     assert schedule["Target"]["Arn"].endswith(":cloudqueue-test-jobs")
     assert parse_job_message(schedule["Target"]["Input"]).run_at == due
+    # And a send that fails for Scheduler's day of retries goes to the job dead-letter queue,
+    # whose consumer sends the job's message again, instead of being dropped
+    assert schedule["Target"]["RetryPolicy"] == {
+        "MaximumEventAgeInSeconds": 86_400,
+        "MaximumRetryAttempts": 185,
+    }
+    assert schedule["Target"]["DeadLetterConfig"] == {
+        "Arn": "arn:aws:sqs:us-east-1:123456789012:cloudqueue-test-dead-letters"
+    }
     # And a cancel deletes it once; a second finds none
     assert sends.cancel_send(job_id(3)) is True
     assert sends.cancel_send(job_id(3)) is False

@@ -81,6 +81,26 @@ def test_a_dead_lettered_job_that_was_never_claimed_is_redriven_once():
     assert store.get_job(job.job_id).status is JobStatus.QUEUED
 
 
+def test_a_delayed_jobs_send_that_scheduler_dead_lettered_is_sent_again_and_the_job_waits_its_time():
+    # Given a job due in an hour whose one-time schedule failed to send its message for a day:
+    # Scheduler puts the schedule's input, the job's message, in the dead-letter queue
+    from cloudqueue.adapters.sqs import job_message_body
+
+    due = later(3600)
+    job = make_job(status=JobStatus.SCHEDULED, run_at=due)
+    store, queue = FakeJobStore(job), FakeJobQueue()
+
+    # When the dead-letter consumer reads it
+    outcome = dead_letter(store, job_message_body(job.job_id, due), receive_count=1, queue=queue)
+
+    # Then the job gets a fresh message, and is still SCHEDULED for its time (the claim holds
+    # an early message back until then)
+    assert outcome.action is DeadLetterAction.REDRIVEN
+    assert queue.sent == [job.job_id]
+    stored = store.get_job(job.job_id)
+    assert (stored.status, stored.run_at, stored.redrives) == (JobStatus.SCHEDULED, due, 1)
+
+
 def test_a_dead_lettered_job_whose_worker_died_is_redriven_while_claims_remain():
     job = leased(make_job(), expires_at=later(-1), attempts=2)
     store, queue = FakeJobStore(job), FakeJobQueue()

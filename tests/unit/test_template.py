@@ -61,6 +61,7 @@ INDEX = "!Sub ${JobsTable.Arn}/index/Listing"
 PENDING_INDEX = "!Sub ${JobsTable.Arn}/index/PendingSends"
 QUEUE = "!GetAtt JobQueue.Arn"
 POISON_QUEUE = "!GetAtt PoisonMessageQueue.Arn"
+DEAD_LETTER_QUEUE = "!GetAtt DeadLetterQueue.Arn"
 LOG_GROUP = "!GetAtt ExecutionLogGroup.Arn"
 WORKFLOW = "!Ref JobStateMachine"
 STREAM = "!GetAtt JobsTable.StreamArn"
@@ -278,6 +279,7 @@ def scoped_resources() -> set[str]:
         TABLE,
         QUEUE,
         POISON_QUEUE,
+        DEAD_LETTER_QUEUE,  # Scheduler's dead-letter queue for a delayed job's failed send
         LOG_GROUP,
         WORKFLOW,
         STREAM,
@@ -1229,4 +1231,23 @@ def test_the_budget_mails_at_80_percent_of_actual_and_100_percent_of_forecast_sp
     assert notifications == {
         ("ACTUAL", "GREATER_THAN", 80.0, "PERCENTAGE"): subscribers,
         ("FORECASTED", "GREATER_THAN", 100.0, "PERCENTAGE"): subscribers,
+    }
+
+
+def test_the_scheduler_role_sends_only_job_messages_and_invokes_only_the_scheduled_submit() -> None:
+    # Given the role Scheduler assumes for the one-time and the recurring schedules
+    allowed = {
+        (action, resource_label(resource))
+        for owner, statement in allow_statements()
+        if owner == "SchedulerRole"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+
+    # Then it sends to the job queue, and to its dead-letter queue (where a delayed job's send
+    # that failed for a day goes), and invokes the scheduled-submit function: nothing else
+    assert allowed == {
+        ("sqs:SendMessage", QUEUE),
+        ("sqs:SendMessage", DEAD_LETTER_QUEUE),
+        ("lambda:InvokeFunction", SCHEDULED_FUNCTION),
     }

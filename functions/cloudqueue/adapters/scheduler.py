@@ -33,17 +33,33 @@ def delayed_send_name(job_id: str) -> str:
     return f"job-{job_id}"
 
 
+# Scheduler's own defaults, written out: it retries a failed send with backoff for up to a day.
+SEND_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86_400, "MaximumRetryAttempts": 185}
+
+
 class SchedulerDelayedSends:
     """One-time schedules in the stack's schedule group whose target is SQS ``SendMessage`` of
     the job's message to the job queue, through the template's role. Its client is made on
-    first use."""
+    first use.
+
+    A send that still fails once Scheduler's retries are spent goes to ``dead_letter_arn``,
+    the job queue's dead-letter queue: its consumer sends the job's message again (or ends the
+    job), as for any message SQS dead-letters (``cloudqueue.recovery``). Without it Scheduler
+    would drop the send, and the job would stay SCHEDULED with no message."""
 
     def __init__(
-        self, *, group: str, role_arn: str, queue_arn: str, client: EventBridgeSchedulerClient | None = None
+        self,
+        *,
+        group: str,
+        role_arn: str,
+        queue_arn: str,
+        dead_letter_arn: str = "",
+        client: EventBridgeSchedulerClient | None = None,
     ) -> None:
         self.group = group
         self.role_arn = role_arn
         self.queue_arn = queue_arn
+        self.dead_letter_arn = dead_letter_arn
         self._client = client
 
     @property
@@ -57,7 +73,10 @@ class SchedulerDelayedSends:
             "Arn": self.queue_arn,
             "RoleArn": self.role_arn,
             "Input": job_message_body(job_id, run_at),
+            "RetryPolicy": SEND_RETRY_POLICY,
         }
+        if self.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         self.client.create_schedule(
             Name=delayed_send_name(job_id),
             GroupName=self.group,

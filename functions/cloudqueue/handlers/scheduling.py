@@ -21,7 +21,10 @@ def default_delayed_sends() -> DelayedSends:
 
     config = _settings()
     return SchedulerDelayedSends(
-        group=config.schedule_group, role_arn=config.scheduler_role_arn, queue_arn=config.queue_arn
+        group=config.schedule_group,
+        role_arn=config.scheduler_role_arn,
+        queue_arn=config.queue_arn,
+        dead_letter_arn=config.dead_letter_queue_arn,
     )
 
 
