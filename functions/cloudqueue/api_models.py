@@ -295,15 +295,14 @@ _submit_adapter: TypeAdapter[Any] | None = None
 
 
 def validate_job(job: dict[str, Any]) -> BaseModel:
-    """A schedule's job, checked as ``POST /jobs`` checks a submit (type, payload); no timing."""
+    """A schedule's job, checked as ``POST /jobs`` checks a submit (type, payload, concurrency
+    key, callback URL's form); no timing. Where a callback URL may point is the route's check."""
     global _submit_adapter  # noqa: PLW0603 - built on first use, not at cold start
     if _submit_adapter is None:
         _submit_adapter = TypeAdapter(SubmitJobRequest)
     request: BaseModel = _submit_adapter.validate_python(job)
     if getattr(request, "delaySeconds", None) is not None or getattr(request, "runAt", None) is not None:
         raise ValueError("a schedule's job takes no delaySeconds or runAt: the schedule says when")
-    if getattr(request, "callbackUrl", None) is not None:
-        raise ValueError("a schedule's job takes no callbackUrl: its firings' jobs are not called back")
     return request
 
 
@@ -324,7 +323,10 @@ class CreateScheduleRequest(CamelModel):
         "day-of-week year), as EventBridge Scheduler defines them.",
     )
     timezone: str = Field(default="UTC", max_length=64, description="An IANA time zone for cron().")
-    job: dict[str, Any] = Field(description="The job each firing submits: {type, payload}.")
+    job: dict[str, Any] = Field(
+        description="The job each firing submits: {type, payload, concurrencyKey?, callbackUrl?}, "
+        "as POST /jobs takes it without delaySeconds or runAt."
+    )
 
     @field_validator("expression")
     @classmethod
@@ -342,7 +344,12 @@ class CreateScheduleRequest(CamelModel):
     @classmethod
     def _job(cls, value: dict[str, Any]) -> dict[str, Any]:
         request = validate_job(value)
-        return {"type": type_of(request), "payload": payload_of(request)}
+        return ScheduledJob(
+            type=type_of(request),
+            payload=payload_of(request),
+            concurrency_key=concurrency_key_of(request),
+            callback_url=callback_url_of(request),
+        ).to_json_dict()
 
     def schedule_of(self, owner: str) -> RecurringSchedule:
         return RecurringSchedule(

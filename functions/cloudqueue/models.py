@@ -234,10 +234,13 @@ class FinalizeResponse(CamelModel):
 
 
 class ScheduledJob(CamelModel):
-    """The job a recurring schedule submits at each firing."""
+    """The job a recurring schedule submits at each firing: a submit's body without its timing
+    (the schedule says when)."""
 
     type: str
     payload: dict[str, Any]
+    concurrency_key: str | None = None
+    callback_url: str | None = None  # checked when the schedule is made (cloudqueue.callbacks)
 
 
 class RecurringSchedule(CamelModel):

@@ -12,6 +12,7 @@ from typing import Any
 
 from cloudqueue import jobs
 from cloudqueue.errors import ScheduleExists, ScheduleNotFound
+from cloudqueue.jobtypes import JOB_TYPES
 from cloudqueue.models import Job, RecurringSchedule
 from cloudqueue.ports import JobQueue, JobStore, RecurringSchedules
 
@@ -62,6 +63,7 @@ def submit_firing(
     ``job``, ``scheduledTime``); returns the job and whether this delivery made it.
     ``validate`` checks the job as a submit would (its type may have changed since)."""
     request = validate(event["job"])
+    key: str | None = getattr(request, "concurrencyKey", None)
     return jobs.submit_job(
         str(request.type),
         request.payload.model_dump(mode="json", by_alias=True),
@@ -72,4 +74,8 @@ def submit_firing(
         idempotency_key=firing_key(event["owner"], event["schedule"], event["scheduledTime"]),
         owner=event["owner"],
         schedule=event["schedule"],
+        concurrency_key=key,
+        concurrency_limit=JOB_TYPES[str(request.type)].concurrency_limit if key is not None else None,
+        # Checked when the schedule was made; the delivery checks it again after DNS.
+        callback_url=getattr(request, "callbackUrl", None),
     )

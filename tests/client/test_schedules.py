@@ -106,6 +106,26 @@ def test_create_without_a_timezone_leaves_it_to_the_api() -> None:
     assert made.timezone == "UTC"
 
 
+def test_create_sends_each_jobs_concurrency_key_and_callback_url_inside_the_job() -> None:
+    api = FakeSchedules()
+
+    with client_of(api) as client:
+        made = client.create_schedule(
+            **NIGHTLY,
+            payload={"text": "n"},
+            concurrency_key="tenant-7",
+            callback_url="https://hooks.example/done",
+        )
+
+    assert json.loads(api.requests[0].content)["job"] == {
+        "type": "text.transform",
+        "payload": {"text": "n"},
+        "concurrencyKey": "tenant-7",
+        "callbackUrl": "https://hooks.example/done",
+    }
+    assert (made.job.concurrency_key, made.job.callback_url) == ("tenant-7", "https://hooks.example/done")
+
+
 def test_a_schedule_is_listed_read_paused_resumed_and_deleted_on_the_apis_routes() -> None:
     api = FakeSchedules()
 

@@ -158,10 +158,11 @@ def test_the_cli_submits_a_delayed_job_and_manages_a_schedule(
     # A schedule is created, listed, paused, resumed and deleted
     made = cloudqueue(
         local_stack, "schedules", "create", "cli-nightly", "cron(0 2 * * ? *)", "text.transform",
-        '{"text": "n"}', "--timezone", "Europe/Paris", "--json",
+        '{"text": "n"}', "--timezone", "Europe/Paris", "--key", "reports", "--json",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["timezone"] == "Europe/Paris"
+    assert json.loads(made.stdout)["job"]["concurrencyKey"] == "reports"
     listed = json.loads(cloudqueue(local_stack, "schedules", "list", "--json").stdout)
     assert "cli-nightly" in {each["name"] for each in listed["schedules"]}
     paused = json.loads(cloudqueue(local_stack, "schedules", "pause", "cli-nightly", "--json").stdout)

@@ -4,8 +4,10 @@ GET /jobs/{id} shows the delivery; a refused URL is a 422."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -142,3 +144,39 @@ def test_a_400_is_not_retried_and_the_delivery_is_listed_by_dlq_list_as_a_webhoo
     assert listed.returncode == 0, listed.stderr
     rows = [row for row in json.loads(listed.stdout) if job_id in row["firstBytes"]]
     assert [(row["queue"], row["reason"]) for row in rows] == [("webhook", "HTTP 400")]
+
+
+def test_each_job_of_a_recurring_schedule_with_a_callback_is_posted_when_it_ends(
+    local_stack: LocalStack, api: httpx.Client, receiver: Receiver
+) -> None:
+    # Given a recurring schedule whose job has a callback URL and a concurrency key
+    job = {
+        "type": "text.transform",
+        "payload": {"text": "nightly report"},
+        "concurrencyKey": "reports",
+        "callbackUrl": receiver.url,
+    }
+    made = api.post("/schedules", json={"name": "hooked", "expression": "cron(0 3 * * ? *)", "job": job})
+    assert made.status_code == 201, made.text
+    assert made.json()["job"] == job
+    assert local_stack.scheduler is not None
+    (schedule,) = [each for each in local_stack.scheduler.schedules() if each["Name"].endswith("-hooked")]
+
+    try:
+        # When it fires
+        fired = local_stack.scheduler.fire(schedule, datetime(2026, 12, 7, 3, 0, tzinfo=UTC))
+        job_id = json.loads(fired.payload)["jobId"]
+
+        # Then its job is keyed, marked with the schedule, and its end is POSTed, signed
+        done = finished(api, job_id)
+        assert (done["status"], done["schedule"], done["concurrencyKey"]) == (
+            "SUCCEEDED",
+            "hooked",
+            "reports",
+        )
+        wait_for(lambda: [post for post in receiver.received if post["id"] == f"msg_{job_id}_1"], timeout=30)
+        (post,) = [post for post in receiver.received if post["id"] == f"msg_{job_id}_1"]
+        assert post["payload"]["data"]["jobId"] == job_id
+        assert post["payload"]["type"] == "job.succeeded"
+    finally:
+        assert api.delete("/schedules/hooked").status_code == 200

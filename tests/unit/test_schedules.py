@@ -65,6 +65,9 @@ def call(stack: dict[str, Any], method: str, path: str, **event: Any) -> tuple[i
         log=FakeExecutionLog(),
         workflow=FakeWorkflow(),
         schedules=stack["schedules"],
+        resolver=lambda host, port: {"hooks.example": ["93.184.216.34"], "inside.example": ["10.0.0.8"]}[
+            host
+        ],
     )
     raw = response.get("body") or ""
     if response.get("isBase64Encoded"):
@@ -78,7 +81,10 @@ def call(stack: dict[str, Any], method: str, path: str, **event: Any) -> tuple[i
 def test_a_schedule_is_created_read_listed_paused_resumed_and_deleted(stack) -> None:
     status, made = call(stack, "POST", "/schedules", body=NIGHTLY)
     assert status == 201, made
-    assert made == NIGHTLY | {"state": "ENABLED"}
+    assert made == NIGHTLY | {
+        "state": "ENABLED",
+        "job": NIGHTLY["job"] | {"concurrencyKey": None, "callbackUrl": None},
+    }
 
     # It is a Scheduler schedule in the stack's group, named within its owner's prefix, whose
     # target is the scheduled-submit function with the scheduled time in its input
@@ -143,16 +149,20 @@ def test_another_owners_schedule_answers_exactly_as_a_missing_one(stack) -> None
         ({"name": "no spaces"}, "name"),
         ({"job": {"type": "no.such", "payload": {}}}, "no.such"),
         ({"job": {"type": "text.transform", "payload": {"text": "x"}, "delaySeconds": 5}}, "delaySeconds"),
-        # Not dropped in silence: a firing's job is never called back.
+        # On a stack without webhooks, as for a submit: nothing would ever call it
         (
             {
                 "job": {
                     "type": "text.transform",
                     "payload": {"text": "x"},
-                    "callbackUrl": "https://h.example/",
+                    "callbackUrl": "https://hooks.example/",
                 }
             },
-            "callbackUrl",
+            "Webhooks=on",
+        ),
+        (
+            {"job": {"type": "text.transform", "payload": {"text": "x"}, "concurrencyKey": ""}},
+            "concurrencyKey",
         ),
     ],
 )
@@ -161,6 +171,61 @@ def test_a_bad_schedule_answers_422_saying_what_is_wrong_and_makes_none(stack, c
 
     assert status == 422, body
     assert says in body["error"]["message"]
+    assert stack["client"].list_schedules(GroupName=GROUP)["Schedules"] == []
+
+
+def test_a_schedules_job_keeps_its_concurrency_key_and_callback_url_and_each_firings_job_has_them(
+    stack, monkeypatch
+) -> None:
+    # Given a stack with webhooks, and a schedule whose job has a concurrency key and a callback
+    monkeypatch.setenv("WEBHOOKS", "on")
+    api.settings.cache_clear()
+    job = {
+        "type": "demo.sleep",
+        "payload": {"seconds": 1},
+        "concurrencyKey": "tenant-7",
+        "callbackUrl": "https://hooks.example/done",
+    }
+    status, made = call(stack, "POST", "/schedules", body=NIGHTLY | {"job": job})
+
+    # Then both are kept, shown, and in the firing's input
+    assert status == 201, made
+    assert made["job"] == job
+    assert call(stack, "GET", "/schedules/nightly")[1]["job"] == job
+    kept = stack["client"].get_schedule(Name=owner_prefix("anonymous") + "nightly", GroupName=GROUP)
+    firing_input = json.loads(kept["Target"]["Input"])
+
+    # And a firing's job is keyed, limited as its type says, and called back when it ends
+    submitted, _ = submit_firing(
+        firing_input | {"scheduledTime": "2026-12-07T01:00:00Z"},
+        store=stack["store"],
+        queue=FakeJobQueue(),
+        now=T0,
+        retention_days=30,
+        validate=validate_job,
+    )
+    assert (submitted.concurrency_key, submitted.concurrency_limit) == ("tenant-7", 2)
+    assert submitted.callback_url == "https://hooks.example/done"
+    assert submitted.schedule == "nightly"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example/done", "https://169.254.169.254/latest", "https://inside.example/"]
+)
+def test_a_schedules_callback_url_is_refused_as_a_submits_is_and_no_schedule_is_made(
+    stack, monkeypatch, url
+) -> None:
+    # Given a stack with webhooks (https only, as deployed)
+    monkeypatch.setenv("WEBHOOKS", "on")
+    api.settings.cache_clear()
+
+    # When a schedule's job would call back plain http, the metadata address, or a name that
+    # resolves inside the network
+    job = NIGHTLY["job"] | {"callbackUrl": url}
+    status, body = call(stack, "POST", "/schedules", body=NIGHTLY | {"job": job})
+
+    # Then it is the submit's 422, and no schedule exists
+    assert (status, body["error"]["code"]) == (422, "callback_url_refused"), body
     assert stack["client"].list_schedules(GroupName=GROUP)["Schedules"] == []
 
 

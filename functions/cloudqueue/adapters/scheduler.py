@@ -138,7 +138,7 @@ class SchedulerRecurringSchedules:
         event = {
             "schedule": schedule.name,
             "owner": schedule.owner,
-            "job": schedule.job.to_json_dict(),
+            "job": schedule.job.to_json_dict(exclude_none=True),
             "scheduledTime": SCHEDULED_TIME,
         }
         return {"Arn": self.function_arn, "RoleArn": self.role_arn, "Input": json.dumps(event)}

@@ -15,6 +15,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from cloudqueue import schedules
 from cloudqueue.api_models import CreateScheduleRequest, ScheduleList, ScheduleView
+from cloudqueue.handlers.api_ports import handed_in, settings
+from cloudqueue.handlers.callback_urls import checked_callback_url
 from cloudqueue.handlers.callers import caller_of
 from cloudqueue.handlers.http_errors import ERROR_RESPONSES
 from cloudqueue.handlers.scheduling import default_schedules
@@ -64,7 +66,11 @@ def _json(status: int, view: ScheduleView) -> Response[Any]:
     responses=CREATED_RESPONSES,
 )
 def create_schedule(request: Annotated[CreateScheduleRequest, Body(embed=False)]) -> Response[Any]:
-    made = schedules.create_schedule(request.schedule_of(current_owner()), schedules=current_schedules())
+    schedule = request.schedule_of(current_owner())
+    # As a submit's: a 422 when the stack has no webhooks or may not POST there.
+    url = checked_callback_url(schedule.job.callback_url, settings(), handed_in(router.context).resolver)
+    schedule = schedule.model_copy(update={"job": schedule.job.model_copy(update={"callback_url": url})})
+    made = schedules.create_schedule(schedule, schedules=current_schedules())
     return _json(HTTPStatus.CREATED, ScheduleView.of(made))
 
 

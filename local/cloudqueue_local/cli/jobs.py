@@ -8,7 +8,17 @@ from typing import Annotated, Any
 import typer
 
 from cloudqueue_local.cli import render
-from cloudqueue_local.cli.options import Admin, ApiUrl, AsJson, CliError, SigV4, Token, parse_json_argument
+from cloudqueue_local.cli.options import (
+    Admin,
+    ApiUrl,
+    AsJson,
+    CallbackUrl,
+    CliError,
+    ConcurrencyKey,
+    SigV4,
+    Token,
+    parse_json_argument,
+)
 from cloudqueue_local.client.api import DEFAULT_API_URL, Api
 from cloudqueue_local.client.auth import AuthError, api_auth
 
@@ -47,17 +57,8 @@ def submit(
             "--at", help="Run it at this time: RFC 3339 with an offset, e.g. 2026-12-24T18:00:00+01:00."
         ),
     ] = None,
-    key: Annotated[
-        str | None,
-        typer.Option("--key", help="Concurrency key: at most the type's limit of jobs with it run at once."),
-    ] = None,
-    callback_url: Annotated[
-        str | None,
-        typer.Option(
-            "--callback-url",
-            help="POST the job's end here, signed (a stack with webhooks on; `cloudqueue webhook-secret`).",
-        ),
-    ] = None,
+    key: ConcurrencyKey = None,
+    callback_url: CallbackUrl = None,
     timeout: Timeout = 300,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,

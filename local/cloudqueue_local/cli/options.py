@@ -47,6 +47,18 @@ StackName = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print raw JSON instead of tables.")]
+# A submitted job's options, also each job of a recurring schedule.
+ConcurrencyKey = Annotated[
+    str | None,
+    typer.Option("--key", help="Concurrency key: at most the type's limit of jobs with it run at once."),
+]
+CallbackUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--callback-url",
+        help="POST the job's end here, signed (a stack with webhooks on; `cloudqueue webhook-secret`).",
+    ),
+]
 Params = Annotated[
     list[str] | None,
     typer.Option("--param", help="Override a template parameter: Name=Value (repeatable)."),

@@ -11,7 +11,15 @@ from rich.table import Table
 
 from cloudqueue_local.cli import render
 from cloudqueue_local.cli.jobs import connect
-from cloudqueue_local.cli.options import ApiUrl, AsJson, SigV4, Token, parse_json_argument
+from cloudqueue_local.cli.options import (
+    ApiUrl,
+    AsJson,
+    CallbackUrl,
+    ConcurrencyKey,
+    SigV4,
+    Token,
+    parse_json_argument,
+)
 from cloudqueue_local.client.api import DEFAULT_API_URL
 
 app = typer.Typer(help="Recurring schedules: each firing submits one job.", no_args_is_help=True)
@@ -43,6 +51,8 @@ def create(
         str, typer.Argument(metavar="PAYLOAD_JSON", help="Its payload as JSON, or @file.json.")
     ],
     timezone: Annotated[str, typer.Option("--timezone", help="An IANA time zone for cron().")] = "UTC",
+    key: ConcurrencyKey = None,
+    callback_url: CallbackUrl = None,
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = None,
     sigv4: SigV4 = False,
@@ -51,7 +61,9 @@ def create(
     """Create a recurring schedule; each firing submits one job marked with its name."""
     job_payload = parse_json_argument(payload, "PAYLOAD_JSON")
     with connect(api_url, token, sigv4) as api:
-        made = api.create_schedule(name, expression, job_type, job_payload, timezone)
+        made = api.create_schedule(
+            name, expression, job_type, job_payload, timezone, concurrency_key=key, callback_url=callback_url
+        )
     _show(made, as_json)
 
 

@@ -150,11 +150,28 @@ class Api:
             return self.client.cancel(job_id).to_json()
 
     def create_schedule(
-        self, name: str, expression: str, job_type: str, payload: Any, timezone: str | None = None
+        self,
+        name: str,
+        expression: str,
+        job_type: str,
+        payload: Any,
+        timezone: str | None = None,
+        *,
+        concurrency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> dict[str, Any]:
         """``POST /schedules``: the schedule as made."""
         with self.said():
-            return self.client.create_schedule(name, expression, job_type, payload, timezone).to_json()
+            made = self.client.create_schedule(
+                name,
+                expression,
+                job_type,
+                payload,
+                timezone,
+                concurrency_key=concurrency_key,
+                callback_url=callback_url,
+            )
+            return made.to_json()
 
     def schedules(self) -> dict[str, Any]:
         """``GET /schedules``: ``{"schedules": [...]}``, the caller's."""

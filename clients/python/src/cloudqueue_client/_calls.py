@@ -133,13 +133,23 @@ def job_types() -> Call:
     return Call("GET", "/job-types")
 
 
-def create_schedule(name: str, expression: str, job_type: str, payload: Any, timezone: str | None) -> Call:
+def create_schedule(
+    name: str,
+    expression: str,
+    job_type: str,
+    payload: Any,
+    timezone: str | None,
+    *,
+    concurrency_key: str | None = None,
+    callback_url: str | None = None,
+) -> Call:
     """``POST /schedules`` (no timezone: the API's default, UTC)."""
-    body: dict[str, Any] = {
-        "name": name,
-        "expression": expression,
-        "job": {"type": job_type, "payload": payload},
-    }
+    job: dict[str, Any] = {"type": job_type, "payload": payload}
+    if concurrency_key is not None:
+        job["concurrencyKey"] = concurrency_key
+    if callback_url is not None:
+        job["callbackUrl"] = callback_url
+    body: dict[str, Any] = {"name": name, "expression": expression, "job": job}
     if timezone is not None:
         body["timezone"] = timezone
     return Call("POST", "/schedules", json=body)

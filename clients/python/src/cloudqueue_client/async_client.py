@@ -175,10 +175,26 @@ class AsyncClient:
     # --- recurring schedules (``/schedules``: the caller's own) -----------------------------
 
     async def create_schedule(
-        self, name: str, expression: str, type: str, payload: Any, timezone: str | None = None
+        self,
+        name: str,
+        expression: str,
+        type: str,
+        payload: Any,
+        timezone: str | None = None,
+        *,
+        concurrency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> Schedule:
         """``POST /schedules`` (see ``Client.create_schedule``)."""
-        call = _calls.create_schedule(name, expression, type, payload, timezone)
+        call = _calls.create_schedule(
+            name,
+            expression,
+            type,
+            payload,
+            timezone,
+            concurrency_key=concurrency_key,
+            callback_url=callback_url,
+        )
         return _calls.read(Schedule, await self.call(call))
 
     async def list_schedules(self) -> builtins.list[Schedule]:

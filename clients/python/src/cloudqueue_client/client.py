@@ -196,13 +196,30 @@ class Client:
     # --- recurring schedules (``/schedules``: the caller's own) -----------------------------
 
     def create_schedule(
-        self, name: str, expression: str, type: str, payload: Any, timezone: str | None = None
+        self,
+        name: str,
+        expression: str,
+        type: str,
+        payload: Any,
+        timezone: str | None = None,
+        *,
+        concurrency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> Schedule:
         """``POST /schedules``: a schedule that submits a ``type`` job with ``payload`` at each
         firing of ``expression`` (``rate(5 minutes)``, ``cron(0 2 * * ? *)``; ``timezone``: an
-        IANA zone for cron, UTC if None). :class:`ValidationError` for a bad expression, zone,
-        name or job; :class:`Conflict` when you have a schedule by that name."""
-        call = _calls.create_schedule(name, expression, type, payload, timezone)
+        IANA zone for cron, UTC if None), each with ``concurrency_key`` and ``callback_url`` as
+        :meth:`submit` takes them. :class:`ValidationError` for a bad expression, zone, name,
+        job or callback URL; :class:`Conflict` when you have a schedule by that name."""
+        call = _calls.create_schedule(
+            name,
+            expression,
+            type,
+            payload,
+            timezone,
+            concurrency_key=concurrency_key,
+            callback_url=callback_url,
+        )
         return _calls.read(Schedule, self.call(call))
 
     def list_schedules(self) -> builtins.list[Schedule]:

@@ -184,6 +184,8 @@ class ScheduledJob(ApiModel):
 
     type: str
     payload: dict[str, Any]
+    concurrency_key: str | None = None
+    callback_url: str | None = None
 
 
 class Schedule(ApiModel):
