@@ -169,7 +169,13 @@ class FakeJobStore:
         return max(moments, default=datetime.now(UTC))
 
     def list_jobs(
-        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
+        self,
+        owner: str | None,
+        status: JobStatus | None,
+        limit: int,
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
     ) -> tuple[list[Job], str | None]:
         # The index, as DynamoDB's would hold it: every job's position, of the owner's key.
         start = parse_cursor(cursor, owner) if cursor is not None else None
@@ -193,6 +199,7 @@ class FakeJobStore:
         page, last = page_of_jobs(
             owner=owner,
             status=status,
+            now=now,
             limit=limit,
             start=start,
             keys_after=keys_after,

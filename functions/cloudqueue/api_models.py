@@ -93,8 +93,13 @@ class JobView(CamelModel):
     waiting_for: str | None = None
 
     @classmethod
-    def of(cls, job: Job) -> JobView:
-        return cls.model_validate(job.model_dump(exclude=set(PRIVATE_JOB_FIELDS)))
+    def of(cls, job: Job, now: datetime | None = None) -> JobView:
+        """``job`` as a reader sees it at ``now`` (``Job.status_at``: a due SCHEDULED job reads
+        QUEUED); as stored when ``now`` is None."""
+        view = job.model_dump(exclude=set(PRIVATE_JOB_FIELDS))
+        if now is not None:
+            view["status"] = job.status_at(now)
+        return cls.model_validate(view)
 
 
 class JobPage(CamelModel):

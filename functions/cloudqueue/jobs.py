@@ -213,12 +213,15 @@ def list_jobs(
     *,
     store: JobStore,
     owner: str | None = DEFAULT_OWNER,
+    now: datetime | None = None,
 ) -> JobPage:
-    """One page of ``owner``'s jobs (None: every owner's), newest first; see ``cloudqueue.listing``."""
+    """One page of ``owner``'s jobs (None: every owner's), newest first; see ``cloudqueue.listing``.
+    With ``now``, each job's status, and the status filter, is as read at ``now`` (a due
+    SCHEDULED job is QUEUED: ``Job.status_at``)."""
     cursor = decode_page_token(next_token, status) if next_token else None
-    jobs, after = store.list_jobs(owner, status, limit, cursor)
+    jobs, after = store.list_jobs(owner, status, limit, cursor, now=now)
     return JobPage(
-        jobs=[JobView.of(job) for job in jobs],
+        jobs=[JobView.of(job, now) for job in jobs],
         next_token=encode_page_token(status, after) if after else None,
     )
 

@@ -128,12 +128,14 @@ def page_of_jobs(
     owner: str | None,
     status: JobStatus | None,
     limit: int,
+    now: datetime | None = None,
     start: ListPosition | None,
     keys_after: KeysAfter,
     read_jobs: ReadJobs,
 ) -> tuple[list[Job], ListPosition | None]:
-    """One page: up to ``limit`` jobs of ``owner`` (None: every owner) in ``status`` (None: any),
-    after ``start``; and the position to go on from when more may remain (None: the end).
+    """One page: up to ``limit`` jobs of ``owner`` (None: every owner) in ``status`` (None: any;
+    as read at ``now`` when given: a due SCHEDULED job is QUEUED), after ``start``; and the
+    position to go on from when more may remain (None: the end).
 
     The index knows neither status nor (past its hash) owner, so both are checked on the jobs
     read, each as the table holds it now. A page that the filters thin out reads on, at most
@@ -155,7 +157,7 @@ def page_of_jobs(
                 # rerun) is listed under its new day, once.
                 and position_of(job) == each
                 and (owner is None or job.owner == owner)
-                and status in (None, job.status)
+                and status in (None, job.status_at(now) if now is not None else job.status)
             ):
                 page.append(job)
                 if len(page) == limit:

@@ -147,6 +147,15 @@ class Job(CamelModel):
     deliveries: list[DeliveryAttempt] = Field(default_factory=list)
     delivery_attempts: int = 0
 
+    def status_at(self, now: datetime) -> JobStatus:
+        """The status a reader sees at ``now``: a SCHEDULED job reads QUEUED from its ``runAt``
+        on (it is due: its message waits to be taken, or it waits for a slot). The table keeps
+        SCHEDULED until a claim takes it, so that no write is needed at the due time and the
+        claim's condition still knows the job was delayed."""
+        if self.status is JobStatus.SCHEDULED and self.run_at is not None and self.run_at <= now:
+            return JobStatus.QUEUED
+        return self.status
+
 
 # --- The workflow's messages -------------------------------------------------------------
 

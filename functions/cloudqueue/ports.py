@@ -57,10 +57,17 @@ class JobStore(Protocol):
     def get_job(self, job_id: str) -> Job | None: ...
 
     def list_jobs(
-        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
+        self,
+        owner: str | None,
+        status: JobStatus | None,
+        limit: int,
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
     ) -> tuple[list[Job], str | None]:
         """One page of jobs in listing order (``cloudqueue.listing``: newest day first), of one
-        owner (None: every owner) and optionally one status, after ``cursor``; and the cursor
+        owner (None: every owner) and optionally one status (as read at ``now``, if given:
+        ``Job.status_at``), after ``cursor``; and the cursor
         to go on from, None at the end. A page may hold fewer than ``limit`` jobs (even none)
         while more remain. Raises InvalidPageToken for a cursor it did not give out."""
 

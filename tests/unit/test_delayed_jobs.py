@@ -316,6 +316,43 @@ def test_a_run_at_more_than_a_year_ahead_answers_422(fakes) -> None:
     assert fakes["store"].jobs == {}
 
 
+def test_a_scheduled_job_reads_scheduled_until_it_is_due_then_queued_in_reads_and_listings(fakes) -> None:
+    # Given a job due a minute ago that no claim has taken yet (a backlog, or a slot held), one
+    # due in an hour, and a keyed one due a minute ago whose claim found every slot held
+    now = utc_now().replace(microsecond=0)  # the table keeps milliseconds
+    due = make_job(
+        status=JobStatus.SCHEDULED, run_at=now - timedelta(minutes=1), created_at=now, updated_at=now
+    )
+    later = make_job(
+        status=JobStatus.SCHEDULED, run_at=now + timedelta(hours=1), created_at=now, updated_at=now
+    )
+    waiting = make_job(
+        status=JobStatus.SCHEDULED,
+        run_at=now - timedelta(minutes=1),
+        created_at=now,
+        updated_at=now,
+        concurrency_key="tenant-7",
+        waiting_for="concurrency",
+    )
+    for job in (due, later, waiting):
+        fakes["store"].jobs[job.job_id] = job
+
+    # Then a read answers QUEUED from the due time on, SCHEDULED before it, runAt either way
+    read = {job.job_id: call(fakes, "GET", f"/jobs/{job.job_id}")[1] for job in (due, later, waiting)}
+    assert [read[job.job_id]["status"] for job in (due, later, waiting)] == ["QUEUED", "SCHEDULED", "QUEUED"]
+    assert read[waiting.job_id]["waitingFor"] == "concurrency"
+    assert datetime.fromisoformat(read[due.job_id]["runAt"]) == due.run_at
+
+    # And the listing's status filter agrees with the reads
+    def listed(status: str) -> set[str]:
+        return {each["jobId"] for each in call(fakes, "GET", "/jobs", query={"status": status})[1]["jobs"]}
+
+    assert listed("QUEUED") == {due.job_id, waiting.job_id}
+    assert listed("SCHEDULED") == {later.job_id}
+    # While the table keeps SCHEDULED, which the claim's condition reads
+    assert fakes["store"].jobs[due.job_id].status is JobStatus.SCHEDULED
+
+
 def test_cancelling_a_scheduled_job_through_the_api_answers_200_and_deletes_its_schedule(fakes) -> None:
     _, submitted = call(fakes, "POST", "/jobs", body=A_JOB | {"delaySeconds": 86_400})
 

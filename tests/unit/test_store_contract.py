@@ -648,6 +648,22 @@ def test_an_owner_whose_key_collides_with_anothers_is_told_apart_by_the_owner_on
     assert listed == ids(list(reversed(mine)))
 
 
+def test_a_status_filter_at_a_time_takes_a_due_scheduled_job_as_queued(store):
+    # Given a job due an hour before START, one due an hour after, and a QUEUED one
+    due = on_day(store, days_ago=0, n=3, status=JobStatus.SCHEDULED, run_at=START - timedelta(hours=1))
+    ahead = on_day(store, days_ago=0, n=2, status=JobStatus.SCHEDULED, run_at=START + timedelta(hours=1))
+    queued = on_day(store, days_ago=0, n=1)
+
+    # When they are listed by status as read at START, and as stored
+    def listed(status: JobStatus, **at: Any) -> list[str]:
+        return ids(store.list_jobs(None, status, 10, None, **at)[0])
+
+    # Then at START the due one is QUEUED, the other SCHEDULED; as stored both are SCHEDULED
+    assert listed(JobStatus.QUEUED, now=START) == [due.job_id, queued.job_id]
+    assert listed(JobStatus.SCHEDULED, now=START) == [ahead.job_id]
+    assert listed(JobStatus.SCHEDULED) == [due.job_id, ahead.job_id]
+
+
 def test_a_job_is_listed_for_as_long_as_it_can_exist(store):
     # Given jobs queued at the edge of what the window holds: a job may wait in the queue for
     # the queue's retention (14 days), then live RetentionDays (30) after it finished

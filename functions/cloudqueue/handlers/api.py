@@ -169,9 +169,9 @@ def submit(
     headers = {"Location": f"/jobs/{job.job_id}"}
     if created:
         logger.info("job submitted", extra={"jobId": job.job_id, "type": job.type})
-        return json_response(HTTPStatus.ACCEPTED, JobView.of(job), headers)
+        return json_response(HTTPStatus.ACCEPTED, JobView.of(job, utc_now()), headers)
     headers["Idempotent-Replayed"] = "true"
-    return json_response(HTTPStatus.OK, JobView.of(job), headers)
+    return json_response(HTTPStatus.OK, JobView.of(job, utc_now()), headers)
 
 
 StatusFilter = Annotated[JobStatus | None, Query(description="Only jobs with this status.")]
@@ -184,7 +184,9 @@ ADMIN = "Admin: any owner's job. "
 @app.get("/jobs", summary="List your jobs, newest first", responses=PAGE_RESPONSES)
 def list_jobs(status: StatusFilter = None, limit: PageLimit = 20, next_token: PageToken = None) -> JobPage:
     caller = current_caller()
-    return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=caller.listed_owner)
+    return jobs.list_jobs(
+        status, limit, next_token, store=current_store(), owner=caller.listed_owner, now=utc_now()
+    )
 
 
 @app.get("/admin/jobs", summary="Admin: list every owner's jobs, newest first", responses=PAGE_RESPONSES)
@@ -199,13 +201,13 @@ def list_all_jobs(
     caller = current_caller()
     # Only a request the gateway matched as an admin route may name another owner, or none.
     listed = owner if caller.admin else caller.owner
-    return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=listed)
+    return jobs.list_jobs(status, limit, next_token, store=current_store(), owner=listed, now=utc_now())
 
 
 @app.get("/admin/jobs/<jobId>", summary=ADMIN + "read one job", responses=JOB_RESPONSES)
 @app.get("/jobs/<jobId>", summary="Read one of your jobs", responses=JOB_RESPONSES)
 def get_job(job_id: JobIdPath) -> JobView:
-    return JobView.of(jobs.get_job(job_id, store=current_store(), caller=current_caller()))
+    return JobView.of(jobs.get_job(job_id, store=current_store(), caller=current_caller()), utc_now())
 
 
 @app.get("/admin/jobs/<jobId>/history", summary=ADMIN + "its executions", responses=HISTORY_RESPONSES)
@@ -249,7 +251,7 @@ def cancel_job(job_id: JobIdPath) -> Response[Any]:
         delayed_sends=current_delayed_sends(),
     )
     running = job.status is JobStatus.IN_PROGRESS
-    return json_response(HTTPStatus.ACCEPTED if running else HTTPStatus.OK, JobView.of(job), {})
+    return json_response(HTTPStatus.ACCEPTED if running else HTTPStatus.OK, JobView.of(job, utc_now()), {})
 
 
 RERUN_KEY = Header(
@@ -288,7 +290,7 @@ def rerun_job(job_id: JobIdPath, idempotency_key: Annotated[str | None, RERUN_KE
         logger.info("job rerun", extra={"jobId": job.job_id, "run": len(job.runs) + 1})
     return json_response(
         HTTPStatus.ACCEPTED if created else HTTPStatus.OK,
-        JobView.of(job),
+        JobView.of(job, utc_now()),
         {"Location": f"/jobs/{job.job_id}"} | ({} if created else {"Idempotent-Replayed": "true"}),
     )
 

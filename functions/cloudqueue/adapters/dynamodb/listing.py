@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from cloudqueue.adapters.dynamodb.items import LIST_INDEX, expression_values, job_from
@@ -40,7 +40,13 @@ class JobListing(JobTable):
     """``list_jobs`` of ``cloudqueue.ports.JobStore``."""
 
     def list_jobs(
-        self, owner: str | None, status: JobStatus | None, limit: int, cursor: str | None
+        self,
+        owner: str | None,
+        status: JobStatus | None,
+        limit: int,
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
     ) -> tuple[list[Job], str | None]:
         # The index holds keys only and its key never moves on a status change, so a job's
         # writes do not write the index; the page reads its jobs from the table, each in its
@@ -64,6 +70,7 @@ class JobListing(JobTable):
             page, last = page_of_jobs(
                 owner=owner,
                 status=status,
+                now=now,
                 limit=limit,
                 start=start,
                 keys_after=keys_after,
