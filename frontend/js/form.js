@@ -218,9 +218,12 @@ export function createJobForm(form, { api, onSubmitted }) {
   form.addEventListener("submit", submit);
 
   /** The job the form describes, checked as a submit is ({type, payload}), or null. */
+  // The job the form describes, as a schedule's job: its type, payload and concurrency key.
   function currentJob() {
     const payload = checkedPayload(select.value);
-    return payload === null ? null : { type: select.value, payload };
+    if (payload === null) return null;
+    const concurrencyKey = concurrencyInput.value.trim();
+    return { type: select.value, payload, ...(concurrencyKey ? { concurrencyKey } : {}) };
   }
 
   return { load, currentJob };

@@ -35,7 +35,8 @@ export function createScheduleList(section, { api, currentJob }) {
     return h("li", { class: "job-row schedule-row", "data-schedule": schedule.name, "data-state": schedule.state },
       h("div", { class: "schedule-what" },
         h("span", null, h("strong", null, schedule.name), " ", statusBadge(schedule.state)),
-        h("span", null, h("code", null, schedule.expression), h("span", { class: "muted" }, ` ${schedule.timezone} · ${schedule.job.type}`))),
+        h("span", null, h("code", null, schedule.expression), h("span", { class: "muted" },
+          ` ${schedule.timezone} · ${schedule.job.type}` + (schedule.job.concurrencyKey ? ` · key ${schedule.job.concurrencyKey}` : "")))),
       h("div", { class: "row-actions" }, pauseOrResume, remove));
   }
 

@@ -343,7 +343,9 @@ def test_a_schedule_is_created_paused_resumed_and_deleted_from_the_page(
     open_form(page)
     expect(schedule_row(page, "weekday-digest")).to_contain_text("ENABLED")
 
-    # When one is created from the page
+    # When one is created from the page, for the submit form's job and concurrency key
+    open_options(page)
+    page.get_by_label("Concurrency key").fill("reports")
     section = page.locator("#schedules-section")
     section.locator("summary").click()
     section.get_by_label("Name").fill("page-nightly")
@@ -355,8 +357,9 @@ def test_a_schedule_is_created_paused_resumed_and_deleted_from_the_page(
     row = schedule_row(page, "page-nightly")
     expect(row).to_contain_text("ENABLED")
     expect(row).to_contain_text("cron(0 2 * * ? *)")
-    expect(row).to_contain_text("Europe/Paris · text.transform")
+    expect(row).to_contain_text("Europe/Paris · text.transform · key reports")
     expect(section.locator("#schedule-status")).to_have_text("Created schedule page-nightly.")
+    assert api.get("/schedules/page-nightly").json()["job"]["concurrencyKey"] == "reports"
     page.get_by_role("button", name="pause schedule weekday-digest").click()
     expect(schedule_row(page, "weekday-digest")).to_contain_text("DISABLED")
     assert api.get("/schedules/weekday-digest").json()["state"] == "DISABLED"
