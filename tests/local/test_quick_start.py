@@ -7,6 +7,7 @@ ports, so ``:3000`` and ``:4566`` are replaced by theirs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -57,6 +58,7 @@ def run(command: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.Compl
 
 QUICK_START = shell_block_after(README, "## A 30-second tour")
 FLAKY_TOUR = shell_block_after(README, "Watch a job fail, retry and succeed")
+CONTROLS_TOUR = shell_block_after(README, "## Time, control, and telling the world")
 
 
 def quick_start_line(program: str) -> str:
@@ -129,20 +131,53 @@ def test_the_readme_tour_shows_a_flaky_job_retried_in_its_history(
     assert shown.stdout.count("TransientJobError") == 2, shown.stdout
 
 
+def test_the_readme_controls_tour_runs_as_printed(tmp_path: Path) -> None:
+    # Given the stack `make dev` starts (the template's defaults: demo.sleep may sleep 15 s)
+    with dev_stack(".venv/bin/cloudqueue dev --no-watch", tmp_path / "dev.txt") as urls:
+        api = httpx.Client(base_url=urls["API"], timeout=30)
+        tour_on(api, urls["API"])
+
+
+def tour_on(api: httpx.Client, api_url: str) -> None:
+    # When the controls tour runs as printed, as one script that stops at the first failure
+    env = dict(os.environ) | {"CLOUDQUEUE_API_URL": api_url, "COLUMNS": "250"}
+    toured = run("set -e\n" + "\n".join(CONTROLS_TOUR) + '\necho "RUN=$RUN"', env)
+    lines = toured.stdout.strip().splitlines()
+    try:
+        # Then every line succeeded: a delayed job, a keyed one cancelled while it runs, a
+        # schedule, and a batch of three
+        assert toured.returncode == 0, toured.stdout + toured.stderr
+        delayed = api.get(f"/jobs/{lines[0].strip()}").json()
+        assert (delayed["status"], delayed["runAt"] is not None) == ("SCHEDULED", True)
+        running = lines[-1].removeprefix("RUN=")
+        deadline = time.monotonic() + 60
+        while (job := api.get(f"/jobs/{running}").json())["status"] != "CANCELLED":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert job["concurrencyKey"] == "tenant-7"
+        assert api.get("/schedules/nightly").json()["expression"] == "cron(0 2 * * ? *)"
+        assert len([line for line in lines if line.endswith(" 201")]) == 3
+    finally:
+        api.delete("/schedules/nightly")
+        if lines:
+            api.delete(f"/jobs/{lines[0].strip()}")  # the delayed one: it need not run
+
+
 # --- the walk-through: one job stepped through claim, process and finalize by hand ----------
 
 WALK = shell_block_after(CLI_PAGE, "## Step one job through the workflow by hand")
 
 
-@pytest.fixture(scope="module")
-def pipeless_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """`cloudqueue dev` as the walk-through's first line starts it (on free ports)."""
-    [dev] = [line for line in WALK if " dev " in line]
-    command = dev.split("#")[0].strip() + " --port 0 --aws-port 0"
-    output = tmp_path_factory.mktemp("dev") / "output.txt"
+@contextlib.contextmanager
+def dev_stack(command: str, output: Path) -> Iterator[dict[str, str]]:
+    """`cloudqueue dev` started by ``command`` (on free ports): its API and AWS URLs, until exit."""
     with output.open("w") as sink:
         process = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"], cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, text=True
+            ["bash", "-c", f"exec {command} --port 0 --aws-port 0"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     try:
         deadline = time.monotonic() + 120
@@ -158,6 +193,14 @@ def pipeless_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def pipeless_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`cloudqueue dev` as the walk-through's first line starts it (on free ports)."""
+    [dev] = [line for line in WALK if " dev " in line]
+    with dev_stack(dev.split("#")[0].strip(), tmp_path_factory.mktemp("dev") / "output.txt") as urls:
+        yield urls
 
 
 def test_the_cli_page_walk_through_steps_one_job_to_succeeded_by_hand(
