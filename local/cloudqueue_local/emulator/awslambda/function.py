@@ -103,13 +103,13 @@ class LocalFunction:
         with self._available:
             return [environment.pid for environment in self._live]
 
-    def slots_held_by_dead(self) -> int:
-        """Busy environments whose process has exited: each holds a slot of the function's
-        concurrency until its invocation is answered (at once, if the runtime is right)."""
+    def dead_holding_slots(self) -> list[int]:
+        """The pids of busy environments whose process has exited: each holds a slot of the
+        function's concurrency until its invocation is answered (at once, if the runtime is right)."""
         with self._available:
             idle = set(self._idle)
             busy = [environment for environment in self._live if environment not in idle]
-        return sum(environment.process.poll() is not None for environment in busy)
+        return [environment.pid for environment in busy if environment.process.poll() is not None]
 
     # --- the pool -----------------------------------------------------------------------
     # Invocations that find no environment queue up, first come first served. Whoever frees
