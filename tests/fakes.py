@@ -652,6 +652,15 @@ class FakeLambdaContext:
 # --- events ------------------------------------------------------------------------------
 
 
+def answer_of(response: dict[str, Any]) -> tuple[int, Any]:
+    """An API Gateway answer's status and JSON body (None when empty), decoded as a client
+    reads it (API Gateway base64-encodes a compressed body)."""
+    raw = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        raw = base64.b64decode(raw).decode()
+    return response["statusCode"], json.loads(raw) if raw else None
+
+
 def http_event(
     method: str = "GET",
     path: str = "/jobs",

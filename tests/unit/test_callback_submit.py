@@ -3,8 +3,6 @@ kept on the job, and shown by GET /jobs/{id} with its deliveries."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ from tests.fakes import (
     FakeJobStore,
     FakeLambdaContext,
     FakeWorkflow,
+    answer_of,
     http_event,
 )
 
@@ -35,19 +34,17 @@ class Stack:
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         event = http_event(method, path, body=body) if body is not None else http_event(method, path)
-        response = api.handler(
-            event,
-            FakeLambdaContext(),
-            store=self.store,
-            queue=self.queue,
-            log=FakeExecutionLog(),
-            workflow=FakeWorkflow(),
-            resolver=self.resolve,
+        return answer_of(
+            api.handler(
+                event,
+                FakeLambdaContext(),
+                store=self.store,
+                queue=self.queue,
+                log=FakeExecutionLog(),
+                workflow=FakeWorkflow(),
+                resolver=self.resolve,
+            )
         )
-        raw = response.get("body") or ""
-        if response.get("isBase64Encoded"):
-            raw = base64.b64decode(raw).decode()
-        return response["statusCode"], json.loads(raw) if raw else None
 
 
 @pytest.fixture

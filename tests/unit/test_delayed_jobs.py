@@ -3,8 +3,6 @@ Scheduler schedule), the claim that never starts a job early, and cancel before 
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +26,7 @@ from tests.fakes import (
     FakeLambdaContext,
     FakePoisonMessages,
     FakeWorkflow,
+    answer_of,
     claim_event,
     execution_arn,
     http_event,
@@ -237,19 +236,17 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 
 def call(fakes: dict[str, Any], method: str, path: str, **event: Any) -> tuple[int, Any]:
-    response = api.handler(
-        http_event(method, path, **event),
-        FakeLambdaContext(),
-        store=fakes["store"],
-        queue=fakes["queue"],
-        log=FakeExecutionLog(),
-        workflow=FakeWorkflow(),
-        delayed_sends=fakes["sends"],
+    return answer_of(
+        api.handler(
+            http_event(method, path, **event),
+            FakeLambdaContext(),
+            store=fakes["store"],
+            queue=fakes["queue"],
+            log=FakeExecutionLog(),
+            workflow=FakeWorkflow(),
+            delayed_sends=fakes["sends"],
+        )
     )
-    raw = response.get("body") or ""
-    if response.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode()
-    return response["statusCode"], json.loads(raw) if raw else None
 
 
 def test_a_submit_with_delay_seconds_answers_a_scheduled_job_with_its_run_at(fakes) -> None:

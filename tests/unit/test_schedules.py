@@ -3,7 +3,6 @@ expressions as Scheduler defines them, and a firing delivered twice making one j
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from tests.fakes import (
     FakeJobStore,
     FakeLambdaContext,
     FakeWorkflow,
+    answer_of,
     http_event,
 )
 
@@ -57,22 +57,20 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 
 def call(stack: dict[str, Any], method: str, path: str, **event: Any) -> tuple[int, Any]:
-    response = api.handler(
-        http_event(method, path, **event),
-        FakeLambdaContext(),
-        store=stack["store"],
-        queue=FakeJobQueue(),
-        log=FakeExecutionLog(),
-        workflow=FakeWorkflow(),
-        schedules=stack["schedules"],
-        resolver=lambda host, port: {"hooks.example": ["93.184.216.34"], "inside.example": ["10.0.0.8"]}[
-            host
-        ],
+    return answer_of(
+        api.handler(
+            http_event(method, path, **event),
+            FakeLambdaContext(),
+            store=stack["store"],
+            queue=FakeJobQueue(),
+            log=FakeExecutionLog(),
+            workflow=FakeWorkflow(),
+            schedules=stack["schedules"],
+            resolver=lambda host, port: {"hooks.example": ["93.184.216.34"], "inside.example": ["10.0.0.8"]}[
+                host
+            ],
+        )
     )
-    raw = response.get("body") or ""
-    if response.get("isBase64Encoded"):
-        raw = base64.b64decode(raw).decode()
-    return response["statusCode"], json.loads(raw) if raw else None
 
 
 # --- the routes --------------------------------------------------------------------------
